@@ -1,0 +1,114 @@
+"""The one wiring entry point, shared by `run`, `worker`, `console` and the tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, SystemClock
+from bot.commands import register_commands
+from bot.i18n import Translator, create_translator
+from bot.middlewares import (
+    DbSessionMiddleware,
+    LocaleMiddleware,
+    ThrottlingMiddleware,
+    UserMiddleware,
+)
+from bot.middlewares.throttling import Throttle
+from bot.services.users import all_organiser_ids
+from bot.settings import Settings
+from bot.throttling import MemoryThrottle
+from handlers import get_commands, get_routers
+from models.database import create_engine, create_sessionmaker, is_empty, upgrade
+
+logger = logging.getLogger(__name__)
+
+# A token that passes aiogram's format check, for modes that never reach Telegram.
+OFFLINE_TOKEN = "1:offline-console-token"
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    token = settings.token or OFFLINE_TOKEN
+    if session is None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    return Bot(
+        token=token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_dispatcher(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    translator: Translator | None = None,
+    clock: Clock | None = None,
+    storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
+    throttle: Throttle | None = None,
+    extra_routers: Sequence[Router] = (),
+) -> Dispatcher:
+    clock = clock or SystemClock()
+    translator = translator or create_translator(settings.locales_dir, settings.default_language)
+    dispatcher = Dispatcher(
+        storage=storage or MemoryStorage(),
+        # One person's updates are handled in order; different people run concurrently.
+        events_isolation=events_isolation or SimpleEventIsolation(),
+        settings=settings,
+        sessionmaker=sessionmaker,
+        translator=translator,
+        clock=clock,
+    )
+    throttle = throttle or MemoryThrottle(clock, settings.throttle_rate, settings.throttle_burst)
+    dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle))
+    dispatcher.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dispatcher.update.outer_middleware(UserMiddleware(clock))
+    dispatcher.update.outer_middleware(LocaleMiddleware(translator))
+    # Test-only routers go before the fallback so they are reachable.
+    routers = get_routers()
+    dispatcher.include_routers(*routers[:-1], *extra_routers, routers[-1])
+
+    async def on_startup(bot: Bot) -> None:
+        async with sessionmaker() as session:
+            organisers = await all_organiser_ids(session, settings.organiser_ids)
+        await register_commands(bot, get_commands(), translator, organisers)
+
+    dispatcher.startup.register(on_startup)
+    return dispatcher
+
+
+async def prepare_database(settings: Settings) -> AsyncEngine:
+    """An engine on DATABASE_URL, migrated to the latest schema."""
+    engine = create_engine(settings.database_url)
+    if await is_empty(engine):
+        logger.info("empty database: creating the schema")
+    await upgrade(engine)
+    return engine
+
+
+async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None:
+    engine = await prepare_database(settings)
+    try:
+        bot = create_bot(settings)
+        dispatcher = create_dispatcher(settings, create_sessionmaker(engine), clock=clock)
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dispatcher.start_polling(
+            bot,
+            handle_as_tasks=True,
+            tasks_concurrency_limit=settings.max_concurrent_updates,
+            polling_timeout=settings.polling_timeout,
+            close_bot_session=True,
+        )
+    finally:
+        await engine.dispose()

@@ -1,0 +1,34 @@
+"""Demo data, so a newcomer's first `make run` shows a living bot.
+
+Each feature contributes a loader; every loader is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings
+from models.database import create_engine, create_sessionmaker, upgrade
+
+# A loader adds its rows (skipping those already there) and returns a one-line report.
+DemoLoader = Callable[[AsyncSession, Settings], Awaitable[str]]
+
+
+def demo_loaders() -> list[DemoLoader]:
+    return []
+
+
+async def load_demo(settings: Settings) -> list[str]:
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        reports: list[str] = []
+        async with create_sessionmaker(engine)() as session:
+            for loader in demo_loaders():
+                reports.append(await loader(session, settings))
+            await session.commit()
+        return reports or ["No demo data to load yet."]
+    finally:
+        await engine.dispose()

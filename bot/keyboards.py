@@ -1,0 +1,46 @@
+"""Keyboards: layout only. What a button may do is decided by services, not here."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import Language, LanguageCb, SettingsAction, SettingsCb
+from bot.i18n import t
+
+MAIN_MENU_KEYS: tuple[tuple[str, str], ...] = (
+    ("menu.makers", "menu.offers"),
+    ("menu.act", "menu.challenges"),
+    ("menu.neighbours", "menu.settings"),
+)
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    rows = [[KeyboardButton(text=t(key)) for key in row] for row in MAIN_MENU_KEYS]
+    return ReplyKeyboardMarkup(
+        keyboard=rows, resize_keyboard=True, input_field_placeholder=t("menu.placeholder")
+    )
+
+
+def language_picker(current: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for language in Language:
+        mark = "✓ " if language.value == current else ""
+        builder.button(
+            text=mark + t(f"language.name.{language.value}"),
+            callback_data=LanguageCb(code=language),
+        )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def settings_menu() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t("settings.button.language"), callback_data=SettingsCb(action=SettingsAction.LANGUAGE)
+    )
+    builder.button(
+        text=t("settings.button.close"), callback_data=SettingsCb(action=SettingsAction.CLOSE)
+    )
+    builder.adjust(1)
+    return builder.as_markup()

@@ -1,0 +1,98 @@
+"""People and organisers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import SUPPORTED_LANGUAGES
+from models import Organiser, User
+
+FIRST_NAME_LIMIT = 128
+USERNAME_LIMIT = 64
+LANGUAGE_TAG_LIMIT = 16
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramProfile:
+    """What an update tells us about its sender, free of aiogram types."""
+
+    id: int
+    first_name: str
+    username: str | None
+    language_code: str | None
+
+
+class UnsupportedLanguageError(ValueError):
+    pass
+
+
+async def upsert_user(session: AsyncSession, profile: TelegramProfile, now: datetime) -> User:
+    """Create or refresh the row of the person behind an update."""
+    user = await session.get(User, profile.id)
+    first_name = profile.first_name[:FIRST_NAME_LIMIT]
+    username = profile.username[:USERNAME_LIMIT] if profile.username else None
+    language = profile.language_code[:LANGUAGE_TAG_LIMIT] if profile.language_code else None
+    if user is None:
+        user = User(
+            id=profile.id,
+            first_name=first_name,
+            username=username,
+            telegram_language=language,
+            is_active=True,
+            created_at=now,
+            last_seen_at=now,
+        )
+        session.add(user)
+        await session.flush()
+        return user
+    user.first_name = first_name
+    user.username = username
+    user.telegram_language = language
+    # Talking to us again means the person unblocked the bot.
+    user.is_active = True
+    user.last_seen_at = now
+    return user
+
+
+async def set_language(session: AsyncSession, user_id: int, language: str) -> None:
+    if language not in SUPPORTED_LANGUAGES:
+        raise UnsupportedLanguageError(language)
+    user = await session.get(User, user_id)
+    if user is None:
+        raise LookupError(user_id)
+    user.language = language
+
+
+async def is_organiser(session: AsyncSession, user_id: int, configured: Iterable[int]) -> bool:
+    if user_id in frozenset(configured):
+        return True
+    return await session.get(Organiser, user_id) is not None
+
+
+async def add_organiser(session: AsyncSession, user_id: int, now: datetime, note: str = "") -> bool:
+    """Add an organiser; False if they already were one."""
+    if user_id <= 0:
+        raise ValueError("a Telegram user id is a positive number")
+    if await session.get(Organiser, user_id) is not None:
+        return False
+    session.add(Organiser(user_id=user_id, note=note, added_at=now))
+    return True
+
+
+async def remove_organiser(session: AsyncSession, user_id: int) -> bool:
+    result = await session.execute(delete(Organiser).where(Organiser.user_id == user_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def list_organisers(session: AsyncSession) -> list[Organiser]:
+    return list((await session.scalars(select(Organiser).order_by(Organiser.user_id))).all())
+
+
+async def all_organiser_ids(session: AsyncSession, configured: Iterable[int]) -> set[int]:
+    stored = await session.scalars(select(Organiser.user_id))
+    return set(configured) | set(stored)

@@ -1,0 +1,95 @@
+"""/cancel, /language, /settings, /me and the main-menu buttons."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import LanguageCb, SettingsAction, SettingsCb
+from bot.commands import Scope, command
+from bot.filters import MenuButton
+from bot.i18n import Translator, t
+from bot.keyboards import language_picker, main_menu, settings_menu
+from bot.services import users
+from models import User
+
+router = Router(name=__name__)
+
+COMMANDS = [
+    command("me", "commands.me", Scope.PRIVATE),
+    command("settings", "commands.settings", Scope.PRIVATE),
+    command("language", "commands.language", Scope.PRIVATE),
+    command("cancel", "commands.cancel", Scope.PRIVATE),
+]
+
+
+@router.message(Command("cancel"))
+async def cancel(message: Message, state: FSMContext) -> None:
+    had_state = await state.get_state() is not None
+    await state.clear()
+    key = "cancel.done" if had_state else "cancel.nothing"
+    reply_markup = main_menu() if message.chat.type == "private" else None
+    await message.answer(t(key), reply_markup=reply_markup)
+
+
+@router.message(Command("language"), F.chat.type == "private")
+async def language(message: Message, locale: str) -> None:
+    await message.answer(t("language.choose"), reply_markup=language_picker(locale))
+
+
+@router.callback_query(LanguageCb.filter())
+async def language_chosen(
+    query: CallbackQuery,
+    callback_data: LanguageCb,
+    session: AsyncSession,
+    user: User,
+    i18n: Translator,
+) -> None:
+    await users.set_language(session, user.id, callback_data.code.value)
+    locale = callback_data.code.value
+    # The rest of this update must speak the new language already.
+    with i18n.use_locale(locale):
+        await query.answer(t("language.changed"))
+        if query.message is not None and not isinstance(query.message, InaccessibleMessage):
+            await query.message.edit_text(t("language.changed"))
+            await query.message.answer(t("menu.refreshed"), reply_markup=main_menu())
+
+
+@router.message(Command("settings"), F.chat.type == "private")
+@router.message(MenuButton("menu.settings"), F.chat.type == "private")
+async def settings(message: Message, locale: str) -> None:
+    language_name = t(f"language.name.{locale}")
+    await message.answer(t("settings.text", language=language_name), reply_markup=settings_menu())
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.LANGUAGE))
+async def settings_language(query: CallbackQuery, locale: str) -> None:
+    await query.answer()
+    if query.message is not None and not isinstance(query.message, InaccessibleMessage):
+        await query.message.edit_text(t("language.choose"), reply_markup=language_picker(locale))
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.CLOSE))
+async def settings_close(query: CallbackQuery) -> None:
+    await query.answer()
+    if query.message is not None and not isinstance(query.message, InaccessibleMessage):
+        await query.message.edit_text(t("settings.closed"))
+
+
+@router.message(Command("me"), F.chat.type == "private")
+async def me(message: Message, user: User) -> None:
+    # Placeholder until eco-action logging lands (the actions issue): said in the text.
+    await message.answer(t("me.placeholder", week=0, streak=0, total_actions=0, co2="0"))
+
+
+# Main-menu entries whose feature has not landed yet say so honestly.
+@router.message(MenuButton("menu.makers"), F.chat.type == "private")
+@router.message(MenuButton("menu.offers"), F.chat.type == "private")
+@router.message(MenuButton("menu.act"), F.chat.type == "private")
+@router.message(MenuButton("menu.challenges"), F.chat.type == "private")
+@router.message(MenuButton("menu.neighbours"), F.chat.type == "private")
+async def feature_not_ready(message: Message) -> None:
+    await message.answer(t("menu.not_ready"))

@@ -1,0 +1,54 @@
+"""/start, with deep links, and /help."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+
+from bot.commands import Scope, command
+from bot.formatting import escape
+from bot.i18n import t
+from bot.keyboards import main_menu
+from bot.services.deeplinks import DeepLink, DeepLinkKind, parse_payload
+
+router = Router(name=__name__)
+router.message.filter(F.chat.type == "private")
+
+COMMANDS = [
+    command("start", "commands.start", Scope.PRIVATE),
+    command("help", "commands.help", Scope.PRIVATE, Scope.GROUP),
+]
+
+# Until the feature owning a link kind lands, its links get an honest "soon" answer.
+_LINK_SUBJECT_KEYS = {
+    DeepLinkKind.JOIN: "deeplink.subject.challenge",
+    DeepLinkKind.TEAM: "deeplink.subject.team",
+    DeepLinkKind.MAKER: "deeplink.subject.maker",
+    DeepLinkKind.OFFER: "deeplink.subject.offer",
+}
+
+
+async def open_deep_link(message: Message, link: DeepLink) -> None:
+    await message.answer(
+        t("deeplink.not_yet", subject=t(_LINK_SUBJECT_KEYS[link.kind]), id=link.target_id)
+    )
+
+
+@router.message(CommandStart())
+async def start(message: Message, command: CommandObject, state: FSMContext) -> None:
+    await state.clear()
+    name = escape(message.from_user.first_name if message.from_user else "")
+    await message.answer(t("start.greeting", name=name), reply_markup=main_menu())
+    if command.args:
+        link = parse_payload(command.args)
+        if link is None:
+            await message.answer(t("deeplink.invalid"))
+        else:
+            await open_deep_link(message, link)
+
+
+@router.message(Command("help"))
+async def help_command(message: Message) -> None:
+    await message.answer(t("help.text"), reply_markup=main_menu())
