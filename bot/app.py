@@ -11,8 +11,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
@@ -60,6 +61,14 @@ def create_dispatcher(
     extra_routers: Sequence[Router] = (),
 ) -> Dispatcher:
     clock = clock or SystemClock()
+    if storage is None and settings.redis_url:
+        storage = RedisStorage.from_url(
+            settings.redis_url,
+            key_builder=DefaultKeyBuilder(prefix=settings.redis_prefix, with_destiny=True),
+        )
+    if events_isolation is None and isinstance(storage, RedisStorage):
+        # Per-user ordering must hold across replicas, so the lock lives in Redis too.
+        events_isolation = storage.create_isolation()
     translator = translator or create_translator(settings.locales_dir, settings.default_language)
     dispatcher = Dispatcher(
         storage=storage or MemoryStorage(),
@@ -88,17 +97,22 @@ def create_dispatcher(
     return dispatcher
 
 
-async def prepare_database(settings: Settings) -> AsyncEngine:
-    """An engine on DATABASE_URL, migrated to the latest schema."""
+async def prepare_database(settings: Settings, *, seed_demo: bool = True) -> AsyncEngine:
+    """An engine on DATABASE_URL, migrated to the latest schema; a brand-new database
+    also gets the demo data when `seed_demo` (so a first `make run` shows a living bot)."""
     engine = create_engine(settings.database_url)
-    if await is_empty(engine):
-        logger.info("empty database: creating the schema")
+    empty = await is_empty(engine)
     await upgrade(engine)
+    if empty and seed_demo:
+        from bot.demo import load_demo_into
+
+        for line in await load_demo_into(create_sessionmaker(engine), settings):
+            logger.info("demo data: %s", line)
     return engine
 
 
 async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None:
-    engine = await prepare_database(settings)
+    engine = await prepare_database(settings, seed_demo=False)
     try:
         bot = create_bot(settings)
         dispatcher = create_dispatcher(settings, create_sessionmaker(engine), clock=clock)

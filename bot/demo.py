@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from models.database import create_engine, create_sessionmaker, upgrade
@@ -20,15 +20,21 @@ def demo_loaders() -> list[DemoLoader]:
     return []
 
 
+async def load_demo_into(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> list[str]:
+    reports: list[str] = []
+    async with sessionmaker() as session:
+        for loader in demo_loaders():
+            reports.append(await loader(session, settings))
+        await session.commit()
+    return reports or ["no demo data to load yet"]
+
+
 async def load_demo(settings: Settings) -> list[str]:
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
-        reports: list[str] = []
-        async with create_sessionmaker(engine)() as session:
-            for loader in demo_loaders():
-                reports.append(await loader(session, settings))
-            await session.commit()
-        return reports or ["No demo data to load yet."]
+        return await load_demo_into(create_sessionmaker(engine), settings)
     finally:
         await engine.dispose()

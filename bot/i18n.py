@@ -30,7 +30,7 @@ def load_catalog(locale_dir: Path, locale: str) -> Catalog:
         for message in part:
             if not message.id:
                 continue
-            if message.id in merged:
+            if merged.get(message.id) is not None:
                 raise ValueError(f"{po_path}: key {message.id!r} is defined twice")
             merged.add(message.id, message.string)
     return merged
@@ -79,7 +79,9 @@ class Translator(I18n):
         return frozenset(self.gettext(key, locale=locale) for locale in self.locales)
 
     def keys(self, locale: str) -> Iterable[str]:
-        return load_catalog(self.path / locale, locale)._messages.keys()
+        return [
+            str(message.id) for message in load_catalog(self.path / locale, locale) if message.id
+        ]
 
 
 def create_translator(locales_dir: Path, default_locale: str) -> Translator:

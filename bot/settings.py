@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     telegram_api_base: str = TELEGRAM_PUBLIC_API
     database_url: str = "sqlite+aiosqlite:///greenhood.db"
     redis_url: str | None = None
+    redis_prefix: str = "greenhood"
     # NoDecode: a plain "1,2,3" must not be parsed as JSON by pydantic-settings.
     organiser_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     default_language: Literal["fr", "en"] = "fr"

@@ -1,0 +1,73 @@
+"""Every key used in the code exists in French and English, and vice versa."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import create_translator
+from bot.settings import PROJECT_ROOT
+
+SOURCE_DIRS = ("bot", "handlers", "models")
+# t("key"...), translator.t("key", ...), _key="..." constants ending in keys:
+KEY_CALL = re.compile(r"""\bt\(\s*f?["']([a-z0-9_]+(?:\.[a-z0-9_{}]+)+)["']""")
+KEY_LITERAL = re.compile(r"""["']((?:[a-z0-9_]+)(?:\.[a-z0-9_]+){1,4})["']""")
+
+
+def _used_keys() -> set[str]:
+    keys: set[str] = set()
+    for folder in SOURCE_DIRS:
+        for path in (PROJECT_ROOT / folder).rglob("*.py"):
+            keys.update(KEY_CALL.findall(path.read_text(encoding="utf-8")))
+    return {key for key in keys if "{" not in key}
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.fixture(scope="module")
+def translator():  # type: ignore[no-untyped-def]
+    return create_translator(PROJECT_ROOT / "locales", "fr")
+
+
+def test_both_languages_have_the_same_keys(translator) -> None:  # type: ignore[no-untyped-def]
+    fr = set(translator.keys("fr"))
+    en = set(translator.keys("en"))
+    assert fr - en == set(), "keys missing in English"
+    assert en - fr == set(), "keys missing in French"
+
+
+def test_every_key_used_in_code_is_translated(translator) -> None:  # type: ignore[no-untyped-def]
+    known = set(translator.keys("fr"))
+    missing = sorted(_used_keys() - known)
+    assert missing == []
+
+
+def test_translations_are_filled_and_placeholders_agree(translator) -> None:  # type: ignore[no-untyped-def]
+    for key in translator.keys("fr"):
+        fr = translator.t(key, "fr")
+        en = translator.t(key, "en")
+        assert fr and fr != key, f"{key} has no French text"
+        assert en and en != key, f"{key} has no English text"
+        assert _placeholders(fr) == _placeholders(en), key
+
+
+def test_language_resolution(translator) -> None:  # type: ignore[no-untyped-def]
+    assert translator.resolve_locale(None, "en-GB") == "en"
+    assert translator.resolve_locale("fr", "en") == "fr"
+    assert translator.resolve_locale(None, "de") == "fr"
+    assert translator.resolve_locale(None, None) == "fr"
+    assert translator.resolve_locale("", "EN_us") == "en"
+
+
+def test_duplicate_key_across_files_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    for name in ("a.po", "b.po"):
+        (folder / name).write_text('msgid "x.y"\nmsgstr "z"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="defined twice"):
+        create_translator(tmp_path, "fr")

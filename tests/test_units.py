@@ -1,0 +1,141 @@
+"""Service-level tests of the foundation: no Telegram involved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from aiogram.filters.callback_data import CallbackData
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import ALL_CALLBACKS
+from bot.clock import ManualClock
+from bot.services import users
+from bot.services.deeplinks import DeepLink, DeepLinkKind, parse_payload
+from bot.settings import Settings
+from bot.throttling import MemoryThrottle
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ("join_12", DeepLink(DeepLinkKind.JOIN, 12)),
+        ("team_3", DeepLink(DeepLinkKind.TEAM, 3)),
+        ("maker_987654", DeepLink(DeepLinkKind.MAKER, 987654)),
+        ("offer_1", DeepLink(DeepLinkKind.OFFER, 1)),
+        ("offer_0", None),
+        ("offer_-1", None),
+        ("offer_01", None),
+        ("party_1", None),
+        ("join_", None),
+        ("join_12_extra", None),
+        ("JOIN_12", None),
+        ("", None),
+        (None, None),
+        ("join_1234567890123456789", None),
+        ("🌱_1", None),
+    ],
+)
+def test_deep_link_parsing(payload: str | None, expected: DeepLink | None) -> None:
+    assert parse_payload(payload) == expected
+
+
+def test_deep_link_round_trip() -> None:
+    link = DeepLink(DeepLinkKind.MAKER, 42)
+    assert parse_payload(link.payload) == link
+
+
+def _largest_instance(cls: type[CallbackData]) -> CallbackData:
+    """An instance with every field at its longest value."""
+    values: dict[str, object] = {}
+    for name, field in cls.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, __import__("enum").Enum):
+            values[name] = max(annotation, key=lambda member: len(str(member.value)))
+        elif annotation is int:
+            values[name] = -(2**63)
+        elif annotation is bool:
+            values[name] = True
+        else:
+            raise AssertionError(f"{cls.__name__}.{name}: unexpected field type {annotation}")
+    return cls(**values)
+
+
+@pytest.mark.parametrize("cls", ALL_CALLBACKS, ids=lambda cls: cls.__name__)
+def test_callback_data_fits_in_64_bytes(cls: type[CallbackData]) -> None:
+    packed = _largest_instance(cls).pack()
+    assert len(packed.encode()) <= 64, packed
+
+
+def test_callback_prefixes_are_unique() -> None:
+    prefixes = [cls.__prefix__ for cls in ALL_CALLBACKS]  # type: ignore[attr-defined]
+    assert len(prefixes) == len(set(prefixes))
+
+
+async def test_throttle_allows_a_burst_then_slows_down() -> None:
+    clock = ManualClock()
+    throttle = MemoryThrottle(clock, rate=2.0, burst=3)
+    verdicts = [await throttle.hit(1) for _ in range(5)]
+    assert [v.allowed for v in verdicts] == [True, True, True, False, False]
+    # Only the first dropped update of a flood is announced.
+    assert [v.notify for v in verdicts] == [False, False, False, True, False]
+    # Another person is not affected.
+    assert (await throttle.hit(2)).allowed
+    clock.advance(timedelta(seconds=0.5))
+    assert (await throttle.hit(1)).allowed
+    assert not (await throttle.hit(1)).allowed
+
+
+async def test_upsert_user_creates_then_refreshes(session: AsyncSession) -> None:
+    clock = ManualClock()
+    profile = users.TelegramProfile(id=2**40, first_name="Zoé", username="zoe", language_code="fr")
+    created = await users.upsert_user(session, profile, clock.now())
+    assert created.id == 2**40
+    clock.advance(60)
+    renamed = users.TelegramProfile(
+        id=2**40, first_name="Zoé L.", username=None, language_code="en"
+    )
+    again = await users.upsert_user(session, renamed, clock.now())
+    assert again is created
+    assert again.first_name == "Zoé L." and again.telegram_language == "en"
+    assert again.last_seen_at == clock.now()
+    await users.set_language(session, again.id, "en")
+    with pytest.raises(users.UnsupportedLanguageError):
+        await users.set_language(session, again.id, "de")
+
+
+async def test_upsert_clips_oversized_profile_fields(session: AsyncSession) -> None:
+    profile = users.TelegramProfile(
+        id=5, first_name="x" * 500, username="u" * 100, language_code="y" * 40
+    )
+    user = await users.upsert_user(session, profile, ManualClock().now())
+    await session.commit()
+    assert len(user.first_name) == users.FIRST_NAME_LIMIT
+
+
+async def test_organisers(session: AsyncSession) -> None:
+    now = ManualClock().now()
+    assert await users.add_organiser(session, 77, now, "mairie")
+    assert not await users.add_organiser(session, 77, now)
+    assert await users.is_organiser(session, 77, [])
+    assert await users.is_organiser(session, 5, [5])
+    assert not await users.is_organiser(session, 6, [5])
+    assert await users.all_organiser_ids(session, [5]) == {5, 77}
+    assert await users.remove_organiser(session, 77)
+    assert not await users.remove_organiser(session, 77)
+    with pytest.raises(ValueError, match="positive"):
+        await users.add_organiser(session, 0, now)
+
+
+def test_settings_parse_organiser_ids_and_reject_bad_timezone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ORGANISER_IDS", " 12, 34;56 ,")
+    settings = Settings(_env_file=None)
+    assert settings.organiser_ids == frozenset({12, 34, 56})
+    assert settings.database_url == "sqlite+aiosqlite:///greenhood.db"
+    assert settings.default_language == "fr"
+    assert settings.broadcast_rate == 25
+    monkeypatch.setenv("TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ValueError, match="time zone"):
+        Settings(_env_file=None)
