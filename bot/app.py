@@ -49,6 +49,16 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     )
 
 
+def _detach(router: Router) -> None:
+    """Routers are module-level, and aiogram lets a router belong to one parent only; a
+    process that builds a second dispatcher (tests, benchmarks, the console after a
+    restart) takes them over from the first."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None
+
+
 def create_dispatcher(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -86,6 +96,8 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(LocaleMiddleware(translator))
     # Test-only routers go before the fallback so they are reachable.
     routers = get_routers()
+    for router in (*routers, *extra_routers):
+        _detach(router)
     dispatcher.include_routers(*routers[:-1], *extra_routers, routers[-1])
 
     async def on_startup(bot: Bot) -> None:
@@ -111,18 +123,26 @@ async def prepare_database(settings: Settings, *, seed_demo: bool = True) -> Asy
     return engine
 
 
+async def poll(
+    bot: Bot, dispatcher: Dispatcher, settings: Settings, *, handle_signals: bool = True
+) -> None:
+    """Long polling until stopped; updates run as tasks, bounded by MAX_CONCURRENT_UPDATES."""
+    await bot.delete_webhook(drop_pending_updates=False)
+    await dispatcher.start_polling(
+        bot,
+        handle_as_tasks=True,
+        tasks_concurrency_limit=settings.max_concurrent_updates,
+        polling_timeout=settings.polling_timeout,
+        handle_signals=handle_signals,
+        close_bot_session=True,
+    )
+
+
 async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None:
     engine = await prepare_database(settings, seed_demo=False)
     try:
         bot = create_bot(settings)
         dispatcher = create_dispatcher(settings, create_sessionmaker(engine), clock=clock)
-        await bot.delete_webhook(drop_pending_updates=False)
-        await dispatcher.start_polling(
-            bot,
-            handle_as_tasks=True,
-            tasks_concurrency_limit=settings.max_concurrent_updates,
-            polling_timeout=settings.polling_timeout,
-            close_bot_session=True,
-        )
+        await poll(bot, dispatcher, settings)
     finally:
         await engine.dispose()

@@ -89,7 +89,7 @@ def create_translator(locales_dir: Path, default_locale: str) -> Translator:
 
 
 def current_translator() -> Translator:
-    translator = I18n.get_current(no_error=False)
+    translator = Translator.get_current(no_error=False)
     if not isinstance(translator, Translator):  # pragma: no cover - wiring error
         raise TypeError("the active I18n is not a Translator")
     return translator
