@@ -35,7 +35,7 @@ from models.database import create_engine, create_sessionmaker, is_empty, upgrad
 logger = logging.getLogger(__name__)
 
 # A token that passes aiogram's format check, for modes that never reach Telegram.
-OFFLINE_TOKEN = "1:offline-console-token"
+OFFLINE_TOKEN = "1000000000:offline-console-token"
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:

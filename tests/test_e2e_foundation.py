@@ -308,3 +308,30 @@ async def test_commands_registered_per_language_and_scope(
         command["command"]: command["description"] for command in french.params["commands"]
     }
     assert descriptions["help"] == tr.t("commands.help", "fr")
+
+
+async def test_same_conversation_on_postgres_and_redis(
+    tg: FakeTelegramServer,
+    tmp_path: Path,
+    clock: ManualClock,
+    postgres_url: str,
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    settings = make_settings(
+        tmp_path, database_url=postgres_url, redis_url=redis_url, redis_prefix=redis_prefix
+    )
+    async with running_bot(settings, tg, clock=clock) as running:
+        assert isinstance(running.dispatcher.storage, RedisStorage)
+        (reply,) = await tg.reply_to(BOB, "/start")
+        assert reply.text == text("start.greeting", "en", name="Bob")
+        (picker,) = await tg.reply_to(BOB, "/language")
+        await tg.click(BOB, picker, "Français", count=2)
+        (reply,) = await tg.reply_to(BOB, "/cancel")
+        assert reply.text == text("cancel.nothing", "fr")
+        async with running.sessionmaker() as session:
+            user = await session.get(User, BOB.id)
+        assert user is not None
+        assert user.language == "fr"
