@@ -1404,7 +1404,10 @@ def _quiet_logs() -> Iterator[None]:
 
 def _person_name(translator: Translator, locale: str) -> str:
     name = os.environ.get("USER", "").strip()
-    return name[:1].upper() + name[1:] if name else translator.t("console.default_name", locale)
+    # An administrator's login is no name to greet someone with.
+    if not name or name in {"root", "admin"}:
+        return translator.t("console.default_name", locale)
+    return name[:1].upper() + name[1:]
 
 
 async def run_console(
