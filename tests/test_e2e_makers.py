@@ -271,6 +271,7 @@ async def test_register_approve_then_find(tg: FakeTelegramServer, app: RunningBo
     (again,) = await tg.reply_to(CAROL, "91, 0")
     assert again.text.startswith(text("location.invalid", "en"))
     noted, ask_address = await share(tg, CAROL, 44.8, -0.6)
+    assert ask_address.text == text("wizard.ask.address", "en")
     assert noted.text == text(
         "wizard.location_noted", "en", place=tr.t("wizard.location_point", "en")
     )
