@@ -7,20 +7,21 @@ through the spatial index (SQLite: the R*Tree `maker_rtree`, which holds approve
 only; PostgreSQL: the B-tree on (status, geo_cell)); their haversine distances are
 computed here. Every maker within r is in the box, so once k candidates lie within r
 they are the true k nearest. Otherwise the box grows: to the k-th candidate's distance
-when there are k candidates (one more query then suffices), else fourfold, up to the
-whole world. Ties are broken by id, so the answer is exactly the exhaustive scan's.
+when there are k candidates (one more query then suffices), else by the missing share of
+candidates (fourfold when there are none), up to the whole world. Ties are broken by id, so the answer is exactly the exhaustive scan's.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, and_, column, func, or_, select, table, text
+from sqlalchemy import ColumnElement, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import users
@@ -31,6 +32,7 @@ from models.maker import GEO_CELL_COLUMNS, geo_cell_column, geo_cell_row
 
 INITIAL_RADIUS_KM = 2.0
 GROWTH = 4.0
+MIN_GROWTH = 1.5
 # A box spanning more cell rows than this is searched by latitude/longitude alone (it is
 # big, so the data there is sparse): an SQL query with hundreds of ranges costs more.
 MAX_CELL_ROWS = 48
@@ -43,14 +45,6 @@ WEBSITE_LIMIT = 300
 PHONE_LIMIT = 30
 REASON_LIMIT = 500
 
-_RTREE = table(
-    "maker_rtree",
-    column("id"),
-    column("min_lat"),
-    column("max_lat"),
-    column("min_lon"),
-    column("max_lon"),
-)
 _PHONE = re.compile(r"^\+?[0-9 .()/-]+$")
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -122,33 +116,57 @@ def _cell_ranges(box: Box) -> list[tuple[int, int]] | None:
     ]
 
 
+_RTREE_BOX = (
+    "SELECT m.id, m.latitude, m.longitude FROM maker_rtree AS r JOIN makers AS m ON m.id = r.id"
+    " WHERE r.min_lat <= :max_lat AND r.max_lat >= :min_lat"
+    " AND r.min_lon <= :max_lon AND r.max_lon >= :min_lon AND m.status = :approved"
+)
+
+
+async def _sqlite_candidates(
+    session: AsyncSession, box: Box, where: MakerFilter
+) -> Sequence[tuple[int, float, float]]:
+    """The R*Tree query, sent straight to the aiosqlite connection of the session's
+    transaction: this is the hot path of /makers, and SQLAlchemy's result machinery
+    around a 40-row answer would cost several times the query itself."""
+    sql = _RTREE_BOX
+    params: dict[str, object] = {
+        "min_lat": box.min_lat,
+        "max_lat": box.max_lat,
+        "min_lon": box.min_lon,
+        "max_lon": box.max_lon,
+        "approved": MakerStatus.APPROVED.value,
+    }
+    if where.category is not None:
+        sql += " AND m.category = :category"
+        params["category"] = where.category.value
+    for index, word in enumerate(where.words):
+        # normalize_name leaves only [a-z0-9 ], so no LIKE wildcard comes from the person.
+        sql += f" AND m.search_text LIKE :word{index}"
+        params[f"word{index}"] = f"%{word}%"
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is None:  # pragma: no cover - a live pooled connection always has one
+        raise RuntimeError("no database connection")
+    rows = await driver.execute_fetchall(sql, params)
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 async def _candidates(
     session: AsyncSession, box: Box, where: MakerFilter
 ) -> Sequence[tuple[int, float, float]]:
-    columns = (Maker.id, Maker.latitude, Maker.longitude)
     if session.get_bind().dialect.name == "sqlite":
-        query = (
-            select(*columns)
-            .select_from(_RTREE)
-            .join(Maker, Maker.id == _RTREE.c.id)
-            .where(
-                _RTREE.c.min_lat <= box.max_lat,
-                _RTREE.c.max_lat >= box.min_lat,
-                _RTREE.c.min_lon <= box.max_lon,
-                _RTREE.c.max_lon >= box.min_lon,
-                *_filters(where),
-            )
-        )
-    else:
-        clauses = [
-            Maker.latitude.between(box.min_lat, box.max_lat),
-            Maker.longitude.between(box.min_lon, box.max_lon),
-            *_filters(where),
-        ]
-        ranges = _cell_ranges(box)
-        if ranges is not None:
-            clauses.append(or_(*(Maker.geo_cell.between(low, high) for low, high in ranges)))
-        query = select(*columns).where(and_(*clauses))
+        return await _sqlite_candidates(session, box, where)
+    clauses = [
+        Maker.latitude.between(box.min_lat, box.max_lat),
+        Maker.longitude.between(box.min_lon, box.max_lon),
+        *_filters(where),
+    ]
+    ranges = _cell_ranges(box)
+    if ranges is not None:
+        clauses.append(or_(*(Maker.geo_cell.between(low, high) for low, high in ranges)))
+    query = select(Maker.id, Maker.latitude, Maker.longitude).where(and_(*clauses))
     return [(row[0], row[1], row[2]) for row in await session.execute(query)]
 
 
@@ -176,7 +194,15 @@ async def nearest_ids(
         whole_world = radius >= MAX_DISTANCE_KM
         if whole_world or (len(ranked) == k and ranked[-1][0] <= radius):
             return [(maker_id, distance) for distance, maker_id in ranked]
-        radius = ranked[-1][0] if len(ranked) == k else min(radius * GROWTH, MAX_DISTANCE_KM)
+        if len(ranked) == k:
+            radius = ranked[-1][0]
+        elif ranked:
+            # Fewer than k: grow the area by about the missing share (with a margin), so a
+            # sparse region is not answered with a box of thousands.
+            factor = min(GROWTH, max(MIN_GROWTH, math.sqrt(k / len(ranked)) * 1.3))
+            radius = min(radius * factor, MAX_DISTANCE_KM)
+        else:
+            radius = min(radius * GROWTH, MAX_DISTANCE_KM)
 
 
 async def exhaustive_nearest_ids(
