@@ -478,3 +478,15 @@ def test_rich_text_styles_quotes_and_pre() -> None:
     rendered = to_rich_text(text, spans)
     assert rendered.plain == "▎ one\n▎ twox = 1"
     assert any("italic" in str(span.style) for span in rendered.spans)
+
+
+async def test_makers_near_a_typed_town_in_the_console(
+    tmp_path: Path, translator: Translator
+) -> None:
+    # A new console database gets the demo makers; "@Nancy" answers the location prompt.
+    screen, _ = await chat(tmp_path, ["/makers", "@Nancy", ":quit"], language="en")
+    assert plain(translator.t("location.prompt", "en")) in screen
+    here = translator.t("makers.list.here", "en")
+    assert plain(translator.t("makers.list.header", "en", place=here)) in screen
+    assert "Nancy" in screen
+    assert plain(translator.t("makers.list.more", "en")) in screen

@@ -476,8 +476,9 @@ async def submit_listing(
     maker.postcode = maker.postcode or ""
     maker.website = website
     maker.phone = phone
-    maker.latitude = float(draft.latitude)
-    maker.longitude = float(draft.longitude)
+    # 7 decimals (~1 cm), as imports store them: as precise as any map needs.
+    maker.latitude = round(float(draft.latitude), 7)
+    maker.longitude = round(float(draft.longitude), 7)
     maker.search_text = search_text_of(name, description)
     maker.status = MakerStatus.PENDING.value
     maker.rejection_reason = None
