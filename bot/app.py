@@ -26,6 +26,7 @@ from bot.middlewares import (
     UserMiddleware,
 )
 from bot.middlewares.throttling import Throttle
+from bot.services.geocoding import create_geocoder
 from bot.services.users import all_organiser_ids
 from bot.settings import Settings
 from bot.throttling import MemoryThrottle
@@ -88,6 +89,7 @@ def create_dispatcher(
         sessionmaker=sessionmaker,
         translator=translator,
         clock=clock,
+        geocoder=create_geocoder(settings.geocoder),
     )
     throttle = throttle or MemoryThrottle(clock, settings.throttle_rate, settings.throttle_burst)
     dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle))

@@ -30,4 +30,80 @@ class SettingsCb(CallbackData, prefix="st"):
     action: SettingsAction
 
 
-ALL_CALLBACKS: tuple[type[CallbackData], ...] = (LanguageCb, SettingsCb)
+# ---------------------------------------------------------------- makers directory ("m…")
+
+
+class CategoryChoice(StrEnum):
+    """A maker category, or ALL (no filter / no category given)."""
+
+    ALL = "all"
+    CLOTHING = "clothing"
+    ACCESSORIES = "accessories"
+    JEWELLERY = "jewellery"
+    FURNITURE = "furniture"
+    GAMES = "games"
+    COSMETICS = "cosmetics"
+    HOME = "home"
+    FOOD = "food"
+    REPAIR = "repair"
+    OTHER = "other"
+
+
+class MakerAction(StrEnum):
+    OPEN = "o"
+    FAVOURITE = "f"
+    UNFAVOURITE = "u"
+    QR = "q"
+
+
+class MakerCb(CallbackData, prefix="mc"):
+    action: MakerAction
+    maker_id: int
+
+
+class MakersListAction(StrEnum):
+    MORE = "m"
+    CATEGORY = "c"
+
+
+class MakersListCb(CallbackData, prefix="ml"):
+    """Paging and filtering the nearest makers; the search itself (point, words) is in
+    the person's conversation data, `search` tells which search the button belongs to."""
+
+    action: MakersListAction
+    search: int
+    offset: int
+    category: CategoryChoice
+
+
+class WizardAction(StrEnum):
+    CATEGORY = "c"
+    KEEP = "k"
+    SKIP = "s"
+    SUBMIT = "ok"
+    RESTART = "r"
+
+
+class MakerWizardCb(CallbackData, prefix="mw"):
+    action: WizardAction
+    category: CategoryChoice
+
+
+class ModerationAction(StrEnum):
+    APPROVE = "a"
+    REJECT = "r"
+
+
+class ModerationCb(CallbackData, prefix="mm"):
+    action: ModerationAction
+    maker_id: int
+
+
+ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
+    LanguageCb,
+    SettingsCb,
+    MakerCb,
+    MakersListCb,
+    MakerWizardCb,
+    ModerationCb,
+)

@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import SystemClock
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.services.maker_import import ParsedMakers
 
 app = typer.Typer(
     help="Greenhood: a Telegram bot for local ecological action.", no_args_is_help=True
@@ -22,8 +27,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 organisers_app = typer.Typer(
     help="Who may run challenges, broadcasts and moderation.", no_args_is_help=True
 )
+import_app = typer.Typer(help="Import makers from files.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(organisers_app, name="organisers")
+app.add_typer(import_app, name="import")
 
 console = Console()
 T = TypeVar("T")
@@ -213,6 +220,67 @@ def organisers_list() -> None:
     for user_id in sorted(settings.organiser_ids):
         table.add_row(str(user_id), "ORGANISER_IDS", "")
     console.print(table)
+
+
+MAX_PROBLEMS_SHOWN = 50
+
+
+def _import(parse: Callable[[], ParsedMakers]) -> None:
+    """Parse a file, then upsert its makers in one transaction, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from bot.services.maker_import import UnreadableFileError, upsert_makers
+
+    settings = _settings()
+    try:
+        with console.status("Reading the file…"):
+            parsed = parse()
+    except UnreadableFileError as error:
+        console.print(f"[red]Nothing imported: {escape(str(error))}[/red]")
+        raise typer.Exit(1) from None
+    now = SystemClock().now()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("Importing makers", total=len(parsed.records))
+        summary = _call_service(
+            settings,
+            lambda s: upsert_makers(s, parsed, now, progress=lambda n: progress.advance(task, n)),
+        )
+    for label, style, problems in (
+        ("skipped", "red", summary.problems),
+        ("warning", "yellow", summary.warnings),
+    ):
+        for problem in problems[:MAX_PROBLEMS_SHOWN]:
+            console.print(f"[{style}]{label}[/{style}] {escape(str(problem))}")
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            console.print(f"[{style}]… and {len(problems) - MAX_PROBLEMS_SHOWN} more[/{style}]")
+    console.print(summary.line(), markup=False)
+
+
+@import_app.command("makers")
+def import_makers(
+    file: Annotated[Path, typer.Argument(help="A CSV or GeoJSON file (PRODUCT.md §5).")],
+) -> None:
+    """Import makers from a CSV or GeoJSON file (idempotent; imported makers are approved)."""
+    from bot.services.maker_import import read_makers_file
+
+    _import(lambda: read_makers_file(file))
+
+
+@import_app.command("osm")
+def import_osm(
+    file: Annotated[Path, typer.Argument(help="An OpenStreetMap extract, e.g. FILE.osm.pbf.")],
+) -> None:
+    """Import craft and local-production shops from an OpenStreetMap extract (idempotent)."""
+    from bot.services.osm_import import read_osm_file
+
+    _import(lambda: read_osm_file(file))
 
 
 def main() -> None:

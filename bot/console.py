@@ -1457,7 +1457,7 @@ async def run_console(
                 database = make_url(settings.database_url).render_as_string(hide_password=True)
                 view.banner(database)
                 if interactive:
-                    # The gazetteer takes seconds to load: do it while the banner is read.
+                    # The gazetteer takes half a second to load: do it while the banner is read.
                     threading.Thread(
                         target=geocoding.warm_up, name="gazetteer", daemon=True
                     ).start()

@@ -9,15 +9,27 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
+from bot.clock import SystemClock
+from bot.settings import PROJECT_ROOT, Settings
 from models.database import create_engine, create_sessionmaker, upgrade
 
 # A loader adds its rows (skipping those already there) and returns a one-line report.
 DemoLoader = Callable[[AsyncSession, Settings], Awaitable[str]]
 
 
+DEMO_MAKERS = PROJECT_ROOT / "data" / "demo_makers.csv"
+
+
+async def load_demo_makers(session: AsyncSession, settings: Settings) -> str:
+    """The 200 fictional makers of data/demo_makers.csv, through the import service."""
+    from bot.services.maker_import import read_makers_file, upsert_makers
+
+    summary = await upsert_makers(session, read_makers_file(DEMO_MAKERS), SystemClock().now())
+    return f"demo makers: {summary.line()}"
+
+
 def demo_loaders() -> list[DemoLoader]:
-    return []
+    return [load_demo_makers]
 
 
 async def load_demo_into(

@@ -6,12 +6,14 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import Scope, command
 from bot.formatting import escape
 from bot.i18n import t
 from bot.keyboards import main_menu
 from bot.services.deeplinks import DeepLink, DeepLinkKind, parse_payload
+from handlers.makers import open_maker
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type == "private")
@@ -30,14 +32,21 @@ _LINK_SUBJECT_KEYS = {
 }
 
 
-async def open_deep_link(message: Message, link: DeepLink) -> None:
+async def open_deep_link(
+    message: Message, link: DeepLink, session: AsyncSession, user_id: int
+) -> None:
+    if link.kind is DeepLinkKind.MAKER:
+        await open_maker(message, session, user_id, link.target_id)
+        return
     await message.answer(
         t("deeplink.not_yet", subject=t(_LINK_SUBJECT_KEYS[link.kind]), id=link.target_id)
     )
 
 
 @router.message(CommandStart())
-async def start(message: Message, command: CommandObject, state: FSMContext) -> None:
+async def start(
+    message: Message, command: CommandObject, state: FSMContext, session: AsyncSession
+) -> None:
     await state.clear()
     name = escape(message.from_user.first_name if message.from_user else "")
     await message.answer(t("start.greeting", name=name), reply_markup=main_menu())
@@ -46,7 +55,8 @@ async def start(message: Message, command: CommandObject, state: FSMContext) -> 
         if link is None:
             await message.answer(t("deeplink.invalid"))
         else:
-            await open_deep_link(message, link)
+            user_id = message.from_user.id if message.from_user else message.chat.id
+            await open_deep_link(message, link, session, user_id)
 
 
 @router.message(Command("help"))

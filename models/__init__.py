@@ -1,6 +1,16 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
 from models.base import Base
+from models.maker import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
 from models.user import Organiser, User
 
-__all__ = ["Base", "Organiser", "User"]
+__all__ = [
+    "Base",
+    "Maker",
+    "MakerCategory",
+    "MakerFavourite",
+    "MakerSource",
+    "MakerStatus",
+    "Organiser",
+    "User",
+]

@@ -19,6 +19,20 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Tables that migrations create by hand for one dialect only and no model describes: the
+# makers' SQLite R*Tree (a virtual table and its shadow tables maker_rtree_node, ...).
+UNMANAGED_TABLE_PREFIXES = ("maker_rtree",)
+
+
+def is_unmanaged_table(name: str | None) -> bool:
+    return name is not None and name.startswith(UNMANAGED_TABLE_PREFIXES)
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic's filter: the unmanaged tables are neither models nor drift."""
+    return not (type_ == "table" and is_unmanaged_table(name))
 
 
 def is_sqlite(url: str) -> bool:

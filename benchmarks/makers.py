@@ -1,0 +1,288 @@
+"""Nearest makers among 1,000,000 (PRODUCT.md §4): the indexed top-10 search exactly as the
+service runs it (bot.services.makers.nearest_ids: SQL through the spatial index, then exact
+haversine ranking, on the app's async engine) against an exhaustive scan computed by the
+database (every approved maker's haversine distance, ORDER BY distance, id), on the same
+1,000 random query points; both must give identical answers.
+
+Synthetic makers sit around the communes of metropolitan France (a random commune each,
+a few km off; 95 % approved), so density follows the real map of towns. The SQLite file is
+built with raw sqlite3 executemany (the R*Tree triggers of the migration fill the index);
+PostgreSQL (GREENHOOD_TEST_POSTGRES_URL or --postgres URL) is filled with COPY in a fresh
+database dropped afterwards.
+
+    python -m benchmarks makers [--n 1000000] [--queries 1000] [--exhaustive 1000]
+                                [--postgres URL] [--pg-n 1000000] [--pg-exhaustive 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import gzip
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from benchmarks.common import percentile, report
+from bot.services import makers
+from bot.services.geocoding import DATA_FILE
+from models import MakerCategory
+from models.database import create_engine, create_sessionmaker, upgrade
+from models.maker import geo_cell
+
+SEED = 20260105
+K = 10
+NOW = datetime(2026, 1, 5, tzinfo=UTC)
+JITTER_DEGREES = 0.03
+CATEGORIES = [category.value for category in MakerCategory]
+COLUMNS = (
+    "id",
+    "name",
+    "category",
+    "description",
+    "address",
+    "postcode",
+    "city",
+    "latitude",
+    "longitude",
+    "geo_cell",
+    "status",
+    "source",
+    "external_id",
+    "search_text",
+    "created_at",
+    "updated_at",
+)
+
+Row = tuple[object, ...]
+Search = Callable[[AsyncSession, float, float], Awaitable[list[tuple[int, float]]]]
+
+
+def communes() -> list[tuple[float, float]]:
+    """Metropolitan France's communes (Corsica included), as (latitude, longitude)."""
+    with gzip.open(DATA_FILE, "rt", encoding="utf-8", newline="") as handle:
+        return [
+            (float(row["latitude"]), float(row["longitude"]))
+            for row in csv.DictReader(handle)
+            if row["postcode"] and not row["postcode"].startswith(("97", "98"))
+        ]
+
+
+def synthetic_rows(n: int, towns: list[tuple[float, float]], rnd: random.Random) -> list[Row]:
+    rows: list[Row] = []
+    stamp = NOW.isoformat()
+    for index in range(1, n + 1):
+        town_lat, town_lon = rnd.choice(towns)
+        lat = round(town_lat + rnd.uniform(-JITTER_DEGREES, JITTER_DEGREES), 7)
+        lon = round(town_lon + rnd.uniform(-JITTER_DEGREES, JITTER_DEGREES), 7)
+        status = "approved" if rnd.random() < 0.95 else "pending"
+        rows.append(
+            (
+                index,
+                f"Maker {index}",
+                rnd.choice(CATEGORIES),
+                "",
+                "",
+                "",
+                "",
+                lat,
+                lon,
+                geo_cell(lat, lon),
+                status,
+                "import",
+                f"bench:{index}",
+                "",
+                stamp,
+                stamp,
+            )
+        )
+    return rows
+
+
+def query_points(
+    count: int, towns: list[tuple[float, float]], rnd: random.Random
+) -> list[tuple[float, float]]:
+    return [
+        (lat + rnd.uniform(-0.05, 0.05), lon + rnd.uniform(-0.05, 0.05))
+        for lat, lon in (rnd.choice(towns) for _ in range(count))
+    ]
+
+
+def build_sqlite(path: Path, rows: list[Row]) -> float:
+    started = time.perf_counter()
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+
+    async def migrate() -> None:
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    connection = sqlite3.connect(path)
+    try:
+        # A throwaway file: durability does not matter while it is filled.
+        connection.execute("PRAGMA journal_mode=OFF")
+        connection.execute("PRAGMA synchronous=OFF")
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        with connection:
+            connection.executemany(
+                f"INSERT INTO makers ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows
+            )
+        connection.execute("ANALYZE")
+        connection.commit()
+    finally:
+        connection.close()
+    return time.perf_counter() - started
+
+
+async def build_postgres(url: str, rows: list[Row]) -> float:
+    import asyncpg
+
+    started = time.perf_counter()
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        records = [(*row[:14], NOW, NOW) for row in rows]
+        await connection.copy_records_to_table("makers", records=records, columns=list(COLUMNS))
+        await connection.execute("ANALYZE makers")
+    finally:
+        await connection.close()
+    return time.perf_counter() - started
+
+
+async def measure(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    points: list[tuple[float, float]],
+    search: Search,
+) -> tuple[list[float], list[list[tuple[int, float]]]]:
+    timings: list[float] = []
+    answers: list[list[tuple[int, float]]] = []
+    async with sessionmaker() as session:
+        await search(session, *points[0])  # warm the connection and the statement cache
+        for lat, lon in points:
+            started = time.perf_counter()
+            answer = await search(session, lat, lon)
+            timings.append((time.perf_counter() - started) * 1000)
+            answers.append(answer)
+    return timings, answers
+
+
+async def indexed(session: AsyncSession, lat: float, lon: float) -> list[tuple[int, float]]:
+    return await makers.nearest_ids(session, lat, lon, K)
+
+
+async def exhaustive(session: AsyncSession, lat: float, lon: float) -> list[tuple[int, float]]:
+    return await makers.exhaustive_nearest_ids_sql(session, lat, lon, K)
+
+
+async def compare(
+    url: str, points: list[tuple[float, float]], exhaustive_count: int
+) -> dict[str, object]:
+    engine = create_engine(url)
+    try:
+        sessionmaker = create_sessionmaker(engine)
+        fast, found = await measure(sessionmaker, points, indexed)
+        checked = points[:exhaustive_count]
+        slow, expected = await measure(sessionmaker, checked, exhaustive)
+    finally:
+        await engine.dispose()
+    same_ids = sum(
+        [i for i, _ in a] == [i for i, _ in b] for a, b in zip(found, expected, strict=False)
+    )
+    worst = max(
+        (
+            abs(x - y)
+            for a, b in zip(found, expected, strict=False)
+            for (_, x), (_, y) in zip(a, b, strict=True)
+        ),
+        default=0.0,
+    )
+    return {
+        "indexed_p50_ms": round(percentile(fast, 0.5), 3),
+        "indexed_p95_ms": round(percentile(fast, 0.95), 3),
+        "indexed_max_ms": round(max(fast), 3),
+        "exhaustive_p50_ms": round(percentile(slow, 0.5), 1),
+        "exhaustive_p95_ms": round(percentile(slow, 0.95), 1),
+        "queries": len(points),
+        "queries_checked_against_exhaustive": len(checked),
+        "identical_answers": same_ids == len(checked),
+        "identical_count": same_ids,
+        "max_distance_difference_km": worst,
+    }
+
+
+async def with_postgres_database(
+    base: str, run: Callable[[str], Awaitable[dict[str, object]]]
+) -> dict[str, object]:
+    import asyncpg
+
+    url = make_url(base)
+    admin = await asyncpg.connect(
+        url.set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    name = f"greenhood_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        return await run(url.set(database=name).render_as_string(hide_password=False))
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks makers")
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--exhaustive", type=int, default=None, help="default: every query")
+    parser.add_argument("--postgres", default=os.environ.get("GREENHOOD_TEST_POSTGRES_URL"))
+    parser.add_argument("--pg-n", type=int, default=1_000_000)
+    parser.add_argument("--pg-exhaustive", type=int, default=200)
+    args = parser.parse_args(sys.argv[2:])
+
+    rnd = random.Random(SEED)
+    towns = communes()
+    started = time.perf_counter()
+    rows = synthetic_rows(args.n, towns, rnd)
+    generated = time.perf_counter() - started
+    points = query_points(args.queries, towns, rnd)
+    figures: dict[str, object] = {"benchmark": "makers", "makers": args.n, "k": K}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "makers.db"
+        figures["sqlite_build_s"] = round(generated + build_sqlite(path, rows), 1)
+        figures["sqlite_file_mib"] = round(path.stat().st_size / 2**20, 1)
+        exhaustive_count = args.queries if args.exhaustive is None else args.exhaustive
+        sqlite = asyncio.run(compare(f"sqlite+aiosqlite:///{path}", points, exhaustive_count))
+    figures.update({f"sqlite_{key}": value for key, value in sqlite.items()})
+
+    if args.postgres:
+        pg_rows = rows[: args.pg_n]
+
+        async def on_postgres(url: str) -> dict[str, object]:
+            built = await build_postgres(url, pg_rows)
+            result = await compare(url, points, min(args.pg_exhaustive, args.queries))
+            return {"build_s": round(built, 1), "makers": len(pg_rows), **result}
+
+        postgres = asyncio.run(with_postgres_database(args.postgres, on_postgres))
+        figures.update({f"postgres_{key}": value for key, value in postgres.items()})
+    else:
+        figures["postgres"] = "skipped: no GREENHOOD_TEST_POSTGRES_URL or --postgres URL"
+
+    rows_shown = [(name, str(value)) for name, value in figures.items() if name != "benchmark"]
+    report(f"Nearest {K} makers among {args.n:,}", rows_shown, figures)

@@ -1,0 +1,455 @@
+"""/makers (nearest makers, paging, categories, words), maker cards with a map, favourites,
+QR codes, and the maker_<id> deep link."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InaccessibleMessage,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import (
+    CategoryChoice,
+    MakerAction,
+    MakerCb,
+    MakersListAction,
+    MakersListCb,
+)
+from bot.clock import Clock
+from bot.commands import Scope, command
+from bot.filters import MenuButton
+from bot.formatting import escape, truncate
+from bot.i18n import Translator, t
+from bot.keyboards import main_menu
+from bot.location import (
+    GivenLocation,
+    LocationProblem,
+    location_keyboard,
+    location_prompt,
+    problem_text,
+    read_location,
+)
+from bot.services import makers
+from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
+from bot.services.geo import format_distance
+from bot.services.geocoding import Geocoder, normalize_name
+from bot.services.makers import MakerFilter, MakerNotFoundError, NearbyPage
+from bot.services.qrcodes import qr_png
+from models import Maker, MakerCategory, User
+
+router = Router(name=__name__)
+
+COMMANDS = [
+    command("makers", "commands.makers", Scope.PRIVATE),
+    command("favourites", "commands.favourites", Scope.PRIVATE),
+]
+
+PAGE_SIZE = 5
+# A location shared this recently is used again without asking.
+LOCATION_REUSE = timedelta(minutes=30)
+VENUE_TITLE_LIMIT = 100
+DESCRIPTION_SHOWN = 1000
+
+
+class MakersFlow(StatesGroup):
+    location = State()
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def category_label(slug: str) -> str:
+    return t(f"makers.category.{slug}")
+
+
+def card_text(maker: Maker) -> str:
+    lines = [f"<b>{escape(maker.name)}</b>", category_label(maker.category)]
+    if maker.description:
+        lines += ["", escape(truncate(maker.description, DESCRIPTION_SHOWN))]
+    details = []
+    address = ", ".join(part for part in (maker.address, maker.city) if part)
+    if address:
+        details.append(t("makers.card.address", address=escape(address)))
+    if maker.website:
+        details.append(t("makers.card.website", website=escape(maker.website)))
+    if maker.phone:
+        details.append(t("makers.card.phone", phone=escape(maker.phone)))
+    if details:
+        lines += ["", *details]
+    return "\n".join(lines)
+
+
+def card_keyboard(maker: Maker, favourite: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if favourite:
+        builder.button(
+            text=t("makers.card.favourite_remove"),
+            callback_data=MakerCb(action=MakerAction.UNFAVOURITE, maker_id=maker.id),
+        )
+    else:
+        builder.button(
+            text=t("makers.card.favourite_add"),
+            callback_data=MakerCb(action=MakerAction.FAVOURITE, maker_id=maker.id),
+        )
+    if makers.is_web_url(maker.website):
+        builder.button(text=t("makers.card.website_button"), url=maker.website)
+    builder.button(
+        text=t("makers.card.qr_button"),
+        callback_data=MakerCb(action=MakerAction.QR, maker_id=maker.id),
+    )
+    builder.adjust(1, 2)
+    return builder.as_markup()
+
+
+async def send_card(message: Message, maker: Maker, favourite: bool) -> None:
+    """The card, then the place as a venue so Telegram draws a map."""
+    await message.answer(card_text(maker), reply_markup=card_keyboard(maker, favourite))
+    venue_address = ", ".join(p for p in (maker.address, maker.city) if p) or category_label(
+        maker.category
+    )
+    await message.answer_venue(
+        latitude=maker.latitude,
+        longitude=maker.longitude,
+        title=truncate(maker.name, VENUE_TITLE_LIMIT),
+        address=truncate(venue_address, VENUE_TITLE_LIMIT),
+    )
+
+
+async def open_maker(message: Message, session: AsyncSession, user_id: int, maker_id: int) -> None:
+    """A listed maker's card (the deep link and the list buttons), or a "not found"."""
+    try:
+        maker = await makers.listed_maker(session, maker_id)
+    except MakerNotFoundError:
+        await message.answer(t("makers.card.not_found"))
+        return
+    await send_card(message, maker, await makers.is_favourite(session, user_id, maker.id))
+
+
+def _search_data(data: dict[str, Any]) -> dict[str, Any] | None:
+    search = data.get("makers_search")
+    return search if isinstance(search, dict) else None
+
+
+def page_view(
+    search: dict[str, Any], page: NearbyPage, locale: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    place = escape(search["label"]) if search.get("label") else t("makers.list.here")
+    lines = [t("makers.list.header", place=place)]
+    category = search.get("category") or CategoryChoice.ALL.value
+    if category != CategoryChoice.ALL.value:
+        lines.append(t("makers.list.filter_category", category=category_label(category)))
+    if search.get("words"):
+        lines.append(t("makers.list.filter_words", words=escape(search["words"])))
+    lines.append("")
+    builder = InlineKeyboardBuilder()
+    if not page.makers:
+        lines.append(t("makers.list.empty"))
+    for number, nearby in enumerate(page.makers, start=page.offset + 1):
+        maker = nearby.maker
+        lines.append(
+            t(
+                "makers.list.item",
+                number=number,
+                name=escape(maker.name),
+                category=category_label(maker.category),
+                distance=format_distance(nearby.distance_km, locale),
+            )
+        )
+        builder.button(
+            text=f"{number}. {truncate(maker.name, 40)}",
+            callback_data=MakerCb(action=MakerAction.OPEN, maker_id=maker.id),
+        )
+    if page.makers:
+        lines += ["", t("makers.list.hint")]
+    sizes = [1] * len(page.makers)
+    if page.has_more:
+        builder.button(
+            text=t("makers.list.more"),
+            callback_data=MakersListCb(
+                action=MakersListAction.MORE,
+                search=int(search["id"]),
+                offset=page.offset + PAGE_SIZE,
+                category=CategoryChoice(category),
+            ),
+        )
+        sizes.append(1)
+    for choice in CategoryChoice:
+        mark = "✓ " if choice.value == category else ""
+        builder.button(
+            text=mark + category_label(choice.value),
+            callback_data=MakersListCb(
+                action=MakersListAction.CATEGORY,
+                search=int(search["id"]),
+                offset=0,
+                category=choice,
+            ),
+        )
+    builder.adjust(*sizes, 3)
+    return "\n".join(lines), builder.as_markup()
+
+
+def _filter_of(search: dict[str, Any]) -> MakerFilter:
+    category = search.get("category") or CategoryChoice.ALL.value
+    chosen = None if category == CategoryChoice.ALL.value else MakerCategory(category)
+    return MakerFilter.of(chosen, search.get("words") or "")
+
+
+async def _page(session: AsyncSession, search: dict[str, Any], offset: int) -> NearbyPage:
+    return await makers.nearest_makers(
+        session,
+        float(search["lat"]),
+        float(search["lon"]),
+        limit=PAGE_SIZE,
+        offset=offset,
+        where=_filter_of(search),
+    )
+
+
+def parse_query(args: str | None, translator: Translator) -> tuple[str, str]:
+    """(category slug or "all", search words) from what follows /makers."""
+    text = " ".join((args or "").split())[:100]
+    if not text:
+        return CategoryChoice.ALL.value, ""
+    key = normalize_name(text)
+    for category in MakerCategory:
+        names = {category.value} | {
+            normalize_name(name)
+            for name in translator.every_translation(f"makers.category.{category.value}")
+        }
+        if key in names:
+            return category.value, ""
+    return CategoryChoice.ALL.value, text
+
+
+async def start_search(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    where: GivenLocation,
+    category: str,
+    words: str,
+    locale: str,
+) -> None:
+    data = await state.get_data()
+    previous = _search_data(data)
+    search = {
+        "id": (int(previous["id"]) + 1) if previous else 1,
+        "lat": where.latitude,
+        "lon": where.longitude,
+        "label": where.label,
+        "category": category,
+        "words": words,
+    }
+    await state.update_data(makers_search=search)
+    page = await _page(session, search, 0)
+    text, markup = page_view(search, page, locale)
+    await message.answer(text, reply_markup=markup)
+
+
+def _recent_location(data: dict[str, Any], now: datetime) -> GivenLocation | None:
+    last = data.get("last_location")
+    if not isinstance(last, dict):
+        return None
+    try:
+        when = datetime.fromisoformat(str(last["at"]))
+        if now - when > LOCATION_REUSE:
+            return None
+        return GivenLocation(float(last["lat"]), float(last["lon"]), last.get("label"))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+async def remember_location(state: FSMContext, where: GivenLocation, now: datetime) -> None:
+    await state.update_data(
+        last_location={
+            "lat": where.latitude,
+            "lon": where.longitude,
+            "label": where.label,
+            "at": now.isoformat(),
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- handlers
+
+
+@router.message(Command("makers"), F.chat.type == "private")
+@router.message(MenuButton("menu.makers"), F.chat.type == "private")
+async def makers_command(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    clock: Clock,
+    i18n: Translator,
+    locale: str,
+    command: CommandObject | None = None,
+) -> None:
+    category, words = parse_query(command.args if command else None, i18n)
+    data = await state.get_data()
+    recent = _recent_location(data, clock.now())
+    if recent is not None:
+        await state.set_state(None)
+        await start_search(message, state, session, recent, category, words, locale)
+        return
+    await state.set_state(MakersFlow.location)
+    await state.update_data(makers_query={"category": category, "words": words})
+    await message.answer(location_prompt(), reply_markup=location_keyboard())
+
+
+@router.message(
+    StateFilter(MakersFlow.location),
+    F.chat.type == "private",
+    ~F.text.startswith("/"),
+)
+async def location_given(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    clock: Clock,
+    geocoder: Geocoder,
+    locale: str,
+) -> None:
+    where = await read_location(message, geocoder)
+    if isinstance(where, LocationProblem):
+        await message.answer(problem_text(where, message), reply_markup=location_keyboard())
+        return
+    data = await state.get_data()
+    stored = data.get("makers_query")
+    query: dict[str, Any] = stored if isinstance(stored, dict) else {}
+    await state.set_state(None)
+    await remember_location(state, where, clock.now())
+    await message.answer(
+        t("location.noted", place=escape(where.label) if where.label else t("makers.list.here")),
+        reply_markup=main_menu(),
+    )
+    await start_search(
+        message,
+        state,
+        session,
+        where,
+        str(query.get("category") or CategoryChoice.ALL.value),
+        str(query.get("words") or ""),
+        locale,
+    )
+
+
+@router.callback_query(MakersListCb.filter())
+async def list_button(
+    query: CallbackQuery,
+    callback_data: MakersListCb,
+    state: FSMContext,
+    session: AsyncSession,
+    locale: str,
+) -> None:
+    search = _search_data(await state.get_data())
+    message = query.message
+    if search is None or int(search["id"]) != callback_data.search or message is None:
+        await query.answer(t("makers.list.expired"), show_alert=True)
+        return
+    if isinstance(message, InaccessibleMessage):
+        await query.answer(t("makers.list.expired"), show_alert=True)
+        return
+    await query.answer()
+    search = {**search, "category": callback_data.category.value}
+    offset = max(0, min(callback_data.offset, 10_000))
+    page = await _page(session, search, offset)
+    text, markup = page_view(search, page, locale)
+    if callback_data.action is MakersListAction.CATEGORY:
+        await state.update_data(makers_search=search)
+        await message.edit_text(text, reply_markup=markup)
+    elif page.makers:
+        await message.answer(text, reply_markup=markup)
+    else:
+        await message.answer(t("makers.list.no_more"))
+
+
+@router.callback_query(MakerCb.filter(F.action == MakerAction.OPEN))
+async def open_button(
+    query: CallbackQuery, callback_data: MakerCb, session: AsyncSession, user: User
+) -> None:
+    if query.message is None or isinstance(query.message, InaccessibleMessage):
+        await query.answer(t("makers.list.expired"), show_alert=True)
+        return
+    await query.answer()
+    await open_maker(query.message, session, user.id, callback_data.maker_id)
+
+
+@router.callback_query(
+    MakerCb.filter(F.action.in_({MakerAction.FAVOURITE, MakerAction.UNFAVOURITE}))
+)
+async def favourite_button(
+    query: CallbackQuery,
+    callback_data: MakerCb,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    wanted = callback_data.action is MakerAction.FAVOURITE
+    try:
+        await makers.set_favourite(session, user.id, callback_data.maker_id, wanted, clock.now())
+        maker = await makers.listed_maker(session, callback_data.maker_id)
+    except MakerNotFoundError:
+        await query.answer(t("makers.card.not_found"), show_alert=True)
+        return
+    await query.answer(t("makers.favourite.added" if wanted else "makers.favourite.removed"))
+    if query.message is not None and not isinstance(query.message, InaccessibleMessage):
+        await query.message.edit_reply_markup(reply_markup=card_keyboard(maker, wanted))
+
+
+@router.callback_query(MakerCb.filter(F.action == MakerAction.QR))
+async def qr_button(
+    query: CallbackQuery, callback_data: MakerCb, session: AsyncSession, bot: Bot
+) -> None:
+    try:
+        maker = await makers.listed_maker(session, callback_data.maker_id)
+    except MakerNotFoundError:
+        await query.answer(t("makers.card.not_found"), show_alert=True)
+        return
+    await query.answer()
+    me = await bot.me()
+    url = deep_link_url(me.username or "", DeepLink(DeepLinkKind.MAKER, maker.id))
+    png = await asyncio.to_thread(qr_png, url, maker.name)
+    chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+    await bot.send_photo(
+        chat_id,
+        BufferedInputFile(png, filename=f"maker_{maker.id}.png"),
+        caption=t("makers.qr.caption", name=escape(maker.name)),
+    )
+
+
+@router.message(Command("favourites"), F.chat.type == "private")
+async def favourites_command(message: Message, session: AsyncSession, user: User) -> None:
+    favourites = await makers.favourite_makers(session, user.id)
+    if not favourites:
+        await message.answer(t("makers.favourites.empty"))
+        return
+    lines = [t("makers.favourites.title"), ""]
+    builder = InlineKeyboardBuilder()
+    for number, maker in enumerate(favourites, start=1):
+        lines.append(
+            t(
+                "makers.favourites.item",
+                number=number,
+                name=escape(maker.name),
+                category=category_label(maker.category),
+            )
+        )
+        builder.button(
+            text=f"{number}. {truncate(maker.name, 40)}",
+            callback_data=MakerCb(action=MakerAction.OPEN, maker_id=maker.id),
+        )
+    builder.adjust(1)
+    await message.answer("\n".join(lines), reply_markup=builder.as_markup())

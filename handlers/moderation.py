@@ -1,0 +1,197 @@
+"""/moderation: organisers approve or reject the listings makers registered with /maker.
+Checked on every update (IsOrganiser, and again in the service); anyone else is told no."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import ModerationAction, ModerationCb
+from bot.clock import Clock
+from bot.commands import Scope, command
+from bot.filters import IsOrganiser
+from bot.formatting import escape
+from bot.i18n import Translator, t
+from bot.keyboards import main_menu
+from bot.services import makers
+from bot.services.makers import (
+    AlreadyModeratedError,
+    InvalidFieldError,
+    MakerNotFoundError,
+    NotOrganiserError,
+)
+from bot.settings import Settings
+from handlers.makers import card_text
+from models import Maker, User
+
+router = Router(name=__name__)
+logger = logging.getLogger(__name__)
+
+COMMANDS = [command("moderation", "commands.moderation", Scope.ORGANISER)]
+
+SHOWN = 10
+
+
+class ModerationFlow(StatesGroup):
+    reason = State()
+
+
+def _buttons(maker_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t("moderation.button.approve"),
+        callback_data=ModerationCb(action=ModerationAction.APPROVE, maker_id=maker_id),
+    )
+    builder.button(
+        text=t("moderation.button.reject"),
+        callback_data=ModerationCb(action=ModerationAction.REJECT, maker_id=maker_id),
+    )
+    return builder.as_markup()
+
+
+async def _tell_owner(
+    bot: Bot, session: AsyncSession, translator: Translator, maker: Maker, key: str, **params: str
+) -> None:
+    """The maker hears the decision in their own language."""
+    if maker.owner_id is None:
+        return
+    owner = await session.get(User, maker.owner_id)
+    locale = translator.resolve_locale(
+        owner.language if owner else None, owner.telegram_language if owner else None
+    )
+    text = translator.t(key, locale, name=escape(maker.name), **params)
+    try:
+        # outbox: sent from the handler until the shared outbox lands.
+        await bot.send_message(maker.owner_id, text)
+    except TelegramAPIError:
+        logger.warning("could not tell maker owner %s about listing %s", maker.owner_id, maker.id)
+
+
+@router.message(Command("moderation"), F.chat.type == "private", IsOrganiser())
+async def moderation_command(
+    message: Message, session: AsyncSession, user: User, settings: Settings
+) -> None:
+    waiting, total = await makers.pending_listings(
+        session, user.id, settings.organiser_ids, limit=SHOWN
+    )
+    if not waiting:
+        await message.answer(t("moderation.empty"))
+        return
+    await message.answer(t("moderation.header", count=total))
+    for maker in waiting:
+        text = t("moderation.item", id=maker.id, owner=maker.owner_id or "-") + "\n\n"
+        await message.answer(text + card_text(maker), reply_markup=_buttons(maker.id))
+
+
+@router.message(Command("moderation"))
+async def moderation_refused(message: Message) -> None:
+    await message.answer(t("moderation.refused"))
+
+
+@router.callback_query(ModerationCb.filter(), IsOrganiser())
+async def moderation_button(
+    query: CallbackQuery,
+    callback_data: ModerationCb,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    state: FSMContext,
+    clock: Clock,
+    bot: Bot,
+    translator: Translator,
+) -> None:
+    message = query.message
+    try:
+        if callback_data.action is ModerationAction.APPROVE:
+            maker = await makers.approve_listing(
+                session, callback_data.maker_id, user.id, settings.organiser_ids, clock.now()
+            )
+        else:
+            maker = await makers.check_can_reject(
+                session, callback_data.maker_id, user.id, settings.organiser_ids
+            )
+    except NotOrganiserError:
+        await query.answer(t("moderation.refused"), show_alert=True)
+        return
+    except MakerNotFoundError:
+        await query.answer(t("moderation.not_found"), show_alert=True)
+        return
+    except AlreadyModeratedError:
+        await query.answer(t("moderation.already"), show_alert=True)
+        return
+    await query.answer()
+    if message is not None and not isinstance(message, InaccessibleMessage):
+        await message.edit_reply_markup(reply_markup=None)
+    target = query.from_user.id
+    if callback_data.action is ModerationAction.APPROVE:
+        await bot.send_message(target, t("moderation.approved", name=escape(maker.name)))
+        await _tell_owner(bot, session, translator, maker, "moderation.notify.approved")
+        return
+    await state.set_state(ModerationFlow.reason)
+    await state.update_data(reject_maker_id=maker.id)
+    await bot.send_message(target, t("moderation.ask_reason", name=escape(maker.name)))
+
+
+@router.callback_query(ModerationCb.filter())
+async def moderation_button_refused(query: CallbackQuery) -> None:
+    await query.answer(t("moderation.refused"), show_alert=True)
+
+
+@router.message(
+    StateFilter(ModerationFlow.reason), F.chat.type == "private", ~F.text.startswith("/")
+)
+async def rejection_reason(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    state: FSMContext,
+    clock: Clock,
+    bot: Bot,
+    translator: Translator,
+) -> None:
+    data = await state.get_data()
+    maker_id = data.get("reject_maker_id")
+    if not isinstance(maker_id, int):
+        await state.set_state(None)
+        await message.answer(t("moderation.not_found"), reply_markup=main_menu())
+        return
+    if not message.text:
+        await message.answer(t("wizard.error.not_text"))
+        return
+    try:
+        maker = await makers.reject_listing(
+            session, maker_id, user.id, settings.organiser_ids, message.text, clock.now()
+        )
+    except InvalidFieldError as error:
+        await message.answer(t(f"wizard.error.{error.code}", limit=makers.REASON_LIMIT))
+        return
+    except NotOrganiserError:
+        await state.set_state(None)
+        await message.answer(t("moderation.refused"))
+        return
+    except (MakerNotFoundError, AlreadyModeratedError):
+        await state.set_state(None)
+        await message.answer(t("moderation.already"))
+        return
+    await state.set_state(None)
+    await state.update_data(reject_maker_id=None)
+    await message.answer(
+        t("moderation.rejected", name=escape(maker.name)), reply_markup=main_menu()
+    )
+    await _tell_owner(
+        bot,
+        session,
+        translator,
+        maker,
+        "moderation.notify.rejected",
+        reason=escape(maker.rejection_reason or ""),
+    )

@@ -1,0 +1,355 @@
+"""The makers directory end to end: the real bot polls the test Bot API server and people
+share locations, type postcodes, page, filter, favourite, register and moderate."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+import zxingcpp
+from PIL import Image
+from sqlalchemy import select
+
+from bot.callbacks import ModerationAction, ModerationCb
+from bot.clock import ManualClock
+from bot.demo import DEMO_MAKERS, load_demo_makers
+from bot.i18n import create_translator
+from bot.services.geo import format_distance, haversine_km
+from bot.services.geocoding import lookup_place
+from bot.settings import PROJECT_ROOT, Settings
+from models import Maker, MakerStatus
+from tests.conftest import make_settings
+from tests.harness import RunningBot, running_bot
+from tests.tg_server import (
+    SEND_METHODS,
+    FakeTelegramServer,
+    RecordedCall,
+    TgUser,
+    buttons,
+    reply_keyboard,
+)
+
+ALICE = TgUser(id=2001, first_name="Alice", language_code="fr")
+BOB = TgUser(id=2002, first_name="Bob", language_code="en")
+CAROL = TgUser(id=2003, first_name="Carol", language_code="en")
+ORGANISER = TgUser(id=2099, first_name="Olga", language_code="fr")
+BORDEAUX = (44.8378, -0.5792)
+
+tr = create_translator(PROJECT_ROOT / "locales", "fr")
+
+
+def text(key: str, locale: str, **params: object) -> str:
+    """What a person reads: parameters escaped as the bot does, then tags stripped."""
+    escaped = {
+        k: html.escape(v, quote=False) if isinstance(v, str) else v for k, v in params.items()
+    }
+    return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, locale, **escaped)))
+
+
+def demo_rows() -> list[dict[str, str]]:
+    with DEMO_MAKERS.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def expected_lines(lat: float, lon: float, locale: str, category: str | None = None) -> list[str]:
+    """The list lines an exhaustive scan of the demo file predicts (ties by file order)."""
+    rows = [r for r in demo_rows() if category is None or r["category"] == category]
+    ranked = sorted(
+        (haversine_km(lat, lon, float(r["latitude"]), float(r["longitude"])), n, r)
+        for n, r in enumerate(rows)
+    )
+    return [
+        text(
+            "makers.list.item",
+            locale,
+            number=number,
+            name=row["name"],
+            category=tr.t(f"makers.category.{row['category']}", locale),
+            distance=format_distance(distance, locale),
+        )
+        for number, (distance, _, row) in enumerate(ranked, start=1)
+    ]
+
+
+def items(call: RecordedCall) -> list[str]:
+    return [line for line in call.text.splitlines() if re.match(r"^\d+\. ", line)]
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path: object) -> Settings:
+    # Long conversations: throttling has its own tests.
+    return make_settings(
+        tmp_path,  # type: ignore[arg-type]
+        organiser_ids=frozenset({ORGANISER.id}),
+        throttle_burst=1000,
+    )
+
+
+@pytest.fixture
+async def app(
+    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+) -> AsyncIterator[RunningBot]:
+    async with running_bot(settings, tg, clock=clock) as running:
+        async with running.sessionmaker() as session:
+            await load_demo_makers(session, running.settings)
+            await session.commit()
+        yield running
+
+
+async def share(
+    tg: FakeTelegramServer, user: TgUser, lat: float, lon: float, count: int = 2
+) -> list[RecordedCall]:
+    since = tg.mark()
+    tg.push_location(user, lat, lon)
+    return await tg.wait_for(SEND_METHODS, chat_id=user.id, count=count, since=since)
+
+
+async def send(
+    tg: FakeTelegramServer, user: TgUser, extra: dict[str, object], count: int = 1
+) -> list[RecordedCall]:
+    since = tg.mark()
+    tg.push_message(user, extra)
+    return await tg.wait_for(SEND_METHODS, chat_id=user.id, count=count, since=since)
+
+
+async def test_share_location_lists_the_nearest_in_order_with_distances(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    (prompt,) = await tg.reply_to(ALICE, tr.t("menu.makers", "fr"))
+    assert prompt.text == text("location.prompt", "fr")
+    assert reply_keyboard(prompt) == [[(tr.t("location.button.share", "fr"), True)]]
+    noted, listing = await share(tg, ALICE, *BORDEAUX)
+    assert noted.text == text("location.noted", "fr", place=tr.t("makers.list.here", "fr"))
+    assert items(listing) == expected_lines(*BORDEAUX, "fr")[:5]
+    assert re.search(r"· \d+ m$", items(listing)[0])  # metres close by
+    labels = [label for row in buttons(listing) for label, _ in row]
+    assert tr.t("makers.list.more", "fr") in labels
+    # "More" sends the next five.
+    (more,) = await tg.click(ALICE, listing, tr.t("makers.list.more", "fr"))
+    assert items(more) == expected_lines(*BORDEAUX, "fr")[5:10]
+
+
+async def test_a_postcode_gives_the_same_makers_as_sharing_that_towns_location(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    await tg.reply_to(BOB, "/makers")
+    noted, typed = await tg.reply_to(BOB, "33000", count=2)
+    assert noted.text == text("location.noted", "en", place="Bordeaux")
+    town = lookup_place("33000")
+    assert town is not None
+    await tg.reply_to(ALICE, "/makers")
+    _, shared = await share(tg, ALICE, town.latitude, town.longitude)
+    names = [re.sub(r" — .*", "", line) for line in items(typed)]
+    assert names == [re.sub(r" — .*", "", line) for line in items(shared)]
+    assert items(typed) == expected_lines(town.latitude, town.longitude, "en")[:5]
+    # A typed town name works as well, and a nonsense one is explained, step kept.
+    await tg.reply_to(BOB, "/cancel")
+    await tg.reply_to(BOB, "/makers")
+    (unknown,) = await tg.reply_to(BOB, "Atlantis-sur-Mer")
+    assert unknown.text == text("location.not_found", "en", query="Atlantis-sur-Mer")
+    (impossible,) = await tg.reply_to(BOB, "95.1, 200")
+    assert impossible.text == text("location.invalid", "en")
+    _, by_name = await tg.reply_to(BOB, "nancy", count=2)
+    nancy = lookup_place("Nancy")
+    assert nancy is not None
+    assert items(by_name) == expected_lines(nancy.latitude, nancy.longitude, "en")[:5]
+
+
+async def test_category_filter_buttons_and_command_argument(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    await tg.reply_to(ALICE, "/makers")
+    _, listing = await share(tg, ALICE, *BORDEAUX)
+    jewellery = tr.t("makers.category.jewellery", "fr")
+    (edited,) = await tg.click(ALICE, listing, jewellery)
+    assert edited.method == "editMessageText"
+    assert items(edited) == expected_lines(*BORDEAUX, "fr", "jewellery")[:5]
+    assert all(jewellery in line for line in items(edited))
+    assert f"✓ {jewellery}" in [label for row in buttons(edited) for label, _ in row]
+    # The location was just given: /makers <category> answers at once.
+    (direct,) = await tg.reply_to(ALICE, "/makers réparation")
+    assert items(direct) == expected_lines(*BORDEAUX, "fr", "repair")[:5]
+    # Words search over name and description, accents and case ignored.
+    (search,) = await tg.reply_to(ALICE, "/makers GANTS CUIR")
+    assert any("Ganterie Lacroix" in line for line in items(search))
+
+
+async def test_card_venue_favourite_and_unfavourite(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    await tg.reply_to(BOB, "/makers")
+    _, listing = await share(tg, BOB, *BORDEAUX)
+    first = expected_lines(*BORDEAUX, "en")[0]
+    name = re.sub(r"^1\. | — .*$", "", first)
+    card, venue = await tg.click(BOB, listing, f"1. {name[:40]}", count=2)
+    assert card.text.startswith(name)
+    assert venue.method == "sendVenue"
+    assert venue.params["title"] == name
+    row = next(r for r in demo_rows() if r["name"] == name)
+    assert float(venue.params["latitude"]) == pytest.approx(float(row["latitude"]))
+    add = tr.t("makers.card.favourite_add", "en")
+    (marked,) = await tg.click(BOB, card, add)
+    assert marked.method == "editMessageReplyMarkup"
+    remove = tr.t("makers.card.favourite_remove", "en")
+    assert remove in [label for r in buttons(marked) for label, _ in r]
+    (favourites,) = await tg.reply_to(BOB, "/favourites")
+    assert name in favourites.text
+    (unmarked,) = await tg.click(BOB, card, remove)
+    assert add in [label for r in buttons(unmarked) for label, _ in r]
+    (favourites,) = await tg.reply_to(BOB, "/favourites")
+    assert favourites.text == text("makers.favourites.empty", "en")
+
+
+async def test_qr_code_is_a_png_holding_the_deep_link(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    async with app.sessionmaker() as session:
+        maker = await session.scalar(select(Maker).where(Maker.external_id == "id:demo-bdx-001"))
+    assert maker is not None
+    _, card, _venue = await tg.reply_to(ALICE, f"/start maker_{maker.id}", count=3)
+    assert card.text.startswith("Ganterie Lacroix")
+    website = [
+        url
+        for row in buttons(card)
+        for label, url in row
+        if label == tr.t("makers.card.website_button", "fr")
+    ]
+    assert website == ["https://ganterie-lacroix.example"]
+    (photo,) = await tg.click(ALICE, card, tr.t("makers.card.qr_button", "fr"))
+    assert photo.method == "sendPhoto"
+    content = photo.files["photo"]
+    image = Image.open(io.BytesIO(content))
+    assert image.format == "PNG"
+    assert image.size[0] >= 200
+    decoded = [barcode.text for barcode in zxingcpp.read_barcodes(image)]
+    assert decoded == [f"https://t.me/{tg.bot_username}?start=maker_{maker.id}"]
+    assert photo.text == text("makers.qr.caption", "fr", name="Ganterie Lacroix")
+
+
+@pytest.mark.parametrize("payload", ["maker_999999", "maker_1"])
+async def test_deep_link_to_an_unknown_or_unlisted_maker(
+    tg: FakeTelegramServer, app: RunningBot, payload: str
+) -> None:
+    async with app.sessionmaker() as session:
+        first = await session.get(Maker, 1)
+        assert first is not None
+        first.status = MakerStatus.REJECTED.value
+        await session.commit()
+    _, answer = await tg.reply_to(BOB, f"/start {payload}", count=2)
+    assert answer.text == text("makers.card.not_found", "en")
+
+
+async def test_register_approve_then_find(tg: FakeTelegramServer, app: RunningBot) -> None:
+    intro, ask_name = await tg.reply_to(CAROL, "/maker", count=2)
+    assert intro.text == text("wizard.intro.new", "en")
+    assert ask_name.text == text("wizard.ask.name", "en")
+    # Refusals keep the step.
+    (again,) = await tg.reply_to(CAROL, "🌱🌱🌱")
+    assert again.text.startswith(text("wizard.error.no_letters", "en"))
+    (again,) = await tg.reply_to(CAROL, "   ")
+    assert again.text.startswith(text("wizard.error.empty", "en"))
+    (ask_category,) = await tg.reply_to(CAROL, "Atelier <Carol> & Co")
+    assert ask_category.text == text("wizard.ask.category", "en")
+    (again,) = await tg.reply_to(CAROL, "jewellery")
+    assert again.text.startswith(text("wizard.error.use_buttons", "en"))
+    (ask_description,) = await tg.click(CAROL, again, tr.t("makers.category.jewellery", "en"))
+    assert ask_description.text == text("wizard.ask.description", "en")
+    (again,) = await tg.reply_to(CAROL, "x" * 4096)
+    assert again.text.startswith(text("wizard.error.too_long", "en", limit=1000))
+    (ask_location,) = await tg.reply_to(CAROL, "Rings made of recycled silver.")
+    assert ask_location.text.startswith(text("wizard.ask.location", "en"))
+    (again,) = await tg.reply_to(CAROL, "91, 0")
+    assert again.text.startswith(text("location.invalid", "en"))
+    noted, ask_address = await share(tg, CAROL, 44.8, -0.6)
+    assert ask_address.text == text("wizard.ask.address", "en")
+    assert noted.text == text(
+        "wizard.location_noted", "en", place=tr.t("wizard.location_point", "en")
+    )
+    (ask_website,) = await tg.reply_to(CAROL, "12 rue des Bijoux, Bordeaux")
+    assert ask_website.text == text("wizard.ask.website", "en")
+    (again,) = await tg.reply_to(CAROL, "javascript:alert(1)")
+    assert again.text.startswith(text("wizard.error.bad_url", "en"))
+    (ask_phone,) = await tg.reply_to(CAROL, "carol.example")
+    (preview,) = await tg.click(CAROL, ask_phone, tr.t("wizard.button.skip", "en"))
+    assert "Atelier <Carol> & Co" in preview.text
+    assert "https://carol.example" in preview.text
+    calls = await tg.click(CAROL, preview, tr.t("wizard.button.submit", "en"), count=2)
+    assert calls[-1].text == text("wizard.submitted", "en")
+    async with app.sessionmaker() as session:
+        listing = await session.scalar(select(Maker).where(Maker.owner_id == CAROL.id))
+    assert listing is not None
+    assert listing.status == MakerStatus.PENDING.value
+    # Not listed yet.
+    await tg.reply_to(BOB, "/makers Carol")
+    _, before = await share(tg, BOB, 44.8, -0.6)
+    assert not any("Carol" in line for line in items(before))
+
+    # A non-organiser can neither list nor approve, even with a forged button.
+    (refused,) = await tg.reply_to(BOB, "/moderation")
+    assert refused.text == text("moderation.refused", "en")
+    forged = ModerationCb(action=ModerationAction.APPROVE, maker_id=listing.id).pack()
+    since = tg.mark()
+    query_id = tg.push_callback(BOB, forged)
+    await tg.wait_for("answerCallbackQuery", since=since)
+    answer = tg.callback_answer(query_id)
+    assert answer is not None
+    assert answer.params.get("text") == tr.t("moderation.refused", "en")
+    async with app.sessionmaker() as session:
+        still = await session.get(Maker, listing.id)
+        assert still is not None
+        assert still.status == MakerStatus.PENDING.value
+
+    # The organiser approves; Carol is told in English.
+    header, item = await tg.reply_to(ORGANISER, "/moderation", count=2)
+    assert header.text == text("moderation.header", "fr", count=1)
+    assert "Atelier <Carol> & Co" in item.text
+    since = tg.mark()
+    await tg.click(ORGANISER, item, tr.t("moderation.button.approve", "fr"), count=2)
+    (told,) = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since)
+    assert told.text == text("moderation.notify.approved", "en", name="Atelier <Carol> & Co")
+    (found,) = await tg.reply_to(BOB, "/makers Carol")
+    assert items(found)[0].startswith("1. Atelier <Carol> & Co")
+
+
+async def test_reject_with_a_reason_tells_the_maker(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    await tg.reply_to(CAROL, "/maker", count=2)
+    (category,) = await tg.reply_to(CAROL, "Savons Carol")
+    await tg.click(CAROL, category, tr.t("makers.category.cosmetics", "en"))
+    await tg.reply_to(CAROL, "Soaps.")
+    await tg.reply_to(CAROL, "Nantes", count=2)
+    await tg.reply_to(CAROL, "1 quai")
+    await tg.reply_to(CAROL, "savons.example")
+    (preview,) = await tg.reply_to(CAROL, "05 56 00 00 00")
+    await tg.click(CAROL, preview, tr.t("wizard.button.submit", "en"), count=2)
+    _, item = await tg.reply_to(ORGANISER, "/moderation", count=2)
+    cleared, ask = await tg.click(ORGANISER, item, tr.t("moderation.button.reject", "fr"), count=2)
+    assert cleared.method == "editMessageReplyMarkup"
+    assert ask.text == text("moderation.ask_reason", "fr", name="Savons Carol")
+    since = tg.mark()
+    (done,) = await tg.reply_to(ORGANISER, "Adresse <incomplète>")
+    assert done.text == text("moderation.rejected", "fr", name="Savons Carol")
+    (told,) = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since)
+    assert told.text == text(
+        "moderation.notify.rejected", "en", name="Savons Carol", reason="Adresse <incomplète>"
+    )
+    # A second click on the same button is stale.
+    since = tg.mark()
+    query_id = tg.push_callback(
+        ORGANISER, ModerationCb(action=ModerationAction.APPROVE, maker_id=1).pack()
+    )
+    await tg.wait_for("answerCallbackQuery", since=since)
+    answer = tg.callback_answer(query_id)
+    assert answer is not None
+    assert answer.params.get("text") == tr.t("moderation.already", "fr")
