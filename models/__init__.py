@@ -1,6 +1,35 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
+from models.actions import ActionLog, ActionLogTeam, ActionProfile, WeekRollover, WeekUserTotal
 from models.base import Base
+from models.challenges import (
+    Challenge,
+    ChallengeContribution,
+    ChallengeParticipant,
+    ChallengeScope,
+    ChallengeWeek,
+)
+from models.contests import Contest, ContestStatus, Team, TeamMember, WeekTeamMember, WeekTeamTotal
 from models.user import Organiser, User
 
-__all__ = ["Base", "Organiser", "User"]
+__all__ = [
+    "ActionLog",
+    "ActionLogTeam",
+    "ActionProfile",
+    "Base",
+    "Challenge",
+    "ChallengeContribution",
+    "ChallengeParticipant",
+    "ChallengeScope",
+    "ChallengeWeek",
+    "Contest",
+    "ContestStatus",
+    "Organiser",
+    "Team",
+    "TeamMember",
+    "User",
+    "WeekRollover",
+    "WeekTeamMember",
+    "WeekTeamTotal",
+    "WeekUserTotal",
+]
