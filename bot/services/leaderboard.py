@@ -1,0 +1,169 @@
+"""The weekly leaderboards (PRODUCT.md §2.4): people, and the teams of a contest.
+
+People are ranked by how many actions they logged this week (ties share a rank, and are
+listed by CO2e, then by id); only those who agreed are named.
+Teams are ranked by actions per active member — a member who logged at least one action
+for the team this week — so a small campus can beat a big one. Both read the weekly
+tables maintained with every log, never the log itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.contests import member_teams, teams_of_chat
+from bot.weeks import week_of
+from models import ActionProfile, Contest, Team, User, WeekTeamTotal, WeekUserTotal
+
+PEOPLE_SHOWN = 10
+TEAMS_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    rank: int
+    user_id: int
+    name: str | None  # None: did not agree to be named
+    actions: int
+    co2e_g: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleBoard:
+    rows: list[PersonRow]
+    people: int
+    my_rank: int | None
+    my_actions: int
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRow:
+    rank: int
+    team_id: int
+    name: str
+    actions: int
+    active_members: int
+
+    @property
+    def per_member(self) -> float:
+        return self.actions / self.active_members if self.active_members else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TeamBoard:
+    contest: Contest
+    rows: list[TeamRow]
+    teams: int
+    mine: TeamRow | None
+
+
+async def people_board(
+    session: AsyncSession, week: date, user_id: int, limit: int = PEOPLE_SHOWN
+) -> PeopleBoard:
+    this_week = WeekUserTotal.week_start == week
+    top = (
+        await session.execute(
+            select(WeekUserTotal.user_id, WeekUserTotal.actions, WeekUserTotal.co2e_g)
+            .where(this_week, WeekUserTotal.actions > 0)
+            .order_by(
+                WeekUserTotal.actions.desc(), WeekUserTotal.co2e_g.desc(), WeekUserTotal.user_id
+            )
+            .limit(limit)
+        )
+    ).all()
+    names: dict[int, str] = {}
+    if top:
+        named = await session.execute(
+            select(User.id, User.first_name)
+            .join(ActionProfile, ActionProfile.user_id == User.id)
+            .where(User.id.in_([row.user_id for row in top]), ActionProfile.show_name.is_(True))
+        )
+        names = {uid: name for uid, name in named}
+    rows: list[PersonRow] = []
+    for position, row in enumerate(top):
+        tied = rows and rows[-1].actions == row.actions
+        rank = rows[-1].rank if tied else position + 1
+        rows.append(PersonRow(rank, row.user_id, names.get(row.user_id), row.actions, row.co2e_g))
+    people = await session.scalar(
+        select(func.count()).select_from(WeekUserTotal).where(this_week, WeekUserTotal.actions > 0)
+    )
+    mine = await session.scalar(
+        select(WeekUserTotal.actions).where(this_week, WeekUserTotal.user_id == user_id)
+    )
+    my_rank: int | None = None
+    if mine:
+        better = await session.scalar(
+            select(func.count())
+            .select_from(WeekUserTotal)
+            .where(this_week, WeekUserTotal.actions > mine)
+        )
+        my_rank = int(better or 0) + 1
+    return PeopleBoard(rows, int(people or 0), my_rank, int(mine or 0))
+
+
+async def team_board(
+    session: AsyncSession,
+    contest: Contest,
+    week: date,
+    my_team_id: int | None = None,
+    limit: int = TEAMS_SHOWN,
+) -> TeamBoard:
+    """Every team of the contest, best ratio first (then most actions, then oldest)."""
+    totals = (
+        select(WeekTeamTotal.team_id, WeekTeamTotal.actions, WeekTeamTotal.active_members)
+        .where(WeekTeamTotal.contest_id == contest.id, WeekTeamTotal.week_start == week)
+        .subquery()
+    )
+    actions = func.coalesce(totals.c.actions, 0)
+    active = func.coalesce(totals.c.active_members, 0)
+    # Integer-free ratio on both databases; a team with nobody active scores 0.
+    ratio = func.coalesce(actions * 1.0 / func.nullif(active, 0), 0.0)
+    rows = (
+        await session.execute(
+            select(Team.id, Team.name, actions, active)
+            .outerjoin(totals, totals.c.team_id == Team.id)
+            .where(Team.contest_id == contest.id)
+            .order_by(ratio.desc(), actions.desc(), Team.id)
+        )
+    ).all()
+    ranked: list[TeamRow] = []
+    for position, (team_id, name, team_actions, team_active) in enumerate(rows):
+        team_actions, team_active = int(team_actions), int(team_active)
+        previous = ranked[-1] if ranked else None
+        # Equal ratios share a rank (compared exactly, by cross-multiplying).
+        tied = previous is not None and (
+            previous.actions * team_active == team_actions * previous.active_members
+            if previous.active_members and team_active
+            else previous.active_members == team_active == 0
+        )
+        rank = previous.rank if tied and previous is not None else position + 1
+        ranked.append(TeamRow(rank, team_id, name, team_actions, team_active))
+    mine = next((row for row in ranked if row.team_id == my_team_id), None)
+    return TeamBoard(contest, ranked[:limit], len(ranked), mine)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaderboard:
+    week: date
+    people: PeopleBoard
+    teams: list[TeamBoard]
+
+
+async def weekly_leaderboard(
+    session: AsyncSession, user_id: int, now: datetime, tz: tzinfo, chat_id: int | None = None
+) -> Leaderboard:
+    """This week's people, and the teams of the contests that concern the reader: those
+    of the group it is asked in, else those the person has a team in."""
+    week = week_of(now, tz)
+    people = await people_board(session, week, user_id)
+    mine = await member_teams(session, user_id)
+    my_team = {m.contest.id: m.team.id for m in mine}
+    contests = [m.contest for m in await teams_of_chat(session, chat_id)] if chat_id else []
+    if not contests:
+        contests = [m.contest for m in mine]
+    boards = [await team_board(session, c, week, my_team.get(c.id)) for c in contests]
+    return Leaderboard(week, people, boards)
