@@ -202,7 +202,7 @@ async def test_rollover_fills_weeks_nobody_looked_at(
             .order_by(ChallengeWeek.week_start)
         )
         assert list(rows) == [date(2026, 1, 5), date(2026, 1, 12), date(2026, 1, 19)]
-    del challenge
+
 
 
 async def test_scope_and_forbidden_joins(db: async_sessionmaker[AsyncSession]) -> None:
@@ -274,7 +274,7 @@ async def test_teams_ranked_per_active_member(db: async_sessionmaker[AsyncSessio
         contest = await contests.create_contest(session, "Campus", ORGANISER, ORGANISERS, now)
         big, _, _ = await contests.register_team(session, contest.join_code, -1, "Big", 1, now)
         small, _, _ = await contests.register_team(session, contest.join_code, -2, "Small", 1, now)
-        idle, _, _ = await contests.register_team(session, contest.join_code, -3, "Idle", 1, now)
+        await contests.register_team(session, contest.join_code, -3, "Idle", 1, now)
         # Big: 4 active members with 2 actions each (8 in all, 2 per member).
         for uid in range(10, 14):
             await person(session, uid)
