@@ -188,7 +188,7 @@ async def test_rollover_fills_weeks_nobody_looked_at(
     clock = ManualClock(MONDAY)
     async with db() as session:
         await person(session, ORGANISER)
-        challenge = await challenges.create_challenge(
+        await challenges.create_challenge(
             session, draft(), ORGANISER, ORGANISERS, clock.now(), PARIS
         )
         await session.commit()
@@ -202,7 +202,6 @@ async def test_rollover_fills_weeks_nobody_looked_at(
             .order_by(ChallengeWeek.week_start)
         )
         assert list(rows) == [date(2026, 1, 5), date(2026, 1, 12), date(2026, 1, 19)]
-
 
 
 async def test_scope_and_forbidden_joins(db: async_sessionmaker[AsyncSession]) -> None:
