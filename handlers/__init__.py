@@ -5,7 +5,17 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.commands import CommandSpec
-from handlers import common, errors, fallback, start, throttle
+from handlers import (
+    actions,
+    challenges,
+    common,
+    errors,
+    fallback,
+    organisers,
+    start,
+    teams,
+    throttle,
+)
 
 
 def get_routers() -> list[Router]:
@@ -14,9 +24,20 @@ def get_routers() -> list[Router]:
         throttle.router,
         start.router,
         common.router,
+        actions.router,
+        challenges.router,
+        teams.router,
+        organisers.router,
         fallback.router,
     ]
 
 
 def get_commands() -> list[CommandSpec]:
-    return [*start.COMMANDS, *common.COMMANDS]
+    return [
+        *start.COMMANDS,
+        *common.COMMANDS,
+        *actions.COMMANDS,
+        *challenges.COMMANDS,
+        *teams.COMMANDS,
+        *organisers.COMMANDS,
+    ]

@@ -85,6 +85,8 @@ class PledgeMet:
     challenge: Challenge
     week: date
     total: int
+    # The organiser's language choices, to tell them in their own language.
+    organiser_languages: tuple[str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,11 @@ def _running(now: datetime) -> list[ColumnElement[bool]]:
         Challenge.starts_at <= now,
         Challenge.ends_at > now,
     ]
+
+
+def last_day(challenge: Challenge, tz: tzinfo) -> date:
+    """The local date of the challenge's last day (it ends at 00:00 the day after)."""
+    return (challenge.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
 
 
 def is_eligible(challenge: Challenge, memberships: Sequence[Membership]) -> bool:
@@ -281,7 +288,11 @@ async def record_progress(
         views.append(ChallengeView(challenge, total, True))
         reached = challenge.pledge and total >= challenge.weekly_target
         if reached and await _claim_pledge(session, challenge, week):
-            met.append(PledgeMet(challenge, week, total))
+            organiser = await session.get(User, challenge.created_by)
+            languages = (
+                (organiser.language, organiser.telegram_language) if organiser else (None, None)
+            )
+            met.append(PledgeMet(challenge, week, total, languages))
     return views, met
 
 

@@ -128,9 +128,7 @@ async def close_contest(
 ) -> Contest:
     """Close an open contest: no new teams nor members, and logs stop counting for it."""
     await require_organiser(session, actor_id, organiser_ids)
-    contest = await session.get(Contest, contest_id)
-    if contest is None:
-        raise ContestNotFoundError(contest_id)
+    contest = await contest_by_id(session, contest_id)
     if contest.status is ContestStatus.CLOSED:
         raise ContestClosedError(contest_id)
     contest.status = ContestStatus.CLOSED
@@ -232,3 +230,17 @@ async def member_count(session: AsyncSession, team_id: int) -> int:
         select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)
     )
     return int(count or 0)
+
+
+async def contest_by_id(session: AsyncSession, contest_id: int) -> Contest:
+    contest = await session.get(Contest, contest_id)
+    if contest is None:
+        raise ContestNotFoundError(contest_id)
+    return contest
+
+
+async def teams_of_contest(session: AsyncSession, contest_id: int) -> list[Team]:
+    rows = await session.scalars(
+        select(Team).where(Team.contest_id == contest_id).order_by(Team.name, Team.id)
+    )
+    return list(rows)
