@@ -190,7 +190,7 @@ async def test_join_by_deep_link_and_see_progress_move(
     tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
 ) -> None:
     challenge_id = await make_challenge(app, clock)
-    greeting, joined, detail = await tg.reply_to(ALICE, f"/start join_{challenge_id}", count=3)
+    _greeting, joined, detail = await tg.reply_to(ALICE, f"/start join_{challenge_id}", count=3)
     assert joined.text == text("challenges.joined", "fr")
     assert detail.method == "sendPhoto"
     assert "0/3 cette semaine" in detail.text
@@ -318,7 +318,7 @@ async def test_team_registration_and_private_logs_count_for_the_team(
     (reply,) = await tg.reply_to(BOB, "/act bike_trip")
     assert text("act.team_line", "en", team="IUT Talence", actions=1) in reply.text
     # Joining again is harmless; the deep link shows the team card.
-    greeting, card = await tg.reply_to(BOB, "/start team_1", count=2)
+    _greeting, card = await tg.reply_to(BOB, "/start team_1", count=2)
     assert "IUT Talence" in card.text and "2 member(s)" in card.text
     (board,) = await tg.reply_to(BOB, "/leaderboard", chat=CAMPUS)
     assert "1. IUT Talence — 1.0 per active member (1 eco-actions, 1 active)" in board.text
@@ -405,10 +405,12 @@ async def test_newchallenge_wizard(tg: FakeTelegramServer, app: RunningBot) -> N
     (ticked,) = await tg.click(ORGANISER, categories, "Transports")
     assert "✅ 🚲 Transports" in str(buttons(ticked))
     (ask_target,) = await tg.click(ORGANISER, categories, tr.t("wizard.button.done", "fr"))
+    assert "(4/7)" in ask_target.text
     (reply,) = await tg.reply_to(ORGANISER, "beaucoup")
     assert reply.text == text("wizard.bad_target", "fr", limit=1_000_000)
     (scope,) = await tg.reply_to(ORGANISER, "150")
     (pledge,) = await tg.click(ORGANISER, scope, tr.t("wizard.scope.everyone", "fr"))
+    assert "(6/7)" in pledge.text
     (end,) = await tg.reply_to(ORGANISER, "Un parking vélo de plus")
     (reply,) = await tg.reply_to(ORGANISER, "31/02/2026")
     assert reply.text == text("wizard.bad_end", "fr")
