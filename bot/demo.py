@@ -17,7 +17,9 @@ DemoLoader = Callable[[AsyncSession, Settings], Awaitable[str]]
 
 
 def demo_loaders() -> list[DemoLoader]:
-    return []
+    from bot.services.demo_actions import load_actions_demo
+
+    return [load_actions_demo]
 
 
 async def load_demo_into(

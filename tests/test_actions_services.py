@@ -15,7 +15,14 @@ from bot.clock import ManualClock
 from bot.services import actions, challenges, contests, leaderboard, reports
 from bot.services.users import TelegramProfile, upsert_user
 from bot.settings import Settings
-from models import ActionLog, ChallengeScope, ChallengeWeek, WeekTeamTotal
+from models import (
+    ActionLog,
+    ChallengeScope,
+    ChallengeWeek,
+    WeekTeamMember,
+    WeekTeamTotal,
+    WeekUserTotal,
+)
 from models.database import create_engine, create_sessionmaker, upgrade
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -357,3 +364,48 @@ async def test_stats_and_exports_agree(db: async_sessionmaker[AsyncSession]) -> 
     challenge_rows = by_name["challenge_progress.csv"].content.decode("utf-8-sig").splitlines()
     assert [row.split(",")[3] for row in challenge_rows[1:]] == ["1", "1"]
     assert by_name["contest_standings.csv"].rows == team_weeks == 2
+
+
+async def test_rebuild_matches_the_totals_kept_log_by_log(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = ManualClock(MONDAY)
+    async with db() as session:
+        await person(session, ORGANISER)
+        contest = await contests.create_contest(session, "Campus", ORGANISER, ORGANISERS, MONDAY)
+        other = await contests.create_contest(session, "Autre", ORGANISER, ORGANISERS, MONDAY)
+        a, _, _ = await contests.register_team(session, contest.join_code, -1, "A", 1, MONDAY)
+        b, _, _ = await contests.register_team(session, contest.join_code, -2, "B", 1, MONDAY)
+        c, _, _ = await contests.register_team(session, other.join_code, -3, "C", 1, MONDAY)
+        for uid in range(1, 7):
+            await person(session, uid)
+            await contests.join_team(session, (a, b)[uid % 2].id, uid, MONDAY)
+            if uid < 3:
+                await contests.join_team(session, c.id, uid, MONDAY)
+        slugs = ("bike_trip", "veggie_meal", "tap_water", "cold_wash")
+        for day in range(10):
+            for uid in range(1, 8 if day else 7):
+                if day == 1 and uid == 7:
+                    await person(session, 7)
+                if (uid + day) % 3:
+                    await log(session, uid, slugs[(uid * day) % 4], clock.now())
+            clock.advance(timedelta(days=1))
+
+        async def snapshot() -> list[list[tuple[object, ...]]]:
+            tables = []
+            for model, order in (
+                (WeekUserTotal, (WeekUserTotal.week_start, WeekUserTotal.user_id)),
+                (
+                    WeekTeamMember,
+                    (WeekTeamMember.week_start, WeekTeamMember.team_id, WeekTeamMember.user_id),
+                ),
+                (WeekTeamTotal, (WeekTeamTotal.week_start, WeekTeamTotal.team_id)),
+            ):
+                rows = await session.execute(select(model.__table__).order_by(*order))
+                tables.append([tuple(row) for row in rows])
+            return tables
+
+        kept = await snapshot()
+        assert all(kept)
+        await actions.rebuild_weekly_totals(session)
+        assert await snapshot() == kept

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.catalogue import Catalogue, EcoAction, default_catalogue
@@ -25,6 +25,7 @@ from models import (
     ActionLog,
     ActionLogTeam,
     ActionProfile,
+    Team,
     WeekTeamMember,
     WeekTeamTotal,
     WeekUserTotal,
@@ -142,25 +143,20 @@ async def log_action(
     await session.flush()
     session.add_all(ActionLogTeam(log_id=log.id, team_id=m.team.id) for m in memberships)
 
-    week_actions = await bump(
+    week_actions, week_co2e_g = await bump(
         session,
         WeekUserTotal,
         {"week_start": week, "user_id": user_id},
         {"actions": 1, "co2e_g": co2e_g},
-        returning="actions",
-    )
-    week_co2e_g = await session.scalar(
-        select(WeekUserTotal.co2e_g).where(
-            WeekUserTotal.week_start == week, WeekUserTotal.user_id == user_id
-        )
+        returning=("actions", "co2e_g"),
     )
     teams = [await _count_for_team(session, m, user_id, week, co2e_g) for m in memberships]
     challenges, pledges = await record_progress(session, user_id, slug, week, now, memberships)
     return LogResult(
         action=action,
         co2e_g=co2e_g,
-        week_actions=int(week_actions or 0),
-        week_co2e_g=int(week_co2e_g or 0),
+        week_actions=week_actions,
+        week_co2e_g=week_co2e_g,
         challenges=challenges,
         teams=teams,
         pledges_met=pledges,
@@ -170,30 +166,24 @@ async def log_action(
 async def _count_for_team(
     session: AsyncSession, membership: Membership, user_id: int, week: date, co2e_g: int
 ) -> TeamWeek:
-    mine = await bump(
+    (mine,) = await bump(
         session,
         WeekTeamMember,
         {"week_start": week, "team_id": membership.team.id, "user_id": user_id},
         {"actions": 1},
-        returning="actions",
+        returning=("actions",),
     )
     # The member's first action for the team this week makes them one more active member.
     newly_active = 1 if mine == 1 else 0
-    await bump(
+    actions, active = await bump(
         session,
         WeekTeamTotal,
         {"week_start": week, "team_id": membership.team.id},
         {"actions": 1, "co2e_g": co2e_g, "active_members": newly_active},
         extra={"contest_id": membership.contest.id},
+        returning=("actions", "active_members"),
     )
-    row = (
-        await session.execute(
-            select(WeekTeamTotal.actions, WeekTeamTotal.active_members).where(
-                WeekTeamTotal.week_start == week, WeekTeamTotal.team_id == membership.team.id
-            )
-        )
-    ).one()
-    return TeamWeek(membership, row.actions, row.active_members)
+    return TeamWeek(membership, actions, active)
 
 
 async def my_figures(session: AsyncSession, user_id: int, now: datetime, tz: tzinfo) -> MyFigures:
@@ -230,3 +220,46 @@ async def profile_of(session: AsyncSession, user_id: int) -> ActionProfile:
 async def set_show_name(session: AsyncSession, user_id: int, show: bool) -> None:
     profile = await profile_of(session, user_id)
     profile.show_name = show
+
+
+async def rebuild_weekly_totals(session: AsyncSession) -> None:
+    """Recompute the people's and teams' weekly tables from the logs, in bulk.
+
+    `log_action` keeps them up to date one log at a time; this is for bulk loads (the
+    leaderboard benchmark) and repairs. It only knows the logs still there: the weeks of
+    people erased since are recounted without them.
+    """
+    for model in (WeekUserTotal, WeekTeamMember, WeekTeamTotal):
+        await session.execute(delete(model))
+    await session.execute(
+        insert(WeekUserTotal).from_select(
+            ["week_start", "user_id", "actions", "co2e_g"],
+            select(
+                ActionLog.week_start, ActionLog.user_id, func.count(), func.sum(ActionLog.co2e_g)
+            ).group_by(ActionLog.week_start, ActionLog.user_id),
+        )
+    )
+    counted = select(ActionLog).join(ActionLogTeam, ActionLogTeam.log_id == ActionLog.id)
+    await session.execute(
+        insert(WeekTeamMember).from_select(
+            ["week_start", "team_id", "user_id", "actions"],
+            counted.with_only_columns(
+                ActionLog.week_start, ActionLogTeam.team_id, ActionLog.user_id, func.count()
+            ).group_by(ActionLog.week_start, ActionLogTeam.team_id, ActionLog.user_id),
+        )
+    )
+    await session.execute(
+        insert(WeekTeamTotal).from_select(
+            ["week_start", "team_id", "contest_id", "actions", "co2e_g", "active_members"],
+            counted.join(Team, Team.id == ActionLogTeam.team_id)
+            .with_only_columns(
+                ActionLog.week_start,
+                ActionLogTeam.team_id,
+                Team.contest_id,
+                func.count(),
+                func.sum(ActionLog.co2e_g),
+                func.count(ActionLog.user_id.distinct()),
+            )
+            .group_by(ActionLog.week_start, ActionLogTeam.team_id, Team.contest_id),
+        )
+    )

@@ -270,15 +270,14 @@ async def record_progress(
     for challenge in challenges:
         if slug not in challenge.action_slugs or not is_eligible(challenge, memberships):
             continue
-        total = await bump(
+        (total,) = await bump(
             session,
             ChallengeWeek,
             {"challenge_id": challenge.id, "week_start": week},
             {"total": 1},
             extra={"pledge_met": False},
-            returning="total",
+            returning=("total",),
         )
-        assert total is not None
         await bump(
             session,
             ChallengeContribution,

@@ -3,7 +3,7 @@ and PostgreSQL alike, so concurrent logs never lose an increment."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table
@@ -19,10 +19,10 @@ async def bump(
     increments: Mapping[str, int],
     *,
     extra: Mapping[str, Any] | None = None,
-    returning: str | None = None,
-) -> int | None:
+    returning: Sequence[str] = (),
+) -> tuple[int, ...]:
     """Add `increments` to the row of `model` at primary key `keys`, creating it (with
-    `extra` columns) if missing; return the new value of column `returning`, if named."""
+    `extra` columns) if missing; return the new values of the `returning` columns."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
@@ -32,11 +32,12 @@ async def bump(
         index_elements=list(keys),
         set_={name: table.c[name] + statement.excluded[name] for name in increments},
     )
-    if returning is None:
+    if not returning:
         await session.execute(statement)
-        return None
-    value = (await session.execute(statement.returning(table.c[returning]))).scalar_one()
-    return int(value)
+        return ()
+    columns = [table.c[name] for name in returning]
+    row = (await session.execute(statement.returning(*columns))).one()
+    return tuple(int(value) for value in row)
 
 
 async def insert_missing(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from fractions import Fraction
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,21 +89,23 @@ async def people_board(
         tied = rows and rows[-1].actions == row.actions
         rank = rows[-1].rank if tied else position + 1
         rows.append(PersonRow(rank, row.user_id, names.get(row.user_id), row.actions, row.co2e_g))
-    people = await session.scalar(
-        select(func.count()).select_from(WeekUserTotal).where(this_week, WeekUserTotal.actions > 0)
-    )
     mine = await session.scalar(
         select(WeekUserTotal.actions).where(this_week, WeekUserTotal.user_id == user_id)
     )
-    my_rank: int | None = None
-    if mine:
-        better = await session.scalar(
-            select(func.count())
-            .select_from(WeekUserTotal)
-            .where(this_week, WeekUserTotal.actions > mine)
-        )
-        my_rank = int(better or 0) + 1
-    return PeopleBoard(rows, int(people or 0), my_rank, int(mine or 0))
+    # One pass over the week's index gives both the number of people and the reader's
+    # rank (how many did more), instead of two counts.
+    histogram = await session.execute(
+        select(WeekUserTotal.actions, func.count())
+        .where(this_week, WeekUserTotal.actions > 0)
+        .group_by(WeekUserTotal.actions)
+    )
+    people = better = 0
+    for actions, count in histogram:
+        people += count
+        if mine and actions > mine:
+            better += count
+    my_rank = better + 1 if mine else None
+    return PeopleBoard(rows, people, my_rank, int(mine or 0))
 
 
 async def team_board(
@@ -112,36 +115,33 @@ async def team_board(
     my_team_id: int | None = None,
     limit: int = TEAMS_SHOWN,
 ) -> TeamBoard:
-    """Every team of the contest, best ratio first (then most actions, then oldest)."""
-    totals = (
-        select(WeekTeamTotal.team_id, WeekTeamTotal.actions, WeekTeamTotal.active_members)
-        .where(WeekTeamTotal.contest_id == contest.id, WeekTeamTotal.week_start == week)
-        .subquery()
+    """Every team of the contest, best ratio first (then most actions, then oldest).
+
+    A contest has at most a few hundred teams: they are read in one query and ranked
+    here, with exact fractions (equal ratios share a rank)."""
+    rows = await session.execute(
+        select(Team.id, Team.name, WeekTeamTotal.actions, WeekTeamTotal.active_members)
+        .outerjoin(
+            WeekTeamTotal,
+            (WeekTeamTotal.team_id == Team.id) & (WeekTeamTotal.week_start == week),
+        )
+        .where(Team.contest_id == contest.id)
     )
-    actions = func.coalesce(totals.c.actions, 0)
-    active = func.coalesce(totals.c.active_members, 0)
-    # Integer-free ratio on both databases; a team with nobody active scores 0.
-    ratio = func.coalesce(actions * 1.0 / func.nullif(active, 0), 0.0)
-    rows = (
-        await session.execute(
-            select(Team.id, Team.name, actions, active)
-            .outerjoin(totals, totals.c.team_id == Team.id)
-            .where(Team.contest_id == contest.id)
-            .order_by(ratio.desc(), actions.desc(), Team.id)
-        )
-    ).all()
+    teams = [
+        (team_id, name, int(actions or 0), int(active or 0))
+        for team_id, name, actions, active in rows
+    ]
+
+    def score(team: tuple[int, str, int, int]) -> Fraction:
+        return Fraction(team[2], team[3]) if team[3] else Fraction(0)
+
+    teams.sort(key=lambda team: (-score(team), -team[2], team[0]))
     ranked: list[TeamRow] = []
-    for position, (team_id, name, team_actions, team_active) in enumerate(rows):
-        team_actions, team_active = int(team_actions), int(team_active)
+    for position, (team_id, name, actions, active) in enumerate(teams):
         previous = ranked[-1] if ranked else None
-        # Equal ratios share a rank (compared exactly, by cross-multiplying).
-        tied = previous is not None and (
-            previous.actions * team_active == team_actions * previous.active_members
-            if previous.active_members and team_active
-            else previous.active_members == team_active == 0
-        )
+        tied = previous is not None and score(teams[position - 1]) == score(teams[position])
         rank = previous.rank if tied and previous is not None else position + 1
-        ranked.append(TeamRow(rank, team_id, name, team_actions, team_active))
+        ranked.append(TeamRow(rank, team_id, name, actions, active))
     mine = next((row for row in ranked if row.team_id == my_team_id), None)
     return TeamBoard(contest, ranked[:limit], len(ranked), mine)
 
