@@ -6,14 +6,16 @@ services check again; `_refusals`, after it, answers anyone else clearly.
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, FSInputFile, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -644,14 +646,16 @@ async def export(
     clock: Clock,
     settings: Settings,
 ) -> None:
-    files = await reports.export_all(
-        session, user.id, settings.organiser_ids, clock.now(), settings.tz
-    )
-    for file in files:
-        await message.answer_document(
-            BufferedInputFile(file.content, filename=file.name),
-            caption=t(f"export.caption.{file.name.removesuffix('.csv')}", rows=file.rows),
+    with tempfile.TemporaryDirectory(prefix="greenhood-export-") as folder:
+        files = await reports.export_all(
+            session, user.id, settings.organiser_ids, clock.now(), settings.tz, Path(folder)
         )
+        for file in files:
+            kind = file.name.split(".")[0]
+            await message.answer_document(
+                FSInputFile(file.path, filename=file.name),
+                caption=t(f"export.caption.{kind}", rows=file.rows),
+            )
 
 
 # ---------------------------------------------------------------- everyone else

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import gzip
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -328,7 +331,9 @@ async def test_people_board_names_only_those_who_agreed(
     assert (board.people, board.my_rank, board.my_actions) == (4, 4, 1)
 
 
-async def test_stats_and_exports_agree(db: async_sessionmaker[AsyncSession]) -> None:
+async def test_stats_and_exports_agree(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
     clock = ManualClock(MONDAY)
     async with db() as session:
         await person(session, ORGANISER)
@@ -346,7 +351,9 @@ async def test_stats_and_exports_agree(db: async_sessionmaker[AsyncSession]) -> 
         await log(session, alice, "train_not_plane", clock.now(), chat_id=-1)
         await log(session, bob, "veggie_meal", clock.now())
         figures = await reports.stats(session, ORGANISER, ORGANISERS, clock.now(), PARIS)
-        files = await reports.export_all(session, ORGANISER, ORGANISERS, clock.now(), PARIS)
+        files = await reports.export_all(
+            session, ORGANISER, ORGANISERS, clock.now(), PARIS, tmp_path
+        )
         with pytest.raises(contests.NotOrganiserError):
             await reports.stats(session, alice, ORGANISERS, clock.now(), PARIS)
         team_weeks = await session.scalar(select(func.count()).select_from(WeekTeamTotal))
@@ -355,13 +362,14 @@ async def test_stats_and_exports_agree(db: async_sessionmaker[AsyncSession]) -> 
     assert figures.challenges[0].week_total == 1
     assert figures.challenges[0].weeks == 2
     by_name = {f.name: f for f in files}
-    log_rows = by_name["action_log.csv"].content.decode("utf-8-sig").splitlines()[1:]
+    content = {f.name: f.path.read_text(encoding="utf-8-sig") for f in files}
+    log_rows = content["action_log.csv"].splitlines()[1:]
     assert len(log_rows) == figures.actions
     co2e = sum(float(line.split(",")[5]) for line in log_rows)
     assert round(co2e * 1000) == figures.co2e_g
     assert {line.split(",")[6] for line in log_rows} == {"group", "private"}
-    assert "77700" not in by_name["action_log.csv"].content.decode()
-    challenge_rows = by_name["challenge_progress.csv"].content.decode("utf-8-sig").splitlines()
+    assert "77700" not in content["action_log.csv"]
+    challenge_rows = content["challenge_progress.csv"].splitlines()
     assert [row.split(",")[3] for row in challenge_rows[1:]] == ["1", "1"]
     assert by_name["contest_standings.csv"].rows == team_weeks == 2
 
@@ -409,3 +417,21 @@ async def test_rebuild_matches_the_totals_kept_log_by_log(
         assert all(kept)
         await actions.rebuild_weekly_totals(session)
         assert await snapshot() == kept
+
+
+async def test_big_exports_are_gzipped(
+    session: AsyncSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reports, "GZIP_ABOVE", 10)
+    await person(session, 1)
+    await log(session, 1, "bike_trip", MONDAY)
+    files = await reports.export_all(session, ORGANISER, ORGANISERS, MONDAY, PARIS, tmp_path)
+    exported = {f.name: f for f in files}
+    assert set(exported) == {
+        "contest_standings.csv.gz",
+        "challenge_progress.csv.gz",
+        "action_log.csv.gz",
+    }
+    with gzip.open(exported["action_log.csv.gz"].path, "rt", encoding="utf-8-sig") as handle:
+        assert len(handle.read().splitlines()) == 2
+    assert sorted(os.listdir(tmp_path)) == sorted(exported)

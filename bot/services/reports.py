@@ -9,11 +9,13 @@ is erased with them.
 from __future__ import annotations
 
 import csv
-import io
+import gzip
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +38,8 @@ from models import (
 )
 
 STATS_CHALLENGES = 20
+# Telegram takes documents up to 50 MB from bots.
+GZIP_ABOVE = 45 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,7 @@ class Stats:
 @dataclass(frozen=True, slots=True)
 class ExportFile:
     name: str
-    content: bytes
+    path: Path
     rows: int
 
 
@@ -124,19 +128,35 @@ async def stats(
     )
 
 
-def _csv(header: list[str], rows: Iterable[Sequence[object]]) -> tuple[bytes, int]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    count = 0
-    for row in rows:
-        writer.writerow(row)
-        count += 1
-    # utf-8-sig: spreadsheet programs then read the accents right.
-    return buffer.getvalue().encode("utf-8-sig"), count
+class _CsvFile:
+    """A CSV written row by row to disk (an export of a million logs never sits in
+    memory), gzipped when it would be too big for a Telegram document."""
+
+    def __init__(self, folder: Path, name: str, header: Sequence[str]) -> None:
+        self.name = name
+        self.path = folder / name
+        # utf-8-sig: spreadsheet programs then read the accents right.
+        self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._handle, lineterminator="\n")
+        self._writer.writerow(header)
+        self.rows = 0
+
+    def write(self, row: Sequence[object]) -> None:
+        self._writer.writerow(row)
+        self.rows += 1
+
+    def close(self) -> ExportFile:
+        self._handle.close()
+        if self.path.stat().st_size <= GZIP_ABOVE:
+            return ExportFile(self.name, self.path, self.rows)
+        packed = self.path.with_name(self.name + ".gz")
+        with self.path.open("rb") as source, gzip.open(packed, "wb") as target:
+            shutil.copyfileobj(source, target)
+        self.path.unlink()
+        return ExportFile(packed.name, packed, self.rows)
 
 
-async def export_contest_standings(session: AsyncSession) -> ExportFile:
+async def export_contest_standings(session: AsyncSession, folder: Path) -> ExportFile:
     weeks = (
         await session.execute(
             select(WeekTeamTotal.contest_id, WeekTeamTotal.week_start)
@@ -145,24 +165,6 @@ async def export_contest_standings(session: AsyncSession) -> ExportFile:
         )
     ).all()
     contests = {c.id: c for c in await session.scalars(select(Contest))}
-    rows: list[list[object]] = []
-    for contest_id, week in weeks:
-        contest = contests[contest_id]
-        board = await team_board(session, contest, week, limit=10**6)
-        rows.extend(
-            [
-                contest.id,
-                contest.name,
-                week.isoformat(),
-                row.rank,
-                row.team_id,
-                row.name,
-                row.actions,
-                row.active_members,
-                f"{row.per_member:.2f}",
-            ]
-            for row in board.rows
-        )
     header = [
         "contest_id",
         "contest",
@@ -174,28 +176,32 @@ async def export_contest_standings(session: AsyncSession) -> ExportFile:
         "active_members",
         "actions_per_active_member",
     ]
-    content, count = _csv(header, rows)
-    return ExportFile("contest_standings.csv", content, count)
+    out = _CsvFile(folder, "contest_standings.csv", header)
+    for contest_id, week in weeks:
+        contest = contests[contest_id]
+        board = await team_board(session, contest, week, limit=10**6)
+        for row in board.rows:
+            out.write(
+                [
+                    contest.id,
+                    contest.name,
+                    week.isoformat(),
+                    row.rank,
+                    row.team_id,
+                    row.name,
+                    row.actions,
+                    row.active_members,
+                    f"{row.per_member:.2f}",
+                ]
+            )
+    return out.close()
 
 
-async def export_challenge_weeks(session: AsyncSession) -> ExportFile:
+async def export_challenge_weeks(session: AsyncSession, folder: Path) -> ExportFile:
     result = await session.execute(
         select(Challenge, ChallengeWeek)
         .join(ChallengeWeek, ChallengeWeek.challenge_id == Challenge.id)
         .order_by(Challenge.id, ChallengeWeek.week_start)
-    )
-    rows = (
-        [
-            challenge.id,
-            challenge.title,
-            week.week_start.isoformat(),
-            week.total,
-            challenge.weekly_target,
-            "yes" if week.pledge_met else "no",
-            "archived" if week.archived_at is not None else "in progress",
-            "deleted" if challenge.deleted_at is not None else "",
-        ]
-        for challenge, week in result
     )
     header = [
         "challenge_id",
@@ -207,11 +213,24 @@ async def export_challenge_weeks(session: AsyncSession) -> ExportFile:
         "week_status",
         "challenge_status",
     ]
-    content, count = _csv(header, rows)
-    return ExportFile("challenge_progress.csv", content, count)
+    out = _CsvFile(folder, "challenge_progress.csv", header)
+    for challenge, week in result:
+        out.write(
+            [
+                challenge.id,
+                challenge.title,
+                week.week_start.isoformat(),
+                week.total,
+                challenge.weekly_target,
+                "yes" if week.pledge_met else "no",
+                "archived" if week.archived_at is not None else "in progress",
+                "deleted" if challenge.deleted_at is not None else "",
+            ]
+        )
+    return out.close()
 
 
-async def export_action_log(session: AsyncSession) -> ExportFile:
+async def export_action_log(session: AsyncSession, folder: Path) -> ExportFile:
     """One row per logged action; the person is a pseudonym, the place private or group."""
     statement = (
         select(
@@ -229,27 +248,6 @@ async def export_action_log(session: AsyncSession) -> ExportFile:
         .outerjoin(ActionLogTeam, ActionLogTeam.log_id == ActionLog.id)
         .order_by(ActionLog.id, ActionLogTeam.team_id)
     )
-    rows: list[list[object]] = []
-    last_id: int | None = None
-    result = await session.stream(statement.execution_options(yield_per=5000))
-    async for row in result:
-        if row.id == last_id:
-            # One more team for the same log.
-            rows[-1][-1] = f"{rows[-1][-1]};{row.team_id}"
-            continue
-        last_id = row.id
-        rows.append(
-            [
-                row.pseudonym or "",
-                row.logged_at.isoformat(),
-                row.week_start.isoformat(),
-                row.action_slug,
-                row.category,
-                f"{kg(row.co2e_g):f}",
-                "group" if row.chat_id < 0 else "private",
-                "" if row.team_id is None else str(row.team_id),
-            ]
-        )
     header = [
         "person",
         "logged_at_utc",
@@ -260,17 +258,46 @@ async def export_action_log(session: AsyncSession) -> ExportFile:
         "logged_in",
         "team_ids",
     ]
-    content, count = _csv(header, rows)
-    return ExportFile("action_log.csv", content, count)
+    out = _CsvFile(folder, "action_log.csv", header)
+    # A log counting for several teams comes as consecutive rows: held until complete.
+    pending: list[str] | None = None
+    last_id: int | None = None
+    result = await session.stream(statement.execution_options(yield_per=5000))
+    async for row in result:
+        if row.id == last_id and pending is not None:
+            pending[-1] = f"{pending[-1]};{row.team_id}"
+            continue
+        if pending is not None:
+            out.write(pending)
+        last_id = row.id
+        pending = [
+            row.pseudonym or "",
+            row.logged_at.isoformat(),
+            row.week_start.isoformat(),
+            row.action_slug,
+            row.category,
+            f"{kg(row.co2e_g):f}",
+            "group" if row.chat_id < 0 else "private",
+            "" if row.team_id is None else str(row.team_id),
+        ]
+    if pending is not None:
+        out.write(pending)
+    return out.close()
 
 
 async def export_all(
-    session: AsyncSession, actor_id: int, organiser_ids: Iterable[int], now: datetime, tz: tzinfo
+    session: AsyncSession,
+    actor_id: int,
+    organiser_ids: Iterable[int],
+    now: datetime,
+    tz: tzinfo,
+    folder: Path,
 ) -> list[ExportFile]:
+    """Write the three CSV files into `folder` (the caller's to clean up)."""
     await require_organiser(session, actor_id, organiser_ids)
     await roll_over(session, now, tz)
     return [
-        await export_contest_standings(session),
-        await export_challenge_weeks(session),
-        await export_action_log(session),
+        await export_contest_standings(session, folder),
+        await export_challenge_weeks(session, folder),
+        await export_action_log(session, folder),
     ]
