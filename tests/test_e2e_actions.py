@@ -374,7 +374,7 @@ async def test_leaderboard_ranks_teams_per_active_member(
     small_line = lines.index("1. Small — 3,0 par membre actif (3 éco-gestes, 1 actif·ves)")
     big_line = lines.index("2. Big — 2,0 par membre actif (6 éco-gestes, 3 actif·ves)")
     assert small_line < big_line
-    assert text("leaderboard.my_team", "fr", team="Big", rank=2, teams=2) in lines
+    assert "Votre équipe Big : rang 2 sur 2" in lines
     # People: Clara agreed to be named, the others are anonymous.
     assert "🥇 Clara — 3" in lines
     assert lines.count("🥈 Participant·e anonyme — 2") == 3

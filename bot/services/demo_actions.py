@@ -10,7 +10,7 @@ the demo runs at the real present (SystemClock), since it shows "this week".
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,6 +67,10 @@ FIRST_NAMES = (
 )
 WEEKS_BACK = 3
 LOGS = 260
+
+
+def _between(rng: random.Random, first: datetime, last: datetime) -> datetime:
+    return first + timedelta(seconds=rng.uniform(0, (last - first).total_seconds()))
 
 
 async def load_actions_demo(session: AsyncSession, settings: Settings) -> str:
@@ -155,8 +159,12 @@ async def load_actions_demo(session: AsyncSession, settings: Settings) -> str:
                 await challenges.join_challenge(session, challenge.id, person, start)
 
     slugs = [action.slug for action in default_catalogue()]
-    span = (now - start).total_seconds()
-    instants = sorted(start + timedelta(seconds=rng.uniform(0, span)) for _ in range(LOGS))
+    this_week = local_midnight(week_of(now, tz), tz)
+    # A third of the logs in the current week, so "this week" looks alive on any day.
+    instants = sorted(
+        _between(rng, start, this_week) if n % 3 else _between(rng, this_week, now)
+        for n in range(LOGS)
+    )
     logged = 0
     for instant in instants:
         person = rng.choice(people)
