@@ -438,3 +438,24 @@ async def test_big_exports_are_gzipped(
         assert len(handle.read().splitlines()) == 2
     # The uncompressed files are gone.
     assert sorted(os.listdir(folder)) == sorted(exported)
+
+
+async def test_equal_ratios_share_a_team_rank(db: async_sessionmaker[AsyncSession]) -> None:
+    now = MONDAY
+    async with db() as session:
+        await person(session, ORGANISER)
+        contest = await contests.create_contest(session, "Campus", ORGANISER, ORGANISERS, now)
+        teams = [
+            (await contests.register_team(session, contest.join_code, -n, f"T{n}", 1, now))[0]
+            for n in (1, 2, 3)
+        ]
+        # T1: 2 actions by 1 member; T2: 4 by 2 (both 2.0, T2 listed first for its
+        # bigger total); T3: 1 action.
+        plan = {10: (teams[0], 2), 20: (teams[1], 2), 21: (teams[1], 2), 30: (teams[2], 1)}
+        for uid, (team, count) in plan.items():
+            await person(session, uid)
+            await contests.join_team(session, team.id, uid, now)
+            for slug in ("bike_trip", "public_transport")[:count]:
+                await log(session, uid, slug, now)
+        board = await leaderboard.team_board(session, contest, date(2026, 1, 5))
+    assert [(r.rank, r.name) for r in board.rows] == [(1, "T2"), (1, "T1"), (3, "T3")]
