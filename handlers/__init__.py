@@ -5,7 +5,20 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.commands import CommandSpec
-from handlers import common, errors, fallback, maker_wizard, makers, moderation, start, throttle
+from handlers import (
+    actions,
+    challenges,
+    common,
+    errors,
+    fallback,
+    maker_wizard,
+    makers,
+    moderation,
+    organisers,
+    start,
+    teams,
+    throttle,
+)
 
 
 def get_routers() -> list[Router]:
@@ -17,6 +30,10 @@ def get_routers() -> list[Router]:
         makers.router,
         maker_wizard.router,
         moderation.router,
+        actions.router,
+        challenges.router,
+        teams.router,
+        organisers.router,
         fallback.router,
     ]
 
@@ -28,4 +45,8 @@ def get_commands() -> list[CommandSpec]:
         *makers.COMMANDS,
         *maker_wizard.COMMANDS,
         *moderation.COMMANDS,
+        *actions.COMMANDS,
+        *challenges.COMMANDS,
+        *teams.COMMANDS,
+        *organisers.COMMANDS,
     ]

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from dataclasses import dataclass
+
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import Clock
 from bot.commands import Scope, command
 from bot.formatting import escape
 from bot.i18n import t
 from bot.keyboards import main_menu
 from bot.services.deeplinks import DeepLink, DeepLinkKind, parse_payload
+from bot.settings import Settings
+from handlers import challenges, teams
 from handlers.makers import open_maker
+from models import User
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type == "private")
@@ -23,7 +29,8 @@ COMMANDS = [
     command("help", "commands.help", Scope.PRIVATE, Scope.GROUP),
 ]
 
-# Until the feature owning a link kind lands, its links get an honest "soon" answer.
+# Until the feature owning a link kind lands, its links get an honest "soon" answer
+# (challenges and teams have landed: their links open the object).
 _LINK_SUBJECT_KEYS = {
     DeepLinkKind.JOIN: "deeplink.subject.challenge",
     DeepLinkKind.TEAM: "deeplink.subject.team",
@@ -32,11 +39,35 @@ _LINK_SUBJECT_KEYS = {
 }
 
 
-async def open_deep_link(
-    message: Message, link: DeepLink, session: AsyncSession, user_id: int
-) -> None:
+@dataclass(frozen=True, slots=True)
+class LinkContext:
+    """What the features opening a link need from the update."""
+
+    session: AsyncSession
+    user: User
+    clock: Clock
+    settings: Settings
+    locale: str
+    bot: Bot
+
+
+async def open_deep_link(message: Message, link: DeepLink, context: LinkContext) -> None:
+    if link.kind is DeepLinkKind.JOIN:
+        await challenges.open_challenge_link(
+            message,
+            context.session,
+            context.user,
+            context.clock,
+            context.settings,
+            context.locale,
+            link.target_id,
+        )
+        return
+    if link.kind is DeepLinkKind.TEAM:
+        await teams.open_team_link(message, context.session, context.bot, link.target_id)
+        return
     if link.kind is DeepLinkKind.MAKER:
-        await open_maker(message, session, user_id, link.target_id)
+        await open_maker(message, context.session, context.user.id, link.target_id)
         return
     await message.answer(
         t("deeplink.not_yet", subject=t(_LINK_SUBJECT_KEYS[link.kind]), id=link.target_id)
@@ -45,7 +76,15 @@ async def open_deep_link(
 
 @router.message(CommandStart())
 async def start(
-    message: Message, command: CommandObject, state: FSMContext, session: AsyncSession
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+    bot: Bot,
 ) -> None:
     await state.clear()
     name = escape(message.from_user.first_name if message.from_user else "")
@@ -55,8 +94,8 @@ async def start(
         if link is None:
             await message.answer(t("deeplink.invalid"))
         else:
-            user_id = message.from_user.id if message.from_user else message.chat.id
-            await open_deep_link(message, link, session, user_id)
+            context = LinkContext(session, user, clock, settings, locale, bot)
+            await open_deep_link(message, link, context)
 
 
 @router.message(Command("help"))
