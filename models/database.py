@@ -18,7 +18,19 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Tables that live in our database but are not ours to migrate (APScheduler's job store
+# creates its own): Alembic's models == migrations comparison leaves them alone.
+FOREIGN_TABLE_PREFIXES = ("apscheduler_",)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def is_foreign_table(name: str | None) -> bool:
+    return name is not None and name.startswith(FOREIGN_TABLE_PREFIXES)
+
+
+def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
+    """Alembic `include_name` hook: skip tables owned by others."""
+    return not (type_ == "table" and is_foreign_table(name))
 
 
 def is_sqlite(url: str) -> bool:

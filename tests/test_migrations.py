@@ -15,7 +15,9 @@ from models.database import (
     create_engine,
     current_revision,
     downgrade,
+    include_name,
     is_empty,
+    is_foreign_table,
     upgrade,
 )
 
@@ -26,12 +28,15 @@ def _revisions_oldest_first() -> list[str]:
 
 
 def _schema_diff(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": include_name}
+    )
     return list(compare_metadata(context, models.Base.metadata))
 
 
 def _tables(connection: Connection) -> set[str]:
-    return set(inspect(connection).get_table_names()) - {"alembic_version"}
+    names = set(inspect(connection).get_table_names()) - {"alembic_version"}
+    return {name for name in names if not is_foreign_table(name)}
 
 
 async def _walk_every_migration(engine: AsyncEngine) -> None:

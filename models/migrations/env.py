@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import models
-from models.database import is_sqlite
+from models.database import include_name, is_sqlite
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -18,6 +18,7 @@ context.configure(
     # SQLite cannot ALTER most things: batch mode rebuilds tables instead.
     render_as_batch=is_sqlite(str(connection.engine.url)),
     compare_type=True,
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()
