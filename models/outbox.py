@@ -65,7 +65,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         # What the sender's claim query scans: due pending rows, most urgent first.
-        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

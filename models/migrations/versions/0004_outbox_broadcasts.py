@@ -101,7 +101,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_outbox_broadcast_id'), 'outbox', ['broadcast_id'], unique=False)
     op.create_index(op.f('ix_outbox_chat_id'), 'outbox', ['chat_id'], unique=False)
-    op.create_index('ix_outbox_due', 'outbox', ['status', 'next_attempt_at'], unique=False)
+    op.create_index('ix_outbox_due', 'outbox', ['status', 'priority', 'next_attempt_at'], unique=False)
 
 
 def downgrade() -> None:
