@@ -131,7 +131,9 @@ class Sender:
 
     async def recover(self, *, everyone: bool) -> outbox.Recovered:
         async with self.sessionmaker() as session:
-            recovered = await outbox.recover(session, self.token, self.clock.now(), everyone=everyone)
+            recovered = await outbox.recover(
+                session, self.token, self.clock.now(), everyone=everyone
+            )
             await session.commit()
         if recovered.interrupted:
             logger.warning(
@@ -157,7 +159,14 @@ class Sender:
         self._start_writer()
         try:
             while not stop.is_set():
-                worked = await self.step()
+                try:
+                    worked = await self.step()
+                except Exception:
+                    # The database or the network hiccuped: claimed rows stay leased
+                    # to us and are picked up again on the next steps.
+                    logger.exception("sender step failed; retrying")
+                    await self.time.sleep(1.0)
+                    continue
                 if not worked:
                     await self._idle(stop)
         finally:
@@ -357,7 +366,9 @@ class Sender:
             sent, blob_file = await self._call(message)
         except TelegramRetryAfter as error:
             self.pacer.pause(error.retry_after)
-            logger.warning("Telegram asked to wait %s s (429): pausing all sends", error.retry_after)
+            logger.warning(
+                "Telegram asked to wait %s s (429): pausing all sends", error.retry_after
+            )
             return Outcome(
                 message.id,
                 OutboxStatus.PENDING,
@@ -406,7 +417,9 @@ class Sender:
         self, message: ClaimedMessage, attempt: int, error: str, *, bounded: bool = True
     ) -> Outcome:
         if bounded and attempt >= self.config.max_attempts:
-            logger.error("outbox message %s failed after %d attempts: %s", message.id, attempt, error)
+            logger.error(
+                "outbox message %s failed after %d attempts: %s", message.id, attempt, error
+            )
             return Outcome(message.id, OutboxStatus.FAILED, message.chat_id, error=error)
         delay = min(self.config.backoff_cap, self.config.backoff_base * 2 ** (attempt - 1))
         return Outcome(

@@ -7,6 +7,7 @@ clock at once, and retries become due when the test moves the clock on.
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -231,7 +232,7 @@ async def test_retries_back_off_and_are_bounded(
     assert row.attempts == 4
     assert "ServerError" in (row.last_error or "")
     # 2 s, 4 s, 8 s between the four attempts.
-    gaps = [round(b - a) for a, b in zip(attempts_at, attempts_at[1:], strict=False)]
+    gaps = [round(b - a) for a, b in itertools.pairwise(attempts_at)]
     assert gaps == [2, 4, 8]
     calls = [c for c in tg.calls if c.method == "sendMessage" and c.chat_id == 3002]
     assert len(calls) == 4
@@ -253,8 +254,7 @@ async def test_pacing_per_private_chat_per_group_and_overall(
             for i in range(25)
         ]
         messages += [
-            OutgoingMessage(chat_id=5000 + i, kind="test", text="x", key=f"x{i}")
-            for i in range(60)
+            OutgoingMessage(chat_id=5000 + i, kind="test", text="x", key=f"x{i}") for i in range(60)
         ]
         await outbox.enqueue_many(session, messages, clock.now())
         await session.commit()
@@ -263,7 +263,7 @@ async def test_pacing_per_private_chat_per_group_and_overall(
     dispatched = sender.pacer.dispatched
     assert dispatched is not None and len(dispatched) == 88
     private = [at for at, chat in dispatched if chat == 4001]
-    assert all(b - a >= 1.0 - 1e-9 for a, b in zip(private, private[1:], strict=False))
+    assert all(b - a >= 1.0 - 1e-9 for a, b in itertools.pairwise(private))
     in_group = [at for at, chat in dispatched if chat == group]
     assert len(in_group) == 25
     for index in range(20, 25):

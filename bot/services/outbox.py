@@ -271,9 +271,11 @@ async def claim_due(
         )
         .execution_options(synchronize_session=False)
     )
-    rows = (await session.execute(statement)).all()
     # RETURNING order is unspecified: put them back in claim order.
-    rows.sort(key=lambda row: (row.priority, row.next_attempt_at, row.id))
+    rows = sorted(
+        (await session.execute(statement)).all(),
+        key=lambda row: (row.priority, row.next_attempt_at, row.id),
+    )
     return [
         ClaimedMessage(
             id=row.id,
@@ -441,7 +443,9 @@ async def recover(session: AsyncSession, token: str, now: datetime, *, everyone:
     else:
         orphan = and_(orphan, OutboxMessage.lease_until < now)
     rows = (
-        await session.execute(select(OutboxMessage.id, OutboxMessage.attempt_started_at).where(orphan))
+        await session.execute(
+            select(OutboxMessage.id, OutboxMessage.attempt_started_at).where(orphan)
+        )
     ).all()
     if not rows:
         return Recovered()
