@@ -57,8 +57,6 @@ class NotifKindCb(CallbackData, prefix="nk"):
 class SnoozeCb(CallbackData, prefix="nz"):
     """The "snooze for a week" button carried by every nudge."""
 
-    weeks: int
-
 
 # --- organiser broadcasts (handlers/broadcast.py)
 

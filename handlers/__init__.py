@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.commands import CommandSpec
-from handlers import common, errors, fallback, start, throttle
+from handlers import broadcast, common, errors, fallback, notifications, start, throttle
 
 
 def get_routers() -> list[Router]:
@@ -14,9 +14,11 @@ def get_routers() -> list[Router]:
         throttle.router,
         start.router,
         common.router,
+        notifications.router,
+        broadcast.router,
         fallback.router,
     ]
 
 
 def get_commands() -> list[CommandSpec]:
-    return [*start.COMMANDS, *common.COMMANDS]
+    return [*start.COMMANDS, *common.COMMANDS, *notifications.COMMANDS, *broadcast.COMMANDS]

@@ -176,7 +176,7 @@ async def test_only_the_lease_holder_runs_jobs_and_a_standby_takes_over(
 
 
 def test_job_references_and_arguments_are_checked(settings: Settings) -> None:
-    with pytest.raises(ValueError, match="package.module:function"):
+    with pytest.raises(ValueError, match=r"package\.module:function"):
         check_func_ref("no_colon")
     with pytest.raises(ValueError, match="coroutine"):
         check_func_ref("bot.scheduler:sync_database_url")

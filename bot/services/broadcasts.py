@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -310,3 +311,40 @@ def report_key(broadcast_id: int) -> str:
 async def progress_message_id(session: AsyncSession, broadcast_id: int) -> int | None:
     row = await outbox.find(session, progress_key(broadcast_id))
     return None if row is None else row.sent_message_id
+
+
+_TIME = re.compile(r"^\s*(?:(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\s+)?(\d{1,2})[:h](\d{2})\s*$")
+MIN_LEAD = timedelta(minutes=1)
+
+
+def parse_send_time(answer: str, now: datetime, zone: ZoneInfo) -> datetime:
+    """ "HH:MM" (next occurrence) or "DD/MM[/YYYY] HH:MM", in the bot's time zone -> UTC."""
+    match = _TIME.match(answer)
+    if match is None:
+        raise DraftError("time_format")
+    day, month, year, hour, minute = match.groups()
+    local_now = now.astimezone(zone)
+    try:
+        if day is None:
+            when = local_now.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
+            if when <= local_now:
+                when += timedelta(days=1)
+        else:
+            when = datetime(
+                int(year) if year else local_now.year,
+                int(month),
+                int(day),
+                int(hour),
+                int(minute),
+                tzinfo=zone,
+            )
+            if year is None and when < local_now - timedelta(days=1):
+                when = when.replace(year=when.year + 1)
+    except ValueError as error:
+        raise DraftError("time_format") from error
+    when_utc = when.astimezone(UTC)
+    if when_utc < now + MIN_LEAD:
+        raise DraftError("time_past")
+    if when_utc > now + MAX_SCHEDULE_AHEAD:
+        raise DraftError("too_far")
+    return when_utc
