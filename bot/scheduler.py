@@ -24,6 +24,7 @@ import inspect
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any, Protocol
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -124,11 +125,22 @@ def _check_ids(ids: dict[str, Any]) -> None:
 
 
 def sync_database_url(url: str) -> str:
-    """APScheduler 3's job store is synchronous: the same database through a sync driver."""
+    """APScheduler 3's job store is synchronous: the database through a sync driver.
+
+    On SQLite the jobs live in a sibling file (greenhood.db -> greenhood-jobs.db): the job
+    store writes from the event-loop thread, and waiting there for the lock of the bot's
+    own file — held by a transaction of that same loop — would freeze the process.
+    """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return parsed.set(drivername="sqlite").render_as_string(hide_password=False)
+        database = parsed.database
+        if database and database != ":memory:":
+            path = PurePath(database)
+            database = str(path.with_name(f"{path.stem}-jobs{path.suffix or '.db'}"))
+        return parsed.set(drivername="sqlite", database=database).render_as_string(
+            hide_password=False
+        )
     if backend == "postgresql":
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     raise ValueError(f"no synchronous driver known for {backend}")
@@ -157,7 +169,7 @@ class ApsScheduler:
     ) -> None:
         connect_args: dict[str, Any] = {}
         if make_url(database_url).get_backend_name() == "sqlite":
-            # The bot writes to the same file: wait for its lock instead of failing.
+            # Other processes' schedulers write the same jobs file: wait for their lock.
             connect_args["timeout"] = 10
         store = SQLAlchemyJobStore(
             url=sync_database_url(database_url),

@@ -187,7 +187,10 @@ def test_job_references_and_arguments_are_checked(settings: Settings) -> None:
 
 
 def test_sync_urls_for_the_job_store() -> None:
-    assert sync_database_url("sqlite+aiosqlite:////tmp/g.db") == "sqlite:////tmp/g.db"
+    assert sync_database_url("sqlite+aiosqlite:////tmp/g.db") == "sqlite:////tmp/g-jobs.db"
+    assert (
+        sync_database_url("sqlite+aiosqlite:///rel/bot.sqlite") == "sqlite:///rel/bot-jobs.sqlite"
+    )
     assert (
         sync_database_url("postgresql+asyncpg://u:p@h:5432/db")
         == "postgresql+psycopg://u:p@h:5432/db"
