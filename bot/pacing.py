@@ -60,9 +60,9 @@ class Pacer:
             raise ValueError("rate must be positive")
         self.rate = rate
         self.time = clock
-        # A burst of rate/20 (50 ms worth) absorbs event-loop jitter without letting any
-        # one-second window exceed rate + burst.
-        self.burst = burst if burst is not None else max(1.0, rate / 20)
+        # A burst of rate/50 (20 ms worth) absorbs event-loop jitter without letting any
+        # one-second window exceed rate + burst by much.
+        self.burst = burst if burst is not None else max(1.0, rate / 50)
         self._tokens = 1.0
         self._updated = clock.monotonic()
         self._paused_until = 0.0

@@ -19,7 +19,7 @@ retried. Rows started but not recorded are the residual window: Telegram may hav
 delivered them or not, and the Bot API has neither an idempotency key nor a way to ask, so
 they are retried too (a duplicate is the lesser evil than a silent loss) and logged. The
 window is kept small: only the messages whose HTTP call was in flight at the instant of the
-crash — at most `max_in_flight`, in practice the few of the last tens of milliseconds.
+crash — at most `in_flight_limit`, in practice the few of the last tens of milliseconds.
 A 5xx, a dropped connection or a timeout is the same uncertainty at the network level and is
 also retried, with exponential backoff and a bounded number of attempts.
 """
@@ -54,6 +54,7 @@ from models import OutboxStatus
 
 logger = logging.getLogger(__name__)
 
+OUTCOME_COALESCE_SECONDS = 0.01
 # Bad Request answers that mean "this person cannot be reached", like a 403.
 UNREACHABLE_HINTS = ("chat not found", "user is deactivated", "bot was kicked", "have no rights")
 
@@ -61,7 +62,9 @@ UNREACHABLE_HINTS = ("chat not found", "user is deactivated", "bot was kicked", 
 @dataclass(frozen=True, slots=True)
 class SenderConfig:
     rate: float
-    max_in_flight: int = 32
+    # Calls awaiting Telegram's answer at once; 0 = enough for the rate at up to 200 ms
+    # of latency (a slow answer must not throttle the rate).
+    max_in_flight: int = 0
     # Claimed messages are held in memory only briefly; the lease outlives that by far.
     lease: timedelta = timedelta(minutes=5)
     request_timeout: int = 15
@@ -73,6 +76,10 @@ class SenderConfig:
     # A claimed message whose chat must wait longer than this goes back to the database.
     max_chat_wait: float = 2.0
     recovery_interval: float = 60.0
+
+    @property
+    def in_flight_limit(self) -> int:
+        return self.max_in_flight or max(8, int(self.rate * 0.2))
 
     @property
     def claim_size(self) -> int:
@@ -114,7 +121,7 @@ class Sender:
         self._buffer: list[ClaimedMessage] = []
         self._results: asyncio.Queue[Outcome] = asyncio.Queue()
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(config.max_in_flight)
+        self._slots = asyncio.Semaphore(config.in_flight_limit)
         self._blocked_chats: set[int] = set()
         self._blob_file_ids: dict[int, str] = {}
         self._wake = asyncio.Event()
@@ -122,6 +129,8 @@ class Sender:
         self._unflushed = 0
         self._flushed = asyncio.Event()
         self._next_recovery = 0.0
+        # Messages started per commit: about 100 ms of sending.
+        self._window = max(1, min(config.in_flight_limit * 4, int(config.rate / 10)))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -264,7 +273,8 @@ class Sender:
         )
 
     async def _ready_group(self) -> list[ClaimedMessage]:
-        """Messages whose chat may receive now (one per chat), after a global token."""
+        """The next messages whose chat may receive now (one per chat), about a tenth of a
+        second of sending: they are marked started together, in one commit."""
         now = self.time.monotonic()
         ready: list[ClaimedMessage] = []
         waiting: list[ClaimedMessage] = []
@@ -276,7 +286,7 @@ class Sender:
                 self._skip_blocked(message)
                 continue
             at = self.pacer.chat_ready_at(message.chat_id)
-            if at <= now + EPSILON and message.chat_id not in chats:
+            if at <= now + EPSILON and message.chat_id not in chats and len(ready) < self._window:
                 ready.append(message)
                 chats.add(message.chat_id)
             elif at - now > self.config.max_chat_wait:
@@ -284,22 +294,12 @@ class Sender:
             else:
                 waiting.append(message)
                 earliest = min(earliest, max(at, now))
-        self._buffer = ready + waiting
+        self._buffer = waiting
         if too_late:
             await self._release_for_later(too_late)
-        if not ready:
-            if waiting:
-                await self.time.sleep(max(0.0, earliest - now))
-            return []
-        free = self.config.max_in_flight - len(self._in_flight)
-        if free <= 0:
-            await self._wait_one()
-            return []
-        taken = await self.pacer.acquire(min(len(ready), free))
-        group = ready[:taken]
-        chosen = {message.id for message in group}
-        self._buffer = [message for message in self._buffer if message.id not in chosen]
-        return group
+        if not ready and waiting:
+            await self.time.sleep(max(0.0, earliest - now))
+        return ready
 
     async def _release_for_later(self, messages: Sequence[ClaimedMessage]) -> None:
         now_mono = self.time.monotonic()
@@ -314,6 +314,8 @@ class Sender:
             await session.commit()
 
     async def _dispatch(self, group: list[ClaimedMessage]) -> None:
+        # Marked started a little ahead of their HTTP calls (one commit for the group): a
+        # crash in between only makes recovery resend messages that never left.
         async with self.sessionmaker() as session:
             started = await outbox.mark_started(
                 session, [message.id for message in group], self.token, self.clock.now()
@@ -324,6 +326,7 @@ class Sender:
                 # Cancelled (or taken over) between the claim and now: not ours to send.
                 self.stats.cancelled_before_start += 1
                 continue
+            await self.pacer.acquire(1)
             self.pacer.note_dispatch(message.chat_id)
             await self._slots.acquire()
             task = asyncio.create_task(self._deliver(message), name=f"send-{message.id}")
@@ -488,6 +491,9 @@ class Sender:
     async def _write_outcomes(self) -> None:
         while True:
             batch = [await self._results.get()]
+            # A few milliseconds of outcomes per commit: far fewer transactions at high
+            # rates, at the cost of that much more "delivery unknown" after a crash.
+            await asyncio.sleep(OUTCOME_COALESCE_SECONDS)
             while not self._results.empty():
                 batch.append(self._results.get_nowait())
             while True:
