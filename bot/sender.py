@@ -6,20 +6,21 @@ How a message travels:
 1. **Claim** (one committed UPDATE): due pending rows become `sending` under this sender's
    lease token. Claiming never sends anything, so a crash here costs nothing: the rows are
    put back by recovery.
-2. **Start** (one committed UPDATE per group of messages the pacer lets go together):
-   `attempt_started_at` is set just before the HTTP calls. Only rows still ours and not
-   cancelled are started.
-3. **Send** concurrently (at most `max_in_flight` calls), paced by `bot.pacing.Pacer`.
-4. **Record**: a writer task commits outcomes as they arrive, batching whatever piled up
-   while the previous commit ran (a few milliseconds).
+2. **Start** (one committed UPDATE for the next ~100 ms of messages, distinct chats whose
+   pacing allows them): `attempt_started_at` is set before their HTTP calls. Only rows still
+   ours and not cancelled are started.
+3. **Send** concurrently (at most `in_flight_limit` calls), each after a token from the pacer
+   (`bot.pacing.Pacer`).
+4. **Record**: a writer task commits outcomes as they arrive, ~10 ms of them per commit.
 
 Crash safety: after a crash the next sender (which takes the worker lease, so it is alone)
-puts every orphaned `sending` row back to `pending`. Rows never started are plainly
-retried. Rows started but not recorded are the residual window: Telegram may have
-delivered them or not, and the Bot API has neither an idempotency key nor a way to ask, so
-they are retried too (a duplicate is the lesser evil than a silent loss) and logged. The
-window is kept small: only the messages whose HTTP call was in flight at the instant of the
-crash — at most `in_flight_limit`, in practice the few of the last tens of milliseconds.
+puts every orphaned `sending` row back to `pending`. Rows never started are plainly retried.
+Rows started but not recorded are the residual window: Telegram may have delivered them or
+not, and the Bot API has neither an idempotency key nor a way to ask, so they are retried
+(a rare duplicate is the lesser evil than a silent loss) and logged. Only those whose HTTP
+call had actually reached Telegram can arrive twice: the calls in flight at the instant of
+the crash plus the ~10 ms of answers not yet committed — a handful of messages, never the
+broadcast. (Started rows whose call had not left yet are retried with no harm.)
 A 5xx, a dropped connection or a timeout is the same uncertainty at the network level and is
 also retried, with exponential backoff and a bounded number of attempts.
 """

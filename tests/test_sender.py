@@ -367,3 +367,80 @@ async def test_cancelled_before_start_is_never_sent(
         started = await outbox.mark_started(session, [m.id for m in claimed], "me", clock.now())
         await session.commit()
     assert started == {claimed[1].id}
+
+
+async def _concurrent_claims_are_disjoint(url: str) -> None:
+    import asyncio
+
+    from bot.clock import SystemClock
+    from models.database import create_engine, create_sessionmaker, upgrade
+
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        sessionmaker = create_sessionmaker(engine)
+        now = SystemClock().now()
+        async with sessionmaker() as session:
+            await outbox.enqueue_many(
+                session,
+                [OutgoingMessage(chat_id=i, kind="t", text="x", key=f"c{i}") for i in range(300)],
+                now,
+            )
+            await session.commit()
+
+        async def claimer(token: str) -> list[int]:
+            taken: list[int] = []
+            while True:
+                async with sessionmaker() as session:
+                    claimed = await outbox.claim_due(session, token, now, 25, timedelta(minutes=5))
+                    await session.commit()
+                if not claimed:
+                    return taken
+                taken.extend(message.id for message in claimed)
+                await asyncio.sleep(0)
+
+        results = await asyncio.gather(*(claimer(f"w{n}") for n in range(4)))
+        everything = [message_id for taken in results for message_id in taken]
+        assert len(everything) == len(set(everything)) == 300
+        async with sessionmaker() as session:
+            owners = dict(
+                (await session.execute(select(OutboxMessage.id, OutboxMessage.lease_token))).all()
+            )
+        for index, taken in enumerate(results):
+            assert all(owners[message_id] == f"w{index}" for message_id in taken)
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_claims_are_disjoint_on_sqlite(settings: Settings) -> None:
+    await _concurrent_claims_are_disjoint(settings.database_url)
+
+
+async def test_concurrent_claims_are_disjoint_on_postgres(postgres_url: str) -> None:
+    await _concurrent_claims_are_disjoint(postgres_url)
+
+
+async def test_sender_on_postgres(
+    postgres_url: str, tg: FakeTelegramServer, bot: Bot, clock: ManualClock
+) -> None:
+    from models.database import create_engine, create_sessionmaker, upgrade
+
+    engine = create_engine(postgres_url)
+    try:
+        await upgrade(engine)
+        sessionmaker = create_sessionmaker(engine)
+        people = list(range(2101, 2131))
+        await add_users(sessionmaker, people, clock)
+        await queue(sessionmaker, clock, people, "pg")
+        tg.inject(ServerError(502), chat_id=2101)
+        tg.block(2102)
+        await deliver_everything(make_sender(bot, sessionmaker, clock), sessionmaker, clock)
+        counts = sends_per_chat(tg)
+        assert {chat: counts[chat] for chat in people} == {
+            chat: 0 if chat == 2102 else 1 for chat in people
+        }
+        async with sessionmaker() as session:
+            blocked = await session.get(User, 2102)
+            assert blocked is not None and not blocked.is_active
+    finally:
+        await engine.dispose()
