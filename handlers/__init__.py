@@ -7,6 +7,7 @@ from aiogram import Router
 from bot.commands import CommandSpec
 from handlers import (
     actions,
+    broadcast,
     challenges,
     common,
     errors,
@@ -14,6 +15,7 @@ from handlers import (
     maker_wizard,
     makers,
     moderation,
+    notifications,
     organisers,
     start,
     teams,
@@ -34,6 +36,8 @@ def get_routers() -> list[Router]:
         challenges.router,
         teams.router,
         organisers.router,
+        notifications.router,
+        broadcast.router,
         fallback.router,
     ]
 
@@ -49,4 +53,6 @@ def get_commands() -> list[CommandSpec]:
         *challenges.COMMANDS,
         *teams.COMMANDS,
         *organisers.COMMANDS,
+        *notifications.COMMANDS,
+        *broadcast.COMMANDS,
     ]

@@ -2,6 +2,7 @@
 
 from models.actions import ActionLog, ActionLogTeam, ActionProfile, WeekRollover, WeekUserTotal
 from models.base import Base
+from models.broadcast import Broadcast, BroadcastStatus
 from models.challenges import (
     Challenge,
     ChallengeContribution,
@@ -11,13 +12,18 @@ from models.challenges import (
 )
 from models.contests import Contest, ContestStatus, Team, TeamMember, WeekTeamMember, WeekTeamTotal
 from models.maker import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
+from models.notifications import NotificationPrefs
+from models.outbox import OutboxBlob, OutboxMessage, OutboxStatus
 from models.user import Organiser, User
+from models.worker import WorkerLease
 
 __all__ = [
     "ActionLog",
     "ActionLogTeam",
     "ActionProfile",
     "Base",
+    "Broadcast",
+    "BroadcastStatus",
     "Challenge",
     "ChallengeContribution",
     "ChallengeParticipant",
@@ -30,7 +36,11 @@ __all__ = [
     "MakerFavourite",
     "MakerSource",
     "MakerStatus",
+    "NotificationPrefs",
     "Organiser",
+    "OutboxBlob",
+    "OutboxMessage",
+    "OutboxStatus",
     "Team",
     "TeamMember",
     "User",
@@ -38,4 +48,5 @@ __all__ = [
     "WeekTeamMember",
     "WeekTeamTotal",
     "WeekUserTotal",
+    "WorkerLease",
 ]
