@@ -93,7 +93,7 @@ async def start_worker(server: FakeTelegramServer, database: Path) -> asyncio.su
         "BOT_TOKEN": server.token,
         "TELEGRAM_API_BASE": server.base_url,
         "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "BROADCAST_RATE": "60",
+        "BROADCAST_RATE": "200",
         "ORGANISER_IDS": str(ORGANISER),
         "LOG_LEVEL": "WARNING",
     }
