@@ -97,6 +97,12 @@ async def run() -> dict[str, object]:
                 sys.executable, "-m", "bot.cli", "worker", env=env, cwd=folder
             )
             try:
+                worker = psutil.Process(process.pid)
+                await server.wait_for(
+                    "sendMessage", since=0, timeout=120, predicate=lambda c: c.text.startswith("📣")
+                )
+                # CPU spent by the worker while sending (its start-up excluded).
+                cpu_at_first_send = sum(worker.cpu_times()[:2])
                 deadline = time.monotonic() + 300
                 # Another process does the work: look at the database now and then.
                 for _ in range(3000):
@@ -104,8 +110,7 @@ async def run() -> dict[str, object]:
                         break
                     await asyncio.sleep(0.1)
                 wall = time.perf_counter() - started
-                times = psutil.Process(process.pid).cpu_times()
-                worker_cpu = times.user + times.system
+                worker_cpu = sum(worker.cpu_times()[:2]) - cpu_at_first_send
             finally:
                 process.send_signal(signal.SIGTERM)
                 await process.wait()
@@ -130,7 +135,9 @@ async def run() -> dict[str, object]:
         "rate_ratio": round(achieved / RATE, 3),
         "send_seconds": round(last - first, 2),
         "worker_wall_seconds": round(wall, 2),
-        "worker_cpu_seconds": round(worker_cpu, 2),
+        "worker_cpu_seconds_sending": round(worker_cpu, 2),
+        "worker_cpu_ms_per_message": round(1000 * worker_cpu / max(1, len(sends)), 3),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "too_many_requests": too_many,
         "duplicates": duplicates,
         "losses": losses,
@@ -147,7 +154,9 @@ def main() -> None:
         ("achieved / configured (target >= 0.95)", f"{figures['rate_ratio']}"),
         ("first to last send", f"{figures['send_seconds']} s"),
         ("worker start to all recorded", f"{figures['worker_wall_seconds']} s"),
-        ("worker CPU time (start-up included)", f"{figures['worker_cpu_seconds']} s"),
+        ("worker CPU while sending", f"{figures['worker_cpu_seconds_sending']} s"),
+        ("worker CPU per message", f"{figures['worker_cpu_ms_per_message']} ms"),
+        ("machine load average (1 min, 2 cores)", f"{figures['load_average_1min']}"),
         ("429 received", str(figures["too_many_requests"])),
         ("duplicates (must be 0)", str(figures["duplicates"])),
         ("losses (must be 0)", str(figures["losses"])),

@@ -110,6 +110,7 @@ class Background:
         self._last_edit: dict[int, float] = {}
         self._final_edits: dict[int, _ProgressEdit] = {}
         self._context = jobs.JobContext(settings, sessionmaker, self.clock, translator)
+        self._holder_note = "?"
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -177,7 +178,7 @@ class Background:
             if not waiting_said:
                 logger.info(
                     "another process (%s) runs the scheduler and the sender; standing by",
-                    getattr(self, "_holder_note", "?"),
+                    self._holder_note,
                 )
                 waiting_said = True
             await self._sleep(self.timing.lease_renew_seconds)

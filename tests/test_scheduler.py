@@ -215,3 +215,51 @@ async def test_scheduler_on_postgres(postgres_url: str) -> None:
             second.shutdown()
     finally:
         await engine.dispose()
+
+
+async def test_worker_lease_rules(engine: AsyncEngine) -> None:
+    from bot.services import leases
+
+    sessionmaker = create_sessionmaker(engine)
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    ttl = timedelta(seconds=30)
+
+    async def take(holder: str, host: str, pid: int, at: datetime, alive: bool = True) -> bool:
+        async with sessionmaker() as session:
+            held = await leases.acquire(
+                session, "worker", holder, host, pid, at, ttl, lambda _pid: alive
+            )
+            await session.commit()
+            return held
+
+    assert await take("a", "h1", 10, now)
+    assert await take("a", "h1", 10, now + timedelta(seconds=5))  # renewal by the holder
+    assert not await take("b", "h2", 20, now + timedelta(seconds=10))  # live, elsewhere
+    assert not await take("b", "h1", 20, now + timedelta(seconds=10))  # same host, pid alive
+    # Same host and the holder's process is gone: taken over at once, no waiting.
+    assert await take("b", "h1", 20, now + timedelta(seconds=10), alive=False)
+    async with sessionmaker() as session:
+        assert not await leases.renew(session, "worker", "a", now, ttl)  # a lost it
+    # Another host takes it only once it expired.
+    assert not await take("c", "h3", 30, now + timedelta(seconds=39))
+    assert await take("c", "h3", 30, now + timedelta(seconds=41))
+
+
+async def test_a_replica_without_scheduler_stores_jobs_but_never_runs_or_sends(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    sessionmaker = create_sessionmaker(engine)
+    translator = create_translator(settings.locales_dir, "fr")
+    bot = create_bot(settings)
+    replica = Background(settings, sessionmaker, bot, translator, run_jobs=False)
+    try:
+        await replica.start()
+        replica.scheduler.at("stored", real_now() - timedelta(seconds=1), REF, tag="stored")
+        for _ in range(5):
+            await asyncio.sleep(0.02)
+        assert not replica.leading.is_set()
+        assert RUNS["stored"] == 0
+        assert replica.scheduler.next_run_at("stored") is not None
+    finally:
+        await replica.stop()
+        await bot.session.close()
