@@ -170,7 +170,8 @@ async def build_postgres(url: str, rows: list[Row]) -> float:
     try:
         records = [(*row[:14], NOW, NOW) for row in rows]
         await connection.copy_records_to_table("makers", records=records, columns=list(COLUMNS))
-        await connection.execute("ANALYZE makers")
+        # As autovacuum would: the visibility map lets box queries use index-only scans.
+        await connection.execute("VACUUM ANALYZE makers")
     finally:
         await connection.close()
     return time.perf_counter() - started
