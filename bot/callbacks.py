@@ -195,6 +195,33 @@ class WizardCategoryCb(CallbackData, prefix="cc"):
     category: ActionCategory
 
 
+# ---------------------------------------------------------------- neighbours ("gn"), /forget ("gf")
+
+
+class NeighboursAction(StrEnum):
+    ACCEPT = "a"
+    DECLINE = "d"
+    ANONYMOUS = "n"  # no public name
+    RENAME = "r"
+    POSITION = "p"  # share a new position
+    HIDE = "h"
+    SHOW = "s"
+    PANEL = "o"  # from /settings: my neighbours privacy
+
+
+class NeighboursCb(CallbackData, prefix="gn"):
+    action: NeighboursAction
+
+
+class ForgetAction(StrEnum):
+    CONFIRM = "y"
+    CANCEL = "n"
+
+
+class ForgetCb(CallbackData, prefix="gf"):
+    action: ForgetAction
+
+
 ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
     LanguageCb,
     SettingsCb,
@@ -211,4 +238,6 @@ ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
     ContestCb,
     WizardCb,
     WizardCategoryCb,
+    NeighboursCb,
+    ForgetCb,
 )

@@ -14,6 +14,7 @@ from handlers import (
     maker_wizard,
     makers,
     moderation,
+    neighbours,
     organisers,
     start,
     teams,
@@ -33,6 +34,7 @@ def get_routers() -> list[Router]:
         actions.router,
         challenges.router,
         teams.router,
+        neighbours.router,
         organisers.router,
         fallback.router,
     ]
@@ -48,5 +50,6 @@ def get_commands() -> list[CommandSpec]:
         *actions.COMMANDS,
         *challenges.COMMANDS,
         *teams.COMMANDS,
+        *neighbours.COMMANDS,
         *organisers.COMMANDS,
     ]

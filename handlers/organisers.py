@@ -254,7 +254,9 @@ async def wizard_title(message: Message, state: FSMContext) -> None:
     await state.set_state(Wizard.description)
     await message.answer(
         _step("newchallenge.ask_description", 2, limit=challenges.DESCRIPTION_LIMIT),
-        reply_markup=_one_button(t("newchallenge.button.skip"), ChallengeWizardAction.SKIP_DESCRIPTION),
+        reply_markup=_one_button(
+            t("newchallenge.button.skip"), ChallengeWizardAction.SKIP_DESCRIPTION
+        ),
     )
 
 
@@ -333,7 +335,9 @@ async def _ask_pledge(message: Message, state: FSMContext) -> None:
     await state.set_state(Wizard.pledge)
     await message.answer(
         _step("newchallenge.ask_pledge", 6, limit=challenges.PLEDGE_LIMIT),
-        reply_markup=_one_button(t("newchallenge.button.no_pledge"), ChallengeWizardAction.NO_PLEDGE),
+        reply_markup=_one_button(
+            t("newchallenge.button.no_pledge"), ChallengeWizardAction.NO_PLEDGE
+        ),
     )
 
 

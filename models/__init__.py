@@ -11,6 +11,7 @@ from models.challenges import (
 )
 from models.contests import Contest, ContestStatus, Team, TeamMember, WeekTeamMember, WeekTeamTotal
 from models.maker import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
+from models.neighbours import NeighbourProfile
 from models.user import Organiser, User
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "MakerFavourite",
     "MakerSource",
     "MakerStatus",
+    "NeighbourProfile",
     "Organiser",
     "Team",
     "TeamMember",
