@@ -186,7 +186,7 @@ async def _engaged_around(
         .order_by(NeighbourProfile.user_id)
     )
     found: list[tuple[int, str, str | None]] = []
-    for user_id, other_cell, name in rows.tuples():
+    for user_id, other_cell, name in rows:
         if other_cell is not None and cell_distance_km(cell, other_cell) < SEARCH_RADIUS_KM:
             found.append((user_id, other_cell, name))
     return found
@@ -213,7 +213,7 @@ async def neighbourhood(
         .where(ActionLog.user_id.in_(list(distances)), ActionLog.week_start == week_start)
         .group_by(ActionLog.category)
     )
-    activity = Counter({category: int(count) for category, count in rows.tuples()})
+    activity = Counter({category: int(count) for category, count in rows})
     profiles = [
         PublicProfile(name, band)
         for user_id, _, name in people
