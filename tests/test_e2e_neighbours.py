@@ -177,7 +177,7 @@ async def test_people_without_recent_actions_are_not_counted(
     clock.advance(timedelta(days=31))
     # Positions refreshed, but nobody acted in the last 30 days but Ben.
     for person, where in ((ANA, HOME), (BEN, north(0.2)), (CLO, north(2)), (DAN, north(6))):
-        (reply,) = await tg.reply_to(person, "/neighbours")
+        await tg.reply_to(person, "/neighbours")
         since = tg.mark()
         tg.push_location(person, *where)
         await tg.wait_for(SEND_METHODS, chat_id=person.id, count=2, since=since)
@@ -264,7 +264,7 @@ async def test_typed_town_and_bad_input(
     tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
 ) -> None:
     (consent,) = await tg.reply_to(ANA, "/neighbours")
-    _, ask_name = await tg.click(ANA, consent, tr.t("neighbours.consent.accept", "en"), count=2)
+    await tg.click(ANA, consent, tr.t("neighbours.consent.accept", "en"), count=2)
     (problem,) = await tg.reply_to(ANA, "x" * 40)
     assert problem.text == plain("neighbours.name.invalid", "en", limit=32)
     await tg.reply_to(ANA, "Ana", count=2)
