@@ -182,11 +182,11 @@ async def neighbours_command(
     settings: Settings,
 ) -> None:
     await state.clear()
+    await neighbours.purge_expired_positions(session, clock.now())
     profile = await neighbours.profile_of(session, user.id)
     if profile is None:
         await message.answer(t("neighbours.consent.text"), reply_markup=consent_keyboard())
         return
-    await neighbours.purge_expired_positions(session, clock.now())
     if profile.cell is None:
         await ask_location(message, state)
         return
