@@ -252,6 +252,33 @@ class BroadcastCb(CallbackData, prefix="b"):
     broadcast_id: int
 
 
+# ---------------------------------------------------------------- neighbours ("gn"), /forget ("gf")
+
+
+class NeighboursAction(StrEnum):
+    ACCEPT = "a"
+    DECLINE = "d"
+    ANONYMOUS = "n"  # no public name
+    RENAME = "r"
+    POSITION = "p"  # share a new position
+    HIDE = "h"
+    SHOW = "s"
+    PANEL = "o"  # from /settings: my neighbours privacy
+
+
+class NeighboursCb(CallbackData, prefix="gn"):
+    action: NeighboursAction
+
+
+class ForgetAction(StrEnum):
+    CONFIRM = "y"
+    CANCEL = "n"
+
+
+class ForgetCb(CallbackData, prefix="gf"):
+    action: ForgetAction
+
+
 ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
     LanguageCb,
     SettingsCb,
@@ -274,4 +301,6 @@ ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
     BroadcastAudienceCb,
     BroadcastWizardCb,
     BroadcastCb,
+    NeighboursCb,
+    ForgetCb,
 )

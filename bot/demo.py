@@ -30,8 +30,10 @@ async def load_demo_makers(session: AsyncSession, settings: Settings) -> str:
 
 def demo_loaders() -> list[DemoLoader]:
     from bot.services.demo_actions import load_actions_demo
+    from bot.services.demo_neighbours import load_neighbours_demo
 
-    return [load_demo_makers, load_actions_demo]
+    # The neighbours demo places the people the actions demo created.
+    return [load_demo_makers, load_actions_demo, load_neighbours_demo]
 
 
 async def load_demo_into(

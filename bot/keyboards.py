@@ -5,7 +5,14 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import Language, LanguageCb, SettingsAction, SettingsCb
+from bot.callbacks import (
+    Language,
+    LanguageCb,
+    NeighboursAction,
+    NeighboursCb,
+    SettingsAction,
+    SettingsCb,
+)
 from bot.i18n import t
 
 MAIN_MENU_KEYS: tuple[tuple[str, str], ...] = (
@@ -42,6 +49,10 @@ def settings_menu() -> InlineKeyboardMarkup:
     builder.button(
         text=t("settings.button.notifications"),
         callback_data=SettingsCb(action=SettingsAction.NOTIFICATIONS),
+    )
+    builder.button(
+        text=t("settings.button.neighbours"),
+        callback_data=NeighboursCb(action=NeighboursAction.PANEL),
     )
     builder.button(
         text=t("settings.button.close"), callback_data=SettingsCb(action=SettingsAction.CLOSE)

@@ -86,6 +86,5 @@ async def settings_close(query: CallbackQuery) -> None:
 
 # Main-menu entries whose feature has not landed yet say so honestly.
 @router.message(MenuButton("menu.offers"), F.chat.type == "private")
-@router.message(MenuButton("menu.neighbours"), F.chat.type == "private")
 async def feature_not_ready(message: Message) -> None:
     await message.answer(t("menu.not_ready"))

@@ -12,6 +12,7 @@ from models.challenges import (
 )
 from models.contests import Contest, ContestStatus, Team, TeamMember, WeekTeamMember, WeekTeamTotal
 from models.maker import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
+from models.neighbours import NeighbourProfile
 from models.notifications import NotificationPrefs
 from models.outbox import OutboxBlob, OutboxMessage, OutboxStatus
 from models.user import Organiser, User
@@ -36,6 +37,7 @@ __all__ = [
     "MakerFavourite",
     "MakerSource",
     "MakerStatus",
+    "NeighbourProfile",
     "NotificationPrefs",
     "Organiser",
     "OutboxBlob",

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime
+from models.base import Base, Person, UTCDateTime, person
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -30,7 +30,7 @@ class ActionLog(Base):
     logged_at: Mapped[datetime] = mapped_column(UTCDateTime())
     week_start: Mapped[date] = mapped_column(Date)
     # Where it was logged: the person's private chat or a team group.
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger, info=person(Person.ERASE))
 
 
 class ActionLogTeam(Base):

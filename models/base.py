@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -40,3 +41,30 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Person(StrEnum):
+    """What erasing a person (/forget) does to a column that holds their Telegram id.
+
+    Declared as `info={"person": Person.X}` on every column that names a person without a
+    foreign key to users.id (a foreign key to users.id means ERASE unless declared). The
+    erasure service walks the metadata, so a table added later is covered by declaring its
+    columns; tests/test_erasure.py fails on a person-looking column left undeclared.
+    """
+
+    # The row is about the person (their log, their listing): deleted with them.
+    ERASE = "erase"
+    # The row outlives them (a challenge they created): the column is set to NOBODY / NULL.
+    DETACH = "detach"
+    # Looks like a person id but is not one (a group chat id).
+    NONE = "none"
+
+
+PERSON = "person"
+# What a DETACHed non-nullable person column holds once its person is gone.
+NOBODY = 0
+
+
+def person(policy: Person) -> dict[str, Person]:
+    """`info=` for a column, see Person."""
+    return {PERSON: policy}

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime
+from models.base import Base, Person, UTCDateTime, person
 from models.outbox import BigId
 
 
@@ -23,7 +23,7 @@ class Broadcast(Base):
     __tablename__ = "broadcasts"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    organiser_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    organiser_id: Mapped[int] = mapped_column(BigInteger, index=True, info=person(Person.DETACH))
     # The organiser's language when they wrote it: progress and report speak it.
     locale: Mapped[str] = mapped_column(String(8))
     audience: Mapped[str] = mapped_column(String(24))

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, BigInteger, Date, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime
+from models.base import Base, Person, UTCDateTime, person
 
 
 class ChallengeScope(StrEnum):
@@ -39,7 +39,7 @@ class Challenge(Base):
     pledge: Mapped[str | None] = mapped_column(Text)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[int] = mapped_column(BigInteger, info=person(Person.DETACH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The last week whose pledge was met (the organiser is told once per week) and how

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime
+from models.base import Base, Person, UTCDateTime, person
 
 
 class ContestStatus(StrEnum):
@@ -40,7 +40,7 @@ class Contest(Base):
         )
     )
     # An organiser's Telegram id; no foreign key, so a contest outlives its creator's data.
-    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[int] = mapped_column(BigInteger, info=person(Person.DETACH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -53,9 +53,9 @@ class Team(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"))
-    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True, info=person(Person.NONE))
     name: Mapped[str] = mapped_column(String(128))
-    registered_by: Mapped[int] = mapped_column(BigInteger)
+    registered_by: Mapped[int] = mapped_column(BigInteger, info=person(Person.DETACH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
-from models.base import Base, UTCDateTime
+from models.base import Base, Person, UTCDateTime, person
 
 
 class MakerCategory(StrEnum):
@@ -100,7 +100,7 @@ class Maker(Base):
     status: Mapped[str] = mapped_column(String(10), default=MakerStatus.PENDING.value)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     # The Telegram id of whoever registered the listing with /maker (one listing each).
-    owner_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, info=person(Person.ERASE))
     source: Mapped[str] = mapped_column(String(8))
     # Idempotent imports: the CSV id (else name + postcode) or the OSM "node/123".
     external_id: Mapped[str | None] = mapped_column(String(250))

@@ -7,14 +7,16 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime
+from models.base import Base, Person, UTCDateTime, person
 
 
 class User(Base):
     __tablename__ = "users"
 
     # The Telegram user id: up to 52 significant bits, hence BigInteger.
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, info=person(Person.ERASE)
+    )
     first_name: Mapped[str] = mapped_column(String(128), default="")
     username: Mapped[str | None] = mapped_column(String(64))
     # What Telegram reports (may be any IETF tag, or missing).
@@ -33,6 +35,8 @@ class Organiser(Base):
 
     __tablename__ = "organisers"
 
-    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, info=person(Person.ERASE)
+    )
     note: Mapped[str] = mapped_column(String(200), default="")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())

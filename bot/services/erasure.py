@@ -1,0 +1,110 @@
+"""/forget: erase everything about a person by walking the SQLAlchemy metadata.
+
+Every column that names a person is found from the models themselves: a foreign key to
+users.id (the row is erased, unless the column declares otherwise) or a column declared
+with `info=person(...)` (models.base.Person). Rows to erase take along the rows that
+reference them (their foreign-key children, recursively), so a table added later is
+covered without touching this module. Aggregates (a team's weekly total) hold no person
+column and keep their numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Column, ColumnElement, MetaData, Table, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Base
+from models.base import NOBODY, PERSON, Person
+
+USERS = "users"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonColumn:
+    table: Table
+    column: Column[object]
+    policy: Person
+
+
+def _policy(column: Column[object]) -> Person | None:
+    declared = column.info.get(PERSON)
+    if declared is not None:
+        return Person(declared)
+    if any(fk.column.table.name == USERS for fk in column.foreign_keys):
+        return Person.ERASE
+    return None
+
+
+def person_columns(metadata: MetaData | None = None) -> list[PersonColumn]:
+    """Every column naming a person, except NONE ones; users.id comes last."""
+    metadata = metadata or Base.metadata
+    found: list[PersonColumn] = []
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            policy = _policy(column)
+            if policy is not None and policy is not Person.NONE:
+                found.append(PersonColumn(table, column, policy))
+    found.sort(key=lambda pc: pc.table.name == USERS)
+    return found
+
+
+def _children(
+    table: Table, metadata: MetaData
+) -> Iterator[tuple[Table, Column[object], Column[object]]]:
+    """(child table, its column, the referenced column of `table`) for each foreign key."""
+    for child in metadata.sorted_tables:
+        for column in child.columns:
+            for fk in column.foreign_keys:
+                if fk.column.table is table and child is not table:
+                    yield child, column, fk.column
+
+
+async def _erase_rows(
+    session: AsyncSession,
+    table: Table,
+    where: ColumnElement[bool],
+    metadata: MetaData,
+    counts: dict[str, int],
+) -> None:
+    """Delete the rows of `table` matching `where`, their dependants first (so nothing
+    depends on foreign-key cascades being switched on)."""
+    for child, column, referenced in _children(table, metadata):
+        await _erase_rows(
+            session,
+            child,
+            column.in_(select(referenced).where(where).scalar_subquery()),
+            metadata,
+            counts,
+        )
+    result = await session.execute(delete(table).where(where))
+    deleted = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if deleted:
+        counts[table.name] = counts.get(table.name, 0) + deleted
+
+
+async def erase_person(
+    session: AsyncSession, user_id: int, metadata: MetaData | None = None
+) -> dict[str, int]:
+    """Erase or detach every row naming `user_id`; rows affected per table. The caller
+    (the DB-session middleware) commits, so erasure is all or nothing."""
+    metadata = metadata or Base.metadata
+    # Pending changes to this person's rows (last_seen_at) must not resurrect them later.
+    await session.flush()
+    counts: dict[str, int] = {}
+    for pc in person_columns(metadata):
+        if pc.policy is Person.ERASE:
+            await _erase_rows(session, pc.table, pc.column == user_id, metadata, counts)
+        else:
+            value = None if pc.column.nullable else NOBODY
+            result = await session.execute(
+                update(pc.table).where(pc.column == user_id).values({pc.column.name: value})
+            )
+            changed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+            if changed:
+                counts[pc.table.name] = counts.get(pc.table.name, 0) + changed
+    # Objects loaded earlier in this session (the sender's user row) are gone now.
+    session.expunge_all()
+    return counts

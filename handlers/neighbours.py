@@ -1,0 +1,360 @@
+"""/neighbours (consent, public name, location share, the view, hide / show), live-location
+updates, and /forget.
+
+The exact point of a share goes straight from the message to
+`neighbours.record_position`, which keeps only its ~1 km cell: it is never put in the
+conversation state, never logged, never echoed back.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import ForgetAction, ForgetCb, NeighboursAction, NeighboursCb
+from bot.clock import Clock
+from bot.commands import Scope, command
+from bot.filters import MenuButton
+from bot.formatting import escape
+from bot.i18n import t
+from bot.keyboards import main_menu
+from bot.location import (
+    GivenLocation,
+    location_keyboard,
+    location_prompt,
+    problem_text,
+    read_location,
+)
+from bot.services import erasure, neighbours
+from bot.services.catalogue import ActionCategory
+from bot.services.geocoding import Geocoder
+from bot.services.location import point
+from bot.services.neighbours import Neighbourhood, NeighboursProblem
+from bot.settings import Settings
+from bot.weeks import week_of
+from models import NeighbourProfile, User
+
+router = Router(name=__name__)
+
+COMMANDS = [
+    command("neighbours", "commands.neighbours", Scope.PRIVATE),
+    command("forget", "commands.forget", Scope.PRIVATE),
+]
+
+
+class NeighboursFlow(StatesGroup):
+    name = State()
+    location = State()
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def consent_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t("neighbours.consent.accept"),
+        callback_data=NeighboursCb(action=NeighboursAction.ACCEPT),
+    )
+    builder.button(
+        text=t("neighbours.consent.decline"),
+        callback_data=NeighboursCb(action=NeighboursAction.DECLINE),
+    )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def name_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t("neighbours.name.anonymous"),
+        callback_data=NeighboursCb(action=NeighboursAction.ANONYMOUS),
+    )
+    return builder.as_markup()
+
+
+def panel_keyboard(profile: NeighbourProfile) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t("neighbours.button.position"),
+        callback_data=NeighboursCb(action=NeighboursAction.POSITION),
+    )
+    if profile.visible:
+        builder.button(
+            text=t("neighbours.button.hide"),
+            callback_data=NeighboursCb(action=NeighboursAction.HIDE),
+        )
+    else:
+        builder.button(
+            text=t("neighbours.button.show"),
+            callback_data=NeighboursCb(action=NeighboursAction.SHOW),
+        )
+    builder.button(
+        text=t("neighbours.button.rename"),
+        callback_data=NeighboursCb(action=NeighboursAction.RENAME),
+    )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def status_line(profile: NeighbourProfile) -> str:
+    visibility = t("neighbours.status.visible" if profile.visible else "neighbours.status.hidden")
+    name = (
+        t("neighbours.status.name", name=escape(profile.display_name))
+        if profile.display_name
+        else t("neighbours.status.anonymous")
+    )
+    return f"{visibility}\n{name}"
+
+
+def view_text(view: Neighbourhood, profile: NeighbourProfile) -> str:
+    lines = [t("neighbours.view.title"), ""]
+    if view.too_few:
+        lines.append(t("neighbours.view.too_few", k=neighbours.K_ANONYMITY))
+    else:
+        for radius, count in view.counts.items():
+            if count is None:
+                lines.append(t("neighbours.view.count_too_few", radius=radius))
+            else:
+                lines.append(t("neighbours.view.count", radius=radius, count=count))
+        lines += ["", t("neighbours.view.activity_title")]
+        activity = [
+            t(
+                "neighbours.view.activity_item",
+                category=t(f"act.category.{category.value}"),
+                count=view.activity[category.value],
+            )
+            for category in ActionCategory
+            if view.activity.get(category.value)
+        ]
+        lines += activity or [t("neighbours.view.activity_none")]
+        if view.profiles:
+            lines += ["", t("neighbours.view.profiles_title")]
+            lines += [
+                t(
+                    "neighbours.view.profile",
+                    name=escape(p.name),
+                    band=t(f"neighbours.band.{p.band.value}"),
+                )
+                for p in view.profiles
+            ]
+    lines += ["", status_line(profile), t("neighbours.view.footer")]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- steps
+
+
+async def ask_location(message: Message, state: FSMContext) -> None:
+    await state.set_state(NeighboursFlow.location)
+    await message.answer(
+        t("neighbours.location.ask") + "\n" + location_prompt(), reply_markup=location_keyboard()
+    )
+
+
+async def show_view(
+    message: Message, session: AsyncSession, user_id: int, clock: Clock, settings: Settings
+) -> None:
+    now = clock.now()
+    try:
+        view = await neighbours.neighbourhood(session, user_id, now, week_of(now, settings.tz))
+    except NeighboursProblem as problem:
+        await message.answer(t(problem.key))
+        return
+    profile = await neighbours.profile_of(session, user_id)
+    assert profile is not None  # neighbourhood() raised otherwise
+    await message.answer(view_text(view, profile), reply_markup=panel_keyboard(profile))
+
+
+@router.message(Command("neighbours"), F.chat.type == "private")
+@router.message(MenuButton("menu.neighbours"), F.chat.type == "private")
+async def neighbours_command(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    await state.clear()
+    await neighbours.purge_expired_positions(session, clock.now())
+    profile = await neighbours.profile_of(session, user.id)
+    if profile is None:
+        await message.answer(t("neighbours.consent.text"), reply_markup=consent_keyboard())
+        return
+    if profile.cell is None:
+        await ask_location(message, state)
+        return
+    await show_view(message, session, user.id, clock, settings)
+
+
+def _message_of(query: CallbackQuery) -> Message | None:
+    if query.message is None or isinstance(query.message, InaccessibleMessage):
+        return None
+    return query.message
+
+
+@router.callback_query(NeighboursCb.filter(), F.message.chat.type == "private")
+async def neighbours_button(
+    query: CallbackQuery,
+    callback_data: NeighboursCb,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    message = _message_of(query)
+    action = callback_data.action
+    if action is NeighboursAction.DECLINE:
+        await neighbours.withdraw(session, user.id)
+        await state.clear()
+        await query.answer()
+        if message is not None:
+            await message.edit_text(t("neighbours.consent.declined"))
+        return
+    if action is NeighboursAction.ACCEPT:
+        await neighbours.consent(session, user.id, clock.now())
+        await query.answer()
+        if message is not None:
+            await message.edit_text(t("neighbours.consent.accepted"))
+            await state.set_state(NeighboursFlow.name)
+            await message.answer(t("neighbours.name.ask"), reply_markup=name_keyboard())
+        return
+    profile = await neighbours.profile_of(session, user.id)
+    if profile is None and action is NeighboursAction.PANEL:
+        await query.answer()
+        if message is not None:
+            await message.answer(t("neighbours.panel.none"))
+        return
+    if profile is None:
+        # A button from before a decline or a /forget: the consent screen first.
+        await query.answer(t("neighbours.no_consent"), show_alert=True)
+        return
+    await query.answer()
+    if message is None:
+        return
+    if action is NeighboursAction.ANONYMOUS:
+        if await state.get_state() != NeighboursFlow.name.state:
+            return
+        await neighbours.set_display_name(session, user.id, None)
+        await message.edit_reply_markup(reply_markup=None)
+        await ask_location(message, state)
+    elif action is NeighboursAction.RENAME:
+        await state.set_state(NeighboursFlow.name)
+        await message.answer(t("neighbours.name.ask"), reply_markup=name_keyboard())
+    elif action is NeighboursAction.POSITION:
+        await ask_location(message, state)
+    elif action in (NeighboursAction.HIDE, NeighboursAction.SHOW):
+        await neighbours.set_visible(session, user.id, action is NeighboursAction.SHOW)
+        await message.edit_reply_markup(reply_markup=panel_keyboard(profile))
+        key = "neighbours.shown" if profile.visible else "neighbours.hidden"
+        await message.answer(t(key))
+    elif action is NeighboursAction.PANEL:
+        await message.answer(
+            t("neighbours.panel.title") + "\n\n" + status_line(profile),
+            reply_markup=panel_keyboard(profile),
+        )
+
+
+@router.message(StateFilter(NeighboursFlow.name), F.text, ~F.text.startswith("/"))
+async def name_given(
+    message: Message, state: FSMContext, session: AsyncSession, user: User
+) -> None:
+    try:
+        await neighbours.set_display_name(session, user.id, message.text or "")
+    except NeighboursProblem as problem:
+        await message.answer(
+            t(problem.key, limit=neighbours.DISPLAY_NAME_MAX), reply_markup=name_keyboard()
+        )
+        return
+    profile = await neighbours.profile_of(session, user.id)
+    assert profile is not None and profile.display_name is not None
+    await message.answer(t("neighbours.name.saved", name=escape(profile.display_name)))
+    await ask_location(message, state)
+
+
+@router.message(StateFilter(NeighboursFlow.location), ~F.text.startswith("/"))
+async def location_given(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    geocoder: Geocoder,
+) -> None:
+    where = await read_location(message, geocoder)
+    if not isinstance(where, GivenLocation):
+        await message.answer(problem_text(where, message), reply_markup=location_keyboard())
+        return
+    try:
+        await neighbours.record_position(
+            session, user.id, where.latitude, where.longitude, clock.now()
+        )
+    except NeighboursProblem as problem:
+        await state.clear()
+        await message.answer(t(problem.key), reply_markup=main_menu())
+        return
+    del where  # the exact point is not needed any more
+    await state.clear()
+    await message.answer(t("neighbours.location.saved"), reply_markup=main_menu())
+    await show_view(message, session, user.id, clock, settings)
+
+
+@router.edited_message(F.location, F.chat.type == "private")
+async def live_location(message: Message, session: AsyncSession, user: User, clock: Clock) -> None:
+    """A live location moving: the stored cell follows, silently (edits come often)."""
+    location = message.location
+    if location is None or await neighbours.profile_of(session, user.id) is None:
+        return
+    where = point(location.latitude, location.longitude)
+    if isinstance(where, GivenLocation):
+        await neighbours.record_position(
+            session, user.id, where.latitude, where.longitude, clock.now()
+        )
+
+
+# ----------------------------------------------------------------------------- /forget
+
+
+def forget_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t("forget.button.confirm"), callback_data=ForgetCb(action=ForgetAction.CONFIRM)
+    )
+    builder.button(
+        text=t("forget.button.cancel"), callback_data=ForgetCb(action=ForgetAction.CANCEL)
+    )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+@router.message(Command("forget"), F.chat.type == "private")
+async def forget_command(message: Message) -> None:
+    await message.answer(t("forget.confirm"), reply_markup=forget_keyboard())
+
+
+@router.callback_query(ForgetCb.filter(), F.message.chat.type == "private")
+async def forget_button(
+    query: CallbackQuery,
+    callback_data: ForgetCb,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+) -> None:
+    message = _message_of(query)
+    await query.answer()
+    if callback_data.action is ForgetAction.CANCEL:
+        if message is not None:
+            await message.edit_text(t("forget.cancelled"))
+        return
+    # Conversation state first: it may hold places or drafts of this person.
+    await state.clear()
+    await erasure.erase_person(session, user.id)
+    if message is not None:
+        await message.edit_text(t("forget.done"))

@@ -1,0 +1,306 @@
+"""/forget: everything about a person goes, found by walking the metadata; aggregates stay."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, MetaData, String, Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import ManualClock
+from bot.i18n import create_translator
+from bot.services import actions, challenges, contests, erasure, makers, neighbours
+from bot.services.users import TelegramProfile, upsert_user
+from bot.settings import PROJECT_ROOT, Settings
+from models import (
+    Base,
+    Challenge,
+    ChallengeScope,
+    Contest,
+    Maker,
+    MakerSource,
+    MakerStatus,
+    Organiser,
+    Team,
+    User,
+    WeekTeamTotal,
+)
+from models.base import NOBODY, PERSON, Person, person
+from tests.conftest import make_settings
+from tests.harness import RunningBot, running_bot
+from tests.tg_server import FakeTelegramServer, TgChat, TgUser
+
+tr = create_translator(PROJECT_ROOT / "locales", "fr")
+
+ZOE = TgUser(id=3001, first_name="Zoé", language_code="fr")
+YAN = TgUser(id=3002, first_name="Yan", language_code="en")
+GROUP = TgChat(id=-100777, title="Campus")
+
+# Integer columns whose name suggests a person; each must be a foreign key to users.id
+# or declare its Person policy, so a table added later cannot be forgotten by /forget.
+PERSON_LIKE = re.compile(
+    r"(^|_)(user|owner|chat|telegram|member|person|author|poster|reserver|recipient|"
+    r"subscriber|organiser|admin)(_|$)|_by$"
+)
+
+
+def unclassified(metadata: MetaData) -> list[str]:
+    return [
+        f"{table.name}.{column.name}"
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if PERSON_LIKE.search(column.name)
+        and isinstance(column.type, Integer)
+        and PERSON not in column.info
+        and not any(fk.column.table.name == "users" for fk in column.foreign_keys)
+    ]
+
+
+def test_every_person_looking_column_is_classified() -> None:
+    assert unclassified(Base.metadata) == []
+
+
+def test_the_check_catches_an_undeclared_column_and_the_walk_finds_declared_ones() -> None:
+    metadata = MetaData()
+    Table("users", metadata, Column("id", BigInteger, primary_key=True, info=person(Person.ERASE)))
+    Table(
+        "later_feature",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("owner_id", BigInteger),
+        Column("user_id", ForeignKey("users.id")),
+    )
+    assert unclassified(metadata) == ["later_feature.owner_id"]
+    found = {(pc.table.name, pc.column.name) for pc in erasure.person_columns(metadata)}
+    assert found == {("later_feature", "user_id"), ("users", "id")}
+    # users.id is always handled last, after what references it.
+    assert erasure.person_columns(metadata)[-1].table.name == "users"
+
+
+async def test_a_table_added_later_is_erased_without_touching_the_service(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    metadata = MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(metadata)
+    later = Table(
+        "later_feature",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("user_id", BigInteger, ForeignKey("users.id")),
+        Column("note", String(20)),
+    )
+    connection = await session.connection()
+    await connection.run_sync(lambda sync: later.create(sync))
+    await upsert_user(session, TelegramProfile(7, "Q", None, "fr"), clock.now())
+    await session.execute(later.insert().values(user_id=7, note="mine"))
+    counts = await erasure.erase_person(session, 7, metadata)
+    assert counts == {"later_feature": 1, "users": 1}
+    assert (await session.execute(select(later))).all() == []
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgres+redis"])
+def erasure_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    overrides: dict[str, object] = {
+        "throttle_burst": 1000,
+        "organiser_ids": frozenset({ZOE.id}),
+    }
+    if request.param != "sqlite":
+        overrides["database_url"] = request.getfixturevalue("postgres_url")
+        overrides["redis_url"] = request.getfixturevalue("redis_url")
+        overrides["redis_prefix"] = request.getfixturevalue("redis_prefix")
+    return make_settings(tmp_path, **overrides)
+
+
+@pytest.fixture
+async def app(
+    tg: FakeTelegramServer, erasure_settings: Settings, clock: ManualClock
+) -> AsyncIterator[RunningBot]:
+    async with running_bot(erasure_settings, tg, clock=clock) as running:
+        yield running
+
+
+async def populate(app: RunningBot, clock: ManualClock) -> tuple[int, int]:
+    """Zoé and Yan have data in every feature; (team id, challenge id)."""
+    settings = app.settings
+    now = clock.now()
+    async with app.sessionmaker() as session:
+        for person in (ZOE, YAN):
+            await upsert_user(
+                session,
+                TelegramProfile(person.id, person.first_name, None, person.language_code),
+                now,
+            )
+        session.add(Organiser(user_id=ZOE.id, note="town hall", added_at=now))
+        shop = Maker(
+            name="Atelier",
+            category="repair",
+            latitude=44.84,
+            longitude=-0.58,
+            status=MakerStatus.APPROVED.value,
+            source=MakerSource.IMPORT.value,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(shop)
+        await session.flush()
+        await makers.set_favourite(session, ZOE.id, shop.id, True, now)
+        await makers.set_favourite(session, YAN.id, shop.id, True, now)
+        listing = makers.ListingDraft(
+            name="Zoé couture",
+            category="clothing",
+            description="Upcycled clothes",
+            address="1 rue Sainte-Catherine",
+            latitude=44.85,
+            longitude=-0.57,
+            city="Bordeaux",
+        )
+        await makers.submit_listing(session, ZOE.id, listing, now)
+        contest = await contests.create_contest(session, "Campus vert", ZOE.id, {ZOE.id}, now)
+        team, _, _ = await contests.register_team(
+            session, contest.join_code, GROUP.id, GROUP.title, ZOE.id, now
+        )
+        for person in (ZOE, YAN):
+            await contests.join_team(session, team.id, person.id, now)
+        challenge = await challenges.create_challenge(
+            session,
+            challenges.ChallengeDraft(
+                title="Veggie week",
+                description="",
+                action_slugs=("veggie_meal",),
+                weekly_target=10,
+                scope=ChallengeScope.EVERYONE,
+                contest_id=None,
+                team_id=None,
+                pledge=None,
+                last_day=(now + timedelta(days=20)).date(),
+            ),
+            ZOE.id,
+            {ZOE.id},
+            now,
+            settings.tz,
+        )
+        for person in (ZOE, YAN):
+            await challenges.join_challenge(session, challenge.id, person.id, now)
+            await actions.log_action(
+                session,
+                user_id=person.id,
+                slug="veggie_meal",
+                chat_id=person.id,
+                now=now,
+                tz=settings.tz,
+            )
+            await actions.set_show_name(session, person.id, True)
+        await actions.log_action(
+            session, user_id=ZOE.id, slug="bike_trip", chat_id=GROUP.id, now=now, tz=settings.tz
+        )
+        for person, km in ((ZOE, 0.0), (YAN, 1.0)):
+            await neighbours.consent(session, person.id, now)
+            await neighbours.set_display_name(session, person.id, person.first_name)
+            await neighbours.record_position(session, person.id, 44.84 + km / 111, -0.58, now)
+        await session.commit()
+        return team.id, challenge.id
+
+
+async def rows_naming(session: AsyncSession, user_id: int) -> dict[str, int]:
+    """Rows per table where a person column (FK to users or declared) holds `user_id`."""
+    found: dict[str, int] = {}
+    for pc in erasure.person_columns():
+        rows = (await session.execute(select(pc.table).where(pc.column == user_id))).all()
+        if rows:
+            key = f"{pc.table.name}.{pc.column.name}"
+            found[key] = found.get(key, 0) + len(rows)
+    return found
+
+
+async def test_forget_erases_everything_about_the_person(
+    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+) -> None:
+    team_id, challenge_id = await populate(app, clock)
+    # Zoé is in the middle of a conversation.
+    context = app.dispatcher.fsm.get_context(app.bot, chat_id=ZOE.id, user_id=ZOE.id)
+    await context.set_state("SomeFlow:step")
+    await context.set_data({"draft": "Zoé's words"})
+    async with app.sessionmaker() as session:
+        before = await rows_naming(session, ZOE.id)
+        yan_before = await rows_naming(session, YAN.id)
+        totals_before = (
+            await session.execute(select(WeekTeamTotal.actions, WeekTeamTotal.co2e_g))
+        ).all()
+    # Every feature holds something of hers before.
+    for table in (
+        "users",
+        "organisers",
+        "maker_favourites",
+        "makers",
+        "action_logs",
+        "week_user_totals",
+        "action_profiles",
+        "challenge_participants",
+        "challenge_contributions",
+        "team_members",
+        "week_team_members",
+        "neighbour_profiles",
+        "contests",
+        "challenges",
+        "teams",
+    ):
+        assert any(key.startswith(f"{table}.") for key in before), table
+    assert totals_before == [(3, totals_before[0][1])]
+
+    (confirm,) = await tg.reply_to(ZOE, "/forget")
+    assert tr.t("forget.button.confirm", "fr") in str(confirm.params["reply_markup"])
+    # Cancelling first changes nothing.
+    (cancelled,) = await tg.click(ZOE, confirm, tr.t("forget.button.cancel", "fr"))
+    assert cancelled.text == tr.t("forget.cancelled", "fr")
+    async with app.sessionmaker() as session:
+        assert await rows_naming(session, ZOE.id) == before
+    (confirm,) = await tg.reply_to(ZOE, "/forget")
+    (done,) = await tg.click(ZOE, confirm, tr.t("forget.button.confirm", "fr"))
+    assert done.text == tr.t("forget.done", "fr")
+
+    async with app.sessionmaker() as session:
+        assert await rows_naming(session, ZOE.id) == {}
+        assert await session.get(User, ZOE.id) is None
+        # Yan keeps everything of his.
+        assert await rows_naming(session, YAN.id) == yan_before
+        # Published aggregates keep their numbers without her.
+        totals_after = (
+            await session.execute(select(WeekTeamTotal.actions, WeekTeamTotal.co2e_g))
+        ).all()
+        assert totals_after == totals_before
+        # What others use outlives her, detached.
+        challenge = await session.get(Challenge, challenge_id)
+        team = await session.get(Team, team_id)
+        assert challenge is not None and challenge.created_by == NOBODY
+        assert team is not None and team.registered_by == NOBODY
+        assert (await session.scalars(select(Contest.created_by))).all() == [NOBODY]
+        # Her own listing is gone, the shop she liked is not.
+        names = (await session.scalars(select(Maker.name))).all()
+        assert names == ["Atelier"]
+    assert await context.get_state() is None
+    assert await context.get_data() == {}
+
+    # Talking to the bot again starts from scratch, with no neighbours consent.
+    (consent,) = await tg.reply_to(ZOE, "/neighbours")
+    assert "Voisins engagés" in consent.text
+
+
+def test_person_policies_are_known_values() -> None:
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            if PERSON in column.info:
+                assert Person(column.info[PERSON]) in Person
