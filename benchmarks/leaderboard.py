@@ -187,10 +187,33 @@ async def _analyze(engine: AsyncEngine) -> None:
         await connection.exec_driver_sql("ANALYZE")
 
 
-async def measure(url: str) -> dict[str, float]:
+async def time_calls(
+    sessionmaker: async_sessionmaker[AsyncSession], members: list[int]
+) -> dict[str, float]:
+    """p50/p95/max of `weekly_leaderboard` for random readers, one session per call."""
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(TZ_NAME)
+    rng = random.Random(7)
+    timings: list[float] = []
+    for call in range(WARMUP + CALLS):
+        # Mostly team members (their board has the teams part), some loners.
+        uid = rng.choice(members) if rng.random() < 0.8 else rng.randint(1, USERS)
+        async with sessionmaker() as session:
+            began = time.perf_counter()
+            board = await weekly_leaderboard(session, uid, NOW, tz)
+            elapsed = (time.perf_counter() - began) * 1000
+        if call >= WARMUP:
+            timings.append(elapsed)
+        assert board.people.rows
+    return {
+        "p50_ms": round(percentile(timings, 0.5), 2),
+        "p95_ms": round(percentile(timings, 0.95), 2),
+        "max_ms": round(max(timings), 2),
+    }
+
+
+async def measure(url: str) -> dict[str, float]:
     engine = create_engine(url)
     try:
         await upgrade(engine)
@@ -199,25 +222,7 @@ async def measure(url: str) -> dict[str, float]:
         team_of = await populate(sessionmaker)
         load_s = time.perf_counter() - started
         await _analyze(engine)
-        rng = random.Random(7)
-        members = list(team_of)
-        timings: list[float] = []
-        for call in range(WARMUP + CALLS):
-            # Mostly team members (their board has the teams part), some loners.
-            uid = rng.choice(members) if rng.random() < 0.8 else rng.randint(1, USERS)
-            async with sessionmaker() as session:
-                began = time.perf_counter()
-                board = await weekly_leaderboard(session, uid, NOW, tz)
-                elapsed = (time.perf_counter() - began) * 1000
-            if call >= WARMUP:
-                timings.append(elapsed)
-            assert board.people.rows
-        return {
-            "load_s": round(load_s, 1),
-            "p50_ms": round(percentile(timings, 0.5), 2),
-            "p95_ms": round(percentile(timings, 0.95), 2),
-            "max_ms": round(max(timings), 2),
-        }
+        return {"load_s": round(load_s, 1), **await time_calls(sessionmaker, list(team_of))}
     finally:
         await engine.dispose()
 
