@@ -5,7 +5,18 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.commands import CommandSpec
-from handlers import common, errors, fallback, maker_wizard, makers, moderation, start, throttle
+from handlers import (
+    common,
+    errors,
+    fallback,
+    maker_wizard,
+    makers,
+    moderation,
+    offer_wizard,
+    offers,
+    start,
+    throttle,
+)
 
 
 def get_routers() -> list[Router]:
@@ -17,6 +28,8 @@ def get_routers() -> list[Router]:
         makers.router,
         maker_wizard.router,
         moderation.router,
+        offers.router,
+        offer_wizard.router,
         fallback.router,
     ]
 
@@ -28,4 +41,5 @@ def get_commands() -> list[CommandSpec]:
         *makers.COMMANDS,
         *maker_wizard.COMMANDS,
         *moderation.COMMANDS,
+        *offers.COMMANDS,
     ]

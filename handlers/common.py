@@ -86,7 +86,6 @@ async def me(message: Message, user: User) -> None:
 
 
 # Main-menu entries whose feature has not landed yet say so honestly.
-@router.message(MenuButton("menu.offers"), F.chat.type == "private")
 @router.message(MenuButton("menu.act"), F.chat.type == "private")
 @router.message(MenuButton("menu.challenges"), F.chat.type == "private")
 @router.message(MenuButton("menu.neighbours"), F.chat.type == "private")

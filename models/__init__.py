@@ -2,6 +2,17 @@
 
 from models.base import Base
 from models.maker import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
+from models.offer import (
+    Offer,
+    OfferAlert,
+    OfferCategory,
+    OfferReport,
+    OfferStatus,
+    ReportReason,
+    ReportStatus,
+    Reservation,
+    ReservationStatus,
+)
 from models.user import Organiser, User
 
 __all__ = [
@@ -11,6 +22,15 @@ __all__ = [
     "MakerFavourite",
     "MakerSource",
     "MakerStatus",
+    "Offer",
+    "OfferAlert",
+    "OfferCategory",
+    "OfferReport",
+    "OfferStatus",
     "Organiser",
+    "ReportReason",
+    "ReportStatus",
+    "Reservation",
+    "ReservationStatus",
     "User",
 ]
