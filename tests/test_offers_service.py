@@ -37,9 +37,7 @@ POSTER = 500
 
 async def add_users(session: AsyncSession, *ids: int) -> None:
     for user_id in ids:
-        session.add(
-            User(id=user_id, first_name=f"U{user_id}", created_at=NOW, last_seen_at=NOW)
-        )
+        session.add(User(id=user_id, first_name=f"U{user_id}", created_at=NOW, last_seen_at=NOW))
     await session.flush()
 
 
