@@ -171,6 +171,7 @@ async def test_post_find_reserve_confirm_with_alerts(
     (ask_description,) = await tg.reply_to(ALICE, "Pain <de> la veille")
     assert ask_description.text == text("offers.wizard.ask.description", "fr")
     (ask_category,) = await tg.reply_to(ALICE, "Six baguettes & deux pains bio")
+    assert ask_category.text == text("offers.wizard.ask.category", "fr")
     (again,) = await tg.reply_to(ALICE, "boulangerie")
     assert again.text.startswith(text("offers.wizard.error.use_buttons", "fr"))
     (ask_quantity,) = await tg.click(ALICE, again, tr.t("offers.category.bakery", "fr"))
