@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.services.catalogue import ActionCategory
+
 
 class Language(StrEnum):
     FR = "fr"
@@ -97,6 +99,100 @@ class ModerationAction(StrEnum):
 class ModerationCb(CallbackData, prefix="mm"):
     action: ModerationAction
     maker_id: int
+
+
+# ---------------------------------------------------------------- eco-actions, challenges, teams
+
+
+class ActCategoryCb(CallbackData, prefix="ac"):
+    """/act, first tap: a category."""
+
+    category: ActionCategory
+
+
+class ActLogCb(CallbackData, prefix="al"):
+    """/act, second tap: the action, by its position in the catalogue."""
+
+    index: int
+
+
+class ActNav(StrEnum):
+    CATEGORIES = "cats"  # back to the categories, in place
+    AGAIN = "again"  # a fresh /act message, keeping the last result on screen
+
+
+class ActNavCb(CallbackData, prefix="an"):
+    to: ActNav
+
+
+class NameChoice(StrEnum):
+    SHOW = "show"
+    HIDE = "hide"
+
+
+class ActNameCb(CallbackData, prefix="ap"):
+    """/me: show my first name in top contributors and leaderboards, or not."""
+
+    choice: NameChoice
+
+
+class ChallengeAction(StrEnum):
+    LIST = "ls"
+    VIEW = "v"
+    JOIN = "j"
+    LEAVE = "l"
+    DELETE = "d"
+    CONFIRM_DELETE = "dd"
+
+
+class ChallengeCb(CallbackData, prefix="ch"):
+    action: ChallengeAction
+    id: int
+
+
+class TeamJoinCb(CallbackData, prefix="tj"):
+    team_id: int
+
+
+class ContestAction(StrEnum):
+    LIST = "ls"
+    NEW = "new"
+    CLOSE = "cl"
+    CONFIRM_CLOSE = "ccl"
+
+
+class ContestCb(CallbackData, prefix="co"):
+    """/contest (organisers)."""
+
+    action: ContestAction
+    id: int
+
+
+class ChallengeWizardAction(StrEnum):
+    SKIP_DESCRIPTION = "skd"
+    CATEGORIES_DONE = "cd"
+    SCOPE_EVERYONE = "se"
+    SCOPE_CONTEST = "sc"
+    SCOPE_TEAM = "st"
+    PICK_CONTEST = "pc"
+    PICK_TEAM = "pt"
+    NO_PLEDGE = "np"
+    WEEKS = "w"
+    CREATE = "ok"
+    CANCEL = "x"
+
+
+class WizardCb(CallbackData, prefix="cw"):
+    """/newchallenge (organisers): `value` is an id or a number of weeks where it matters."""
+
+    action: ChallengeWizardAction
+    value: int
+
+
+class WizardCategoryCb(CallbackData, prefix="cc"):
+    """/newchallenge: tick or untick a category of counted actions."""
+
+    category: ActionCategory
 
 
 # ---------------------------------------------------------------- zero-waste offers ("o…", "r…")
@@ -202,6 +298,15 @@ ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
     MakersListCb,
     MakerWizardCb,
     ModerationCb,
+    ActCategoryCb,
+    ActLogCb,
+    ActNavCb,
+    ActNameCb,
+    ChallengeCb,
+    TeamJoinCb,
+    ContestCb,
+    WizardCb,
+    WizardCategoryCb,
     OfferCb,
     ReservationCb,
     OffersListCb,

@@ -29,7 +29,9 @@ async def load_demo_makers(session: AsyncSession, settings: Settings) -> str:
 
 
 def demo_loaders() -> list[DemoLoader]:
-    return [load_demo_makers]
+    from bot.services.demo_actions import load_actions_demo
+
+    return [load_demo_makers, load_actions_demo]
 
 
 async def load_demo_into(

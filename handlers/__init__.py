@@ -6,6 +6,8 @@ from aiogram import Router
 
 from bot.commands import CommandSpec
 from handlers import (
+    actions,
+    challenges,
     common,
     errors,
     fallback,
@@ -14,7 +16,9 @@ from handlers import (
     moderation,
     offer_wizard,
     offers,
+    organisers,
     start,
+    teams,
     throttle,
 )
 
@@ -28,6 +32,10 @@ def get_routers() -> list[Router]:
         makers.router,
         maker_wizard.router,
         moderation.router,
+        actions.router,
+        challenges.router,
+        teams.router,
+        organisers.router,
         offers.router,
         offer_wizard.router,
         fallback.router,
@@ -41,5 +49,9 @@ def get_commands() -> list[CommandSpec]:
         *makers.COMMANDS,
         *maker_wizard.COMMANDS,
         *moderation.COMMANDS,
+        *actions.COMMANDS,
+        *challenges.COMMANDS,
+        *teams.COMMANDS,
+        *organisers.COMMANDS,
         *offers.COMMANDS,
     ]

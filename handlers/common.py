@@ -19,7 +19,6 @@ from models import User
 router = Router(name=__name__)
 
 COMMANDS = [
-    command("me", "commands.me", Scope.PRIVATE),
     command("settings", "commands.settings", Scope.PRIVATE),
     command("language", "commands.language", Scope.PRIVATE),
     command("cancel", "commands.cancel", Scope.PRIVATE),
@@ -79,15 +78,7 @@ async def settings_close(query: CallbackQuery) -> None:
         await query.message.edit_text(t("settings.closed"))
 
 
-@router.message(Command("me"), F.chat.type == "private")
-async def me(message: Message, user: User) -> None:
-    # Placeholder until eco-action logging lands (the actions issue): said in the text.
-    await message.answer(t("me.placeholder", week=0, streak=0, total_actions=0, co2="0"))
-
-
 # Main-menu entries whose feature has not landed yet say so honestly.
-@router.message(MenuButton("menu.act"), F.chat.type == "private")
-@router.message(MenuButton("menu.challenges"), F.chat.type == "private")
 @router.message(MenuButton("menu.neighbours"), F.chat.type == "private")
 async def feature_not_ready(message: Message) -> None:
     await message.answer(t("menu.not_ready"))

@@ -461,6 +461,7 @@ async def reservation_button(
     bot: Bot,
     session: AsyncSession,
     user: User,
+    settings: Settings,
     clock: Clock,
     translator: Translator,
 ) -> None:
@@ -474,7 +475,7 @@ async def reservation_button(
             reservation, offer, notices = await offers.confirm_pickup(
                 session, callback_data.reservation_id, user.id, now
             )
-            await offers.log_saved_food(session, reservation, now)
+            await offers.log_saved_food(session, reservation, now, settings.tz)
     except ReservationNotFoundError:
         await query.answer(t("offers.reservation.not_found"), show_alert=True)
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
@@ -15,6 +17,7 @@ from bot.i18n import t
 from bot.keyboards import main_menu
 from bot.services.deeplinks import DeepLink, DeepLinkKind, parse_payload
 from bot.settings import Settings
+from handlers import challenges, teams
 from handlers.makers import open_maker
 from handlers.offers import open_offer
 from models import User
@@ -27,7 +30,8 @@ COMMANDS = [
     command("help", "commands.help", Scope.PRIVATE, Scope.GROUP),
 ]
 
-# Until the feature owning a link kind lands, its links get an honest "soon" answer.
+# Until the feature owning a link kind lands, its links get an honest "soon" answer
+# (challenges and teams have landed: their links open the object).
 _LINK_SUBJECT_KEYS = {
     DeepLinkKind.JOIN: "deeplink.subject.challenge",
     DeepLinkKind.TEAM: "deeplink.subject.team",
@@ -36,22 +40,46 @@ _LINK_SUBJECT_KEYS = {
 }
 
 
-async def open_deep_link(
-    message: Message,
-    link: DeepLink,
-    session: AsyncSession,
-    user_id: int,
-    *,
-    bot: Bot,
-    user: User,
-    settings: Settings,
-    clock: Clock,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class LinkContext:
+    """What the features opening a link need from the update."""
+
+    session: AsyncSession
+    user: User
+    clock: Clock
+    settings: Settings
+    locale: str
+    bot: Bot
+
+
+async def open_deep_link(message: Message, link: DeepLink, context: LinkContext) -> None:
+    if link.kind is DeepLinkKind.JOIN:
+        await challenges.open_challenge_link(
+            message,
+            context.session,
+            context.user,
+            context.clock,
+            context.settings,
+            context.locale,
+            link.target_id,
+        )
+        return
+    if link.kind is DeepLinkKind.TEAM:
+        await teams.open_team_link(message, context.session, context.bot, link.target_id)
+        return
     if link.kind is DeepLinkKind.MAKER:
-        await open_maker(message, session, user_id, link.target_id)
+        await open_maker(message, context.session, context.user.id, link.target_id)
         return
     if link.kind is DeepLinkKind.OFFER:
-        await open_offer(message, bot, session, user, settings, clock, link.target_id)
+        await open_offer(
+            message,
+            context.bot,
+            context.session,
+            context.user,
+            context.settings,
+            context.clock,
+            link.target_id,
+        )
         return
     await message.answer(
         t("deeplink.not_yet", subject=t(_LINK_SUBJECT_KEYS[link.kind]), id=link.target_id)
@@ -64,10 +92,11 @@ async def start(
     command: CommandObject,
     state: FSMContext,
     session: AsyncSession,
-    bot: Bot,
     user: User,
-    settings: Settings,
     clock: Clock,
+    settings: Settings,
+    locale: str,
+    bot: Bot,
 ) -> None:
     await state.clear()
     name = escape(message.from_user.first_name if message.from_user else "")
@@ -77,10 +106,8 @@ async def start(
         if link is None:
             await message.answer(t("deeplink.invalid"))
         else:
-            user_id = message.from_user.id if message.from_user else message.chat.id
-            await open_deep_link(
-                message, link, session, user_id, bot=bot, user=user, settings=settings, clock=clock
-            )
+            context = LinkContext(session, user, clock, settings, locale, bot)
+            await open_deep_link(message, link, context)
 
 
 @router.message(Command("help"))

@@ -1,6 +1,15 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
+from models.actions import ActionLog, ActionLogTeam, ActionProfile, WeekRollover, WeekUserTotal
 from models.base import Base
+from models.challenges import (
+    Challenge,
+    ChallengeContribution,
+    ChallengeParticipant,
+    ChallengeScope,
+    ChallengeWeek,
+)
+from models.contests import Contest, ContestStatus, Team, TeamMember, WeekTeamMember, WeekTeamTotal
 from models.maker import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
 from models.offer import (
     Offer,
@@ -16,7 +25,17 @@ from models.offer import (
 from models.user import Organiser, User
 
 __all__ = [
+    "ActionLog",
+    "ActionLogTeam",
+    "ActionProfile",
     "Base",
+    "Challenge",
+    "ChallengeContribution",
+    "ChallengeParticipant",
+    "ChallengeScope",
+    "ChallengeWeek",
+    "Contest",
+    "ContestStatus",
     "Maker",
     "MakerCategory",
     "MakerFavourite",
@@ -32,5 +51,11 @@ __all__ = [
     "ReportStatus",
     "Reservation",
     "ReservationStatus",
+    "Team",
+    "TeamMember",
     "User",
+    "WeekRollover",
+    "WeekTeamMember",
+    "WeekTeamTotal",
+    "WeekUserTotal",
 ]

@@ -106,8 +106,9 @@ async def test_name_is_escaped_in_the_greeting(tg: FakeTelegramServer, app: Runn
 @pytest.mark.parametrize(
     ("payload", "expected_key", "params"),
     [
-        ("join_12", "deeplink.not_yet", {"subject": "challenge", "id": 12}),
-        ("team_7", "deeplink.not_yet", {"subject": "team", "id": 7}),
+        # Challenges, teams and makers have landed: a link to one that does not exist says so.
+        ("join_12", "challenges.gone", {}),
+        ("team_7", "team.gone", {}),
         ("maker_3", "makers.card.not_found", {}),
         ("offer_99", "offers.not_found", {}),
         ("offer_abc", "deeplink.invalid", {}),
@@ -175,9 +176,10 @@ async def test_cancel_with_and_without_state(tg: FakeTelegramServer, app: Runnin
     assert await context.get_state() is None
 
 
-async def test_me_says_figures_are_placeholders(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_me_starts_at_zero(tg: FakeTelegramServer, app: RunningBot) -> None:
     (reply,) = await tg.reply_to(BOB, "/me")
-    assert reply.text == text("me.placeholder", "en", week=0, streak=0, total_actions=0, co2="0")
+    figures = text("me.text", "en", week=0, week_co2="0", streak=0, total_actions=0, co2="0")
+    assert reply.text == figures + "\n\n" + text("me.anonymous", "en")
 
 
 async def test_error_handler_apologises_and_bot_keeps_serving(

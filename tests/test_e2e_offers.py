@@ -26,7 +26,7 @@ from bot.i18n import create_translator
 from bot.services import offers
 from bot.services.offers import OfferDraft
 from bot.settings import PROJECT_ROOT, Settings
-from models import Offer, OfferStatus, Reservation, ReservationStatus, User
+from models import ActionLog, Offer, OfferStatus, Reservation, ReservationStatus, User
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
 from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser, buttons
@@ -269,7 +269,9 @@ async def test_post_find_reserve_confirm_with_alerts(
     assert thanks.text == text("offers.notice.picked_up", "en", title="Pain <de> la veille")
     async with app.sessionmaker() as session:
         reservation = (await session.scalars(select(Reservation))).one()
+        logs = (await session.scalars(select(ActionLog))).all()
     assert reservation.status == ReservationStatus.PICKED_UP.value
+    assert [(log.user_id, log.action_slug) for log in logs] == [(BOB.id, "saved_food")]
 
     # --- closing early, then a forged reserve is refused and nothing changes
     (mine,) = await tg.reply_to(ALICE, "/myoffers")

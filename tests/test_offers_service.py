@@ -26,7 +26,7 @@ from bot.services.offers import (
     ReservationNotFoundError,
     SoldOutError,
 )
-from models import Offer, OfferStatus, ReportReason, Reservation, ReservationStatus, User
+from models import ActionLog, Offer, OfferStatus, ReportReason, Reservation, ReservationStatus, User
 from models.database import create_engine, create_sessionmaker, upgrade
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -187,6 +187,9 @@ async def test_only_the_poster_confirms_and_only_once(session: AsyncSession) -> 
         await offers.confirm_pickup(session, reservation.id, POSTER, NOW)
     with pytest.raises(ReservationEndedError):
         await offers.cancel_reservation(session, reservation.id, 1, NOW)
+    assert await offers.log_saved_food(session, done, NOW, PARIS)
+    logs = (await session.scalars(select(ActionLog))).all()
+    assert [(log.user_id, log.action_slug) for log in logs] == [(1, "saved_food")]
 
 
 async def _race(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, int, int]:

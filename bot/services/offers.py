@@ -24,7 +24,7 @@ from enum import StrEnum
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import users
+from bot.services import actions, users
 from bot.services.geo import Origin, cap_boxes
 from bot.services.geocoding import validate_coordinates
 from models import (
@@ -1028,10 +1028,22 @@ async def dismiss_reports(
 SAVED_FOOD = "saved_food"
 
 
-async def log_saved_food(session: AsyncSession, reservation: Reservation, now: datetime) -> bool:
-    """Log the reserver's `saved_food` eco-action for a confirmed pickup (called once per
-    reservation: `confirm_pickup` lets a reservation be confirmed only once).
-
-    Seam: the actions service (bot/services/actions.py, branch feature/actions) is not on
-    main yet; until it is, nothing is logged and this returns False."""
-    return False
+async def log_saved_food(
+    session: AsyncSession, reservation: Reservation, now: datetime, tz: tzinfo
+) -> bool:
+    """Log the reserver's `saved_food` eco-action for a confirmed pickup, through the
+    actions service. Called right after `confirm_pickup`, which lets a reservation be
+    confirmed once only, so one pickup is one log. False when the person already reached
+    the action's daily cap (the pickup stays confirmed)."""
+    try:
+        await actions.log_action(
+            session,
+            user_id=reservation.user_id,
+            slug=SAVED_FOOD,
+            chat_id=reservation.user_id,
+            now=now,
+            tz=tz,
+        )
+    except actions.DailyCapError:
+        return False
+    return True

@@ -1,0 +1,265 @@
+"""Logging eco-actions (PRODUCT.md §2.4) and a person's own figures (`/me`).
+
+One log, one transaction: the log row, the teams it counts for, and every weekly
+counter it moves (the person's week, each team's week, each challenge's week) are
+written together, so the leaderboards read small maintained tables instead of scanning
+the log.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.catalogue import Catalogue, EcoAction, default_catalogue
+from bot.services.challenges import ChallengeView, PledgeMet, record_progress, roll_over
+from bot.services.contests import Membership, member_teams
+from bot.services.counters import bump
+from bot.weeks import day_bounds, streak, week_of
+from models import (
+    ActionLog,
+    ActionLogTeam,
+    ActionProfile,
+    Team,
+    WeekTeamMember,
+    WeekTeamTotal,
+    WeekUserTotal,
+)
+
+GRAMS_PER_KG = 1000
+
+
+class UnknownActionError(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DailyCapError(Exception):
+    """The person already logged this action as often as it can happen in a day."""
+
+    action: EcoAction
+    logged_today: int
+
+
+@dataclass(frozen=True, slots=True)
+class TeamWeek:
+    membership: Membership
+    actions: int
+    active_members: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogResult:
+    action: EcoAction
+    co2e_g: int
+    week_actions: int
+    week_co2e_g: int
+    challenges: list[ChallengeView]
+    teams: list[TeamWeek]
+    pledges_met: list[PledgeMet]
+
+
+@dataclass(frozen=True, slots=True)
+class MyFigures:
+    week_actions: int
+    week_co2e_g: int
+    streak_weeks: int
+    total_actions: int
+    total_co2e_g: int
+    show_name: bool
+
+
+def grams(kilograms: Decimal) -> int:
+    return int((kilograms * GRAMS_PER_KG).to_integral_value())
+
+
+def action_at(index: int, catalogue: Catalogue | None = None) -> EcoAction:
+    """The action at a position of the catalogue (what /act buttons carry)."""
+    actions = (catalogue or default_catalogue()).actions
+    if not 0 <= index < len(actions):
+        raise UnknownActionError(index)
+    return actions[index]
+
+
+def index_of(action: EcoAction, catalogue: Catalogue | None = None) -> int:
+    return (catalogue or default_catalogue()).actions.index(action)
+
+
+async def logged_today(
+    session: AsyncSession, user_id: int, slug: str, now: datetime, tz: tzinfo
+) -> int:
+    start, end = day_bounds(now, tz)
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ActionLog)
+        .where(
+            ActionLog.user_id == user_id,
+            ActionLog.action_slug == slug,
+            ActionLog.logged_at >= start,
+            ActionLog.logged_at < end,
+        )
+    )
+    return int(count or 0)
+
+
+async def log_action(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    slug: str,
+    chat_id: int,
+    now: datetime,
+    tz: tzinfo,
+    catalogue: Catalogue | None = None,
+) -> LogResult:
+    """Log one occurrence of the action `slug` for the person, within its daily cap."""
+    action = (catalogue or default_catalogue()).by_slug(slug)
+    if action is None:
+        raise UnknownActionError(slug)
+    already = await logged_today(session, user_id, slug, now, tz)
+    if already >= action.daily_cap:
+        raise DailyCapError(action, already)
+    await roll_over(session, now, tz)
+    week = week_of(now, tz)
+    co2e_g = grams(action.co2e_kg)
+    memberships = await member_teams(session, user_id)
+    # Every person with a log has a pseudonym for the anonymised export.
+    await profile_of(session, user_id)
+    log = ActionLog(
+        user_id=user_id,
+        action_slug=action.slug,
+        category=action.category.value,
+        co2e_g=co2e_g,
+        logged_at=now,
+        week_start=week,
+        chat_id=chat_id,
+    )
+    session.add(log)
+    await session.flush()
+    session.add_all(ActionLogTeam(log_id=log.id, team_id=m.team.id) for m in memberships)
+
+    week_actions, week_co2e_g = await bump(
+        session,
+        WeekUserTotal,
+        {"week_start": week, "user_id": user_id},
+        {"actions": 1, "co2e_g": co2e_g},
+        returning=("actions", "co2e_g"),
+    )
+    teams = [await _count_for_team(session, m, user_id, week, co2e_g) for m in memberships]
+    challenges, pledges = await record_progress(session, user_id, slug, week, now, memberships)
+    return LogResult(
+        action=action,
+        co2e_g=co2e_g,
+        week_actions=week_actions,
+        week_co2e_g=week_co2e_g,
+        challenges=challenges,
+        teams=teams,
+        pledges_met=pledges,
+    )
+
+
+async def _count_for_team(
+    session: AsyncSession, membership: Membership, user_id: int, week: date, co2e_g: int
+) -> TeamWeek:
+    (mine,) = await bump(
+        session,
+        WeekTeamMember,
+        {"week_start": week, "team_id": membership.team.id, "user_id": user_id},
+        {"actions": 1},
+        returning=("actions",),
+    )
+    # The member's first action for the team this week makes them one more active member.
+    newly_active = 1 if mine == 1 else 0
+    actions, active = await bump(
+        session,
+        WeekTeamTotal,
+        {"week_start": week, "team_id": membership.team.id},
+        {"actions": 1, "co2e_g": co2e_g, "active_members": newly_active},
+        extra={"contest_id": membership.contest.id},
+        returning=("actions", "active_members"),
+    )
+    return TeamWeek(membership, actions, active)
+
+
+async def my_figures(session: AsyncSession, user_id: int, now: datetime, tz: tzinfo) -> MyFigures:
+    week = week_of(now, tz)
+    rows = (
+        await session.execute(
+            select(WeekUserTotal.week_start, WeekUserTotal.actions, WeekUserTotal.co2e_g).where(
+                WeekUserTotal.user_id == user_id, WeekUserTotal.actions > 0
+            )
+        )
+    ).all()
+    this_week = next((row for row in rows if row.week_start == week), None)
+    profile = await session.get(ActionProfile, user_id)
+    return MyFigures(
+        week_actions=this_week.actions if this_week else 0,
+        week_co2e_g=this_week.co2e_g if this_week else 0,
+        streak_weeks=streak((row.week_start for row in rows), week),
+        total_actions=sum(row.actions for row in rows),
+        total_co2e_g=sum(row.co2e_g for row in rows),
+        show_name=bool(profile and profile.show_name),
+    )
+
+
+async def profile_of(session: AsyncSession, user_id: int) -> ActionProfile:
+    """The person's eco-action profile, created (with a fresh pseudonym) on first use."""
+    profile = await session.get(ActionProfile, user_id)
+    if profile is None:
+        profile = ActionProfile(user_id=user_id, show_name=False, pseudonym=secrets.token_hex(6))
+        session.add(profile)
+        await session.flush()
+    return profile
+
+
+async def set_show_name(session: AsyncSession, user_id: int, show: bool) -> None:
+    profile = await profile_of(session, user_id)
+    profile.show_name = show
+
+
+async def rebuild_weekly_totals(session: AsyncSession) -> None:
+    """Recompute the people's and teams' weekly tables from the logs, in bulk.
+
+    `log_action` keeps them up to date one log at a time; this is for bulk loads (the
+    leaderboard benchmark) and repairs. It only knows the logs still there: the weeks of
+    people erased since are recounted without them.
+    """
+    for model in (WeekUserTotal, WeekTeamMember, WeekTeamTotal):
+        await session.execute(delete(model))
+    await session.execute(
+        insert(WeekUserTotal).from_select(
+            ["week_start", "user_id", "actions", "co2e_g"],
+            select(
+                ActionLog.week_start, ActionLog.user_id, func.count(), func.sum(ActionLog.co2e_g)
+            ).group_by(ActionLog.week_start, ActionLog.user_id),
+        )
+    )
+    counted = select(ActionLog).join(ActionLogTeam, ActionLogTeam.log_id == ActionLog.id)
+    await session.execute(
+        insert(WeekTeamMember).from_select(
+            ["week_start", "team_id", "user_id", "actions"],
+            counted.with_only_columns(
+                ActionLog.week_start, ActionLogTeam.team_id, ActionLog.user_id, func.count()
+            ).group_by(ActionLog.week_start, ActionLogTeam.team_id, ActionLog.user_id),
+        )
+    )
+    await session.execute(
+        insert(WeekTeamTotal).from_select(
+            ["week_start", "team_id", "contest_id", "actions", "co2e_g", "active_members"],
+            counted.join(Team, Team.id == ActionLogTeam.team_id)
+            .with_only_columns(
+                ActionLog.week_start,
+                ActionLogTeam.team_id,
+                Team.contest_id,
+                func.count(),
+                func.sum(ActionLog.co2e_g),
+                func.count(ActionLog.user_id.distinct()),
+            )
+            .group_by(ActionLog.week_start, ActionLogTeam.team_id, Team.contest_id),
+        )
+    )

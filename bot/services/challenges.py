@@ -1,0 +1,548 @@
+"""Weekly group challenges (PRODUCT.md §2.4): who may see and join them, their weekly
+progress, the pledge, and the week rollover that archives each finished week.
+
+A challenge counts the logs of its participants, of the actions it names, during its
+run. Its scope says who may take part: everyone, the members of a contest's teams, or
+the members of one team (in an open contest). Weeks are those of `bot.weeks`, in the
+configured time zone: a week's total lives in `challenge_weeks`, live while the week
+runs and archived by `roll_over` once it is over, so a new week starts at 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.catalogue import Catalogue, default_catalogue
+from bot.services.contests import (
+    ContestClosedError,
+    ContestNotFoundError,
+    Membership,
+    TeamNotFoundError,
+    member_teams,
+    require_organiser,
+    team_with_contest,
+)
+from bot.services.counters import bump, insert_missing
+from bot.weeks import local_midnight, week_of, weeks_between
+from models import (
+    ActionProfile,
+    Challenge,
+    ChallengeContribution,
+    ChallengeParticipant,
+    ChallengeScope,
+    ChallengeWeek,
+    Contest,
+    ContestStatus,
+    User,
+    WeekRollover,
+)
+
+TITLE_LIMIT = 80
+DESCRIPTION_LIMIT = 600
+PLEDGE_LIMIT = 300
+TARGET_LIMIT = 1_000_000
+LONGEST_RUN = timedelta(days=366)
+
+
+class ChallengeNotFoundError(LookupError):
+    """Unknown, deleted or over: nothing may be done with it any more."""
+
+
+class NotEligibleError(PermissionError):
+    """The challenge's scope leaves this person out (not in its contest or team)."""
+
+
+class InvalidDraftError(ValueError):
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeView:
+    challenge: Challenge
+    week_total: int
+    joined: bool
+
+    @property
+    def fraction(self) -> float:
+        return self.week_total / self.challenge.weekly_target
+
+    @property
+    def pledge_met(self) -> bool:
+        return self.week_total >= self.challenge.weekly_target
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeMet:
+    """A pledge whose weekly target was just reached: its organiser is to be told (once)."""
+
+    challenge: Challenge
+    week: date
+    total: int
+    # The organiser's language choices, to tell them in their own language.
+    organiser_languages: tuple[str | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Contributors:
+    named: list[tuple[str, int]]
+    anonymous_people: int
+    anonymous_actions: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeDraft:
+    title: str
+    description: str
+    action_slugs: tuple[str, ...]
+    weekly_target: int
+    scope: ChallengeScope
+    contest_id: int | None
+    team_id: int | None
+    pledge: str | None
+    last_day: date
+
+
+def is_running(challenge: Challenge, now: datetime) -> bool:
+    return challenge.deleted_at is None and challenge.starts_at <= now < challenge.ends_at
+
+
+def _running(now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        Challenge.deleted_at.is_(None),
+        Challenge.starts_at <= now,
+        Challenge.ends_at > now,
+    ]
+
+
+def last_day(challenge: Challenge, tz: tzinfo) -> date:
+    """The local date of the challenge's last day (it ends at 00:00 the day after)."""
+    return (challenge.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
+
+
+def is_eligible(challenge: Challenge, memberships: Sequence[Membership]) -> bool:
+    if challenge.scope is ChallengeScope.EVERYONE:
+        return True
+    if challenge.scope is ChallengeScope.CONTEST:
+        return any(m.contest.id == challenge.contest_id for m in memberships)
+    return any(m.team.id == challenge.team_id for m in memberships)
+
+
+async def _week_totals(session: AsyncSession, ids: Iterable[int], week: date) -> dict[int, int]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(ChallengeWeek.challenge_id, ChallengeWeek.total).where(
+            ChallengeWeek.challenge_id.in_(ids), ChallengeWeek.week_start == week
+        )
+    )
+    return {challenge_id: total for challenge_id, total in rows}
+
+
+async def _joined_ids(session: AsyncSession, user_id: int) -> set[int]:
+    rows = await session.scalars(
+        select(ChallengeParticipant.challenge_id).where(ChallengeParticipant.user_id == user_id)
+    )
+    return set(rows)
+
+
+async def visible_challenges(
+    session: AsyncSession, user_id: int, now: datetime, tz: tzinfo, *, everything: bool = False
+) -> list[ChallengeView]:
+    """Running challenges the person may take part in (all of them for an organiser when
+    `everything`), oldest first, with this week's totals."""
+    await roll_over(session, now, tz)
+    challenges = list(
+        await session.scalars(select(Challenge).where(*_running(now)).order_by(Challenge.id))
+    )
+    if not everything:
+        memberships = await member_teams(session, user_id)
+        challenges = [c for c in challenges if is_eligible(c, memberships)]
+    totals = await _week_totals(session, (c.id for c in challenges), week_of(now, tz))
+    joined = await _joined_ids(session, user_id)
+    return [ChallengeView(c, totals.get(c.id, 0), c.id in joined) for c in challenges]
+
+
+async def running_challenge(session: AsyncSession, challenge_id: int, now: datetime) -> Challenge:
+    challenge = await session.get(Challenge, challenge_id)
+    if challenge is None or not is_running(challenge, now):
+        raise ChallengeNotFoundError(challenge_id)
+    return challenge
+
+
+async def challenge_view(
+    session: AsyncSession, challenge_id: int, user_id: int, now: datetime, tz: tzinfo
+) -> ChallengeView:
+    await roll_over(session, now, tz)
+    challenge = await running_challenge(session, challenge_id, now)
+    totals = await _week_totals(session, [challenge.id], week_of(now, tz))
+    joined = await session.get(ChallengeParticipant, (challenge.id, user_id)) is not None
+    return ChallengeView(challenge, totals.get(challenge.id, 0), joined)
+
+
+async def join_challenge(
+    session: AsyncSession, challenge_id: int, user_id: int, now: datetime
+) -> bool:
+    """Join a running challenge the person is eligible for; False if already in."""
+    challenge = await running_challenge(session, challenge_id, now)
+    if not is_eligible(challenge, await member_teams(session, user_id)):
+        raise NotEligibleError(challenge_id)
+    # One person's updates are handled one at a time, so look-then-add cannot race.
+    if await session.get(ChallengeParticipant, (challenge.id, user_id)) is not None:
+        return False
+    session.add(ChallengeParticipant(challenge_id=challenge.id, user_id=user_id, joined_at=now))
+    await session.flush()
+    return True
+
+
+async def leave_challenge(
+    session: AsyncSession, challenge_id: int, user_id: int, now: datetime
+) -> bool:
+    """Leave a running challenge; False if the person was not in it. What they already
+    logged stays in the week's total."""
+    await running_challenge(session, challenge_id, now)
+    participant = await session.get(ChallengeParticipant, (challenge_id, user_id))
+    if participant is None:
+        return False
+    await session.delete(participant)
+    return True
+
+
+async def top_contributors(
+    session: AsyncSession, challenge_id: int, week: date, limit: int = 5
+) -> Contributors:
+    """The week's top contributors who agreed to be named; the others only as counts."""
+    opted_in = ActionProfile.show_name.is_(True)
+    base = (
+        select(User.first_name, ChallengeContribution.actions)
+        .join(User, User.id == ChallengeContribution.user_id)
+        .outerjoin(ActionProfile, ActionProfile.user_id == ChallengeContribution.user_id)
+        .where(
+            ChallengeContribution.challenge_id == challenge_id,
+            ChallengeContribution.week_start == week,
+        )
+    )
+    rows = await session.execute(
+        base.where(opted_in)
+        .order_by(ChallengeContribution.actions.desc(), ChallengeContribution.user_id)
+        .limit(limit)
+    )
+    people, actions = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(ChallengeContribution.actions), 0))
+            .select_from(ChallengeContribution)
+            .outerjoin(ActionProfile, ActionProfile.user_id == ChallengeContribution.user_id)
+            .where(
+                ChallengeContribution.challenge_id == challenge_id,
+                ChallengeContribution.week_start == week,
+                or_(ActionProfile.show_name.is_(None), ActionProfile.show_name.is_(False)),
+            )
+        )
+    ).one()
+    return Contributors([(name, count) for name, count in rows], int(people), int(actions))
+
+
+async def record_progress(
+    session: AsyncSession,
+    user_id: int,
+    slug: str,
+    week: date,
+    now: datetime,
+    memberships: Sequence[Membership],
+) -> tuple[list[ChallengeView], list[PledgeMet]]:
+    """Count one log of `slug` for every running challenge the person is in that counts
+    it; return those challenges' new totals and the pledges this log met."""
+    challenges = await session.scalars(
+        select(Challenge)
+        .join(ChallengeParticipant, ChallengeParticipant.challenge_id == Challenge.id)
+        .where(ChallengeParticipant.user_id == user_id, *_running(now))
+        .order_by(Challenge.id)
+    )
+    views: list[ChallengeView] = []
+    met: list[PledgeMet] = []
+    for challenge in challenges:
+        if slug not in challenge.action_slugs or not is_eligible(challenge, memberships):
+            continue
+        (total,) = await bump(
+            session,
+            ChallengeWeek,
+            {"challenge_id": challenge.id, "week_start": week},
+            {"total": 1},
+            extra={"pledge_met": False},
+            returning=("total",),
+        )
+        await bump(
+            session,
+            ChallengeContribution,
+            {"challenge_id": challenge.id, "week_start": week, "user_id": user_id},
+            {"actions": 1},
+        )
+        views.append(ChallengeView(challenge, total, True))
+        reached = challenge.pledge and total >= challenge.weekly_target
+        if reached and await _claim_pledge(session, challenge, week):
+            organiser = await session.get(User, challenge.created_by)
+            languages = (
+                (organiser.language, organiser.telegram_language) if organiser else (None, None)
+            )
+            met.append(PledgeMet(challenge, week, total, languages))
+    return views, met
+
+
+async def _claim_pledge(session: AsyncSession, challenge: Challenge, week: date) -> bool:
+    """Mark the week's pledge as met; True for the one log that did it (a conditional
+    UPDATE, so two simultaneous logs cannot both tell the organiser)."""
+    result = await session.execute(
+        update(Challenge)
+        .where(
+            Challenge.id == challenge.id,
+            or_(Challenge.pledge_met_week.is_(None), Challenge.pledge_met_week < week),
+        )
+        .values(pledge_met_week=week, pledge_met_weeks=Challenge.pledge_met_weeks + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await session.execute(
+        update(ChallengeWeek)
+        .where(ChallengeWeek.challenge_id == challenge.id, ChallengeWeek.week_start == week)
+        .values(pledge_met=True)
+    )
+    await session.refresh(challenge)
+    return True
+
+
+async def roll_over(session: AsyncSession, now: datetime, tz: tzinfo) -> int:
+    """Archive every finished week of every challenge and open the current week at 0.
+
+    Idempotent and cheap once done for the current week (one primary-key lookup), so it is
+    called lazily wherever weekly figures are read, and by the scheduler when it lands.
+    Returns how many challenge-weeks it archived.
+    """
+    current = week_of(now, tz)
+    if await session.get(WeekRollover, current) is not None:
+        return 0
+    archived_upto = (
+        select(
+            ChallengeWeek.challenge_id,
+            func.max(ChallengeWeek.week_start).label("last"),
+        )
+        .where(ChallengeWeek.archived_at.is_not(None))
+        .group_by(ChallengeWeek.challenge_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Challenge, archived_upto.c.last)
+        .outerjoin(archived_upto, archived_upto.c.challenge_id == Challenge.id)
+        .where(Challenge.deleted_at.is_(None), Challenge.starts_at < now)
+    )
+    missing: list[dict[str, object]] = []
+    touched: list[int] = []
+    for challenge, last_archived in rows:
+        first = week_of(challenge.starts_at, tz)
+        if last_archived is not None:
+            first = max(first, last_archived + timedelta(days=7))
+        # The week holding the challenge's last instant, or the current one if sooner.
+        last = min(week_of(challenge.ends_at - timedelta(microseconds=1), tz), current)
+        weeks = list(weeks_between(first, last)) if first <= last else []
+        if not weeks:
+            continue
+        touched.append(challenge.id)
+        missing.extend(
+            {"challenge_id": challenge.id, "week_start": week, "total": 0, "pledge_met": False}
+            for week in weeks
+        )
+    await insert_missing(session, ChallengeWeek, missing)
+    archived = 0
+    if touched:
+        result = await session.execute(
+            update(ChallengeWeek)
+            .where(
+                ChallengeWeek.challenge_id.in_(touched),
+                ChallengeWeek.week_start < current,
+                ChallengeWeek.archived_at.is_(None),
+            )
+            .values(archived_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        archived = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    await insert_missing(session, WeekRollover, [{"week_start": current, "done_at": now}])
+    return archived
+
+
+async def week_history(session: AsyncSession, challenge_id: int) -> list[ChallengeWeek]:
+    rows = await session.scalars(
+        select(ChallengeWeek)
+        .where(ChallengeWeek.challenge_id == challenge_id)
+        .order_by(ChallengeWeek.week_start)
+    )
+    return list(rows)
+
+
+async def participant_count(session: AsyncSession, challenge_id: int) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ChallengeParticipant)
+        .where(ChallengeParticipant.challenge_id == challenge_id)
+    )
+    return int(count or 0)
+
+
+def validate_title(text: str) -> str:
+    title = " ".join(text.split())
+    if not title or len(title) > TITLE_LIMIT:
+        raise InvalidDraftError("title")
+    return title
+
+
+def validate_description(text: str) -> str:
+    description = text.strip()
+    if len(description) > DESCRIPTION_LIMIT:
+        raise InvalidDraftError("description")
+    return description
+
+
+def validate_pledge(text: str) -> str:
+    pledge = " ".join(text.split())
+    if not pledge or len(pledge) > PLEDGE_LIMIT:
+        raise InvalidDraftError("pledge")
+    return pledge
+
+
+def parse_target(text: str) -> int:
+    cleaned = text.strip().replace(" ", "").replace("\u202f", "").replace("\xa0", "")
+    if not cleaned.isdigit():
+        raise InvalidDraftError("target")
+    target = int(cleaned)
+    if not 1 <= target <= TARGET_LIMIT:
+        raise InvalidDraftError("target")
+    return target
+
+
+def parse_last_day(text: str, today: date) -> date:
+    """A date typed as 31/12/2026, 31/12, 31.12.2026 or 2026-12-31: today or later, within
+    a year."""
+    cleaned = text.strip()
+    parsed: date | None = None
+    try:
+        if "-" in cleaned:
+            parsed = date.fromisoformat(cleaned)
+        else:
+            parts = cleaned.replace(".", "/").split("/")
+            if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
+                day, month = int(parts[0]), int(parts[1])
+                year = int(parts[2]) if len(parts) == 3 else today.year
+                if year < 100:
+                    year += 2000
+                parsed = date(year, month, day)
+                if len(parts) == 2 and parsed < today:
+                    parsed = date(year + 1, month, day)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed < today or parsed > today + LONGEST_RUN:
+        raise InvalidDraftError("end")
+    return parsed
+
+
+def catalogue_slugs(slugs: Iterable[str], catalogue: Catalogue | None = None) -> tuple[str, ...]:
+    catalogue = catalogue or default_catalogue()
+    chosen = set(slugs)
+    ordered = tuple(action.slug for action in catalogue if action.slug in chosen)
+    if not ordered or len(ordered) != len(chosen):
+        raise InvalidDraftError("actions")
+    return ordered
+
+
+async def check_scope(
+    session: AsyncSession, scope: ChallengeScope, contest_id: int | None, team_id: int | None
+) -> tuple[int | None, int | None]:
+    """The (contest, team) a scope refers to, checked to exist and be open."""
+    if scope is ChallengeScope.EVERYONE:
+        return None, None
+    if scope is ChallengeScope.CONTEST:
+        contest = await session.get(Contest, contest_id) if contest_id else None
+        if contest is None:
+            raise ContestNotFoundError(contest_id)
+        if contest.status is not ContestStatus.OPEN:
+            raise ContestClosedError(contest.id)
+        return contest.id, None
+    if team_id is None:
+        raise TeamNotFoundError(team_id)
+    team, contest = await team_with_contest(session, team_id)
+    if contest.status is not ContestStatus.OPEN:
+        raise ContestClosedError(contest.id)
+    return contest.id, team.id
+
+
+async def create_challenge(
+    session: AsyncSession,
+    draft: ChallengeDraft,
+    actor_id: int,
+    organiser_ids: Iterable[int],
+    now: datetime,
+    tz: tzinfo,
+) -> Challenge:
+    """Create a challenge that runs from now to the end of `draft.last_day` (local)."""
+    await require_organiser(session, actor_id, organiser_ids)
+    title = validate_title(draft.title)
+    description = validate_description(draft.description)
+    pledge = validate_pledge(draft.pledge) if draft.pledge else None
+    slugs = catalogue_slugs(draft.action_slugs)
+    if not 1 <= draft.weekly_target <= TARGET_LIMIT:
+        raise InvalidDraftError("target")
+    today = now.astimezone(tz).date()
+    if draft.last_day < today or draft.last_day > today + LONGEST_RUN:
+        raise InvalidDraftError("end")
+    contest_id, team_id = await check_scope(session, draft.scope, draft.contest_id, draft.team_id)
+    challenge = Challenge(
+        title=title,
+        description=description,
+        action_slugs=list(slugs),
+        weekly_target=draft.weekly_target,
+        scope=draft.scope,
+        contest_id=contest_id,
+        team_id=team_id,
+        pledge=pledge,
+        starts_at=now,
+        ends_at=local_midnight(draft.last_day + timedelta(days=1), tz),
+        created_by=actor_id,
+        created_at=now,
+        pledge_met_weeks=0,
+    )
+    session.add(challenge)
+    await session.flush()
+    await insert_missing(
+        session,
+        ChallengeWeek,
+        [
+            {
+                "challenge_id": challenge.id,
+                "week_start": week_of(now, tz),
+                "total": 0,
+                "pledge_met": False,
+            }
+        ],
+    )
+    return challenge
+
+
+async def delete_challenge(
+    session: AsyncSession,
+    challenge_id: int,
+    actor_id: int,
+    organiser_ids: Iterable[int],
+    now: datetime,
+) -> Challenge:
+    """Take a challenge down (its archived weeks stay for the exports)."""
+    await require_organiser(session, actor_id, organiser_ids)
+    challenge = await session.get(Challenge, challenge_id)
+    if challenge is None or challenge.deleted_at is not None:
+        raise ChallengeNotFoundError(challenge_id)
+    challenge.deleted_at = now
+    return challenge

@@ -1,0 +1,53 @@
+"""Counters kept in tables: one atomic INSERT … ON CONFLICT DO UPDATE per bump, on SQLite
+and PostgreSQL alike, so concurrent logs never lose an increment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+
+async def bump(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    keys: Mapping[str, Any],
+    increments: Mapping[str, int],
+    *,
+    extra: Mapping[str, Any] | None = None,
+    returning: Sequence[str] = (),
+) -> tuple[int, ...]:
+    """Add `increments` to the row of `model` at primary key `keys`, creating it (with
+    `extra` columns) if missing; return the new values of the `returning` columns."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    assert isinstance(table, Table)
+    statement = insert(table).values({**keys, **(extra or {}), **increments})
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + statement.excluded[name] for name in increments},
+    )
+    if not returning:
+        await session.execute(statement)
+        return ()
+    columns = [table.c[name] for name in returning]
+    row = (await session.execute(statement.returning(*columns))).one()
+    return tuple(int(value) for value in row)
+
+
+async def insert_missing(
+    session: AsyncSession, model: type[DeclarativeBase], rows: list[dict[str, Any]]
+) -> None:
+    """Insert `rows`, skipping those whose primary key is already there."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    assert isinstance(table, Table)
+    await session.execute(insert(table).values(rows).on_conflict_do_nothing())

@@ -1,0 +1,186 @@
+"""The weekly leaderboards (PRODUCT.md §2.4): people, and the teams of a contest.
+
+People are ranked by how many actions they logged this week (ties share a rank, and are
+listed by CO2e, then by id); only those who agreed are named.
+Teams are ranked by actions per active member — a member who logged at least one action
+for the team this week — so a small campus can beat a big one. Both read the weekly
+tables maintained with every log, never the log itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from functools import cmp_to_key
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.contests import member_teams, teams_of_chat
+from bot.weeks import week_of
+from models import ActionProfile, Contest, Team, User, WeekTeamTotal, WeekUserTotal
+
+PEOPLE_SHOWN = 10
+TEAMS_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    rank: int
+    user_id: int
+    name: str | None  # None: did not agree to be named
+    actions: int
+    co2e_g: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleBoard:
+    rows: list[PersonRow]
+    people: int
+    my_rank: int | None
+    my_actions: int
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRow:
+    rank: int
+    team_id: int
+    name: str
+    actions: int
+    active_members: int
+
+    @property
+    def per_member(self) -> float:
+        return self.actions / self.active_members if self.active_members else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TeamBoard:
+    contest: Contest
+    rows: list[TeamRow]
+    teams: int
+    mine: TeamRow | None
+
+
+async def people_board(
+    session: AsyncSession, week: date, user_id: int, limit: int = PEOPLE_SHOWN
+) -> PeopleBoard:
+    this_week = WeekUserTotal.week_start == week
+    best = (
+        select(WeekUserTotal.user_id, WeekUserTotal.actions, WeekUserTotal.co2e_g)
+        .where(this_week)
+        .order_by(WeekUserTotal.actions.desc(), WeekUserTotal.co2e_g.desc(), WeekUserTotal.user_id)
+        .limit(limit)
+        .subquery()
+    )
+    top = (
+        await session.execute(
+            select(best, User.first_name, ActionProfile.show_name)
+            .join(User, User.id == best.c.user_id)
+            .outerjoin(ActionProfile, ActionProfile.user_id == best.c.user_id)
+            .order_by(best.c.actions.desc(), best.c.co2e_g.desc(), best.c.user_id)
+        )
+    ).all()
+    rows: list[PersonRow] = []
+    for position, row in enumerate(top):
+        tied = rows and rows[-1].actions == row.actions
+        rank = rows[-1].rank if tied else position + 1
+        name = row.first_name if row.show_name else None
+        rows.append(PersonRow(rank, row.user_id, name, row.actions, row.co2e_g))
+    mine = await session.scalar(
+        select(WeekUserTotal.actions).where(this_week, WeekUserTotal.user_id == user_id)
+    )
+    # Both counts in one round trip. Two counts of index ranges beat one GROUP BY over
+    # the week (measured: SQLite aggregates a GROUP BY row by row), and `mine` is bound
+    # as a value: as a subquery SQLite re-evaluated it for every row.
+    people_q = select(func.count()).select_from(WeekUserTotal).where(this_week).scalar_subquery()
+    if mine:
+        better_q = (
+            select(func.count())
+            .select_from(WeekUserTotal)
+            .where(this_week, WeekUserTotal.actions > mine)
+            .scalar_subquery()
+        )
+        people, better = (await session.execute(select(people_q, better_q))).one()
+    else:
+        people, better = await session.scalar(select(people_q)), 0
+    my_rank = int(better) + 1 if mine else None
+    return PeopleBoard(rows, int(people), my_rank, int(mine or 0))
+
+
+_TeamTuple = tuple[int, str, int, int]  # id, name, actions, active members
+
+
+def _cross(a: _TeamTuple, b: _TeamTuple) -> tuple[int, int]:
+    """a's and b's ratios over a common denominator. A team with an action has an active
+    member, so a team with nobody active has 0 actions: 0/1."""
+    return a[2] * max(b[3], 1), b[2] * max(a[3], 1)
+
+
+def _by_ratio(a: _TeamTuple, b: _TeamTuple) -> int:
+    """Best ratio first (exact, in integers), then most actions, then oldest."""
+    left, right = _cross(a, b)
+    if left != right:
+        return -1 if left > right else 1
+    if a[2] != b[2]:
+        return -1 if a[2] > b[2] else 1
+    return (a[0] > b[0]) - (a[0] < b[0])
+
+
+async def team_board(
+    session: AsyncSession,
+    contest: Contest,
+    week: date,
+    my_team_id: int | None = None,
+    limit: int = TEAMS_SHOWN,
+) -> TeamBoard:
+    """Every team of the contest, best ratio first (then most actions, then oldest).
+
+    A contest has at most a few hundred teams: they are read in one query and ranked
+    here, comparing ratios exactly in integers (equal ratios share a rank)."""
+    rows = await session.execute(
+        select(Team.id, Team.name, WeekTeamTotal.actions, WeekTeamTotal.active_members)
+        .outerjoin(
+            WeekTeamTotal,
+            (WeekTeamTotal.team_id == Team.id) & (WeekTeamTotal.week_start == week),
+        )
+        .where(Team.contest_id == contest.id)
+    )
+    teams = [
+        (team_id, name, int(actions or 0), int(active or 0))
+        for team_id, name, actions, active in rows
+    ]
+
+    teams.sort(key=cmp_to_key(_by_ratio))
+    ranked: list[TeamRow] = []
+    for position, (team_id, name, actions, active) in enumerate(teams):
+        previous = ranked[-1] if ranked else None
+        left, right = _cross(teams[position - 1], teams[position]) if position else (0, 1)
+        tied = previous is not None and left == right
+        rank = previous.rank if tied and previous is not None else position + 1
+        ranked.append(TeamRow(rank, team_id, name, actions, active))
+    mine = next((row for row in ranked if row.team_id == my_team_id), None)
+    return TeamBoard(contest, ranked[:limit], len(ranked), mine)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaderboard:
+    week: date
+    people: PeopleBoard
+    teams: list[TeamBoard]
+
+
+async def weekly_leaderboard(
+    session: AsyncSession, user_id: int, now: datetime, tz: tzinfo, chat_id: int | None = None
+) -> Leaderboard:
+    """This week's people, and the teams of the contests that concern the reader: those
+    of the group it is asked in, else those the person has a team in."""
+    week = week_of(now, tz)
+    people = await people_board(session, week, user_id)
+    mine = await member_teams(session, user_id)
+    my_team = {m.contest.id: m.team.id for m in mine}
+    contests = [m.contest for m in await teams_of_chat(session, chat_id)] if chat_id else []
+    if not contests:
+        contests = [m.contest for m in mine]
+    boards = [await team_board(session, c, week, my_team.get(c.id)) for c in contests]
+    return Leaderboard(week, people, boards)

@@ -1,0 +1,198 @@
+"""/act (in private and in team groups), /me and the "log an action" menu button."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import action_views as views
+from bot.callbacks import ActCategoryCb, ActLogCb, ActNameCb, ActNav, ActNavCb, NameChoice
+from bot.clock import Clock
+from bot.commands import Scope, command
+from bot.filters import MenuButton
+from bot.formatting import escape
+from bot.i18n import Translator, t
+from bot.services import actions, contests
+from bot.services.challenges import PledgeMet
+from bot.settings import Settings
+from models import User
+
+router = Router(name=__name__)
+logger = logging.getLogger(__name__)
+
+COMMANDS = [
+    command("act", "commands.act", Scope.PRIVATE, Scope.GROUP),
+    command("me", "commands.me", Scope.PRIVATE),
+]
+
+GROUP_TYPES = {"group", "supergroup"}
+
+
+def _in_group(message: Message) -> bool:
+    return message.chat.type in GROUP_TYPES
+
+
+async def tell_organisers(bot: Bot, translator: Translator, pledges: list[PledgeMet]) -> None:
+    """Tell each pledge's organiser that its weekly target was met (once per week: the
+    service claims the week atomically before returning it)."""
+    for met in pledges:
+        locale = translator.resolve_locale(*met.organiser_languages)
+        text = views.pledge_notice(translator, locale, met.challenge, met.total)
+        try:
+            # outbox: goes through the shared outbox once it lands (retries, blocked users).
+            await bot.send_message(met.challenge.created_by, text)
+        except TelegramAPIError:
+            logger.warning("could not tell organiser %s", met.challenge.created_by, exc_info=True)
+
+
+@router.message(Command("act"))
+@router.message(MenuButton("menu.act"), F.chat.type == "private")
+async def act(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+    bot: Bot,
+    translator: Translator,
+    command: CommandObject | None = None,
+) -> None:
+    slug = (command.args or "").strip().lower() if command else ""
+    if not slug:
+        key = "act.choose_category_group" if _in_group(message) else "act.choose_category"
+        await message.answer(t(key), reply_markup=views.categories_keyboard())
+        return
+    try:
+        result = await actions.log_action(
+            session,
+            user_id=user.id,
+            slug=slug,
+            chat_id=message.chat.id,
+            now=clock.now(),
+            tz=settings.tz,
+        )
+    except actions.UnknownActionError:
+        await message.answer(
+            t("act.unknown", slug=escape(slug[:40])), reply_markup=views.categories_keyboard()
+        )
+        return
+    except actions.DailyCapError as capped:
+        await message.answer(views.capped_text(capped.action, capped.logged_today, locale))
+        return
+    if _in_group(message):
+        teams = [m.team.id for m in await contests.teams_of_chat(session, message.chat.id)]
+        await message.reply(views.group_log_text(user.first_name, result, teams, locale))
+    else:
+        await message.answer(
+            views.log_text(result, locale), reply_markup=views.after_log_keyboard()
+        )
+    await tell_organisers(bot, translator, result.pledges_met)
+
+
+@router.callback_query(ActNavCb.filter())
+async def back_to_categories(query: CallbackQuery, callback_data: ActNavCb) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    in_group = query.message.chat.type in GROUP_TYPES
+    key = "act.choose_category_group" if in_group else "act.choose_category"
+    if callback_data.to is ActNav.AGAIN:
+        await query.message.answer(t(key), reply_markup=views.categories_keyboard())
+    else:
+        await query.message.edit_text(t(key), reply_markup=views.categories_keyboard())
+
+
+@router.callback_query(ActCategoryCb.filter())
+async def category_chosen(query: CallbackQuery, callback_data: ActCategoryCb, locale: str) -> None:
+    await query.answer()
+    if query.message is None or isinstance(query.message, InaccessibleMessage):
+        return
+    await query.message.edit_text(
+        t("act.choose_action", category=views.category_label(callback_data.category)),
+        reply_markup=views.actions_keyboard(callback_data.category, locale),
+    )
+
+
+@router.callback_query(ActLogCb.filter())
+async def action_chosen(
+    query: CallbackQuery,
+    callback_data: ActLogCb,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+    bot: Bot,
+    translator: Translator,
+) -> None:
+    message = query.message if isinstance(query.message, Message) else None
+    chat_id = message.chat.id if message is not None else user.id
+    try:
+        action = actions.action_at(callback_data.index)
+        result = await actions.log_action(
+            session,
+            user_id=user.id,
+            slug=action.slug,
+            chat_id=chat_id,
+            now=clock.now(),
+            tz=settings.tz,
+        )
+    except actions.UnknownActionError:
+        await query.answer(t("fallback.stale_button"), show_alert=True)
+        return
+    except actions.DailyCapError as capped:
+        text = views.capped_text(capped.action, capped.logged_today, locale, html=False)
+        await query.answer(text, show_alert=True)
+        return
+    if message is not None and message.chat.type in GROUP_TYPES:
+        # The keyboard stays for the rest of the group; the log is told in one line.
+        await query.answer(t("act.logged_toast", co2=views.kg(result.co2e_g, locale)))
+        teams = [m.team.id for m in await contests.teams_of_chat(session, message.chat.id)]
+        await message.answer(views.group_log_text(user.first_name, result, teams, locale))
+    else:
+        await query.answer(t("act.logged_toast", co2=views.kg(result.co2e_g, locale)))
+        text = views.log_text(result, locale)
+        if message is not None:
+            await message.edit_text(text, reply_markup=views.after_log_keyboard())
+        else:
+            await bot.send_message(user.id, text, reply_markup=views.after_log_keyboard())
+    await tell_organisers(bot, translator, result.pledges_met)
+
+
+@router.message(Command("me"), F.chat.type == "private")
+async def me(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+) -> None:
+    figures = await actions.my_figures(session, user.id, clock.now(), settings.tz)
+    await message.answer(views.me_text(figures, locale), reply_markup=views.me_keyboard(figures))
+
+
+@router.callback_query(ActNameCb.filter())
+async def name_choice(
+    query: CallbackQuery,
+    callback_data: ActNameCb,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+) -> None:
+    show = callback_data.choice is NameChoice.SHOW
+    await actions.set_show_name(session, user.id, show)
+    await query.answer(t("me.named" if show else "me.anonymous"))
+    if isinstance(query.message, Message):
+        figures = await actions.my_figures(session, user.id, clock.now(), settings.tz)
+        await query.message.edit_text(
+            views.me_text(figures, locale), reply_markup=views.me_keyboard(figures)
+        )

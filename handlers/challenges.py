@@ -1,0 +1,235 @@
+"""/challenges: the running challenges, a challenge's picture and top contributors,
+join / leave, `/start join_<id>` links, and the organisers' delete button."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import action_views as views
+from bot.callbacks import ChallengeAction, ChallengeCb
+from bot.clock import Clock
+from bot.commands import Scope, command
+from bot.filters import IsOrganiser, MenuButton
+from bot.formatting import escape
+from bot.i18n import t
+from bot.pictures import progress_picture
+from bot.services import challenges
+from bot.services.contests import NotOrganiserError
+from bot.services.users import is_organiser
+from bot.settings import Settings
+from bot.weeks import week_of
+from models import User
+
+router = Router(name=__name__)
+
+COMMANDS = [command("challenges", "commands.challenges", Scope.PRIVATE)]
+
+
+async def send_list(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+) -> None:
+    organiser = await is_organiser(session, user.id, settings.organiser_ids)
+    found = await challenges.visible_challenges(
+        session, user.id, clock.now(), settings.tz, everything=organiser
+    )
+    await message.answer(
+        views.challenges_text(found, locale), reply_markup=views.challenges_keyboard(found)
+    )
+
+
+async def _caption(
+    session: AsyncSession,
+    user: User,
+    view: challenges.ChallengeView,
+    now: datetime,
+    settings: Settings,
+    locale: str,
+) -> tuple[str, InlineKeyboardMarkup]:
+    week = week_of(now, settings.tz)
+    contributors = await challenges.top_contributors(session, view.challenge.id, week)
+    end_day = challenges.last_day(view.challenge, settings.tz)
+    organiser = await is_organiser(session, user.id, settings.organiser_ids)
+    return (
+        views.challenge_caption(view, contributors, end_day, locale),
+        views.challenge_keyboard(view, organiser),
+    )
+
+
+async def send_detail(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+    challenge_id: int,
+) -> None:
+    """The challenge's progress picture, with its details and buttons in the caption."""
+    now = clock.now()
+    view = await challenges.challenge_view(session, challenge_id, user.id, now, settings.tz)
+    week = week_of(now, settings.tz)
+    # Drawing takes tens of milliseconds of CPU: not on the event loop.
+    picture = await asyncio.to_thread(
+        progress_picture, views.picture_texts(view, week, locale), view.fraction
+    )
+    caption, keyboard = await _caption(session, user, view, now, settings, locale)
+    await message.answer_photo(
+        BufferedInputFile(picture, filename=f"challenge-{view.challenge.id}.png"),
+        caption=caption,
+        reply_markup=keyboard,
+    )
+
+
+async def open_challenge_link(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+    challenge_id: int,
+) -> None:
+    """`/start join_<id>`: join the challenge the link names, then show it."""
+    try:
+        joined = await challenges.join_challenge(session, challenge_id, user.id, clock.now())
+    except challenges.ChallengeNotFoundError:
+        await message.answer(t("challenges.gone"))
+        return
+    except challenges.NotEligibleError:
+        await message.answer(t("challenges.not_eligible"))
+        return
+    await message.answer(t("challenges.joined" if joined else "challenges.already_in"))
+    await send_detail(message, session, user, clock, settings, locale, challenge_id)
+
+
+@router.message(Command("challenges"), F.chat.type == "private")
+@router.message(MenuButton("menu.challenges"), F.chat.type == "private")
+async def list_challenges(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+) -> None:
+    await send_list(message, session, user, clock, settings, locale)
+
+
+@router.callback_query(ChallengeCb.filter(F.action == ChallengeAction.LIST))
+async def list_from_button(
+    query: CallbackQuery,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await send_list(query.message, session, user, clock, settings, locale)
+
+
+@router.callback_query(ChallengeCb.filter(F.action == ChallengeAction.VIEW))
+async def view_challenge(
+    query: CallbackQuery,
+    callback_data: ChallengeCb,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+) -> None:
+    if not isinstance(query.message, Message):
+        await query.answer(t("fallback.stale_button"), show_alert=True)
+        return
+    try:
+        await send_detail(query.message, session, user, clock, settings, locale, callback_data.id)
+    except challenges.ChallengeNotFoundError:
+        await query.answer(t("challenges.gone"), show_alert=True)
+        return
+    await query.answer()
+
+
+@router.callback_query(
+    ChallengeCb.filter(F.action.in_({ChallengeAction.JOIN, ChallengeAction.LEAVE}))
+)
+async def join_or_leave(
+    query: CallbackQuery,
+    callback_data: ChallengeCb,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+) -> None:
+    now = clock.now()
+    try:
+        if callback_data.action is ChallengeAction.JOIN:
+            changed = await challenges.join_challenge(session, callback_data.id, user.id, now)
+            key = "challenges.joined" if changed else "challenges.already_in"
+        else:
+            changed = await challenges.leave_challenge(session, callback_data.id, user.id, now)
+            key = "challenges.left" if changed else "challenges.not_in"
+        view = await challenges.challenge_view(session, callback_data.id, user.id, now, settings.tz)
+    except challenges.ChallengeNotFoundError:
+        await query.answer(t("challenges.gone"), show_alert=True)
+        return
+    except challenges.NotEligibleError:
+        await query.answer(t("challenges.not_eligible"), show_alert=True)
+        return
+    await query.answer(t(key))
+    message = query.message
+    if isinstance(message, Message) and message.photo:
+        caption, keyboard = await _caption(session, user, view, now, settings, locale)
+        await message.edit_caption(caption=caption, reply_markup=keyboard)
+
+
+@router.callback_query(
+    ChallengeCb.filter(F.action.in_({ChallengeAction.DELETE, ChallengeAction.CONFIRM_DELETE})),
+    IsOrganiser(),
+)
+async def delete(
+    query: CallbackQuery,
+    callback_data: ChallengeCb,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    if not isinstance(query.message, Message):
+        await query.answer(t("fallback.stale_button"), show_alert=True)
+        return
+    if callback_data.action is ChallengeAction.DELETE:
+        await query.answer()
+        await query.message.answer(
+            t("challenges.confirm_delete"),
+            reply_markup=views.confirm_delete_keyboard(callback_data.id),
+        )
+        return
+    try:
+        challenge = await challenges.delete_challenge(
+            session, callback_data.id, user.id, settings.organiser_ids, clock.now()
+        )
+    except (challenges.ChallengeNotFoundError, NotOrganiserError):
+        await query.answer(t("challenges.gone"), show_alert=True)
+        return
+    await query.answer()
+    await query.message.edit_text(t("challenges.deleted", title=escape(challenge.title)))
+
+
+@router.callback_query(
+    ChallengeCb.filter(F.action.in_({ChallengeAction.DELETE, ChallengeAction.CONFIRM_DELETE}))
+)
+async def delete_refused(query: CallbackQuery) -> None:
+    await query.answer(t("organisers.only"), show_alert=True)

@@ -1,0 +1,155 @@
+"""Teams: `/team CODE` run by a group admin, the "join the team" button, `/start team_<id>`,
+and `/leaderboard` (in private and in team groups)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatMemberStatus
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import action_views as views
+from bot.callbacks import TeamJoinCb
+from bot.clock import Clock
+from bot.commands import Scope, command
+from bot.formatting import escape
+from bot.i18n import t
+from bot.services import contests, leaderboard
+from bot.settings import Settings
+from models import User
+
+router = Router(name=__name__)
+logger = logging.getLogger(__name__)
+
+COMMANDS = [
+    command("team", "commands.team", Scope.GROUP),
+    command("leaderboard", "commands.leaderboard", Scope.PRIVATE, Scope.GROUP),
+]
+
+ADMIN_STATUSES = {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
+
+
+async def _is_group_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
+    """Asked of Telegram every time: admin rights change outside the bot's sight."""
+    try:
+        member = await bot.get_chat_member(chat_id, user_id)
+    except TelegramAPIError:
+        logger.warning("getChatMember failed in %s", chat_id, exc_info=True)
+        return False
+    return member.status in ADMIN_STATUSES
+
+
+async def _username(bot: Bot) -> str | None:
+    return (await bot.me()).username
+
+
+@router.message(Command("team"), F.chat.type.in_({"group", "supergroup"}))
+async def team(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    bot: Bot,
+) -> None:
+    code = (command.args or "").strip()
+    if not code:
+        memberships = await contests.teams_of_chat(session, message.chat.id)
+        if not memberships:
+            await message.answer(t("team.usage"))
+            return
+        for membership in memberships:
+            members = await contests.member_count(session, membership.team.id)
+            await message.answer(
+                t(
+                    "team.status",
+                    team=escape(membership.team.name),
+                    contest=escape(membership.contest.name),
+                    members=members,
+                ),
+                reply_markup=views.team_join_keyboard(membership.team.id, await _username(bot)),
+            )
+        return
+    if not await _is_group_admin(bot, message.chat.id, user.id):
+        await message.answer(t("team.admin_only"))
+        return
+    try:
+        registered, contest, created = await contests.register_team(
+            session, code, message.chat.id, message.chat.title or "", user.id, clock.now()
+        )
+    except contests.ContestNotFoundError:
+        await message.answer(t("team.unknown_code", code=escape(code[:20])))
+        return
+    except contests.ContestClosedError:
+        await message.answer(t("team.contest_closed"))
+        return
+    key = "team.registered" if created else "team.already"
+    await message.answer(
+        t(key, team=escape(registered.name), contest=escape(contest.name)),
+        reply_markup=views.team_join_keyboard(registered.id, await _username(bot)),
+    )
+
+
+@router.message(Command("team"))
+async def team_in_private(message: Message) -> None:
+    await message.answer(t("team.group_only"))
+
+
+async def open_team_link(message: Message, session: AsyncSession, bot: Bot, team_id: int) -> None:
+    """`/start team_<id>`: the team's card with its join button."""
+    try:
+        found, contest = await contests.team_with_contest(session, team_id)
+    except contests.TeamNotFoundError:
+        await message.answer(t("team.gone"))
+        return
+    members = await contests.member_count(session, found.id)
+    await message.answer(
+        t("team.status", team=escape(found.name), contest=escape(contest.name), members=members),
+        reply_markup=views.team_join_keyboard(found.id, None),
+    )
+
+
+@router.callback_query(TeamJoinCb.filter())
+async def join(
+    query: CallbackQuery,
+    callback_data: TeamJoinCb,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    """Whoever taps joins (for themselves only); the answer is a private toast."""
+    try:
+        joined, created = await contests.join_team(
+            session, callback_data.team_id, user.id, clock.now()
+        )
+    except contests.TeamNotFoundError:
+        await query.answer(t("team.gone"), show_alert=True)
+        return
+    except contests.ContestClosedError:
+        await query.answer(t("team.contest_closed"), show_alert=True)
+        return
+    except contests.AlreadyInTeamError as other:
+        await query.answer(t("team.other_team", team=other.team_name), show_alert=True)
+        return
+    key = "team.joined" if created else "team.already_member"
+    await query.answer(t(key, team=joined.name), show_alert=True)
+
+
+@router.message(Command("leaderboard"))
+async def show_leaderboard(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+) -> None:
+    chat_id = message.chat.id if message.chat.type != "private" else None
+    board = await leaderboard.weekly_leaderboard(
+        session, user.id, clock.now(), settings.tz, chat_id=chat_id
+    )
+    await message.answer(views.leaderboard_text(board, locale))
