@@ -40,6 +40,10 @@ def settings_menu() -> InlineKeyboardMarkup:
         text=t("settings.button.language"), callback_data=SettingsCb(action=SettingsAction.LANGUAGE)
     )
     builder.button(
+        text=t("settings.button.notifications"),
+        callback_data=SettingsCb(action=SettingsAction.NOTIFICATIONS),
+    )
+    builder.button(
         text=t("settings.button.close"), callback_data=SettingsCb(action=SettingsAction.CLOSE)
     )
     builder.adjust(1)

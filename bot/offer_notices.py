@@ -1,25 +1,33 @@
-"""Delivering the offers service's `Notice`s: each rendered in its recipient's language.
+"""Queuing the offers service's `Notice`s in the outbox, each rendered in its recipient's
+language, inside the transaction of the change they report (the sender delivers them).
 
-The one place offer notifications leave the bot, so switching their transport touches
-nothing else (see `deliver`)."""
+New-offer alerts and pickup reminders are nudges: they go through the notification
+preferences (opt-out per kind, quiet hours, daily cap); what answers someone's own action
+(a reservation, a cancellation, a removal…) is sent at once, as an interactive message."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import OfferAction, OfferCb
 from bot.formatting import escape
 from bot.i18n import Translator
-from bot.services.offers import Notice, NoticeKind
-from models import User
+from bot.scheduler import Scheduler
+from bot.services import nudges, outbox
+from bot.services.nudges import NudgeKind
+from bot.services.offers import REMINDER_BEFORE, Notice, NoticeKind
+from bot.services.outbox import Priority
+from bot.settings import Settings
+from handlers.notifications import snooze_row
+from models import Offer, User
 
-logger = logging.getLogger(__name__)
+EXPIRE_REF = "bot.jobs:expire_offer"
+REMIND_REF = "bot.jobs:remind_offer"
+NUDGE_KINDS = {NoticeKind.ALERT: NudgeKind.OFFER_ALERT, NoticeKind.REMINDER: NudgeKind.PICKUP}
 
 
 def locale_of(translator: Translator, user: User | None) -> str:
@@ -38,37 +46,76 @@ def render(notice: Notice, translator: Translator, locale: str) -> str:
     return translator.t(f"offers.notice.{notice.kind.value}", locale, **params)
 
 
-def markup(notice: Notice, translator: Translator, locale: str) -> InlineKeyboardMarkup | None:
+def markup(notice: Notice, translator: Translator, locale: str) -> dict[str, Any] | None:
     """New-offer alerts and reminders carry a button that opens the offer's card."""
-    if notice.kind not in (NoticeKind.ALERT, NoticeKind.REMINDER):
+    if notice.kind not in NUDGE_KINDS:
         return None
-    button = InlineKeyboardButton(
-        text=translator.t("offers.button.open", locale),
-        callback_data=OfferCb(action=OfferAction.OPEN, offer_id=notice.offer_id).pack(),
-    )
-    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+    data = OfferCb(action=OfferAction.OPEN, offer_id=notice.offer_id).pack()
+    button = {"text": translator.t("offers.button.open", locale), "callback_data": data}
+    # Like every nudge, they carry "snooze for a week".
+    return {"inline_keyboard": [[button], snooze_row(translator, locale)]}
 
 
-async def deliver(
-    bot: Bot, session: AsyncSession, translator: Translator, notices: Iterable[Notice]
+async def enqueue(
+    session: AsyncSession,
+    translator: Translator,
+    notices: Iterable[Notice],
+    now: datetime,
+    settings: Settings,
 ) -> int:
-    """Send each notice now; a recipient who blocked the bot is skipped. Returns how many
-    were sent.
-
-    Seam: the outbox (with its idempotency keys = `Notice.key`, and the notification
-    preferences for alerts and reminders) replaces this direct sending once it is on main.
-    """
-    sent = 0
+    """Queue each notice (a key already queued is not queued again); returns how many
+    were queued. Someone who blocked the bot is skipped."""
+    queued = 0
     for notice in notices:
         user = await session.get(User, notice.chat_id)
+        if user is None or not user.is_active:
+            continue
         locale = locale_of(translator, user)
-        try:
-            await bot.send_message(
-                notice.chat_id,
-                render(notice, translator, locale),
-                reply_markup=markup(notice, translator, locale),
+        text = render(notice, translator, locale)
+        reply_markup = markup(notice, translator, locale)
+        nudge = NUDGE_KINDS.get(notice.kind)
+        if nudge is not None:
+            decision = await nudges.enqueue_nudge(
+                session,
+                user,
+                nudge,
+                text=text,
+                key=notice.key,
+                now=now,
+                default_timezone=settings.timezone,
+                reply_markup=reply_markup,
             )
-            sent += 1
-        except TelegramAPIError:
-            logger.warning("could not deliver %s to %s", notice.key, notice.chat_id)
-    return sent
+            queued += decision.allowed
+            continue
+        queued += await outbox.enqueue(
+            session,
+            chat_id=notice.chat_id,
+            kind=f"offer.{notice.kind.value}",
+            text=text,
+            key=notice.key,
+            now=now,
+            reply_markup=reply_markup,
+            priority=Priority.INTERACTIVE,
+        )
+    return queued
+
+
+def expire_job_id(offer_id: int) -> str:
+    return f"offers:expire:{offer_id}"
+
+
+def remind_job_id(offer_id: int) -> str:
+    return f"offers:remind:{offer_id}"
+
+
+def schedule_offer_jobs(scheduler: Scheduler | None, offer: Offer, now: datetime) -> None:
+    """The end of the window closes the offer (must run, however late); an hour before,
+    reservers are reminded. The periodic sweep backs both."""
+    if scheduler is None:
+        return
+    scheduler.at(
+        expire_job_id(offer.id), offer.pickup_end, EXPIRE_REF, must_run=True, offer_id=offer.id
+    )
+    remind_at = offer.pickup_end - REMINDER_BEFORE
+    if remind_at > now + timedelta(minutes=1):
+        scheduler.at(remind_job_id(offer.id), remind_at, REMIND_REF, offer_id=offer.id)

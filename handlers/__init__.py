@@ -7,6 +7,7 @@ from aiogram import Router
 from bot.commands import CommandSpec
 from handlers import (
     actions,
+    broadcast,
     challenges,
     common,
     errors,
@@ -14,6 +15,7 @@ from handlers import (
     maker_wizard,
     makers,
     moderation,
+    notifications,
     offer_wizard,
     offers,
     organisers,
@@ -38,6 +40,8 @@ def get_routers() -> list[Router]:
         organisers.router,
         offers.router,
         offer_wizard.router,
+        notifications.router,
+        broadcast.router,
         fallback.router,
     ]
 
@@ -54,4 +58,6 @@ def get_commands() -> list[CommandSpec]:
         *teams.COMMANDS,
         *organisers.COMMANDS,
         *offers.COMMANDS,
+        *notifications.COMMANDS,
+        *broadcast.COMMANDS,
     ]

@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import offer_notices
 from bot.callbacks import (
     OfferCategoryChoice,
     OfferWizardAction,
@@ -31,7 +32,7 @@ from bot.location import (
     problem_text,
     read_location,
 )
-from bot.offer_notices import deliver
+from bot.scheduler import Scheduler
 from bot.services import offers
 from bot.services.geocoding import Geocoder
 from bot.services.offers import OfferDraft, OfferFieldError, PickupPreset
@@ -393,6 +394,7 @@ async def wizard_button(
     settings: Settings,
     clock: Clock,
     translator: Translator,
+    scheduler: Scheduler | None = None,
 ) -> None:
     step = _step_of(raw_state)
     message = query.message
@@ -468,6 +470,7 @@ async def wizard_button(
         await message.edit_reply_markup(reply_markup=None)
         await message.answer(t("offers.wizard.published", id=offer.id), reply_markup=main_menu())
         await send_card(bot, message.chat.id, offer, zone_of(user, settings), now, user.id)
-        await deliver(bot, session, translator, notices)
+        await offer_notices.enqueue(session, translator, notices, now, settings)
+        offer_notices.schedule_offer_jobs(scheduler, offer, now)
     else:
         await query.answer(t("offers.wizard.expired"), show_alert=True)

@@ -23,6 +23,7 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import offer_notices
 from bot.callbacks import (
     AlertCb,
     OfferAction,
@@ -49,7 +50,6 @@ from bot.location import (
     problem_text,
     read_location,
 )
-from bot.offer_notices import deliver
 from bot.services import offers
 from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
 from bot.services.geo import format_distance
@@ -451,7 +451,7 @@ async def reserve_button(
     await send_pickup_details(
         bot, query.from_user.id, reservation, offer, zone_of(user, settings), now
     )
-    await deliver(bot, session, translator, notices)
+    await offer_notices.enqueue(session, translator, notices, now, settings)
 
 
 @router.callback_query(ReservationCb.filter())
@@ -492,7 +492,7 @@ async def reservation_button(
     if message is not None:
         await message.edit_reply_markup(reply_markup=None)
     await bot.send_message(query.from_user.id, t(key + "_text", title=escape(offer.title)))
-    await deliver(bot, session, translator, notices)
+    await offer_notices.enqueue(session, translator, notices, now, settings)
 
 
 @router.callback_query(OfferCb.filter(F.action == OfferAction.QR))
@@ -827,7 +827,7 @@ async def moderation_button(
     if message is not None:
         await message.edit_reply_markup(reply_markup=None)
     await bot.send_message(query.from_user.id, text)
-    await deliver(bot, session, translator, notices)
+    await offer_notices.enqueue(session, translator, notices, clock.now(), settings)
 
 
 @router.callback_query(OfferModerationCb.filter())

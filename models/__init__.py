@@ -2,6 +2,7 @@
 
 from models.actions import ActionLog, ActionLogTeam, ActionProfile, WeekRollover, WeekUserTotal
 from models.base import Base
+from models.broadcast import Broadcast, BroadcastStatus
 from models.challenges import (
     Challenge,
     ChallengeContribution,
@@ -11,6 +12,7 @@ from models.challenges import (
 )
 from models.contests import Contest, ContestStatus, Team, TeamMember, WeekTeamMember, WeekTeamTotal
 from models.maker import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
+from models.notifications import NotificationPrefs
 from models.offer import (
     Offer,
     OfferAlert,
@@ -22,13 +24,17 @@ from models.offer import (
     Reservation,
     ReservationStatus,
 )
+from models.outbox import OutboxBlob, OutboxMessage, OutboxStatus
 from models.user import Organiser, User
+from models.worker import WorkerLease
 
 __all__ = [
     "ActionLog",
     "ActionLogTeam",
     "ActionProfile",
     "Base",
+    "Broadcast",
+    "BroadcastStatus",
     "Challenge",
     "ChallengeContribution",
     "ChallengeParticipant",
@@ -41,12 +47,16 @@ __all__ = [
     "MakerFavourite",
     "MakerSource",
     "MakerStatus",
+    "NotificationPrefs",
     "Offer",
     "OfferAlert",
     "OfferCategory",
     "OfferReport",
     "OfferStatus",
     "Organiser",
+    "OutboxBlob",
+    "OutboxMessage",
+    "OutboxStatus",
     "ReportReason",
     "ReportStatus",
     "Reservation",
@@ -58,4 +68,5 @@ __all__ = [
     "WeekTeamMember",
     "WeekTeamTotal",
     "WeekUserTotal",
+    "WorkerLease",
 ]

@@ -15,6 +15,7 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
+from bot import jobs
 from bot.callbacks import (
     OfferAction,
     OfferCb,
@@ -26,6 +27,7 @@ from bot.i18n import create_translator
 from bot.services import offers
 from bot.services.offers import OfferDraft
 from bot.settings import PROJECT_ROOT, Settings
+from bot.worker import BackgroundTiming
 from models import ActionLog, Offer, OfferStatus, Reservation, ReservationStatus, User
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
@@ -40,6 +42,7 @@ BORDEAUX = (44.8378, -0.5792)
 PARIS = (48.8566, 2.3522)
 
 tr = create_translator(PROJECT_ROOT / "locales", "fr")
+FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
 
 
 def text(key: str, locale: str, **params: object) -> str:
@@ -79,7 +82,9 @@ def settings(tmp_path: object) -> Settings:
 async def app(
     tg: FakeTelegramServer, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
-    async with running_bot(settings, tg, clock=clock) as running:
+    async with running_bot(
+        settings, tg, clock=clock, background=True, background_timing=FAST
+    ) as running:
         yield running
 
 
@@ -293,16 +298,27 @@ async def test_an_ended_offer_disappears_and_its_reservation_is_released(
     await tg.reply_to(BOB, "/offers")
     _, _, card = await share(tg, BOB, *BORDEAUX, count=3)
     assert "⏰" in card.text  # under two hours left
+    since = tg.mark()
     await tg.click(BOB, card, tr.t("offers.button.reserve", "en"), count=2)
-    clock.advance(timedelta(hours=1, minutes=1))
+    # The poster's notice leaves the outbox once the reservation is committed.
+    await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+    clock.advance(timedelta(minutes=5))
+    since = tg.mark()
+    await jobs.remind_offer(offer_id)  # the job scheduled an hour before the end
+    (reminder,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    assert reminder.text == text(
+        "offers.notice.reminder", "en", title="Yaourts", address="Marché des Capucins"
+    )
+    await jobs.remind_offer(offer_id)  # run twice: still one reminder
+    clock.advance(timedelta(minutes=56))
     # Not swept yet: /offers already hides it.
     await tg.reply_to(BOB, "/offers")  # the shared location is too old: asked again
     _, empty = await share(tg, BOB, *BORDEAUX, count=2)
     assert empty.text == text("offers.list.empty", "en", radius=15)
-    async with app.sessionmaker() as session:
-        notices = await offers.sweep_expired(session, clock.now())
-        await session.commit()
-    assert [(n.chat_id, n.kind.value) for n in notices] == [(BOB.id, "released")]
+    since = tg.mark()
+    await jobs.sweep_offers()  # what the worker runs every minute
+    (released,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    assert released.text == text("offers.notice.released", "en", title="Yaourts")
     async with app.sessionmaker() as session:
         offer = await session.get(Offer, offer_id)
         reservation = (await session.scalars(select(Reservation))).one()

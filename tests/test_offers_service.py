@@ -12,7 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import offers
+from bot import offer_notices
+from bot.i18n import create_translator
+from bot.services import nudges, offers
+from bot.services.nudges import NudgeKind
 from bot.services.offers import (
     AlreadyReservedError,
     NoticeKind,
@@ -26,7 +29,17 @@ from bot.services.offers import (
     ReservationNotFoundError,
     SoldOutError,
 )
-from models import ActionLog, Offer, OfferStatus, ReportReason, Reservation, ReservationStatus, User
+from bot.settings import Settings
+from models import (
+    ActionLog,
+    Offer,
+    OfferStatus,
+    OutboxMessage,
+    ReportReason,
+    Reservation,
+    ReservationStatus,
+    User,
+)
 from models.database import create_engine, create_sessionmaker, upgrade
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -336,3 +349,28 @@ async def test_reports_and_removal(session: AsyncSession) -> None:
     assert await offers.reported_offers(session, 99, organisers) == []
     page = await offers.nearby_offers(session, *BORDEAUX, NOW, limit=10)
     assert page.offers == []
+
+
+async def test_alerts_respect_opt_out_quiet_hours_and_the_daily_cap(
+    session: AsyncSession, settings: Settings
+) -> None:
+    translator = create_translator(settings.locales_dir, "fr")
+    await add_users(session, POSTER, 1, 2)
+    await offers.subscribe_alerts(session, 1, *BORDEAUX, 2, NOW)
+    await offers.subscribe_alerts(session, 2, *BORDEAUX, 2, NOW)
+    assert not await nudges.toggle_kind(session, 2, NudgeKind.OFFER_ALERT)  # now opted out
+    late = datetime(2026, 1, 5, 22, 30, tzinfo=UTC)  # 23:30 in Paris: quiet hours
+    _, notices = await offers.publish(
+        session, POSTER, draft(pickup_end=late + timedelta(hours=3)), late
+    )
+    assert await offer_notices.enqueue(session, translator, notices, late, settings) == 1
+    queued = (await session.scalars(select(OutboxMessage))).all()
+    # Delivered when the quiet hours end, 08:00 in Paris.
+    assert [(m.chat_id, m.not_before) for m in queued] == [
+        (1, datetime(2026, 1, 6, 7, 0, tzinfo=UTC))
+    ]
+    # One nudge a day by default: a second offer that night is not alerted.
+    _, notices = await offers.publish(
+        session, POSTER, draft(pickup_end=late + timedelta(hours=3)), late + timedelta(minutes=5)
+    )
+    assert await offer_notices.enqueue(session, translator, notices, late, settings) == 0

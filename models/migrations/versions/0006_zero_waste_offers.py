@@ -1,7 +1,7 @@
 """zero-waste offers
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-23 17:53:24.327555
 """
 
@@ -14,7 +14,7 @@ import models.base
 
 
 revision: str = '0006'
-down_revision: str | None = '0003'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
