@@ -200,6 +200,9 @@ class Background:
     async def _work(self) -> None:
         jobs.install(self._context)
         self.scheduler.every(jobs.SWEEP_JOB, Every(jobs.SWEEP_SECONDS), jobs.SWEEP_REF)
+        self.scheduler.every(
+            jobs.OFFERS_SWEEP_JOB, Every(jobs.OFFERS_SWEEP_SECONDS), jobs.OFFERS_SWEEP_REF
+        )
         self.scheduler.resume()
         self.leading.set()
         stop_sender = asyncio.Event()
