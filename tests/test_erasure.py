@@ -266,11 +266,14 @@ async def test_forget_erases_everything_about_the_person(
     # Cancelling first changes nothing.
     (cancelled,) = await tg.click(ZOE, confirm, tr.t("forget.button.cancel", "fr"))
     assert cancelled.text == tr.t("forget.cancelled", "fr")
+    await tg.wait_idle()
     async with app.sessionmaker() as session:
         assert await rows_naming(session, ZOE.id) == before
     (confirm,) = await tg.reply_to(ZOE, "/forget")
     (done,) = await tg.click(ZOE, confirm, tr.t("forget.button.confirm", "fr"))
     assert done.text == tr.t("forget.done", "fr")
+    # The update's session commits once the handler has answered.
+    await tg.wait_idle()
 
     async with app.sessionmaker() as session:
         assert await rows_naming(session, ZOE.id) == {}
