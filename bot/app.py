@@ -26,6 +26,7 @@ from bot.middlewares import (
     UserMiddleware,
 )
 from bot.middlewares.throttling import Throttle
+from bot.scheduler import Scheduler
 from bot.services.geocoding import create_geocoder
 from bot.services.users import all_organiser_ids
 from bot.settings import Settings
@@ -70,6 +71,7 @@ def create_dispatcher(
     events_isolation: BaseEventIsolation | None = None,
     throttle: Throttle | None = None,
     extra_routers: Sequence[Router] = (),
+    scheduler: Scheduler | None = None,
 ) -> Dispatcher:
     clock = clock or SystemClock()
     if storage is None and settings.redis_url:
@@ -90,6 +92,9 @@ def create_dispatcher(
         translator=translator,
         clock=clock,
         geocoder=create_geocoder(settings.geocoder),
+        # None where no job store is reachable (the terminal chat): scheduled broadcasts
+        # then rely on the worker's sweep of the broadcasts table.
+        scheduler=scheduler,
     )
     throttle = throttle or MemoryThrottle(clock, settings.throttle_rate, settings.throttle_burst)
     dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle))
@@ -140,11 +145,35 @@ async def poll(
     )
 
 
-async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None:
+async def run_polling(
+    settings: Settings, *, clock: Clock | None = None, run_jobs: bool = True
+) -> None:
+    """Long polling; with `run_jobs` this process also competes for the worker lease (the
+    scheduler and the sender), otherwise it only serves updates (`run --no-scheduler`)."""
+    from bot.worker import Background
+
     engine = await prepare_database(settings, seed_demo=False)
     try:
         bot = create_bot(settings)
-        dispatcher = create_dispatcher(settings, create_sessionmaker(engine), clock=clock)
-        await poll(bot, dispatcher, settings)
+        sessionmaker = create_sessionmaker(engine)
+        translator = create_translator(settings.locales_dir, settings.default_language)
+        # Its own HTTP session: polling closes the bot's when it stops, while the sender
+        # still finishes the messages in flight.
+        sender_bot = create_bot(settings)
+        background = Background(
+            settings, sessionmaker, sender_bot, translator, clock, run_jobs=run_jobs
+        )
+        dispatcher = create_dispatcher(
+            settings,
+            sessionmaker,
+            translator=translator,
+            clock=background.clock,
+            scheduler=background.scheduler,
+        )
+        try:
+            async with background:
+                await poll(bot, dispatcher, settings)
+        finally:
+            await sender_bot.session.close()
     finally:
         await engine.dispose()

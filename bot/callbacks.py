@@ -11,7 +11,9 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.services.audiences import AudienceKind
 from bot.services.catalogue import ActionCategory
+from bot.services.nudges import NudgeKind
 
 
 class Language(StrEnum):
@@ -26,6 +28,8 @@ class LanguageCb(CallbackData, prefix="lg"):
 class SettingsAction(StrEnum):
     LANGUAGE = "lang"
     CLOSE = "close"
+    # Handled by handlers/notifications.py.
+    NOTIFICATIONS = "notif"
 
 
 class SettingsCb(CallbackData, prefix="st"):
@@ -222,6 +226,59 @@ class ForgetCb(CallbackData, prefix="gf"):
     action: ForgetAction
 
 
+# --- nudges and notification settings (handlers/notifications.py)
+
+
+class NotifAction(StrEnum):
+    QUIET = "q"
+    CAP = "c"
+    SNOOZE = "z"
+    UNSNOOZE = "u"
+    BACK = "b"
+
+
+class NotifCb(CallbackData, prefix="n"):
+    action: NotifAction
+
+
+class NotifKindCb(CallbackData, prefix="nk"):
+    kind: NudgeKind
+
+
+class SnoozeCb(CallbackData, prefix="nz"):
+    """The "snooze for a week" button carried by every nudge."""
+
+
+# --- organiser broadcasts (handlers/broadcast.py)
+
+
+class BroadcastAudienceCb(CallbackData, prefix="ba"):
+    audience: AudienceKind
+
+
+class BroadcastStep(StrEnum):
+    SKIP = "skip"
+    SEND_NOW = "now"
+    SCHEDULE = "later"
+    IN_ONE_HOUR = "1h"
+    TOMORROW_MORNING = "tm"
+    CONFIRM_SCHEDULE = "ok"
+    ABORT = "abort"
+
+
+class BroadcastWizardCb(CallbackData, prefix="bw"):
+    step: BroadcastStep
+
+
+class BroadcastAction(StrEnum):
+    STOP = "stop"
+
+
+class BroadcastCb(CallbackData, prefix="b"):
+    action: BroadcastAction
+    broadcast_id: int
+
+
 ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
     LanguageCb,
     SettingsCb,
@@ -240,4 +297,10 @@ ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
     WizardCategoryCb,
     NeighboursCb,
     ForgetCb,
+    NotifCb,
+    NotifKindCb,
+    SnoozeCb,
+    BroadcastAudienceCb,
+    BroadcastWizardCb,
+    BroadcastCb,
 )

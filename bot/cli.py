@@ -55,7 +55,10 @@ def _run(factory: Callable[[], Awaitable[T]]) -> T:
 @app.command()
 def run(
     webhook: Annotated[bool, typer.Option(help="Serve a webhook instead of long polling.")] = False,
-    no_scheduler: Annotated[bool, typer.Option(help="Do not run scheduled jobs here.")] = False,
+    no_scheduler: Annotated[
+        bool,
+        typer.Option(help="Serve updates only; scheduled jobs and sending run in `worker`."),
+    ] = False,
 ) -> None:
     """Run the bot: long polling with BOT_TOKEN, the terminal chat without it."""
     settings = _settings()
@@ -68,7 +71,19 @@ def run(
         return
     from bot.app import run_polling
 
-    _run(lambda: run_polling(settings))
+    _run(lambda: run_polling(settings, run_jobs=not no_scheduler))
+
+
+@app.command()
+def worker() -> None:
+    """Run only the scheduler and the outbox sender (next to `run --no-scheduler` replicas)."""
+    settings = _settings()
+    if settings.token is None:
+        console.print("[red]The worker sends messages: it needs BOT_TOKEN.[/red]")
+        raise typer.Exit(2)
+    from bot.worker import run_worker
+
+    _run(lambda: run_worker(settings))
 
 
 def _console(settings: Settings, language: str | None = None) -> None:

@@ -51,6 +51,10 @@ def settings_menu() -> InlineKeyboardMarkup:
         callback_data=NeighboursCb(action=NeighboursAction.PANEL),
     )
     builder.button(
+        text=t("settings.button.notifications"),
+        callback_data=SettingsCb(action=SettingsAction.NOTIFICATIONS),
+    )
+    builder.button(
         text=t("settings.button.close"), callback_data=SettingsCb(action=SettingsAction.CLOSE)
     )
     builder.adjust(1)

@@ -7,6 +7,7 @@ from aiogram import Router
 from bot.commands import CommandSpec
 from handlers import (
     actions,
+    broadcast,
     challenges,
     common,
     errors,
@@ -15,6 +16,7 @@ from handlers import (
     makers,
     moderation,
     neighbours,
+    notifications,
     organisers,
     start,
     teams,
@@ -36,6 +38,8 @@ def get_routers() -> list[Router]:
         teams.router,
         neighbours.router,
         organisers.router,
+        notifications.router,
+        broadcast.router,
         fallback.router,
     ]
 
@@ -52,4 +56,6 @@ def get_commands() -> list[CommandSpec]:
         *teams.COMMANDS,
         *neighbours.COMMANDS,
         *organisers.COMMANDS,
+        *notifications.COMMANDS,
+        *broadcast.COMMANDS,
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import LanguageCb, SettingsAction, SettingsCb
@@ -60,8 +60,14 @@ async def language_chosen(
 @router.message(Command("settings"), F.chat.type == "private")
 @router.message(MenuButton("menu.settings"), F.chat.type == "private")
 async def settings(message: Message, locale: str) -> None:
+    text, markup = settings_view(locale)
+    await message.answer(text, reply_markup=markup)
+
+
+def settings_view(locale: str) -> tuple[str, InlineKeyboardMarkup]:
+    """The /settings text and buttons (also the target of "back" from sub-menus)."""
     language_name = t(f"language.name.{locale}")
-    await message.answer(t("settings.text", language=language_name), reply_markup=settings_menu())
+    return t("settings.text", language=language_name), settings_menu()
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.LANGUAGE))

@@ -2,6 +2,7 @@
 
 from models.actions import ActionLog, ActionLogTeam, ActionProfile, WeekRollover, WeekUserTotal
 from models.base import Base
+from models.broadcast import Broadcast, BroadcastStatus
 from models.challenges import (
     Challenge,
     ChallengeContribution,
@@ -12,13 +13,18 @@ from models.challenges import (
 from models.contests import Contest, ContestStatus, Team, TeamMember, WeekTeamMember, WeekTeamTotal
 from models.maker import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
 from models.neighbours import NeighbourProfile
+from models.notifications import NotificationPrefs
+from models.outbox import OutboxBlob, OutboxMessage, OutboxStatus
 from models.user import Organiser, User
+from models.worker import WorkerLease
 
 __all__ = [
     "ActionLog",
     "ActionLogTeam",
     "ActionProfile",
     "Base",
+    "Broadcast",
+    "BroadcastStatus",
     "Challenge",
     "ChallengeContribution",
     "ChallengeParticipant",
@@ -32,7 +38,11 @@ __all__ = [
     "MakerSource",
     "MakerStatus",
     "NeighbourProfile",
+    "NotificationPrefs",
     "Organiser",
+    "OutboxBlob",
+    "OutboxMessage",
+    "OutboxStatus",
     "Team",
     "TeamMember",
     "User",
@@ -40,4 +50,5 @@ __all__ = [
     "WeekTeamMember",
     "WeekTeamTotal",
     "WeekUserTotal",
+    "WorkerLease",
 ]

@@ -18,10 +18,13 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Tables that live in our database but are not ours to migrate (APScheduler's job store
+# creates its own): Alembic's models == migrations comparison leaves them alone.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-# Tables that migrations create by hand for one dialect only and no model describes: the
-# makers' SQLite R*Tree (a virtual table and its shadow tables maker_rtree_node, ...).
-UNMANAGED_TABLE_PREFIXES = ("maker_rtree",)
+# Tables no model describes: the makers' SQLite R*Tree, created by hand in its migration
+# (a virtual table and its shadow tables maker_rtree_node, ...), and APScheduler's job
+# store, which APScheduler creates and owns.
+UNMANAGED_TABLE_PREFIXES = ("maker_rtree", "apscheduler_")
 
 
 def is_unmanaged_table(name: str | None) -> bool:

@@ -73,7 +73,14 @@ class Maker(Base):
     __tablename__ = "makers"
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_makers_source_external_id"),
-        Index("ix_makers_status_geo_cell", "status", "geo_cell"),
+        # On PostgreSQL the index also carries the coordinates and the id, so a box is
+        # answered by an index-only scan (no row fetched); SQLite ignores INCLUDE.
+        Index(
+            "ix_makers_status_geo_cell",
+            "status",
+            "geo_cell",
+            postgresql_include=["latitude", "longitude", "id"],
+        ),
         Index("ix_makers_status_category", "status", "category"),
     )
 

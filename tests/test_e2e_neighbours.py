@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot import jobs
 from bot.clock import ManualClock
 from bot.i18n import create_translator
 from bot.services import actions, geohash, neighbours
 from bot.settings import PROJECT_ROOT, Settings
+from bot.worker import BackgroundTiming
 from models import Base, NeighbourProfile
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
@@ -406,3 +408,23 @@ async def test_rename_from_the_panel_returns_to_the_view(
     assert saved.text == plain("neighbours.name.saved", "fr", name="Clo & co")
     assert plain("neighbours.status.name", "fr", name="Clo & co") in again.text
     assert "Clo & co — " in await view_of(tg, ANA)
+
+
+async def test_the_scheduler_forgets_expired_positions(
+    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
+) -> None:
+    settings = make_settings(tmp_path, throttle_burst=1000)
+    timing = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
+    async with running_bot(
+        settings, tg, clock=clock, background=True, background_timing=timing
+    ) as app:
+        assert app.background is not None
+        assert app.background.scheduler.next_run_at(jobs.NEIGHBOURS_PURGE_JOB) is not None
+        await gather(tg, app, clock)
+        await tg.wait_idle()
+        clock.advance(timedelta(days=30, seconds=1))
+        # APScheduler (on the wall clock) would call exactly this.
+        await jobs.purge_neighbour_positions()
+        async with app.sessionmaker() as session:
+            cells = (await session.scalars(select(NeighbourProfile.cell))).all()
+        assert cells == [None, None, None, None]

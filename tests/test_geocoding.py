@@ -144,3 +144,78 @@ def test_normalize_name() -> None:
 )
 def test_validate_coordinates(lat: float, lon: float, valid: bool) -> None:
     assert validate_coordinates(lat, lon) is valid
+
+
+# -- the GEOCODER setting and typed places (no network: Nominatim's client is replaced)
+
+
+class _FakeNominatim:
+    def __init__(self, answer: object = None, error: Exception | None = None) -> None:
+        self.answer, self.error, self.queries = answer, error, []  # type: ignore[var-annotated]
+
+    def geocode(self, query: str, **options: object) -> object:
+        self.queries.append((query, options))
+        if self.error is not None:
+            raise self.error
+        return self.answer
+
+
+async def test_nominatim_geocoder_behind_the_same_interface() -> None:
+    from types import SimpleNamespace
+
+    from geopy.exc import GeocoderUnavailable
+
+    from bot.services.geocoding import NominatimGeocoder, OfflineGeocoder, create_geocoder
+
+    assert isinstance(create_geocoder("offline"), OfflineGeocoder)
+    geocoder = create_geocoder("nominatim")
+    assert isinstance(geocoder, NominatimGeocoder)
+    found = SimpleNamespace(address="Bègles, Gironde, France", latitude=44.8, longitude=-0.55)
+    fake = _FakeNominatim(found)
+    geocoder._client = fake
+    place = await geocoder.locate("Begles")
+    assert place is not None
+    assert (place.name, place.latitude, place.country_code) == ("Bègles", 44.8, "FR")
+    assert fake.queries == [("Begles", {"exactly_one": True, "country_codes": "fr"})]
+    # Postcodes stay offline; a network failure is "not found", not a crash.
+    bordeaux = await geocoder.locate("33000")
+    assert bordeaux is not None
+    assert bordeaux.name == "Bordeaux"
+    assert len(fake.queries) == 1
+    geocoder._client = _FakeNominatim(error=GeocoderUnavailable("down"))
+    assert await geocoder.locate("Begles") is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("44.84, -0.58", (44.84, -0.58)),
+        ("44,84 ; -0,58", (44.84, -0.58)),
+        ("44.84 -0.58", (44.84, -0.58)),
+        ("95, 0", "invalid"),
+        ("0, 181", "invalid"),
+        ("Bordeaux", None),
+        ("33000", None),
+    ],
+)
+def test_typed_coordinates(typed: str, expected: object) -> None:
+    from bot.services.location import LocationProblem, parse_coordinates
+
+    result = parse_coordinates(typed)
+    if expected == "invalid":
+        assert result is LocationProblem.INVALID
+    else:
+        assert result == expected
+
+
+async def test_resolve_text() -> None:
+    from bot.services.geocoding import OfflineGeocoder
+    from bot.services.location import GivenLocation, LocationProblem, resolve_text
+
+    geocoder = OfflineGeocoder()
+    assert await resolve_text("   ", geocoder) is LocationProblem.MISSING
+    assert await resolve_text("x" * 300, geocoder) is LocationProblem.NOT_FOUND
+    assert await resolve_text("nowhere-xyz", geocoder) is LocationProblem.NOT_FOUND
+    nancy = await resolve_text("nancy", geocoder)
+    assert isinstance(nancy, GivenLocation)
+    assert nancy.label == "Nancy"

@@ -19,9 +19,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import users
@@ -118,39 +119,82 @@ def _cell_ranges(box: Box) -> list[tuple[int, int]] | None:
 
 _RTREE_BOX = (
     "SELECT m.id, m.latitude, m.longitude FROM maker_rtree AS r JOIN makers AS m ON m.id = r.id"
-    " WHERE r.min_lat <= :max_lat AND r.max_lat >= :min_lat"
-    " AND r.min_lon <= :max_lon AND r.max_lon >= :min_lon AND m.status = :approved"
+    " WHERE r.min_lat <= ? AND r.max_lat >= ? AND r.min_lon <= ? AND r.max_lon >= ?"
+    " AND m.status = ?"
 )
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The DBAPI driver's own connection (aiosqlite or asyncpg) of the session's transaction.
+
+    The box query is the hot path of /makers: sent straight to the driver, it skips
+    SQLAlchemy's statement and result machinery, which costs more than the query itself."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    if raw.driver_connection is None:  # pragma: no cover - a live connection always has one
+        raise RuntimeError("no database connection")
+    return raw.driver_connection
 
 
 async def _sqlite_candidates(
     session: AsyncSession, box: Box, where: MakerFilter
 ) -> Sequence[tuple[int, float, float]]:
-    """The R*Tree query, sent straight to the aiosqlite connection of the session's
-    transaction: this is the hot path of /makers, and SQLAlchemy's result machinery
-    around a 40-row answer would cost several times the query itself."""
+    """Through the R*Tree, which holds approved makers only."""
     sql = _RTREE_BOX
-    params: dict[str, object] = {
-        "min_lat": box.min_lat,
-        "max_lat": box.max_lat,
-        "min_lon": box.min_lon,
-        "max_lon": box.max_lon,
-        "approved": MakerStatus.APPROVED.value,
-    }
-    if where.category is not None:
-        sql += " AND m.category = :category"
-        params["category"] = where.category.value
-    for index, word in enumerate(where.words):
-        # normalize_name leaves only [a-z0-9 ], so no LIKE wildcard comes from the person.
-        sql += f" AND m.search_text LIKE :word{index}"
-        params[f"word{index}"] = f"%{word}%"
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    if driver is None:  # pragma: no cover - a live pooled connection always has one
-        raise RuntimeError("no database connection")
-    rows = await driver.execute_fetchall(sql, params)
+    params: list[object] = [
+        box.max_lat,
+        box.min_lat,
+        box.max_lon,
+        box.min_lon,
+        MakerStatus.APPROVED.value,
+    ]
+    sql += _filter_sql(where, params, "?")
+    rows = await (await _driver(session)).execute_fetchall(sql, params)
     return [(row[0], row[1], row[2]) for row in rows]
+
+
+async def _postgres_candidates(
+    session: AsyncSession, box: Box, where: MakerFilter
+) -> Sequence[tuple[int, float, float]]:
+    """Through the (status, geo_cell) B-tree: one range of cells per row of the box, and
+    the coordinates carried by the index (an index-only scan)."""
+    params: list[object] = [
+        MakerStatus.APPROVED.value,
+        box.min_lat,
+        box.max_lat,
+        box.min_lon,
+        box.max_lon,
+    ]
+    sql = (
+        "SELECT m.id, m.latitude, m.longitude FROM makers AS m WHERE m.status = $1"
+        " AND m.latitude BETWEEN $2 AND $3 AND m.longitude BETWEEN $4 AND $5"
+    )
+    ranges = _cell_ranges(box)
+    if ranges is not None:
+        parts = []
+        for low, high in ranges:
+            params += [low, high]
+            parts.append(f"m.geo_cell BETWEEN ${len(params) - 1} AND ${len(params)}")
+        sql += " AND (" + " OR ".join(parts) + ")"
+    sql += _filter_sql(where, params, "$")
+    rows = await (await _driver(session)).fetch(sql, *params)
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def _filter_sql(where: MakerFilter, params: list[object], style: str) -> str:
+    """The category and words conditions, their values appended to `params`."""
+
+    def placeholder(value: object) -> str:
+        params.append(value)
+        return "?" if style == "?" else f"${len(params)}"
+
+    sql = ""
+    if where.category is not None:
+        sql += f" AND m.category = {placeholder(where.category.value)}"
+    for word in where.words:
+        # normalize_name leaves only [a-z0-9 ], so no LIKE wildcard comes from the person.
+        sql += f" AND m.search_text LIKE {placeholder(f'%{word}%')}"
+    return sql
 
 
 async def _candidates(
@@ -158,16 +202,7 @@ async def _candidates(
 ) -> Sequence[tuple[int, float, float]]:
     if session.get_bind().dialect.name == "sqlite":
         return await _sqlite_candidates(session, box, where)
-    clauses = [
-        Maker.latitude.between(box.min_lat, box.max_lat),
-        Maker.longitude.between(box.min_lon, box.max_lon),
-        *_filters(where),
-    ]
-    ranges = _cell_ranges(box)
-    if ranges is not None:
-        clauses.append(or_(*(Maker.geo_cell.between(low, high) for low, high in ranges)))
-    query = select(Maker.id, Maker.latitude, Maker.longitude).where(and_(*clauses))
-    return [(row[0], row[1], row[2]) for row in await session.execute(query)]
+    return await _postgres_candidates(session, box, where)
 
 
 async def nearest_ids(
@@ -227,8 +262,11 @@ async def exhaustive_nearest_ids_sql(
     origin = Origin.at(latitude, longitude)
     dialect = session.get_bind().dialect.name
     distance = haversine_sql("latitude", "longitude", dialect)
+    # A scan reads the table in order; going through an index on status would fetch the
+    # rows one by one instead (SQLite's unary + keeps the planner off the index).
+    status = "+status" if dialect == "sqlite" else "status"
     query = text(
-        f"SELECT id, {distance} AS d FROM makers WHERE status = :approved ORDER BY d, id LIMIT :k"
+        f"SELECT id, {distance} AS d FROM makers WHERE {status} = :approved ORDER BY d, id LIMIT :k"
     )
     params = {**origin.sql_params(), "approved": MakerStatus.APPROVED.value, "k": k}
     rows = await session.execute(query, params)

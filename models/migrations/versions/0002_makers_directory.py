@@ -82,7 +82,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('makers', schema=None) as batch_op:
         batch_op.create_index('ix_makers_status_category', ['status', 'category'], unique=False)
-        batch_op.create_index('ix_makers_status_geo_cell', ['status', 'geo_cell'], unique=False)
+        batch_op.create_index('ix_makers_status_geo_cell', ['status', 'geo_cell'], unique=False, postgresql_include=['latitude', 'longitude', 'id'])
 
     op.create_table('maker_favourites',
     sa.Column('user_id', sa.BigInteger(), nullable=False),

@@ -1,0 +1,90 @@
+"""Scheduled job functions. APScheduler stores them by reference with ids as arguments;
+what they need at run time (database, clock, translator…) comes from the context the
+worker installs when it starts running jobs (one scheduler runs per process)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import broadcasting
+from bot.clock import Clock
+from bot.i18n import Translator
+from bot.services import broadcasts, neighbours
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SWEEP_JOB = "broadcasts:sweep"
+SWEEP_REF = "bot.jobs:sweep_broadcasts"
+SWEEP_SECONDS = 30.0
+NEIGHBOURS_PURGE_JOB = "neighbours:purge"
+NEIGHBOURS_PURGE_REF = "bot.jobs:purge_neighbour_positions"
+NEIGHBOURS_PURGE_SECONDS = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    translator: Translator
+
+
+_context: JobContext | None = None
+
+
+def install(context: JobContext) -> None:
+    global _context
+    _context = context
+
+
+def uninstall(context: JobContext) -> None:
+    global _context
+    if _context is context:
+        _context = None
+
+
+def current() -> JobContext:
+    if _context is None:
+        raise RuntimeError("no job context: jobs run only in the process holding the worker lease")
+    return _context
+
+
+async def start_broadcast(broadcast_id: int) -> None:
+    """Fired at a broadcast's time. A no-op if the sweep (or a previous run) started it."""
+    context = current()
+    async with context.sessionmaker() as session:
+        started = await broadcasting.begin(
+            session,
+            broadcast_id,
+            context.clock.now(),
+            context.translator,
+            context.settings.broadcast_rate,
+        )
+        await session.commit()
+    if started is not None:
+        logger.info("broadcast %s started: %d recipients", broadcast_id, started.recipients)
+
+
+async def sweep_broadcasts() -> None:
+    """The safety net behind one-shot jobs: start any scheduled broadcast whose time has
+    come (a job lost in a crash, a time set with a clock APScheduler does not see)."""
+    context = current()
+    async with context.sessionmaker() as session:
+        due = await broadcasts.due(session, context.clock.now())
+    for broadcast_id in due:
+        await start_broadcast(broadcast_id)
+
+
+async def purge_neighbour_positions() -> None:
+    """Forget neighbours' positions not refreshed for 30 days (the /neighbours query also
+    ignores them, so a late run never shows a stale position)."""
+    context = current()
+    async with context.sessionmaker() as session:
+        purged = await neighbours.purge_expired_positions(session, context.clock.now())
+        await session.commit()
+    if purged:
+        logger.info("neighbours: %d expired positions forgotten", purged)

@@ -1,0 +1,503 @@
+"""/broadcast: an organiser writes to an audience — text (HTML), optional photo and link
+button, a preview exactly as recipients will see it, then send now or at a time; a live
+progress message with a stop button follows (from the worker, see bot/worker.py).
+
+Organiser rights are checked on every update (IsOrganiser here, and again in the service);
+anyone else is refused, whatever state or button they come with.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InaccessibleMessage,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import broadcasting
+from bot.callbacks import (
+    BroadcastAction,
+    BroadcastAudienceCb,
+    BroadcastCb,
+    BroadcastStep,
+    BroadcastWizardCb,
+)
+from bot.clock import Clock
+from bot.commands import Scope, command
+from bot.filters import IsOrganiser
+from bot.formatting import escape
+from bot.i18n import Translator, t
+from bot.scheduler import Scheduler
+from bot.services import audiences, broadcasts
+from bot.services.audiences import AudienceKind
+from bot.services.broadcasts import Draft, DraftError
+from bot.settings import Settings
+from bot.telegram_html import HtmlError
+from models import User
+
+router = Router(name=__name__)
+
+COMMANDS = [command("broadcast", "commands.broadcast", Scope.ORGANISER)]
+
+# Entities Telegram adds by itself (links, mentions…): a text with only these was typed
+# as is, so its tags are the organiser's HTML. Formatting applied in the app (bold…) is
+# converted to HTML instead.
+AUTOMATIC_ENTITIES = frozenset(
+    {"url", "mention", "hashtag", "cashtag", "bot_command", "email", "phone_number"}
+)
+
+
+class BroadcastForm(StatesGroup):
+    audience = State()
+    text = State()
+    photo = State()
+    button = State()
+    review = State()
+    when = State()
+
+
+def _not_a_command() -> Any:
+    return ~F.text.startswith("/")
+
+
+def _wizard_button(key: str, step: BroadcastStep, **params: object) -> tuple[str, str]:
+    return t(key, **params), BroadcastWizardCb(step=step).pack()
+
+
+def _keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for row in rows:
+        builder.row(*[InlineKeyboardButton(text=text, callback_data=data) for text, data in row])
+    return builder.as_markup()
+
+
+def _abort_row() -> list[tuple[str, str]]:
+    return [_wizard_button("broadcast.button.abort", BroadcastStep.ABORT)]
+
+
+def _skip_row() -> list[tuple[str, str]]:
+    return [
+        _wizard_button("broadcast.button.skip", BroadcastStep.SKIP),
+        _wizard_button("broadcast.button.abort", BroadcastStep.ABORT),
+    ]
+
+
+def _draft(data: dict[str, Any]) -> Draft:
+    return Draft(
+        audience=AudienceKind(data["audience"]),
+        text=data["text"],
+        photo_file_id=data.get("photo"),
+        button_label=data.get("button_label"),
+        button_url=data.get("button_url"),
+    )
+
+
+def _error_text(error: DraftError | HtmlError) -> str:
+    if isinstance(error, HtmlError):
+        return t("broadcast.error.html", reason=escape(error))
+    return t(f"broadcast.error.{error.code}", **error.params)
+
+
+def _message_of(query: CallbackQuery) -> Message | None:
+    message = query.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        return None
+    return message
+
+
+def _organiser_text(message: Message) -> str | None:
+    """The organiser's text as HTML (see AUTOMATIC_ENTITIES)."""
+    if message.text is None:
+        return None
+    formatted = any(entity.type not in AUTOMATIC_ENTITIES for entity in message.entities or [])
+    return message.html_text if formatted else message.text
+
+
+# --------------------------------------------------------------------------- the wizard
+
+
+@router.message(Command("broadcast"), F.chat.type == "private", IsOrganiser())
+async def start_wizard(message: Message, state: FSMContext, session: AsyncSession) -> None:
+    await state.clear()
+    await state.set_state(BroadcastForm.audience)
+    rows = []
+    for kind in audiences.available():
+        count = await audiences.count(session, kind, None)
+        rows.append(
+            [
+                (
+                    t(f"broadcast.audience.{kind.value}", count=count),
+                    BroadcastAudienceCb(audience=kind).pack(),
+                )
+            ]
+        )
+    await message.answer(t("broadcast.ask_audience"), reply_markup=_keyboard(*rows, _abort_row()))
+
+
+@router.callback_query(BroadcastAudienceCb.filter(), BroadcastForm.audience, IsOrganiser())
+async def audience_chosen(
+    query: CallbackQuery, callback_data: BroadcastAudienceCb, state: FSMContext
+) -> None:
+    if callback_data.audience not in audiences.available():
+        await query.answer(t("broadcast.error.audience"), show_alert=True)
+        return
+    await state.update_data(audience=callback_data.audience.value)
+    await state.set_state(BroadcastForm.text)
+    await query.answer()
+    message = _message_of(query)
+    if message is not None:
+        await message.edit_text(t("broadcast.ask_text"), reply_markup=_keyboard(_abort_row()))
+
+
+@router.message(BroadcastForm.text, F.chat.type == "private", IsOrganiser(), _not_a_command())
+async def text_given(message: Message, state: FSMContext) -> None:
+    text = _organiser_text(message)
+    if text is None:
+        await message.answer(t("broadcast.error.text_expected"))
+        return
+    try:
+        broadcasts.check_text(text, with_photo=False)
+    except (DraftError, HtmlError) as error:
+        await message.answer(_error_text(error))
+        return
+    await state.update_data(text=text)
+    await state.set_state(BroadcastForm.photo)
+    await message.answer(t("broadcast.ask_photo"), reply_markup=_keyboard(_skip_row()))
+
+
+@router.message(BroadcastForm.photo, F.chat.type == "private", IsOrganiser(), F.photo)
+async def photo_given(message: Message, state: FSMContext) -> None:
+    assert message.photo is not None
+    data = await state.get_data()
+    try:
+        broadcasts.check_text(data["text"], with_photo=True)
+    except (DraftError, HtmlError) as error:
+        await message.answer(_error_text(error))
+        return
+    await state.update_data(photo=message.photo[-1].file_id)
+    await _ask_button(message, state)
+
+
+@router.message(BroadcastForm.photo, F.chat.type == "private", IsOrganiser(), _not_a_command())
+async def photo_expected(message: Message) -> None:
+    await message.answer(t("broadcast.error.photo_expected"), reply_markup=_keyboard(_skip_row()))
+
+
+async def _ask_button(message: Message, state: FSMContext) -> None:
+    await state.set_state(BroadcastForm.button)
+    await message.answer(t("broadcast.ask_button"), reply_markup=_keyboard(_skip_row()))
+
+
+@router.message(BroadcastForm.button, F.chat.type == "private", IsOrganiser(), _not_a_command())
+async def button_given(message: Message, state: FSMContext, session: AsyncSession) -> None:
+    try:
+        label, url = broadcasts.parse_button(message.text or "")
+    except DraftError as error:
+        await message.answer(_error_text(error), reply_markup=_keyboard(_skip_row()))
+        return
+    await state.update_data(button_label=label, button_url=url)
+    await _review(message, state, session)
+
+
+@router.callback_query(
+    BroadcastWizardCb.filter(F.step == BroadcastStep.SKIP),
+    StateFilter(BroadcastForm.photo, BroadcastForm.button),
+    IsOrganiser(),
+)
+async def skipped(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    await query.answer()
+    message = _message_of(query)
+    if message is None:
+        return
+    await message.edit_reply_markup(reply_markup=None)
+    if await state.get_state() == BroadcastForm.photo.state:
+        await _ask_button(message, state)
+    else:
+        await _review(message, state, session)
+
+
+async def _review(message: Message, state: FSMContext, session: AsyncSession) -> None:
+    """The preview, exactly as recipients will see it, then the controls."""
+    draft = _draft(await state.get_data())
+    markup = broadcasts.button_markup(draft.button_label, draft.button_url)
+    keyboard = None if markup is None else InlineKeyboardMarkup.model_validate(markup)
+    await message.answer(t("broadcast.preview_intro"))
+    if draft.photo_file_id is not None:
+        await message.answer_photo(draft.photo_file_id, caption=draft.text, reply_markup=keyboard)
+    else:
+        await message.answer(draft.text, reply_markup=keyboard)
+    count = await audiences.count(session, draft.audience, None)
+    await state.set_state(BroadcastForm.review)
+    await message.answer(
+        t(
+            "broadcast.review",
+            audience=t(f"broadcast.audience.{draft.audience.value}", count=count),
+        ),
+        reply_markup=_keyboard(
+            [
+                _wizard_button("broadcast.button.send_now", BroadcastStep.SEND_NOW),
+                _wizard_button("broadcast.button.schedule", BroadcastStep.SCHEDULE),
+            ],
+            _abort_row(),
+        ),
+    )
+
+
+@router.callback_query(
+    BroadcastWizardCb.filter(F.step == BroadcastStep.SEND_NOW), BroadcastForm.review, IsOrganiser()
+)
+async def send_now(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    translator: Translator,
+    locale: str,
+) -> None:
+    now = clock.now()
+    try:
+        broadcast = await broadcasts.create(
+            session,
+            actor_id=user.id,
+            configured_organisers=settings.organiser_ids,
+            draft=_draft(await state.get_data()),
+            locale=locale,
+            send_at=now,
+            now=now,
+        )
+    except DraftError as error:
+        await query.answer(_error_text(error), show_alert=True)
+        return
+    started = await broadcasting.begin(
+        session, broadcast.id, now, translator, settings.broadcast_rate
+    )
+    await state.clear()
+    await query.answer()
+    message = _message_of(query)
+    if message is not None:
+        count = started.recipients if started is not None else 0
+        await message.edit_text(t("broadcast.started", id=broadcast.id, count=count))
+
+
+@router.callback_query(
+    BroadcastWizardCb.filter(F.step == BroadcastStep.SCHEDULE), BroadcastForm.review, IsOrganiser()
+)
+async def ask_time(query: CallbackQuery, state: FSMContext, settings: Settings) -> None:
+    await state.set_state(BroadcastForm.when)
+    await query.answer()
+    message = _message_of(query)
+    if message is not None:
+        await message.edit_text(
+            t("broadcast.ask_time", zone=escape(settings.timezone)),
+            reply_markup=_keyboard(
+                [
+                    _wizard_button("broadcast.button.in_one_hour", BroadcastStep.IN_ONE_HOUR),
+                    _wizard_button("broadcast.button.tomorrow", BroadcastStep.TOMORROW_MORNING),
+                ],
+                _abort_row(),
+            ),
+        )
+
+
+async def _schedule(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    scheduler: Scheduler | None,
+    locale: str,
+    answer: str,
+) -> None:
+    now = clock.now()
+    try:
+        send_at = broadcasts.parse_send_time(answer, now, settings.tz)
+        broadcast = await broadcasts.create(
+            session,
+            actor_id=user.id,
+            configured_organisers=settings.organiser_ids,
+            draft=_draft(await state.get_data()),
+            locale=locale,
+            send_at=send_at,
+            now=now,
+        )
+    except DraftError as error:
+        await message.answer(_error_text(error))
+        return
+    if scheduler is not None:
+        # must_run: however late the worker gets to it, an announcement is not dropped.
+        scheduler.at(
+            broadcasting.job_id(broadcast.id),
+            send_at,
+            broadcasting.START_JOB,
+            must_run=True,
+            broadcast_id=broadcast.id,
+        )
+    await state.clear()
+    local = send_at.astimezone(settings.tz)
+    await message.answer(
+        t(
+            "broadcast.scheduled",
+            id=broadcast.id,
+            when=local.strftime("%d/%m/%Y %H:%M"),
+            zone=escape(settings.timezone),
+        ),
+        reply_markup=_keyboard(
+            [
+                (
+                    t("broadcast.button.stop"),
+                    BroadcastCb(action=BroadcastAction.STOP, broadcast_id=broadcast.id).pack(),
+                )
+            ]
+        ),
+    )
+
+
+@router.message(BroadcastForm.when, F.chat.type == "private", IsOrganiser(), _not_a_command())
+async def time_typed(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    locale: str,
+    scheduler: Scheduler | None = None,
+) -> None:
+    await _schedule(
+        message, state, session, user, settings, clock, scheduler, locale, message.text or ""
+    )
+
+
+@router.callback_query(
+    BroadcastWizardCb.filter(
+        F.step.in_({BroadcastStep.IN_ONE_HOUR, BroadcastStep.TOMORROW_MORNING})
+    ),
+    BroadcastForm.when,
+    IsOrganiser(),
+)
+async def time_picked(
+    query: CallbackQuery,
+    callback_data: BroadcastWizardCb,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    locale: str,
+    scheduler: Scheduler | None = None,
+) -> None:
+    await query.answer()
+    message = _message_of(query)
+    if message is None:
+        return
+    local_now = clock.now().astimezone(settings.tz)
+    if callback_data.step == BroadcastStep.IN_ONE_HOUR:
+        target = local_now + timedelta(hours=1, minutes=1)
+        answer = target.strftime("%d/%m/%Y %H:%M")
+    else:
+        answer = (local_now + timedelta(days=1)).strftime("%d/%m/%Y 09:00")
+    await message.edit_reply_markup(reply_markup=None)
+    await _schedule(message, state, session, user, settings, clock, scheduler, locale, answer)
+
+
+@router.callback_query(
+    BroadcastWizardCb.filter(F.step == BroadcastStep.ABORT),
+    StateFilter(BroadcastForm),
+    IsOrganiser(),
+)
+async def abort(query: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await query.answer()
+    message = _message_of(query)
+    if message is not None:
+        await message.edit_text(t("broadcast.aborted"))
+
+
+@router.message(
+    StateFilter(BroadcastForm.audience, BroadcastForm.review),
+    F.chat.type == "private",
+    IsOrganiser(),
+    _not_a_command(),
+)
+async def use_the_buttons(message: Message) -> None:
+    await message.answer(t("broadcast.error.use_buttons"))
+
+
+@router.callback_query(BroadcastWizardCb.filter(), IsOrganiser())
+@router.callback_query(BroadcastAudienceCb.filter(), IsOrganiser())
+async def stale_wizard_button(query: CallbackQuery) -> None:
+    await query.answer(t("broadcast.error.stale"), show_alert=True)
+
+
+# --------------------------------------------------------------------------- stop
+
+
+@router.callback_query(BroadcastCb.filter(F.action == BroadcastAction.STOP), IsOrganiser())
+async def stop(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    scheduler: Scheduler | None = None,
+) -> None:
+    try:
+        result = await broadcasts.cancel(
+            session,
+            broadcast_id=callback_data.broadcast_id,
+            actor_id=user.id,
+            configured_organisers=settings.organiser_ids,
+            now=clock.now(),
+        )
+    except broadcasts.BroadcastNotFoundError:
+        await query.answer(t("broadcast.error.stale"), show_alert=True)
+        return
+    if not result.stopped:
+        await query.answer(t("broadcast.already_finished"), show_alert=True)
+        return
+    if result.broadcast.started_at is None:
+        if scheduler is not None:
+            scheduler.cancel(broadcasting.job_id(result.broadcast.id))
+        await query.answer(t("broadcast.stopped"))
+        message = _message_of(query)
+        if message is not None:
+            await message.edit_text(t("broadcast.cancelled_scheduled", id=result.broadcast.id))
+        return
+    # Sending: the progress message turns into the final figures once in-flight ones land.
+    await query.answer(t("broadcast.stopping", count=result.cancelled_messages), show_alert=True)
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+@router.message(Command("broadcast"))
+@router.message(StateFilter(BroadcastForm), _not_a_command())
+async def refuse_message(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is not None:
+        await state.clear()
+    await message.answer(t("broadcast.refused"))
+
+
+@router.callback_query(BroadcastWizardCb.filter())
+@router.callback_query(BroadcastAudienceCb.filter())
+@router.callback_query(BroadcastCb.filter())
+async def refuse_callback(query: CallbackQuery, state: FSMContext) -> None:
+    if await state.get_state() in {s.state for s in BroadcastForm.__states__}:
+        await state.clear()
+    await query.answer(t("broadcast.refused"), show_alert=True)

@@ -1,0 +1,174 @@
+"""Notification settings (reached from /settings) and the "snooze for a week" button
+every nudge carries. Features that send nudges attach `snooze_row(...)` to their message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import (
+    NotifAction,
+    NotifCb,
+    NotifKindCb,
+    SettingsAction,
+    SettingsCb,
+    SnoozeCb,
+)
+from bot.clock import Clock
+from bot.commands import CommandSpec
+from bot.i18n import Translator, t
+from bot.services import nudges
+from bot.services.nudges import NudgeKind, Prefs
+from bot.settings import Settings
+from handlers.common import settings_view
+from models import User
+
+router = Router(name=__name__)
+router.callback_query.filter(F.message.chat.type == "private")
+
+COMMANDS: list[CommandSpec] = []
+
+
+def snooze_row(translator: Translator, locale: str) -> list[dict[str, Any]]:
+    """The "snooze for a week" button as outbox JSON (one keyboard row), in `locale`."""
+    return [
+        {
+            "text": translator.t("nudges.button.snooze", locale),
+            "callback_data": SnoozeCb().pack(),
+        }
+    ]
+
+
+def _minutes(value: int) -> str:
+    return f"{value // 60:02d}:{value % 60:02d}"
+
+
+def _quiet_label(prefs: Prefs) -> str:
+    if prefs.quiet is None:
+        return t("notif.quiet.off")
+    return t("notif.quiet.range", start=_minutes(prefs.quiet[0]), end=_minutes(prefs.quiet[1]))
+
+
+def _local(when: datetime, zone_name: str, user: User) -> str:
+    zone = nudges.user_zone(user, zone_name)
+    return when.astimezone(zone).strftime("%d/%m %H:%M")
+
+
+def notifications_view(
+    prefs: Prefs, user: User, settings: Settings, now: datetime
+) -> tuple[str, InlineKeyboardMarkup]:
+    zone = nudges.user_zone(user, settings.timezone)
+    snoozed = prefs.snoozed_until is not None and prefs.snoozed_until > now
+    snooze_line = (
+        t("notif.snoozed", until=_local(prefs.snoozed_until, settings.timezone, user))
+        if snoozed and prefs.snoozed_until is not None
+        else ""
+    )
+    text = t(
+        "notif.text",
+        quiet=_quiet_label(prefs),
+        cap=prefs.daily_cap,
+        zone=str(zone),
+        snoozed=snooze_line,
+    )
+    builder = InlineKeyboardBuilder()
+    for kind in NudgeKind:
+        state = "off" if kind.value in prefs.opted_out else "on"
+        builder.button(
+            text=t(f"notif.kind.{state}", label=t(f"nudges.kind.{kind.value}")),
+            callback_data=NotifKindCb(kind=kind),
+        )
+    builder.button(
+        text=t("notif.button.quiet", quiet=_quiet_label(prefs)),
+        callback_data=NotifCb(action=NotifAction.QUIET),
+    )
+    builder.button(
+        text=t("notif.button.cap", cap=prefs.daily_cap),
+        callback_data=NotifCb(action=NotifAction.CAP),
+    )
+    if snoozed:
+        builder.button(
+            text=t("notif.button.unsnooze"), callback_data=NotifCb(action=NotifAction.UNSNOOZE)
+        )
+    else:
+        builder.button(
+            text=t("notif.button.snooze"), callback_data=NotifCb(action=NotifAction.SNOOZE)
+        )
+    builder.button(text=t("notif.button.back"), callback_data=NotifCb(action=NotifAction.BACK))
+    builder.adjust(*([2] * ((len(NudgeKind) + 1) // 2)), 1, 1, 1, 1)
+    return text, builder.as_markup()
+
+
+async def _show(
+    query: CallbackQuery, session: AsyncSession, user: User, settings: Settings, clock: Clock
+) -> None:
+    prefs = await nudges.load_prefs(session, user.id)
+    text, markup = notifications_view(prefs, user, settings, clock.now())
+    await query.answer()
+    message = query.message
+    if message is not None and not isinstance(message, InaccessibleMessage):
+        await message.edit_text(text, reply_markup=markup)
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.NOTIFICATIONS))
+async def open_notifications(
+    query: CallbackQuery, session: AsyncSession, user: User, settings: Settings, clock: Clock
+) -> None:
+    await _show(query, session, user, settings, clock)
+
+
+@router.callback_query(NotifKindCb.filter())
+async def toggle_kind(
+    query: CallbackQuery,
+    callback_data: NotifKindCb,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    await nudges.toggle_kind(session, user.id, callback_data.kind)
+    await _show(query, session, user, settings, clock)
+
+
+@router.callback_query(NotifCb.filter(F.action == NotifAction.BACK))
+async def back(query: CallbackQuery, locale: str) -> None:
+    await query.answer()
+    message = query.message
+    if message is not None and not isinstance(message, InaccessibleMessage):
+        text, markup = settings_view(locale)
+        await message.edit_text(text, reply_markup=markup)
+
+
+@router.callback_query(NotifCb.filter())
+async def change(
+    query: CallbackQuery,
+    callback_data: NotifCb,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    if callback_data.action == NotifAction.QUIET:
+        await nudges.next_quiet_preset(session, user.id)
+    elif callback_data.action == NotifAction.CAP:
+        await nudges.next_cap(session, user.id)
+    elif callback_data.action == NotifAction.SNOOZE:
+        await nudges.snooze_week(session, user.id, clock.now())
+    elif callback_data.action == NotifAction.UNSNOOZE:
+        await nudges.unsnooze(session, user.id)
+    await _show(query, session, user, settings, clock)
+
+
+@router.callback_query(SnoozeCb.filter())
+async def snooze_from_a_nudge(
+    query: CallbackQuery, session: AsyncSession, user: User, settings: Settings, clock: Clock
+) -> None:
+    until = await nudges.snooze_week(session, user.id, clock.now())
+    await query.answer(
+        t("nudges.snoozed", until=_local(until, settings.timezone, user)), show_alert=True
+    )
