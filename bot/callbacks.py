@@ -199,31 +199,100 @@ class WizardCategoryCb(CallbackData, prefix="cc"):
     category: ActionCategory
 
 
-# ---------------------------------------------------------------- neighbours ("gn"), /forget ("gf")
+# ---------------------------------------------------------------- zero-waste offers ("o…", "r…")
 
 
-class NeighboursAction(StrEnum):
-    ACCEPT = "a"
-    DECLINE = "d"
-    ANONYMOUS = "n"  # no public name
-    RENAME = "r"
-    POSITION = "p"  # share a new position
-    HIDE = "h"
-    SHOW = "s"
-    PANEL = "o"  # from /settings: my neighbours privacy
+class OfferAction(StrEnum):
+    OPEN = "o"
+    RESERVE = "r"
+    REPORT = "p"
+    QR = "q"
+    CLOSE = "c"
+    # `offer_id` is then a maker's id: that maker's open offers.
+    MAKER = "m"
 
 
-class NeighboursCb(CallbackData, prefix="gn"):
-    action: NeighboursAction
+class OfferCb(CallbackData, prefix="of"):
+    action: OfferAction
+    offer_id: int
 
 
-class ForgetAction(StrEnum):
-    CONFIRM = "y"
-    CANCEL = "n"
+class ReservationAction(StrEnum):
+    CANCEL = "c"
+    CONFIRM = "k"
 
 
-class ForgetCb(CallbackData, prefix="gf"):
-    action: ForgetAction
+class ReservationCb(CallbackData, prefix="rs"):
+    action: ReservationAction
+    reservation_id: int
+
+
+class OffersListCb(CallbackData, prefix="ol"):
+    """ "More" under /offers; the search point is in the person's conversation data."""
+
+    search: int
+    offset: int
+
+
+class OfferWizardAction(StrEnum):
+    CATEGORY = "c"
+    PRESET = "t"
+    MAKER = "m"
+    SKIP = "s"
+    PUBLISH = "ok"
+    RESTART = "r"
+
+
+class OfferCategoryChoice(StrEnum):
+    NONE = "none"
+    BAKERY = "bakery"
+    PRODUCE = "produce"
+    MEALS = "meals"
+    DAIRY = "dairy"
+    GROCERY = "grocery"
+    OTHER = "other"
+
+
+class PickupChoice(StrEnum):
+    NONE = "none"
+    IN_1H = "h1"
+    IN_3H = "h3"
+    TONIGHT = "tonight"
+    TOMORROW = "tomorrow"
+
+
+class OfferWizardCb(CallbackData, prefix="ow"):
+    action: OfferWizardAction
+    category: OfferCategoryChoice = OfferCategoryChoice.NONE
+    pickup: PickupChoice = PickupChoice.NONE
+
+
+class AlertCb(CallbackData, prefix="oa"):
+    """A radius in km for new-offer alerts; 0 switches them off."""
+
+    radius: int
+
+
+class ReportChoice(StrEnum):
+    SPAM = "spam"
+    UNSAFE = "unsafe"
+    MISLEADING = "misleading"
+    OFFENSIVE = "offensive"
+
+
+class ReportCb(CallbackData, prefix="rp"):
+    offer_id: int
+    reason: ReportChoice
+
+
+class OfferModerationAction(StrEnum):
+    REMOVE = "x"
+    DISMISS = "d"
+
+
+class OfferModerationCb(CallbackData, prefix="om"):
+    action: OfferModerationAction
+    offer_id: int
 
 
 # --- nudges and notification settings (handlers/notifications.py)
@@ -279,6 +348,33 @@ class BroadcastCb(CallbackData, prefix="b"):
     broadcast_id: int
 
 
+# ---------------------------------------------------------------- neighbours ("gn"), /forget ("gf")
+
+
+class NeighboursAction(StrEnum):
+    ACCEPT = "a"
+    DECLINE = "d"
+    ANONYMOUS = "n"  # no public name
+    RENAME = "r"
+    POSITION = "p"  # share a new position
+    HIDE = "h"
+    SHOW = "s"
+    PANEL = "o"  # from /settings: my neighbours privacy
+
+
+class NeighboursCb(CallbackData, prefix="gn"):
+    action: NeighboursAction
+
+
+class ForgetAction(StrEnum):
+    CONFIRM = "y"
+    CANCEL = "n"
+
+
+class ForgetCb(CallbackData, prefix="gf"):
+    action: ForgetAction
+
+
 ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
     LanguageCb,
     SettingsCb,
@@ -295,12 +391,19 @@ ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
     ContestCb,
     WizardCb,
     WizardCategoryCb,
-    NeighboursCb,
-    ForgetCb,
+    OfferCb,
+    ReservationCb,
+    OffersListCb,
+    OfferWizardCb,
+    AlertCb,
+    ReportCb,
+    OfferModerationCb,
     NotifCb,
     NotifKindCb,
     SnoozeCb,
     BroadcastAudienceCb,
     BroadcastWizardCb,
     BroadcastCb,
+    NeighboursCb,
+    ForgetCb,
 )

@@ -6,6 +6,7 @@ Each feature contributes a loader; every loader is idempotent.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,12 +29,80 @@ async def load_demo_makers(session: AsyncSession, settings: Settings) -> str:
     return f"demo makers: {summary.line()}"
 
 
+DEMO_OFFER_POSTER = 4_100_000_000_000_000
+DEMO_OFFERS = (
+    ("Six baguettes de la veille", "bakery", "Encore bonnes grillées ou en pain perdu.", 6, 3),
+    (
+        "Panier de légumes abîmés",
+        "produce",
+        "Carottes, courgettes et tomates un peu tachées.",
+        4,
+        5,
+    ),
+    ("Trois parts de lasagnes", "meals", "Préparées ce midi, à garder au frais.", 3, 2),
+    ("Yaourts à date courte", "dairy", "Nature, date limite demain.", 8, 20),
+    ("Pâtes et riz en vrac", "grocery", "Fins de sacs, environ 500 g chacun.", 5, 30),
+)
+
+
+async def load_demo_offers(session: AsyncSession, settings: Settings) -> str:
+    """A few open offers at the first demo makers' addresses, posted by a demo shopkeeper;
+    loaded again only once the previous ones have ended."""
+    from sqlalchemy import select
+
+    from bot.services.offers import maker_address
+    from bot.services.users import TelegramProfile, upsert_user
+    from models import Maker, Offer, OfferStatus
+
+    now = SystemClock().now()
+    current = await session.scalar(
+        select(Offer.id).where(
+            Offer.poster_id == DEMO_OFFER_POSTER,
+            Offer.status == OfferStatus.OPEN.value,
+            Offer.pickup_end > now,
+        )
+    )
+    if current is not None:
+        return "demo offers: already there"
+    makers = list(
+        (await session.scalars(select(Maker).order_by(Maker.id).limit(len(DEMO_OFFERS)))).all()
+    )
+    if not makers:
+        return "demo offers: no demo makers to attach them to"
+    await upsert_user(
+        session, TelegramProfile(DEMO_OFFER_POSTER, "Épicerie solidaire", None, "fr"), now
+    )
+    for (title, category, description, quantity, hours), maker in zip(
+        DEMO_OFFERS, makers, strict=False
+    ):
+        session.add(
+            Offer(
+                title=title,
+                description=description,
+                category=category,
+                quantity_total=quantity,
+                quantity_left=quantity,
+                pickup_start=now,
+                pickup_end=now + timedelta(hours=hours),
+                latitude=maker.latitude,
+                longitude=maker.longitude,
+                address=maker_address(maker),
+                poster_id=DEMO_OFFER_POSTER,
+                maker_id=maker.id,
+                status=OfferStatus.OPEN.value,
+                created_at=now,
+            )
+        )
+    await session.flush()
+    return f"demo offers: {min(len(makers), len(DEMO_OFFERS))} open offers"
+
+
 def demo_loaders() -> list[DemoLoader]:
     from bot.services.demo_actions import load_actions_demo
     from bot.services.demo_neighbours import load_neighbours_demo
 
     # The neighbours demo places the people the actions demo created.
-    return [load_demo_makers, load_actions_demo, load_neighbours_demo]
+    return [load_demo_makers, load_actions_demo, load_neighbours_demo, load_demo_offers]
 
 
 async def load_demo_into(

@@ -88,3 +88,52 @@ async def purge_neighbour_positions() -> None:
         await session.commit()
     if purged:
         logger.info("neighbours: %d expired positions forgotten", purged)
+
+
+# ----------------------------------------------------------------------------- offers
+
+OFFERS_SWEEP_JOB = "offers:sweep"
+OFFERS_SWEEP_REF = "bot.jobs:sweep_offers"
+OFFERS_SWEEP_SECONDS = 60.0
+
+
+async def expire_offer(offer_id: int) -> None:
+    """At the end of an offer's window: close it, release reservations not picked up and
+    tell their holders. A no-op when run again (or by the sweep first)."""
+    from bot import offer_notices
+    from bot.services import offers
+
+    context = current()
+    async with context.sessionmaker() as session:
+        now = context.clock.now()
+        notices = await offers.expire_offer(session, offer_id, now)
+        await offer_notices.enqueue(session, context.translator, notices, now, context.settings)
+        await session.commit()
+
+
+async def remind_offer(offer_id: int) -> None:
+    """An hour before the end: remind the people holding a reservation (once each)."""
+    from bot import offer_notices
+    from bot.services import offers
+
+    context = current()
+    async with context.sessionmaker() as session:
+        now = context.clock.now()
+        notices = await offers.due_reminders(session, now, offer_id)
+        await offer_notices.enqueue(session, context.translator, notices, now, context.settings)
+        await session.commit()
+
+
+async def sweep_offers() -> None:
+    """The safety net behind the one-shot jobs (lost in a crash, or due while no worker
+    ran): expire every ended offer and send every due reminder."""
+    from bot import offer_notices
+    from bot.services import offers
+
+    context = current()
+    async with context.sessionmaker() as session:
+        now = context.clock.now()
+        notices = await offers.sweep_expired(session, now)
+        notices += await offers.due_reminders(session, now)
+        await offer_notices.enqueue(session, context.translator, notices, now, context.settings)
+        await session.commit()

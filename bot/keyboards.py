@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -12,8 +14,9 @@ from bot.callbacks import (
     NeighboursCb,
     SettingsAction,
     SettingsCb,
+    SnoozeCb,
 )
-from bot.i18n import t
+from bot.i18n import Translator, t
 
 MAIN_MENU_KEYS: tuple[tuple[str, str], ...] = (
     ("menu.makers", "menu.offers"),
@@ -47,15 +50,26 @@ def settings_menu() -> InlineKeyboardMarkup:
         text=t("settings.button.language"), callback_data=SettingsCb(action=SettingsAction.LANGUAGE)
     )
     builder.button(
-        text=t("settings.button.neighbours"),
-        callback_data=NeighboursCb(action=NeighboursAction.PANEL),
-    )
-    builder.button(
         text=t("settings.button.notifications"),
         callback_data=SettingsCb(action=SettingsAction.NOTIFICATIONS),
+    )
+    builder.button(
+        text=t("settings.button.neighbours"),
+        callback_data=NeighboursCb(action=NeighboursAction.PANEL),
     )
     builder.button(
         text=t("settings.button.close"), callback_data=SettingsCb(action=SettingsAction.CLOSE)
     )
     builder.adjust(1)
     return builder.as_markup()
+
+
+def snooze_row(translator: Translator, locale: str) -> list[dict[str, Any]]:
+    """The "snooze for a week" button every nudge carries, as outbox JSON (one keyboard
+    row) in the recipient's `locale`: reply_markup={"inline_keyboard": [..., snooze_row()]}."""
+    return [
+        {
+            "text": translator.t("nudges.button.snooze", locale),
+            "callback_data": SnoozeCb().pack(),
+        }
+    ]

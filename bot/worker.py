@@ -205,6 +205,9 @@ class Background:
             Every(jobs.NEIGHBOURS_PURGE_SECONDS),
             jobs.NEIGHBOURS_PURGE_REF,
         )
+        self.scheduler.every(
+            jobs.OFFERS_SWEEP_JOB, Every(jobs.OFFERS_SWEEP_SECONDS), jobs.OFFERS_SWEEP_REF
+        )
         self.scheduler.resume()
         self.leading.set()
         stop_sender = asyncio.Event()

@@ -82,9 +82,3 @@ async def settings_close(query: CallbackQuery) -> None:
     await query.answer()
     if query.message is not None and not isinstance(query.message, InaccessibleMessage):
         await query.message.edit_text(t("settings.closed"))
-
-
-# Main-menu entries whose feature has not landed yet say so honestly.
-@router.message(MenuButton("menu.offers"), F.chat.type == "private")
-async def feature_not_ready(message: Message) -> None:
-    await message.answer(t("menu.not_ready"))

@@ -27,6 +27,8 @@ from bot.callbacks import (
     MakerCb,
     MakersListAction,
     MakersListCb,
+    OfferAction,
+    OfferCb,
 )
 from bot.clock import Clock
 from bot.commands import Scope, command
@@ -110,7 +112,11 @@ def card_keyboard(maker: Maker, favourite: bool) -> InlineKeyboardMarkup:
         text=t("makers.card.qr_button"),
         callback_data=MakerCb(action=MakerAction.QR, maker_id=maker.id),
     )
-    builder.adjust(1, 2)
+    builder.button(
+        text=t("offers.button.maker_offers"),
+        callback_data=OfferCb(action=OfferAction.MAKER, offer_id=maker.id),
+    )
+    builder.adjust(1, 2, 1)
     return builder.as_markup()
 
 
@@ -259,7 +265,7 @@ async def start_search(
     await message.answer(text, reply_markup=markup)
 
 
-def _recent_location(data: dict[str, Any], now: datetime) -> GivenLocation | None:
+def recent_location(data: dict[str, Any], now: datetime) -> GivenLocation | None:
     last = data.get("last_location")
     if not isinstance(last, dict):
         return None
@@ -299,7 +305,7 @@ async def makers_command(
 ) -> None:
     category, words = parse_query(command.args if command else None, i18n)
     data = await state.get_data()
-    recent = _recent_location(data, clock.now())
+    recent = recent_location(data, clock.now())
     if recent is not None:
         await state.set_state(None)
         await start_search(message, state, session, recent, category, words, locale)

@@ -30,6 +30,7 @@ from bot.services.makers import (
 )
 from bot.settings import Settings
 from handlers.makers import card_text
+from handlers.offers import send_reported_offers
 from models import Maker, User
 
 router = Router(name=__name__)
@@ -77,18 +78,19 @@ async def _tell_owner(
 
 @router.message(Command("moderation"), F.chat.type == "private", IsOrganiser())
 async def moderation_command(
-    message: Message, session: AsyncSession, user: User, settings: Settings
+    message: Message, session: AsyncSession, user: User, settings: Settings, clock: Clock
 ) -> None:
     waiting, total = await makers.pending_listings(
         session, user.id, settings.organiser_ids, limit=SHOWN
     )
-    if not waiting:
-        await message.answer(t("moderation.empty"))
-        return
-    await message.answer(t("moderation.header", count=total))
+    if waiting:
+        await message.answer(t("moderation.header", count=total))
     for maker in waiting:
         text = t("moderation.item", id=maker.id, owner=maker.owner_id or "-") + "\n\n"
         await message.answer(text + card_text(maker), reply_markup=_buttons(maker.id))
+    reported = await send_reported_offers(message, session, user, settings, clock)
+    if not waiting and not reported:
+        await message.answer(t("moderation.empty"))
 
 
 @router.message(Command("moderation"))

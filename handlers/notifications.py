@@ -1,10 +1,9 @@
 """Notification settings (reached from /settings) and the "snooze for a week" button
-every nudge carries. Features that send nudges attach `snooze_row(...)` to their message."""
+every nudge carries (features attach `bot.keyboards.snooze_row(...)` to their nudges)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup
@@ -21,7 +20,7 @@ from bot.callbacks import (
 )
 from bot.clock import Clock
 from bot.commands import CommandSpec
-from bot.i18n import Translator, t
+from bot.i18n import t
 from bot.services import nudges
 from bot.services.nudges import NudgeKind, Prefs
 from bot.settings import Settings
@@ -32,16 +31,6 @@ router = Router(name=__name__)
 router.callback_query.filter(F.message.chat.type == "private")
 
 COMMANDS: list[CommandSpec] = []
-
-
-def snooze_row(translator: Translator, locale: str) -> list[dict[str, Any]]:
-    """The "snooze for a week" button as outbox JSON (one keyboard row), in `locale`."""
-    return [
-        {
-            "text": translator.t("nudges.button.snooze", locale),
-            "callback_data": SnoozeCb().pack(),
-        }
-    ]
 
 
 def _minutes(value: int) -> str:

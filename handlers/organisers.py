@@ -681,7 +681,9 @@ async def export(
 
 @_refusals.message(Command(*ORGANISER_COMMANDS))
 async def refuse_command(message: Message) -> None:
-    await message.answer(t("organisers.only"))
+    # Never in a group, even for an organiser: exports and figures are not for everyone.
+    in_group = message.chat.type != "private"
+    await message.answer(t("organisers.private_only" if in_group else "organisers.only"))
 
 
 @_refusals.callback_query(ContestCb.filter())

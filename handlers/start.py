@@ -19,6 +19,7 @@ from bot.services.deeplinks import DeepLink, DeepLinkKind, parse_payload
 from bot.settings import Settings
 from handlers import challenges, teams
 from handlers.makers import open_maker
+from handlers.offers import open_offer
 from models import User
 
 router = Router(name=__name__)
@@ -68,6 +69,17 @@ async def open_deep_link(message: Message, link: DeepLink, context: LinkContext)
         return
     if link.kind is DeepLinkKind.MAKER:
         await open_maker(message, context.session, context.user.id, link.target_id)
+        return
+    if link.kind is DeepLinkKind.OFFER:
+        await open_offer(
+            message,
+            context.bot,
+            context.session,
+            context.user,
+            context.settings,
+            context.clock,
+            link.target_id,
+        )
         return
     await message.answer(
         t("deeplink.not_yet", subject=t(_LINK_SUBJECT_KEYS[link.kind]), id=link.target_id)

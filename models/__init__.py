@@ -14,6 +14,17 @@ from models.contests import Contest, ContestStatus, Team, TeamMember, WeekTeamMe
 from models.maker import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
 from models.neighbours import NeighbourProfile
 from models.notifications import NotificationPrefs
+from models.offer import (
+    Offer,
+    OfferAlert,
+    OfferCategory,
+    OfferReport,
+    OfferStatus,
+    ReportReason,
+    ReportStatus,
+    Reservation,
+    ReservationStatus,
+)
 from models.outbox import OutboxBlob, OutboxMessage, OutboxStatus
 from models.user import Organiser, User
 from models.worker import WorkerLease
@@ -39,10 +50,19 @@ __all__ = [
     "MakerStatus",
     "NeighbourProfile",
     "NotificationPrefs",
+    "Offer",
+    "OfferAlert",
+    "OfferCategory",
+    "OfferReport",
+    "OfferStatus",
     "Organiser",
     "OutboxBlob",
     "OutboxMessage",
     "OutboxStatus",
+    "ReportReason",
+    "ReportStatus",
+    "Reservation",
+    "ReservationStatus",
     "Team",
     "TeamMember",
     "User",

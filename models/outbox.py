@@ -69,7 +69,6 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    # A person's private chat (erased with them) or a team group.
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True, info=person(Person.ERASE))
     # What the message is ("broadcast", "broadcast.progress", "nudge.kickoff"…): nudge
     # caps count rows by kind, reports group by it.

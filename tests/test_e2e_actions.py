@@ -388,6 +388,9 @@ async def test_organiser_commands_refuse_others(tg: FakeTelegramServer, app: Run
     for command in ("/stats", "/export", "/contest", "/newchallenge"):
         (reply,) = await tg.reply_to(BOB, command)
         assert reply.text == text("organisers.only", "en")
+        # Not in a group either, not even for an organiser.
+        (reply,) = await tg.reply_to(ORGANISER, command, chat=CAMPUS)
+        assert reply.text == text("organisers.private_only", "fr")
 
 
 async def test_newchallenge_wizard(tg: FakeTelegramServer, app: RunningBot) -> None:

@@ -110,7 +110,7 @@ async def test_name_is_escaped_in_the_greeting(tg: FakeTelegramServer, app: Runn
         ("join_12", "challenges.gone", {}),
         ("team_7", "team.gone", {}),
         ("maker_3", "makers.card.not_found", {}),
-        ("offer_99", "deeplink.not_yet", {"subject": "offer", "id": 99}),
+        ("offer_99", "offers.not_found", {}),
         ("offer_abc", "deeplink.invalid", {}),
         ("<script>", "deeplink.invalid", {}),
     ],

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import SnoozeCb
 from bot.clock import ManualClock
 from bot.i18n import create_translator
+from bot.keyboards import snooze_row
 from bot.services import nudges
 from bot.services.nudges import Decision, NudgeKind, Prefs, Refusal, decide
 from bot.settings import PROJECT_ROOT
-from handlers.notifications import snooze_row
 from models import OutboxMessage, User
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot

@@ -654,13 +654,15 @@ async def test_wait_idle_fails_while_the_bot_keeps_talking(
     server: FakeTelegramServer, bot: Bot
 ) -> None:
     async def chatter() -> None:
-        for _ in range(40):
-            await bot.send_chat_action(ALICE.id, "typing")
-            await asyncio.sleep(0.02)
+        # Pushes touch the server in this very event loop, so even a starved machine
+        # cannot open a long gap between them (HTTP calls could, and made this flaky).
+        while True:
+            server.push_text(ALICE, "again")
+            await asyncio.sleep(0.01)
 
     task = asyncio.create_task(chatter())
     with pytest.raises(AssertionError, match="not idle"):
-        await server.wait_idle(quiet=0.2, timeout=0.4)
+        await server.wait_idle(quiet=1.0, timeout=2.0)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

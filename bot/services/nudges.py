@@ -44,6 +44,7 @@ class NudgeKind(StrEnum):
     SUMMARY = "summary"
     RECAP = "recap"
     PICKUP = "pickup"
+    OFFER_ALERT = "offer_alert"
 
     @property
     def outbox_kind(self) -> str:

@@ -1,0 +1,1049 @@
+"""Zero-waste offers (PRODUCT.md §2.3): posting, finding, reserving one unit atomically,
+cancelling, confirming pickups, expiry, alerts and reports. Pure domain logic: no Telegram.
+
+Reserving is one conditional UPDATE (a unit left, the offer open, its window not over, the
+person not its poster and holding no active reservation on it), whose row count says
+whether the unit was taken; the reservation row follows in the same transaction, and a
+partial unique index backs "one active reservation per person per offer". Nothing is read
+first and written after, so two people racing for the last unit cannot both get it, on
+SQLite (one writer at a time) or PostgreSQL (the row lock re-checks the condition).
+
+Whatever must reach someone other than the person acting (the poster hearing about a
+reservation, a subscriber hearing about a new offer...) is returned as `Notice`s, which
+the caller delivers (bot/offer_notices.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, tzinfo
+from enum import StrEnum
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import actions, users
+from bot.services.geo import Origin, cap_boxes
+from bot.services.geocoding import validate_coordinates
+from models import (
+    Maker,
+    MakerStatus,
+    Offer,
+    OfferAlert,
+    OfferCategory,
+    OfferReport,
+    OfferStatus,
+    ReportReason,
+    ReportStatus,
+    Reservation,
+    ReservationStatus,
+    User,
+)
+
+TITLE_LIMIT = 80
+DESCRIPTION_LIMIT = 1000
+ADDRESS_LIMIT = 300
+QUANTITY_MIN, QUANTITY_MAX = 1, 99
+MAX_AHEAD = timedelta(days=7)
+MIN_AHEAD = timedelta(minutes=10)
+SEARCH_RADIUS_KM = 15.0
+URGENT = timedelta(hours=2)
+REMINDER_BEFORE = timedelta(hours=1)
+ALERT_RADII = (1, 2, 5, 10)
+# Alert centres are stored to 0.01 degree: about 1 km, never a doorstep.
+ALERT_DECIMALS = 2
+TONIGHT = time(21, 0)
+TOMORROW = time(12, 0)
+
+_HOUR = r"(?P<hour>\d{1,2})\s*[:hH.]\s*(?P<minute>\d{2})"
+_TIME_ONLY = re.compile(rf"^{_HOUR}$")
+_DAY_AND_TIME = re.compile(rf"^(?P<day>\d{{1,2}})\s*/\s*(?P<month>\d{{1,2}})\s+{_HOUR}$")
+_QUANTITY = re.compile(r"^\d{1,12}$")
+
+
+class OfferFieldError(ValueError):
+    """A wizard answer was refused; `code` names why (a locale key suffix)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class OfferNotFoundError(LookupError):
+    """No such offer, or not one this person may see or change."""
+
+
+class OfferEndedError(ValueError):
+    """The offer is closed, expired or removed, or its window is over."""
+
+
+class SoldOutError(ValueError):
+    """Every unit is already taken."""
+
+
+class AlreadyReservedError(ValueError):
+    pass
+
+
+class OwnOfferError(ValueError):
+    """A poster cannot reserve their own offer."""
+
+
+class ReservationNotFoundError(LookupError):
+    """No such reservation, or not one this person is part of."""
+
+
+class ReservationEndedError(ValueError):
+    """The reservation is no longer active (picked up, cancelled or released)."""
+
+
+class NotOrganiserError(PermissionError):
+    pass
+
+
+class NoticeKind(StrEnum):
+    RESERVED = "reserved"
+    CANCELLED_BY_RESERVER = "cancelled_by_reserver"
+    CANCELLED_BY_POSTER = "cancelled_by_poster"
+    PICKED_UP = "picked_up"
+    RELEASED = "released"
+    CLOSED = "closed"
+    REMOVED = "removed"
+    ALERT = "alert"
+    REMINDER = "reminder"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message for someone other than the person acting, rendered later in their own
+    language from the locale key `offers.notice.<kind>` and `params` (plain text values,
+    escaped when rendered). `key` makes delivering the same notice twice one message."""
+
+    chat_id: int
+    kind: NoticeKind
+    key: str
+    offer_id: int
+    params: dict[str, str | int] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- fields
+
+
+def clean_title(raw: str) -> str:
+    title = " ".join(raw.split())
+    if not title:
+        raise OfferFieldError("empty")
+    if len(title) > TITLE_LIMIT:
+        raise OfferFieldError("too_long")
+    if not any(char.isalnum() for char in title):
+        raise OfferFieldError("no_letters")
+    return title
+
+
+def clean_description(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise OfferFieldError("empty")
+    if len(value) > DESCRIPTION_LIMIT:
+        raise OfferFieldError("too_long")
+    return value
+
+
+def parse_quantity(raw: str) -> int:
+    value = raw.strip()
+    if not _QUANTITY.match(value):
+        raise OfferFieldError("bad_quantity")
+    quantity = int(value)
+    if not QUANTITY_MIN <= quantity <= QUANTITY_MAX:
+        raise OfferFieldError("bad_quantity")
+    return quantity
+
+
+def clean_category(raw: str) -> OfferCategory:
+    try:
+        return OfferCategory(raw)
+    except ValueError:
+        raise OfferFieldError("bad_category") from None
+
+
+def check_pickup_end(end: datetime, now: datetime) -> datetime:
+    if end <= now:
+        raise OfferFieldError("past")
+    if end < now + MIN_AHEAD:
+        raise OfferFieldError("too_soon")
+    if end > now + MAX_AHEAD:
+        raise OfferFieldError("too_far")
+    return end
+
+
+class PickupPreset(StrEnum):
+    IN_1H = "h1"
+    IN_3H = "h3"
+    TONIGHT = "tonight"
+    TOMORROW = "tomorrow"
+
+
+def preset_pickup_end(preset: PickupPreset, now: datetime, zone: tzinfo) -> datetime:
+    local = now.astimezone(zone)
+    if preset is PickupPreset.IN_1H:
+        end = now + timedelta(hours=1)
+    elif preset is PickupPreset.IN_3H:
+        end = now + timedelta(hours=3)
+    elif preset is PickupPreset.TONIGHT:
+        end = datetime.combine(local.date(), TONIGHT, tzinfo=zone)
+    else:
+        end = datetime.combine(local.date() + timedelta(days=1), TOMORROW, tzinfo=zone)
+    return check_pickup_end(end, now)
+
+
+def parse_pickup_end(raw: str, now: datetime, zone: tzinfo) -> datetime:
+    """ "HH:MM" (today) or "DD/MM HH:MM", in the person's time zone; in the future and
+    within a week."""
+    text = " ".join(raw.split())
+    local = now.astimezone(zone)
+    try:
+        if match := _TIME_ONLY.match(text):
+            day = local.date()
+        elif match := _DAY_AND_TIME.match(text):
+            year = local.year
+            day = local.date().replace(year=year, month=int(match["month"]), day=int(match["day"]))
+            # "02/01" typed on 30 December means next January.
+            if (local.date() - day).days > 180:
+                day = day.replace(year=year + 1)
+        else:
+            raise OfferFieldError("bad_time")
+        moment = time(int(match["hour"]), int(match["minute"]))
+    except ValueError as error:
+        if isinstance(error, OfferFieldError):
+            raise
+        raise OfferFieldError("bad_time") from None
+    return check_pickup_end(datetime.combine(day, moment, tzinfo=zone), now)
+
+
+def coarse(value: float) -> float:
+    return round(value, ALERT_DECIMALS)
+
+
+# ----------------------------------------------------------------------------- drafts
+
+
+@dataclass(slots=True)
+class OfferDraft:
+    """What /newoffer collects, step by step (kept in the conversation's state)."""
+
+    title: str = ""
+    description: str = ""
+    category: str = OfferCategory.OTHER.value
+    quantity: int = 1
+    pickup_end: datetime | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str = ""
+    maker_id: int | None = None
+    photo_file_id: str | None = None
+
+    def to_state(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "description": self.description,
+            "category": self.category,
+            "quantity": self.quantity,
+            "pickup_end": self.pickup_end.isoformat() if self.pickup_end else None,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "address": self.address,
+            "maker_id": self.maker_id,
+            "photo_file_id": self.photo_file_id,
+        }
+
+    @classmethod
+    def from_state(cls, data: dict[str, object]) -> OfferDraft:
+        def text_of(key: str) -> str:
+            value = data.get(key)
+            return value if isinstance(value, str) else ""
+
+        def number_of(key: str) -> float | None:
+            value = data.get(key)
+            return float(value) if isinstance(value, int | float) else None
+
+        end_raw = data.get("pickup_end")
+        try:
+            end = datetime.fromisoformat(end_raw) if isinstance(end_raw, str) else None
+        except ValueError:
+            end = None
+        quantity = data.get("quantity")
+        maker_id = data.get("maker_id")
+        photo = data.get("photo_file_id")
+        return cls(
+            title=text_of("title"),
+            description=text_of("description"),
+            category=text_of("category") or OfferCategory.OTHER.value,
+            quantity=quantity if isinstance(quantity, int) else 1,
+            pickup_end=end,
+            latitude=number_of("latitude"),
+            longitude=number_of("longitude"),
+            address=text_of("address"),
+            maker_id=maker_id if isinstance(maker_id, int) else None,
+            photo_file_id=photo if isinstance(photo, str) and photo else None,
+        )
+
+
+async def own_approved_maker(session: AsyncSession, user_id: int) -> Maker | None:
+    """The poster's own listing, if an organiser approved it ("my maker's address")."""
+    maker = await session.scalar(select(Maker).where(Maker.owner_id == user_id))
+    if maker is None or maker.status != MakerStatus.APPROVED.value:
+        return None
+    return maker
+
+
+def maker_address(maker: Maker) -> str:
+    return ", ".join(part for part in (maker.address, maker.city) if part)[:ADDRESS_LIMIT]
+
+
+async def publish(
+    session: AsyncSession, poster_id: int, draft: OfferDraft, now: datetime
+) -> tuple[Offer, list[Notice]]:
+    """Create the offer from a finished draft (every field checked again: the draft came
+    through the conversation's storage) and the alerts it triggers."""
+    title = clean_title(draft.title)
+    description = clean_description(draft.description)
+    category = clean_category(draft.category)
+    if not QUANTITY_MIN <= draft.quantity <= QUANTITY_MAX:
+        raise OfferFieldError("bad_quantity")
+    if draft.pickup_end is None:
+        raise OfferFieldError("bad_time")
+    end = check_pickup_end(draft.pickup_end, now)
+    maker_id = None
+    if draft.maker_id is not None:
+        maker = await own_approved_maker(session, poster_id)
+        if maker is None or maker.id != draft.maker_id:
+            raise OfferFieldError("bad_location")
+        maker_id = maker.id
+        latitude, longitude, address = maker.latitude, maker.longitude, maker_address(maker)
+    else:
+        if (
+            draft.latitude is None
+            or draft.longitude is None
+            or not validate_coordinates(draft.latitude, draft.longitude)
+        ):
+            raise OfferFieldError("bad_location")
+        latitude, longitude = round(draft.latitude, 7), round(draft.longitude, 7)
+        address = draft.address[:ADDRESS_LIMIT]
+    offer = Offer(
+        title=title,
+        description=description,
+        category=category.value,
+        quantity_total=draft.quantity,
+        quantity_left=draft.quantity,
+        pickup_start=now,
+        pickup_end=end,
+        latitude=latitude,
+        longitude=longitude,
+        address=address,
+        photo_file_id=draft.photo_file_id,
+        poster_id=poster_id,
+        maker_id=maker_id,
+        status=OfferStatus.OPEN.value,
+        created_at=now,
+    )
+    session.add(offer)
+    await session.flush()
+    return offer, await alert_notices(session, offer)
+
+
+# ----------------------------------------------------------------------------- finding
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyOffer:
+    offer: Offer
+    distance_km: float
+
+
+@dataclass(frozen=True, slots=True)
+class OffersPage:
+    offers: list[NearbyOffer]
+    offset: int
+    has_more: bool
+
+
+def _available(now: datetime) -> list[object]:
+    return [
+        Offer.status == OfferStatus.OPEN.value,
+        Offer.pickup_end > now,
+        Offer.quantity_left > 0,
+    ]
+
+
+async def nearby_offers(
+    session: AsyncSession,
+    latitude: float,
+    longitude: float,
+    now: datetime,
+    *,
+    limit: int,
+    offset: int = 0,
+    radius_km: float = SEARCH_RADIUS_KM,
+) -> OffersPage:
+    """Open offers with a unit left and a window not over, within `radius_km`: nearest
+    first, then ending soonest. Open offers are few (hours-long windows), so the box of
+    the search circle is read whole and ranked here."""
+    if not validate_coordinates(latitude, longitude):
+        raise ValueError("impossible coordinates")
+    origin = Origin.at(latitude, longitude)
+    boxes = cap_boxes(latitude, longitude, radius_km)
+    in_boxes = or_(
+        *(
+            and_(
+                Offer.latitude.between(box.min_lat, box.max_lat),
+                Offer.longitude.between(box.min_lon, box.max_lon),
+            )
+            for box in boxes
+        )
+    )
+    rows = await session.scalars(select(Offer).where(*_available(now), in_boxes))  # type: ignore[arg-type]
+    ranked = sorted(
+        (
+            (distance, offer.pickup_end, offer.id, offer)
+            for offer in rows
+            if (distance := origin.distance_km(offer.latitude, offer.longitude)) <= radius_km
+        ),
+        key=lambda item: item[:3],
+    )
+    offset = max(0, offset)
+    page = [NearbyOffer(item[3], item[0]) for item in ranked[offset : offset + limit]]
+    return OffersPage(page, offset, len(ranked) > offset + limit)
+
+
+def is_available(offer: Offer, now: datetime) -> bool:
+    return offer.status == OfferStatus.OPEN.value and offer.pickup_end > now
+
+
+def is_urgent(offer: Offer, now: datetime) -> bool:
+    return is_available(offer, now) and offer.pickup_end - now < URGENT
+
+
+async def get_offer(session: AsyncSession, offer_id: int) -> Offer:
+    """Any offer but a removed one (a card says when it is no longer available)."""
+    offer = await session.get(Offer, offer_id, populate_existing=True)
+    if offer is None or offer.status == OfferStatus.REMOVED.value:
+        raise OfferNotFoundError(offer_id)
+    return offer
+
+
+async def maker_offers(session: AsyncSession, maker_id: int, now: datetime) -> list[Offer]:
+    query = (
+        select(Offer)
+        .where(Offer.maker_id == maker_id, *_available(now))  # type: ignore[arg-type]
+        .order_by(Offer.pickup_end, Offer.id)
+        .limit(20)
+    )
+    return list((await session.scalars(query)).all())
+
+
+# ----------------------------------------------------------------------------- reserving
+
+
+async def reserve(
+    session: AsyncSession, offer_id: int, user_id: int, now: datetime
+) -> tuple[Reservation, Offer, list[Notice]]:
+    """Take one unit for `user_id`, atomically. Raises SoldOutError when none is left."""
+    holds_one = exists().where(
+        Reservation.offer_id == offer_id,
+        Reservation.user_id == user_id,
+        Reservation.status == ReservationStatus.RESERVED.value,
+    )
+    taken = await session.execute(
+        update(Offer)
+        .where(
+            Offer.id == offer_id,
+            Offer.quantity_left > 0,
+            Offer.status == OfferStatus.OPEN.value,
+            Offer.pickup_end > now,
+            Offer.poster_id != user_id,
+            ~holds_one,
+        )
+        .values(quantity_left=Offer.quantity_left - 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        await _explain_refusal(session, offer_id, user_id, now)
+    reservation = Reservation(
+        offer_id=offer_id,
+        user_id=user_id,
+        status=ReservationStatus.RESERVED.value,
+        reserved_at=now,
+    )
+    session.add(reservation)
+    await session.flush()
+    offer = await session.get(Offer, offer_id, populate_existing=True)
+    if offer is None:  # pragma: no cover - the UPDATE above just found it
+        raise OfferNotFoundError(offer_id)
+    reserver = await session.get(User, user_id)
+    notice = Notice(
+        chat_id=offer.poster_id,
+        kind=NoticeKind.RESERVED,
+        key=f"offer:{offer.id}:reserved:{reservation.id}",
+        offer_id=offer.id,
+        params={
+            "title": offer.title,
+            "name": reserver.first_name if reserver else str(user_id),
+            "left": offer.quantity_left,
+            "total": offer.quantity_total,
+        },
+    )
+    return reservation, offer, [notice]
+
+
+async def _explain_refusal(
+    session: AsyncSession, offer_id: int, user_id: int, now: datetime
+) -> None:
+    """Why the conditional UPDATE took nothing (read after the fact, for the message)."""
+    offer = await session.get(Offer, offer_id, populate_existing=True)
+    if offer is None or offer.status == OfferStatus.REMOVED.value:
+        raise OfferNotFoundError(offer_id)
+    if offer.poster_id == user_id:
+        raise OwnOfferError(offer_id)
+    if not is_available(offer, now):
+        raise OfferEndedError(offer_id)
+    held = await session.scalar(
+        select(Reservation.id).where(
+            Reservation.offer_id == offer_id,
+            Reservation.user_id == user_id,
+            Reservation.status == ReservationStatus.RESERVED.value,
+        )
+    )
+    if held is not None:
+        raise AlreadyReservedError(offer_id)
+    raise SoldOutError(offer_id)
+
+
+async def _end_reservation(
+    session: AsyncSession,
+    reservation_id: int,
+    status: ReservationStatus,
+    now: datetime,
+    **extra: object,
+) -> bool:
+    """RESERVED -> `status`, once: a repeated or stale button changes nothing."""
+    result = await session.execute(
+        update(Reservation)
+        .where(
+            Reservation.id == reservation_id,
+            Reservation.status == ReservationStatus.RESERVED.value,
+        )
+        .values(status=status.value, ended_at=now, **extra)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _give_back(session: AsyncSession, offer_id: int) -> None:
+    await session.execute(
+        update(Offer)
+        .where(Offer.id == offer_id, Offer.quantity_left < Offer.quantity_total)
+        .values(quantity_left=Offer.quantity_left + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _reservation_with_offer(
+    session: AsyncSession, reservation_id: int
+) -> tuple[Reservation, Offer]:
+    reservation = await session.get(Reservation, reservation_id, populate_existing=True)
+    if reservation is None:
+        raise ReservationNotFoundError(reservation_id)
+    offer = await session.get(Offer, reservation.offer_id, populate_existing=True)
+    if offer is None:  # pragma: no cover - cascades delete reservations with offers
+        raise ReservationNotFoundError(reservation_id)
+    return reservation, offer
+
+
+async def cancel_reservation(
+    session: AsyncSession, reservation_id: int, actor_id: int, now: datetime
+) -> tuple[Reservation, Offer, list[Notice]]:
+    """The reserver or the poster cancels; the unit returns to the offer."""
+    reservation, offer = await _reservation_with_offer(session, reservation_id)
+    by_reserver = reservation.user_id == actor_id
+    if not by_reserver and offer.poster_id != actor_id:
+        raise ReservationNotFoundError(reservation_id)
+    if not await _end_reservation(
+        session, reservation_id, ReservationStatus.CANCELLED, now, cancelled_by=actor_id
+    ):
+        raise ReservationEndedError(reservation_id)
+    await _give_back(session, offer.id)
+    reservation, offer = await _reservation_with_offer(session, reservation_id)
+    if by_reserver:
+        reserver = await session.get(User, reservation.user_id)
+        notice = Notice(
+            chat_id=offer.poster_id,
+            kind=NoticeKind.CANCELLED_BY_RESERVER,
+            key=f"offer:{offer.id}:cancelled:{reservation.id}",
+            offer_id=offer.id,
+            params={
+                "title": offer.title,
+                "name": reserver.first_name if reserver else str(reservation.user_id),
+            },
+        )
+    else:
+        notice = Notice(
+            chat_id=reservation.user_id,
+            kind=NoticeKind.CANCELLED_BY_POSTER,
+            key=f"offer:{offer.id}:cancelled:{reservation.id}",
+            offer_id=offer.id,
+            params={"title": offer.title},
+        )
+    return reservation, offer, [notice]
+
+
+async def confirm_pickup(
+    session: AsyncSession, reservation_id: int, poster_id: int, now: datetime
+) -> tuple[Reservation, Offer, list[Notice]]:
+    """The poster confirms the reserver came. Exactly once per reservation: the caller logs
+    the reserver's `saved_food` action when this returns."""
+    reservation, offer = await _reservation_with_offer(session, reservation_id)
+    if offer.poster_id != poster_id:
+        raise ReservationNotFoundError(reservation_id)
+    if not await _end_reservation(session, reservation_id, ReservationStatus.PICKED_UP, now):
+        raise ReservationEndedError(reservation_id)
+    reservation, offer = await _reservation_with_offer(session, reservation_id)
+    notice = Notice(
+        chat_id=reservation.user_id,
+        kind=NoticeKind.PICKED_UP,
+        key=f"offer:{offer.id}:picked_up:{reservation.id}",
+        offer_id=offer.id,
+        params={"title": offer.title},
+    )
+    return reservation, offer, [notice]
+
+
+async def close_offer(session: AsyncSession, offer_id: int, poster_id: int, now: datetime) -> Offer:
+    """Close early: nobody else can reserve; reservations already made stay valid until
+    the end of the window."""
+    offer = await session.get(Offer, offer_id, populate_existing=True)
+    if offer is None or offer.poster_id != poster_id:
+        raise OfferNotFoundError(offer_id)
+    result = await session.execute(
+        update(Offer)
+        .where(Offer.id == offer_id, Offer.status == OfferStatus.OPEN.value)
+        .values(status=OfferStatus.CLOSED.value, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise OfferEndedError(offer_id)
+    return await get_offer(session, offer_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PosterOffer:
+    offer: Offer
+    reservations: list[tuple[Reservation, User | None]]
+
+
+async def my_offers(
+    session: AsyncSession, poster_id: int, now: datetime, limit: int = 10
+) -> list[PosterOffer]:
+    """The poster's offers still of interest (open, or ended in the last day), newest first,
+    with their reservations."""
+    recent = now - timedelta(days=1)
+    offers = list(
+        (
+            await session.scalars(
+                select(Offer)
+                .where(
+                    Offer.poster_id == poster_id,
+                    Offer.status != OfferStatus.REMOVED.value,
+                    Offer.pickup_end > recent,
+                )
+                .order_by(Offer.created_at.desc(), Offer.id.desc())
+                .limit(limit)
+            )
+        ).all()
+    )
+    if not offers:
+        return []
+    rows = await session.execute(
+        select(Reservation, User)
+        .join(User, User.id == Reservation.user_id, isouter=True)
+        .where(Reservation.offer_id.in_([offer.id for offer in offers]))
+        .order_by(Reservation.reserved_at, Reservation.id)
+    )
+    by_offer: dict[int, list[tuple[Reservation, User | None]]] = {}
+    for reservation, user in rows.all():
+        by_offer.setdefault(reservation.offer_id, []).append((reservation, user))
+    return [PosterOffer(offer, by_offer.get(offer.id, [])) for offer in offers]
+
+
+async def my_reservations(
+    session: AsyncSession, user_id: int, limit: int = 20
+) -> list[tuple[Reservation, Offer]]:
+    rows = await session.execute(
+        select(Reservation, Offer)
+        .join(Offer, Offer.id == Reservation.offer_id)
+        .where(
+            Reservation.user_id == user_id,
+            Reservation.status == ReservationStatus.RESERVED.value,
+        )
+        .order_by(Offer.pickup_end, Reservation.id)
+        .limit(limit)
+    )
+    return [(reservation, offer) for reservation, offer in rows.all()]
+
+
+# ----------------------------------------------------------------------------- expiry
+
+
+async def expire_offer(session: AsyncSession, offer_id: int, now: datetime) -> list[Notice]:
+    """Close one offer whose window is over and release its unconfirmed reservations
+    (the job scheduled at the end of its window; a no-op when run again or too early)."""
+    offer = await session.get(Offer, offer_id, populate_existing=True)
+    if offer is None or offer.pickup_end > now:
+        return []
+    await session.execute(
+        update(Offer)
+        .where(Offer.id == offer_id, Offer.status == OfferStatus.OPEN.value)
+        .values(status=OfferStatus.EXPIRED.value, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    held = list(
+        (
+            await session.scalars(
+                select(Reservation).where(
+                    Reservation.offer_id == offer_id,
+                    Reservation.status == ReservationStatus.RESERVED.value,
+                )
+            )
+        ).all()
+    )
+    notices = []
+    for reservation in held:
+        if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
+            notices.append(
+                Notice(
+                    chat_id=reservation.user_id,
+                    kind=NoticeKind.RELEASED,
+                    key=f"offer:{offer_id}:released:{reservation.id}",
+                    offer_id=offer_id,
+                    params={"title": offer.title},
+                )
+            )
+    return notices
+
+
+async def ended_offer_ids(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
+    """Offers whose window is over but which are still open or still hold reservations:
+    what the periodic sweep expires (a job missed during a restart is caught here)."""
+    still_held = exists().where(
+        Reservation.offer_id == Offer.id,
+        Reservation.status == ReservationStatus.RESERVED.value,
+    )
+    query = (
+        select(Offer.id)
+        .where(Offer.pickup_end <= now, or_(Offer.status == OfferStatus.OPEN.value, still_held))
+        .order_by(Offer.pickup_end, Offer.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def sweep_expired(session: AsyncSession, now: datetime) -> list[Notice]:
+    notices: list[Notice] = []
+    for offer_id in await ended_offer_ids(session, now):
+        notices += await expire_offer(session, offer_id, now)
+    return notices
+
+
+async def due_reminders(
+    session: AsyncSession, now: datetime, offer_id: int | None = None
+) -> list[Notice]:
+    """Reminders for reservations whose window ends within the hour, each marked so that
+    it is reminded once."""
+    query = (
+        select(Reservation, Offer)
+        .join(Offer, Offer.id == Reservation.offer_id)
+        .where(
+            Reservation.status == ReservationStatus.RESERVED.value,
+            Reservation.reminded_at.is_(None),
+            Offer.pickup_end > now,
+            Offer.pickup_end <= now + REMINDER_BEFORE,
+        )
+    )
+    if offer_id is not None:
+        query = query.where(Offer.id == offer_id)
+    notices = []
+    for reservation, offer in (await session.execute(query)).all():
+        reservation.reminded_at = now
+        notices.append(
+            Notice(
+                chat_id=reservation.user_id,
+                kind=NoticeKind.REMINDER,
+                key=f"offer:{offer.id}:reminder:{reservation.id}",
+                offer_id=offer.id,
+                params={"title": offer.title, "address": offer.address},
+            )
+        )
+    await session.flush()
+    return notices
+
+
+# ----------------------------------------------------------------------------- alerts
+
+
+async def subscribe_alerts(
+    session: AsyncSession,
+    user_id: int,
+    latitude: float,
+    longitude: float,
+    radius_km: int,
+    now: datetime,
+) -> OfferAlert:
+    if radius_km not in ALERT_RADII:
+        raise OfferFieldError("bad_radius")
+    if not validate_coordinates(latitude, longitude):
+        raise OfferFieldError("bad_location")
+    alert = await session.get(OfferAlert, user_id)
+    if alert is None:
+        alert = OfferAlert(user_id=user_id, created_at=now)
+        session.add(alert)
+    alert.latitude = coarse(latitude)
+    alert.longitude = coarse(longitude)
+    alert.radius_km = radius_km
+    await session.flush()
+    return alert
+
+
+async def alert_of(session: AsyncSession, user_id: int) -> OfferAlert | None:
+    return await session.get(OfferAlert, user_id)
+
+
+async def unsubscribe_alerts(session: AsyncSession, user_id: int) -> bool:
+    alert = await session.get(OfferAlert, user_id)
+    if alert is None:
+        return False
+    await session.delete(alert)
+    await session.flush()
+    return True
+
+
+async def alert_subscribers(session: AsyncSession, offer: Offer) -> list[int]:
+    """Active people (not the poster) whose alert circle holds the offer."""
+    boxes = cap_boxes(offer.latitude, offer.longitude, float(max(ALERT_RADII)) + 1.0)
+    in_boxes = or_(
+        *(
+            and_(
+                OfferAlert.latitude.between(box.min_lat, box.max_lat),
+                OfferAlert.longitude.between(box.min_lon, box.max_lon),
+            )
+            for box in boxes
+        )
+    )
+    rows = await session.execute(
+        select(OfferAlert.user_id, OfferAlert.latitude, OfferAlert.longitude, OfferAlert.radius_km)
+        .join(User, User.id == OfferAlert.user_id)
+        .where(in_boxes, OfferAlert.user_id != offer.poster_id, User.is_active.is_(True))
+        .order_by(OfferAlert.user_id)
+    )
+    origin = Origin.at(offer.latitude, offer.longitude)
+    return [
+        user_id
+        for user_id, lat, lon, radius in rows.all()
+        if origin.distance_km(lat, lon) <= radius
+    ]
+
+
+async def alert_notices(session: AsyncSession, offer: Offer) -> list[Notice]:
+    return [
+        Notice(
+            chat_id=user_id,
+            kind=NoticeKind.ALERT,
+            key=f"offer:{offer.id}:alert:{user_id}",
+            offer_id=offer.id,
+            params={"title": offer.title, "address": offer.address, "offer_id": offer.id},
+        )
+        for user_id in await alert_subscribers(session, offer)
+    ]
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+async def report_offer(
+    session: AsyncSession, offer_id: int, reporter_id: int, reason: ReportReason, now: datetime
+) -> bool:
+    """Report an offer; False if this person already had (their first reason stands)."""
+    await get_offer(session, offer_id)
+    already = await session.scalar(
+        select(OfferReport.id).where(
+            OfferReport.offer_id == offer_id, OfferReport.reporter_id == reporter_id
+        )
+    )
+    if already is not None:
+        return False
+    session.add(
+        OfferReport(
+            offer_id=offer_id,
+            reporter_id=reporter_id,
+            reason=reason.value,
+            status=ReportStatus.OPEN.value,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedOffer:
+    offer: Offer
+    reasons: dict[str, int]
+
+    @property
+    def main_reason(self) -> ReportReason:
+        reason, _ = max(self.reasons.items(), key=lambda item: (item[1], item[0]))
+        return ReportReason(reason)
+
+
+async def _require_organiser(
+    session: AsyncSession, user_id: int, organiser_ids: frozenset[int]
+) -> None:
+    if not await users.is_organiser(session, user_id, organiser_ids):
+        raise NotOrganiserError(user_id)
+
+
+async def reported_offers(
+    session: AsyncSession, moderator_id: int, organiser_ids: frozenset[int], limit: int = 10
+) -> list[ReportedOffer]:
+    await _require_organiser(session, moderator_id, organiser_ids)
+    rows = await session.execute(
+        select(OfferReport.offer_id, OfferReport.reason)
+        .join(Offer, Offer.id == OfferReport.offer_id)
+        .where(
+            OfferReport.status == ReportStatus.OPEN.value,
+            Offer.status != OfferStatus.REMOVED.value,
+        )
+        .order_by(OfferReport.offer_id)
+    )
+    counts: dict[int, Counter[str]] = {}
+    for offer_id, reason in rows.all():
+        counts.setdefault(offer_id, Counter())[reason] += 1
+    chosen = sorted(counts, key=lambda i: (-sum(counts[i].values()), i))[:limit]
+    offers = {
+        offer.id: offer
+        for offer in await session.scalars(select(Offer).where(Offer.id.in_(chosen)))
+    }
+    return [ReportedOffer(offers[i], dict(counts[i])) for i in chosen if i in offers]
+
+
+async def _open_reports(session: AsyncSession, offer_id: int) -> list[OfferReport]:
+    return list(
+        (
+            await session.scalars(
+                select(OfferReport).where(
+                    OfferReport.offer_id == offer_id,
+                    OfferReport.status == ReportStatus.OPEN.value,
+                )
+            )
+        ).all()
+    )
+
+
+async def remove_offer(
+    session: AsyncSession,
+    offer_id: int,
+    moderator_id: int,
+    organiser_ids: frozenset[int],
+    now: datetime,
+) -> tuple[Offer, list[Notice]]:
+    """An organiser takes a reported offer down for its main reported reason; the poster is
+    told why and every active reservation is released (the reservers are told too)."""
+    await _require_organiser(session, moderator_id, organiser_ids)
+    offer = await get_offer(session, offer_id)
+    reports = await _open_reports(session, offer_id)
+    reasons = Counter(report.reason for report in reports)
+    reason = (
+        max(reasons.items(), key=lambda item: (item[1], item[0]))[0]
+        if reasons
+        else ReportReason.MISLEADING.value
+    )
+    offer.status = OfferStatus.REMOVED.value
+    offer.removal_reason = reason
+    offer.closed_at = now
+    for report in reports:
+        report.status = ReportStatus.ACTIONED.value
+    held = list(
+        (
+            await session.scalars(
+                select(Reservation).where(
+                    Reservation.offer_id == offer_id,
+                    Reservation.status == ReservationStatus.RESERVED.value,
+                )
+            )
+        ).all()
+    )
+    notices = [
+        Notice(
+            chat_id=offer.poster_id,
+            kind=NoticeKind.REMOVED,
+            key=f"offer:{offer_id}:removed",
+            offer_id=offer_id,
+            params={"title": offer.title, "reason": reason},
+        )
+    ]
+    for reservation in held:
+        if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
+            notices.append(
+                Notice(
+                    chat_id=reservation.user_id,
+                    kind=NoticeKind.CLOSED,
+                    key=f"offer:{offer_id}:released:{reservation.id}",
+                    offer_id=offer_id,
+                    params={"title": offer.title},
+                )
+            )
+    await session.flush()
+    return offer, notices
+
+
+async def dismiss_reports(
+    session: AsyncSession,
+    offer_id: int,
+    moderator_id: int,
+    organiser_ids: frozenset[int],
+) -> int:
+    await _require_organiser(session, moderator_id, organiser_ids)
+    reports = await _open_reports(session, offer_id)
+    if not reports:
+        raise OfferNotFoundError(offer_id)
+    for report in reports:
+        report.status = ReportStatus.DISMISSED.value
+    await session.flush()
+    return len(reports)
+
+
+# ----------------------------------------------------------------------------- eco-actions
+
+
+SAVED_FOOD = "saved_food"
+
+
+async def log_saved_food(
+    session: AsyncSession, reservation: Reservation, now: datetime, tz: tzinfo
+) -> bool:
+    """Log the reserver's `saved_food` eco-action for a confirmed pickup, through the
+    actions service. Called right after `confirm_pickup`, which lets a reservation be
+    confirmed once only, so one pickup is one log. False when the person already reached
+    the action's daily cap (the pickup stays confirmed)."""
+    try:
+        await actions.log_action(
+            session,
+            user_id=reservation.user_id,
+            slug=SAVED_FOOD,
+            chat_id=reservation.user_id,
+            now=now,
+            tz=tz,
+        )
+    except actions.DailyCapError:
+        return False
+    return True

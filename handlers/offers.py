@@ -1,0 +1,835 @@
+"""/offers (nearby offers, one card each, reserve, report, QR), /myoffers (close early,
+confirm pickups, cancel), /alerts, the offer_<id> deep link, and the offer reports shown in
+/moderation. Handlers parse and render; bot/services/offers.py decides."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InaccessibleMessage,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import offer_notices
+from bot.callbacks import (
+    AlertCb,
+    OfferAction,
+    OfferCb,
+    OfferModerationAction,
+    OfferModerationCb,
+    OffersListCb,
+    ReportCb,
+    ReportChoice,
+    ReservationAction,
+    ReservationCb,
+)
+from bot.clock import Clock
+from bot.commands import Scope, command
+from bot.filters import IsOrganiser, MenuButton
+from bot.formatting import escape, truncate
+from bot.i18n import Translator, t
+from bot.keyboards import main_menu
+from bot.location import (
+    GivenLocation,
+    LocationProblem,
+    location_keyboard,
+    location_prompt,
+    problem_text,
+    read_location,
+)
+from bot.services import offers
+from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
+from bot.services.geo import format_distance
+from bot.services.geocoding import Geocoder
+from bot.services.offers import (
+    AlreadyReservedError,
+    NotOrganiserError,
+    OfferEndedError,
+    OfferNotFoundError,
+    OwnOfferError,
+    ReservationEndedError,
+    ReservationNotFoundError,
+    SoldOutError,
+)
+from bot.services.qrcodes import qr_png
+from bot.settings import Settings
+from handlers.makers import recent_location, remember_location
+from models import Offer, OfferStatus, ReportReason, Reservation, ReservationStatus, User
+
+router = Router(name=__name__)
+
+COMMANDS = [
+    command("offers", "commands.offers", Scope.PRIVATE),
+    command("newoffer", "commands.newoffer", Scope.PRIVATE),
+    command("myoffers", "commands.myoffers", Scope.PRIVATE),
+    command("alerts", "commands.alerts", Scope.PRIVATE),
+]
+
+PAGE_SIZE = 3
+CAPTION_DESCRIPTION = 500
+TEXT_DESCRIPTION = 1000
+VENUE_LIMIT = 100
+REPORTS_SHOWN = 10
+
+
+class OffersFlow(StatesGroup):
+    location = State()
+    alert_location = State()
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def zone_of(user: User | None, settings: Settings) -> ZoneInfo:
+    for name in (user.timezone if user else None, settings.timezone):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def format_when(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
+    local, today = moment.astimezone(zone), now.astimezone(zone)
+    if local.date() == today.date():
+        return t("offers.time.today", time=local.strftime("%H:%M"))
+    return t("offers.time.day", day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
+
+
+def category_label(slug: str) -> str:
+    return t(f"offers.category.{slug}")
+
+
+def card_text(
+    offer: Offer,
+    zone: ZoneInfo,
+    now: datetime,
+    *,
+    distance_km: float | None = None,
+    locale: str = "fr",
+    description_limit: int = TEXT_DESCRIPTION,
+) -> str:
+    lines = [f"<b>{escape(offer.title)}</b> · {category_label(offer.category)}"]
+    if offer.description:
+        lines += ["", escape(truncate(offer.description, description_limit)), ""]
+    lines.append(t("offers.card.quantity", left=offer.quantity_left, total=offer.quantity_total))
+    lines.append(t("offers.card.until", when=format_when(offer.pickup_end, zone, now)))
+    if offers.is_urgent(offer, now):
+        minutes = max(1, int((offer.pickup_end - now).total_seconds() // 60))
+        lines.append(t("offers.card.urgent", minutes=minutes))
+    place = escape(offer.address) if offer.address else t("offers.card.on_map")
+    if distance_km is not None:
+        place += " · " + format_distance(distance_km, locale)
+    lines.append(t("offers.card.where", place=place))
+    if not offers.is_available(offer, now):
+        lines += ["", t(f"offers.card.status.{offer.status}")]
+    elif offer.quantity_left == 0:
+        lines += ["", t("offers.card.sold_out")]
+    return "\n".join(lines)
+
+
+def card_keyboard(offer: Offer, now: datetime, viewer_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if offers.is_available(offer, now) and offer.quantity_left > 0 and offer.poster_id != viewer_id:
+        builder.button(
+            text=t("offers.button.reserve"),
+            callback_data=OfferCb(action=OfferAction.RESERVE, offer_id=offer.id),
+        )
+    builder.button(
+        text=t("offers.button.qr"), callback_data=OfferCb(action=OfferAction.QR, offer_id=offer.id)
+    )
+    if offer.poster_id != viewer_id:
+        builder.button(
+            text=t("offers.button.report"),
+            callback_data=OfferCb(action=OfferAction.REPORT, offer_id=offer.id),
+        )
+    builder.adjust(1, 2)
+    return builder.as_markup()
+
+
+async def send_card(
+    bot: Bot,
+    chat_id: int,
+    offer: Offer,
+    zone: ZoneInfo,
+    now: datetime,
+    viewer_id: int,
+    *,
+    distance_km: float | None = None,
+    locale: str = "fr",
+) -> None:
+    """With its photo when it has one (the caption then holds a shorter description)."""
+    keyboard = card_keyboard(offer, now, viewer_id)
+    if offer.photo_file_id:
+        caption = card_text(
+            offer,
+            zone,
+            now,
+            distance_km=distance_km,
+            locale=locale,
+            description_limit=CAPTION_DESCRIPTION,
+        )
+        await bot.send_photo(chat_id, offer.photo_file_id, caption=caption, reply_markup=keyboard)
+        return
+    text = card_text(offer, zone, now, distance_km=distance_km, locale=locale)
+    await bot.send_message(chat_id, text, reply_markup=keyboard)
+
+
+async def open_offer(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    offer_id: int,
+) -> None:
+    """An offer's card (deep link, alert button), or a "not found"."""
+    try:
+        offer = await offers.get_offer(session, offer_id)
+    except OfferNotFoundError:
+        await message.answer(t("offers.not_found"))
+        return
+    await send_card(bot, message.chat.id, offer, zone_of(user, settings), clock.now(), user.id)
+
+
+async def send_pickup_details(
+    bot: Bot, chat_id: int, reservation: Reservation, offer: Offer, zone: ZoneInfo, now: datetime
+) -> None:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t("offers.button.cancel_reservation"),
+        callback_data=ReservationCb(action=ReservationAction.CANCEL, reservation_id=reservation.id),
+    )
+    await bot.send_message(
+        chat_id,
+        t(
+            "offers.reserved",
+            title=escape(offer.title),
+            when=format_when(offer.pickup_end, zone, now),
+            place=escape(offer.address) if offer.address else t("offers.card.on_map"),
+        ),
+        reply_markup=builder.as_markup(),
+    )
+    await bot.send_venue(
+        chat_id,
+        latitude=offer.latitude,
+        longitude=offer.longitude,
+        title=truncate(offer.title, VENUE_LIMIT),
+        address=truncate(offer.address or category_label(offer.category), VENUE_LIMIT),
+    )
+
+
+def _search_data(data: dict[str, Any]) -> dict[str, Any] | None:
+    search = data.get("offers_search")
+    return search if isinstance(search, dict) else None
+
+
+async def show_page(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    search: dict[str, Any],
+    offset: int,
+    locale: str,
+) -> None:
+    now = clock.now()
+    page = await offers.nearby_offers(
+        session, float(search["lat"]), float(search["lon"]), now, limit=PAGE_SIZE, offset=offset
+    )
+    if not page.offers:
+        key = "offers.list.no_more" if offset else "offers.list.empty"
+        await message.answer(t(key, radius=int(offers.SEARCH_RADIUS_KM)))
+        return
+    if offset == 0:
+        place = escape(search["label"]) if search.get("label") else t("offers.list.here")
+        await message.answer(t("offers.list.header", place=place))
+    zone = zone_of(user, settings)
+    for nearby in page.offers:
+        await send_card(
+            bot,
+            message.chat.id,
+            nearby.offer,
+            zone,
+            now,
+            user.id,
+            distance_km=nearby.distance_km,
+            locale=locale,
+        )
+    if page.has_more:
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=t("offers.list.more"),
+            callback_data=OffersListCb(search=int(search["id"]), offset=offset + PAGE_SIZE),
+        )
+        await message.answer(t("offers.list.more_hint"), reply_markup=builder.as_markup())
+
+
+async def start_search(
+    message: Message,
+    state: FSMContext,
+    where: GivenLocation,
+    **context: Any,
+) -> None:
+    previous = _search_data(await state.get_data())
+    search = {
+        "id": (int(previous["id"]) + 1) if previous else 1,
+        "lat": where.latitude,
+        "lon": where.longitude,
+        "label": where.label,
+    }
+    await state.update_data(offers_search=search)
+    await show_page(message, search=search, offset=0, **context)
+
+
+def _usable(query: CallbackQuery) -> Message | None:
+    message = query.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        return None
+    return message
+
+
+# ----------------------------------------------------------------------------- /offers
+
+
+@router.message(Command("offers"), F.chat.type == "private")
+@router.message(MenuButton("menu.offers"), F.chat.type == "private")
+async def offers_command(
+    message: Message,
+    state: FSMContext,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    locale: str,
+) -> None:
+    recent = recent_location(await state.get_data(), clock.now())
+    if recent is not None:
+        await state.set_state(None)
+        await start_search(
+            message,
+            state,
+            recent,
+            bot=bot,
+            session=session,
+            user=user,
+            settings=settings,
+            clock=clock,
+            locale=locale,
+        )
+        return
+    await state.set_state(OffersFlow.location)
+    await message.answer(location_prompt(), reply_markup=location_keyboard())
+
+
+@router.message(StateFilter(OffersFlow.location), F.chat.type == "private", ~F.text.startswith("/"))
+async def offers_location(
+    message: Message,
+    state: FSMContext,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    geocoder: Geocoder,
+    locale: str,
+) -> None:
+    where = await read_location(message, geocoder)
+    if isinstance(where, LocationProblem):
+        await message.answer(problem_text(where, message), reply_markup=location_keyboard())
+        return
+    await state.set_state(None)
+    await remember_location(state, where, clock.now())
+    await message.answer(
+        t("location.noted", place=escape(where.label) if where.label else t("offers.list.here")),
+        reply_markup=main_menu(),
+    )
+    await start_search(
+        message,
+        state,
+        where,
+        bot=bot,
+        session=session,
+        user=user,
+        settings=settings,
+        clock=clock,
+        locale=locale,
+    )
+
+
+@router.callback_query(OffersListCb.filter())
+async def more_button(
+    query: CallbackQuery,
+    callback_data: OffersListCb,
+    state: FSMContext,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    locale: str,
+) -> None:
+    search = _search_data(await state.get_data())
+    message = _usable(query)
+    if search is None or int(search["id"]) != callback_data.search or message is None:
+        await query.answer(t("offers.list.expired"), show_alert=True)
+        return
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=None)
+    offset = max(0, min(callback_data.offset, 10_000))
+    await show_page(message, bot, session, user, settings, clock, search, offset, locale)
+
+
+@router.callback_query(OfferCb.filter(F.action == OfferAction.OPEN))
+async def open_button(
+    query: CallbackQuery,
+    callback_data: OfferCb,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    message = _usable(query)
+    if message is None:
+        await query.answer(t("offers.list.expired"), show_alert=True)
+        return
+    await query.answer()
+    await open_offer(message, bot, session, user, settings, clock, callback_data.offer_id)
+
+
+@router.callback_query(OfferCb.filter(F.action == OfferAction.RESERVE))
+async def reserve_button(
+    query: CallbackQuery,
+    callback_data: OfferCb,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    translator: Translator,
+) -> None:
+    now = clock.now()
+    try:
+        reservation, offer, notices = await offers.reserve(
+            session, callback_data.offer_id, user.id, now
+        )
+    except SoldOutError:
+        await query.answer(t("offers.reserve.sold_out"), show_alert=True)
+        return
+    except AlreadyReservedError:
+        await query.answer(t("offers.reserve.already"), show_alert=True)
+        return
+    except OwnOfferError:
+        await query.answer(t("offers.reserve.own"), show_alert=True)
+        return
+    except OfferEndedError:
+        await query.answer(t("offers.reserve.ended"), show_alert=True)
+        return
+    except OfferNotFoundError:
+        await query.answer(t("offers.not_found"), show_alert=True)
+        return
+    await query.answer(t("offers.reserve.done"))
+    await send_pickup_details(
+        bot, query.from_user.id, reservation, offer, zone_of(user, settings), now
+    )
+    await offer_notices.enqueue(session, translator, notices, now, settings)
+
+
+@router.callback_query(ReservationCb.filter())
+async def reservation_button(
+    query: CallbackQuery,
+    callback_data: ReservationCb,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    translator: Translator,
+) -> None:
+    now = clock.now()
+    try:
+        if callback_data.action is ReservationAction.CANCEL:
+            reservation, offer, notices = await offers.cancel_reservation(
+                session, callback_data.reservation_id, user.id, now
+            )
+        else:
+            reservation, offer, notices = await offers.confirm_pickup(
+                session, callback_data.reservation_id, user.id, now
+            )
+            await offers.log_saved_food(session, reservation, now, settings.tz)
+    except ReservationNotFoundError:
+        await query.answer(t("offers.reservation.not_found"), show_alert=True)
+        return
+    except ReservationEndedError:
+        await query.answer(t("offers.reservation.ended"), show_alert=True)
+        return
+    key = (
+        "offers.reservation.cancelled"
+        if callback_data.action is ReservationAction.CANCEL
+        else "offers.reservation.confirmed"
+    )
+    await query.answer(t(key))
+    message = _usable(query)
+    if message is not None:
+        await message.edit_reply_markup(reply_markup=None)
+    await bot.send_message(query.from_user.id, t(key + "_text", title=escape(offer.title)))
+    await offer_notices.enqueue(session, translator, notices, now, settings)
+
+
+@router.callback_query(OfferCb.filter(F.action == OfferAction.QR))
+async def qr_button(
+    query: CallbackQuery, callback_data: OfferCb, session: AsyncSession, bot: Bot
+) -> None:
+    try:
+        offer = await offers.get_offer(session, callback_data.offer_id)
+    except OfferNotFoundError:
+        await query.answer(t("offers.not_found"), show_alert=True)
+        return
+    await query.answer()
+    me = await bot.me()
+    url = deep_link_url(me.username or "", DeepLink(DeepLinkKind.OFFER, offer.id))
+    png = await asyncio.to_thread(qr_png, url, offer.title)
+    await bot.send_photo(
+        query.from_user.id,
+        BufferedInputFile(png, filename=f"offer_{offer.id}.png"),
+        caption=t("offers.qr.caption", title=escape(offer.title)),
+    )
+
+
+@router.callback_query(OfferCb.filter(F.action == OfferAction.REPORT))
+async def report_button(query: CallbackQuery, callback_data: OfferCb) -> None:
+    await query.answer()
+    builder = InlineKeyboardBuilder()
+    for reason in ReportChoice:
+        builder.button(
+            text=t(f"offers.report.reason.{reason.value}"),
+            callback_data=ReportCb(offer_id=callback_data.offer_id, reason=reason),
+        )
+    builder.adjust(2)
+    await query.bot.send_message(  # type: ignore[union-attr]
+        query.from_user.id, t("offers.report.ask"), reply_markup=builder.as_markup()
+    )
+
+
+@router.callback_query(ReportCb.filter())
+async def report_reason(
+    query: CallbackQuery, callback_data: ReportCb, session: AsyncSession, user: User, clock: Clock
+) -> None:
+    try:
+        new = await offers.report_offer(
+            session,
+            callback_data.offer_id,
+            user.id,
+            ReportReason(callback_data.reason.value),
+            clock.now(),
+        )
+    except OfferNotFoundError:
+        await query.answer(t("offers.not_found"), show_alert=True)
+        return
+    await query.answer(
+        t("offers.report.thanks" if new else "offers.report.already"), show_alert=True
+    )
+    message = _usable(query)
+    if message is not None:
+        await message.edit_text(t("offers.report.thanks" if new else "offers.report.already"))
+
+
+@router.callback_query(OfferCb.filter(F.action == OfferAction.MAKER))
+async def maker_offers_button(
+    query: CallbackQuery,
+    callback_data: OfferCb,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    now = clock.now()
+    found = await offers.maker_offers(session, callback_data.offer_id, now)
+    await query.answer()
+    if not found:
+        await bot.send_message(query.from_user.id, t("offers.maker.none"))
+        return
+    zone = zone_of(user, settings)
+    for offer in found[: PAGE_SIZE * 2]:
+        await send_card(bot, query.from_user.id, offer, zone, now, user.id)
+
+
+# ----------------------------------------------------------------------------- /myoffers
+
+
+def _reservation_line(number: int, reservation: Reservation, person: User | None) -> str:
+    name = escape(person.first_name) if person and person.first_name else str(reservation.user_id)
+    return t(
+        "offers.mine.reservation",
+        number=number,
+        name=name,
+        status=t(f"offers.reservation.status.{reservation.status}"),
+    )
+
+
+@router.message(Command("myoffers"), F.chat.type == "private")
+async def myoffers_command(
+    message: Message, session: AsyncSession, user: User, settings: Settings, clock: Clock
+) -> None:
+    now = clock.now()
+    zone = zone_of(user, settings)
+    posted = await offers.my_offers(session, user.id, now)
+    held = await offers.my_reservations(session, user.id)
+    if not posted and not held:
+        await message.answer(t("offers.mine.empty"))
+        return
+    for entry in posted:
+        offer = entry.offer
+        lines = [card_text(offer, zone, now, description_limit=200)]
+        builder = InlineKeyboardBuilder()
+        sizes: list[int] = []
+        if entry.reservations:
+            lines += ["", t("offers.mine.reservations")]
+        for number, (reservation, person) in enumerate(entry.reservations, start=1):
+            lines.append(_reservation_line(number, reservation, person))
+            if reservation.status == ReservationStatus.RESERVED.value:
+                builder.button(
+                    text=t("offers.button.confirm", number=number),
+                    callback_data=ReservationCb(
+                        action=ReservationAction.CONFIRM, reservation_id=reservation.id
+                    ),
+                )
+                builder.button(
+                    text=t("offers.button.cancel_number", number=number),
+                    callback_data=ReservationCb(
+                        action=ReservationAction.CANCEL, reservation_id=reservation.id
+                    ),
+                )
+                sizes.append(2)
+        if offer.status == OfferStatus.OPEN.value and offer.pickup_end > now:
+            builder.button(
+                text=t("offers.button.close"),
+                callback_data=OfferCb(action=OfferAction.CLOSE, offer_id=offer.id),
+            )
+            sizes.append(1)
+        builder.button(
+            text=t("offers.button.qr"),
+            callback_data=OfferCb(action=OfferAction.QR, offer_id=offer.id),
+        )
+        sizes.append(1)
+        builder.adjust(*sizes)
+        await message.answer("\n".join(lines), reply_markup=builder.as_markup())
+    if held:
+        lines = [t("offers.mine.held")]
+        builder = InlineKeyboardBuilder()
+        for number, (reservation, offer) in enumerate(held, start=1):
+            lines.append(
+                t(
+                    "offers.mine.held_item",
+                    number=number,
+                    title=escape(offer.title),
+                    when=format_when(offer.pickup_end, zone, now),
+                    place=escape(offer.address) if offer.address else t("offers.card.on_map"),
+                )
+            )
+            builder.button(
+                text=t("offers.button.cancel_number", number=number),
+                callback_data=ReservationCb(
+                    action=ReservationAction.CANCEL, reservation_id=reservation.id
+                ),
+            )
+        builder.adjust(1)
+        await message.answer("\n".join(lines), reply_markup=builder.as_markup())
+
+
+@router.callback_query(OfferCb.filter(F.action == OfferAction.CLOSE))
+async def close_button(
+    query: CallbackQuery, callback_data: OfferCb, session: AsyncSession, user: User, clock: Clock
+) -> None:
+    try:
+        offer = await offers.close_offer(session, callback_data.offer_id, user.id, clock.now())
+    except OfferNotFoundError:
+        await query.answer(t("offers.not_found"), show_alert=True)
+        return
+    except OfferEndedError:
+        await query.answer(t("offers.close.already"), show_alert=True)
+        return
+    await query.answer(t("offers.close.done"))
+    message = _usable(query)
+    if message is not None:
+        await message.answer(t("offers.close.done_text", title=escape(offer.title)))
+
+
+# ----------------------------------------------------------------------------- /alerts
+
+
+def _alert_keyboard(current: int | None) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for radius in offers.ALERT_RADII:
+        mark = "✓ " if radius == current else ""
+        builder.button(
+            text=mark + t("offers.alerts.radius", radius=radius),
+            callback_data=AlertCb(radius=radius),
+        )
+    if current is not None:
+        builder.button(text=t("offers.alerts.stop"), callback_data=AlertCb(radius=0))
+    builder.adjust(len(offers.ALERT_RADII), 1)
+    return builder.as_markup()
+
+
+@router.message(Command("alerts"), F.chat.type == "private")
+async def alerts_command(message: Message, session: AsyncSession, user: User) -> None:
+    alert = await offers.alert_of(session, user.id)
+    if alert is None:
+        text = t("offers.alerts.off")
+    else:
+        text = t("offers.alerts.on", radius=alert.radius_km)
+    await message.answer(text, reply_markup=_alert_keyboard(alert.radius_km if alert else None))
+
+
+@router.callback_query(AlertCb.filter())
+async def alert_button(
+    query: CallbackQuery,
+    callback_data: AlertCb,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+) -> None:
+    if callback_data.radius == 0:
+        await offers.unsubscribe_alerts(session, user.id)
+        await query.answer(t("offers.alerts.stopped"))
+        await query.bot.send_message(query.from_user.id, t("offers.alerts.stopped"))  # type: ignore[union-attr]
+        return
+    if callback_data.radius not in offers.ALERT_RADII:
+        await query.answer(t("fallback.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    await state.set_state(OffersFlow.alert_location)
+    await state.update_data(alert_radius=callback_data.radius)
+    await query.bot.send_message(  # type: ignore[union-attr]
+        query.from_user.id,
+        t("offers.alerts.ask_location", radius=callback_data.radius) + "\n\n" + location_prompt(),
+        reply_markup=location_keyboard(),
+    )
+
+
+@router.message(
+    StateFilter(OffersFlow.alert_location), F.chat.type == "private", ~F.text.startswith("/")
+)
+async def alert_location(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    geocoder: Geocoder,
+) -> None:
+    where = await read_location(message, geocoder)
+    if isinstance(where, LocationProblem):
+        await message.answer(problem_text(where, message), reply_markup=location_keyboard())
+        return
+    radius = (await state.get_data()).get("alert_radius")
+    if not isinstance(radius, int) or radius not in offers.ALERT_RADII:
+        await state.set_state(None)
+        await message.answer(t("offers.list.expired"), reply_markup=main_menu())
+        return
+    await offers.subscribe_alerts(
+        session, user.id, where.latitude, where.longitude, radius, clock.now()
+    )
+    await state.set_state(None)
+    await message.answer(t("offers.alerts.saved", radius=radius), reply_markup=main_menu())
+
+
+# ----------------------------------------------------------------------------- moderation
+
+
+def _report_buttons(offer_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t("offers.moderation.remove"),
+        callback_data=OfferModerationCb(action=OfferModerationAction.REMOVE, offer_id=offer_id),
+    )
+    builder.button(
+        text=t("offers.moderation.dismiss"),
+        callback_data=OfferModerationCb(action=OfferModerationAction.DISMISS, offer_id=offer_id),
+    )
+    return builder.as_markup()
+
+
+async def send_reported_offers(
+    message: Message, session: AsyncSession, user: User, settings: Settings, clock: Clock
+) -> int:
+    """The /moderation hub's offers part: reported offers, most reported first."""
+    reported = await offers.reported_offers(
+        session, user.id, settings.organiser_ids, limit=REPORTS_SHOWN
+    )
+    if not reported:
+        return 0
+    await message.answer(t("offers.moderation.header", count=len(reported)))
+    zone, now = zone_of(user, settings), clock.now()
+    for entry in reported:
+        reasons = ", ".join(
+            f"{t(f'offers.report.reason.{reason}')} × {count}"
+            for reason, count in sorted(entry.reasons.items())
+        )
+        head = t("offers.moderation.item", id=entry.offer.id, reasons=reasons)
+        body = card_text(entry.offer, zone, now, description_limit=300)
+        await message.answer(head + "\n\n" + body, reply_markup=_report_buttons(entry.offer.id))
+    return len(reported)
+
+
+@router.callback_query(OfferModerationCb.filter(), IsOrganiser())
+async def moderation_button(
+    query: CallbackQuery,
+    callback_data: OfferModerationCb,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    translator: Translator,
+) -> None:
+    try:
+        if callback_data.action is OfferModerationAction.REMOVE:
+            offer, notices = await offers.remove_offer(
+                session, callback_data.offer_id, user.id, settings.organiser_ids, clock.now()
+            )
+            text = t("offers.moderation.removed", title=escape(offer.title))
+        else:
+            await offers.dismiss_reports(
+                session, callback_data.offer_id, user.id, settings.organiser_ids
+            )
+            notices = []
+            text = t("offers.moderation.dismissed")
+    except NotOrganiserError:
+        await query.answer(t("moderation.refused"), show_alert=True)
+        return
+    except OfferNotFoundError:
+        await query.answer(t("offers.moderation.gone"), show_alert=True)
+        return
+    await query.answer()
+    message = _usable(query)
+    if message is not None:
+        await message.edit_reply_markup(reply_markup=None)
+    await bot.send_message(query.from_user.id, text)
+    await offer_notices.enqueue(session, translator, notices, clock.now(), settings)
+
+
+@router.callback_query(OfferModerationCb.filter())
+async def moderation_refused(query: CallbackQuery) -> None:
+    await query.answer(t("moderation.refused"), show_alert=True)

@@ -1,0 +1,368 @@
+"""Zero-waste offers end to end: the real bot polls the test Bot API server while people
+post an offer through the whole wizard (photo included), find it, reserve it, confirm the
+pickup, subscribe to alerts, report it, and watch it expire."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import zxingcpp
+from PIL import Image
+from sqlalchemy import select
+
+from bot import jobs
+from bot.callbacks import (
+    OfferAction,
+    OfferCb,
+    ReservationAction,
+    ReservationCb,
+)
+from bot.clock import ManualClock
+from bot.i18n import create_translator
+from bot.services import offers
+from bot.services.offers import OfferDraft
+from bot.settings import PROJECT_ROOT, Settings
+from bot.worker import BackgroundTiming
+from models import ActionLog, Offer, OfferStatus, Reservation, ReservationStatus, User
+from tests.conftest import make_settings
+from tests.harness import RunningBot, running_bot
+from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser, buttons
+
+ALICE = TgUser(id=3001, first_name="Alice", language_code="fr")
+BOB = TgUser(id=3002, first_name="Bob", language_code="en")
+CAROL = TgUser(id=3003, first_name="Carol", language_code="en")
+DAVE = TgUser(id=3004, first_name="Dave", language_code="fr")
+ORGANISER = TgUser(id=3099, first_name="Olga", language_code="fr")
+BORDEAUX = (44.8378, -0.5792)
+PARIS = (48.8566, 2.3522)
+
+tr = create_translator(PROJECT_ROOT / "locales", "fr")
+FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
+
+
+def text(key: str, locale: str, **params: object) -> str:
+    """What a person reads: parameters escaped as the bot does, then tags stripped."""
+    escaped = {
+        k: html.escape(v, quote=False) if isinstance(v, str) else v for k, v in params.items()
+    }
+    return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, locale, **escaped)))
+
+
+def labels(call: RecordedCall) -> list[str]:
+    return [label for row in buttons(call) for label, _ in row]
+
+
+def png(colour: str = "green") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path: object) -> Settings:
+    return make_settings(
+        tmp_path,  # type: ignore[arg-type]
+        organiser_ids=frozenset({ORGANISER.id}),
+        throttle_burst=1000,
+    )
+
+
+@pytest.fixture
+async def app(
+    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+) -> AsyncIterator[RunningBot]:
+    async with running_bot(
+        settings, tg, clock=clock, background=True, background_timing=FAST
+    ) as running:
+        yield running
+
+
+async def send(
+    tg: FakeTelegramServer, user: TgUser, extra: dict[str, object], count: int = 1
+) -> list[RecordedCall]:
+    since = tg.mark()
+    tg.push_message(user, extra)
+    return await tg.wait_for(SEND_METHODS, chat_id=user.id, count=count, since=since)
+
+
+async def share(
+    tg: FakeTelegramServer, user: TgUser, lat: float, lon: float, count: int
+) -> list[RecordedCall]:
+    since = tg.mark()
+    tg.push_location(user, lat, lon)
+    return await tg.wait_for(SEND_METHODS, chat_id=user.id, count=count, since=since)
+
+
+async def press(
+    tg: FakeTelegramServer, user: TgUser, data: str, count: int = 0
+) -> tuple[str, list[RecordedCall]]:
+    """Push callback data as a (possibly forged) button press; the answer's text."""
+    since = tg.mark()
+    query_id = tg.push_callback(user, data)
+    await tg.wait_for(
+        "answerCallbackQuery",
+        since=since,
+        predicate=lambda c: str(c.params.get("callback_query_id")) == query_id,
+    )
+    sent = await tg.wait_for(SEND_METHODS, chat_id=user.id, count=count, since=since)
+    answer = tg.callback_answer(query_id)
+    assert answer is not None
+    return str(answer.params.get("text", "")), sent
+
+
+async def subscribe(
+    tg: FakeTelegramServer, user: TgUser, locale: str, radius: int, where: tuple[float, float]
+) -> None:
+    (menu,) = await tg.reply_to(user, "/alerts")
+    assert menu.text == text("offers.alerts.off", locale)
+    await tg.click(user, menu, tr.t("offers.alerts.radius", locale, radius=radius))
+    (saved,) = await share(tg, user, *where, count=1)
+    assert saved.text == text("offers.alerts.saved", locale, radius=radius)
+
+
+async def post_directly(
+    app: RunningBot, clock: ManualClock, poster: TgUser, **fields: object
+) -> int:
+    values: dict[str, object] = {
+        "title": "Yaourts",
+        "description": "Date courte",
+        "category": "dairy",
+        "quantity": 2,
+        "pickup_end": clock.now() + timedelta(hours=3),
+        "latitude": BORDEAUX[0],
+        "longitude": BORDEAUX[1],
+        "address": "Marché des Capucins",
+    }
+    values.update(fields)
+    async with app.sessionmaker() as session:
+        if await session.get(User, poster.id) is None:
+            now = clock.now()
+            session.add(
+                User(id=poster.id, first_name=poster.first_name, created_at=now, last_seen_at=now)
+            )
+            await session.flush()
+        offer, _ = await offers.publish(session, poster.id, OfferDraft(**values), clock.now())  # type: ignore[arg-type]
+        await session.commit()
+        return offer.id
+
+
+async def test_post_find_reserve_confirm_with_alerts(
+    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+) -> None:
+    await subscribe(tg, CAROL, "en", 2, (44.845, -0.575))
+    await subscribe(tg, DAVE, "fr", 10, PARIS)
+
+    # --- the wizard, with bad input at every step
+    intro, ask_title = await tg.reply_to(ALICE, "/newoffer", count=2)
+    assert intro.text == text("offers.wizard.intro", "fr")
+    assert ask_title.text == text("offers.wizard.ask.title", "fr")
+    since = tg.mark()
+    tg.push_photo(ALICE, png("red"))
+    (again,) = await tg.wait_for(SEND_METHODS, chat_id=ALICE.id, since=since)
+    assert again.text.startswith(text("offers.wizard.error.not_text", "fr"))
+    (again,) = await tg.reply_to(ALICE, "x" * 5000)
+    assert again.text.startswith(text("offers.wizard.error.too_long", "fr", limit=80))
+    (ask_description,) = await tg.reply_to(ALICE, "Pain <de> la veille")
+    assert ask_description.text == text("offers.wizard.ask.description", "fr")
+    (ask_category,) = await tg.reply_to(ALICE, "Six baguettes & deux pains bio")
+    assert ask_category.text == text("offers.wizard.ask.category", "fr")
+    (again,) = await tg.reply_to(ALICE, "boulangerie")
+    assert again.text.startswith(text("offers.wizard.error.use_buttons", "fr"))
+    (ask_quantity,) = await tg.click(ALICE, again, tr.t("offers.category.bakery", "fr"))
+    assert ask_quantity.text == text("offers.wizard.ask.quantity", "fr", min=1, max=99)
+    for bad in ("0", "1000000000", "deux"):
+        (again,) = await tg.reply_to(ALICE, bad)
+        assert again.text.startswith(text("offers.wizard.error.bad_quantity", "fr", min=1, max=99))
+    (ask_pickup,) = await tg.reply_to(ALICE, "3")
+    assert ask_pickup.text == text("offers.wizard.ask.pickup", "fr")
+    (again,) = await tg.reply_to(ALICE, "04/01 10:00")
+    assert again.text.startswith(text("offers.wizard.error.past", "fr"))
+    (again,) = await tg.reply_to(ALICE, "demain")
+    assert again.text.startswith(text("offers.wizard.error.bad_time", "fr"))
+    noted, ask_location = await tg.click(
+        ALICE, again, tr.t("offers.wizard.preset.h3", "fr"), count=2
+    )
+    assert noted.text.startswith(text("offers.wizard.pickup_noted", "fr", when="")[:10])
+    assert ask_location.text.startswith(text("offers.wizard.ask.location", "fr"))
+    (again,) = await tg.reply_to(ALICE, "Atlantis-sur-Mer")
+    assert text("location.not_found", "fr", query="Atlantis-sur-Mer") in again.text
+    _, ask_photo = await share(tg, ALICE, *BORDEAUX, count=2)
+    assert ask_photo.text == text("offers.wizard.ask.photo", "fr")
+    (again,) = await tg.reply_to(ALICE, "voici")
+    assert again.text.startswith(text("offers.wizard.error.not_photo", "fr"))
+    since = tg.mark()
+    tg.push_photo(ALICE, png())
+    photo, preview = await tg.wait_for(SEND_METHODS, chat_id=ALICE.id, count=2, since=since)
+    assert photo.method == "sendPhoto"
+    assert preview.text.startswith(text("offers.wizard.preview", "fr"))
+    assert "Pain <de> la veille" in preview.text
+    edit, published, card = await tg.click(
+        ALICE, preview, tr.t("offers.wizard.publish", "fr"), count=3
+    )
+    assert edit.method == "editMessageReplyMarkup"
+    (alert,) = await tg.wait_for("sendMessage", chat_id=CAROL.id)
+    await tg.wait_idle()  # the update's transaction commits after its last reply
+    async with app.sessionmaker() as session:
+        offer = (await session.scalars(select(Offer))).one()
+    assert published.text == text("offers.wizard.published", "fr", id=offer.id)
+    assert card.method == "sendPhoto"
+    assert offer.photo_file_id and offer.quantity_left == 3
+
+    # --- alerts: Carol (2 km away... within her radius) hears once, Dave (Paris) never
+    assert alert.text.startswith("🥕")
+    assert "Pain <de> la veille" in alert.text
+    await tg.wait_idle()
+    assert len([c for c in tg.calls if c.chat_id == CAROL.id and "Pain" in c.text]) == 1
+    assert all("Pain" not in c.text for c in tg.calls if c.chat_id == DAVE.id)
+
+    # --- Bob finds it nearby and reserves it
+    (prompt,) = await tg.reply_to(BOB, tr.t("menu.offers", "en"))
+    assert prompt.text == text("location.prompt", "en")
+    _, header, found = await share(tg, BOB, 44.84, -0.58, count=3)
+    assert header.text == text("offers.list.header", "en", place=tr.t("offers.list.here", "en"))
+    assert found.method == "sendPhoto"
+    assert found.text.startswith("Pain <de> la veille")
+    assert "⏰" not in found.text
+    since = tg.mark()
+    reserved, venue = await tg.click(BOB, found, tr.t("offers.button.reserve", "en"), count=2)
+    assert reserved.text.startswith("✅")
+    assert venue.method == "sendVenue"
+    (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+    assert told.text == text(
+        "offers.notice.reserved", "fr", name="Bob", title="Pain <de> la veille", left=2, total=3
+    )
+    # A second click is refused: one active reservation per person.
+    answer, _ = await press(tg, BOB, OfferCb(action=OfferAction.RESERVE, offer_id=offer.id).pack())
+    assert answer == tr.t("offers.reserve.already", "en")
+
+    # --- forged buttons: Carol cannot cancel Bob's reservation nor reserve a closed offer
+    async with app.sessionmaker() as session:
+        reservation = (await session.scalars(select(Reservation))).one()
+    forged = ReservationCb(action=ReservationAction.CANCEL, reservation_id=reservation.id).pack()
+    answer, _ = await press(tg, CAROL, forged)
+    assert answer == tr.t("offers.reservation.not_found", "en")
+    confirm = ReservationCb(action=ReservationAction.CONFIRM, reservation_id=reservation.id).pack()
+    answer, _ = await press(tg, BOB, confirm)
+    assert answer == tr.t("offers.reservation.not_found", "en")
+
+    # --- Alice confirms the pickup from /myoffers
+    (mine,) = await tg.reply_to(ALICE, "/myoffers")
+    assert (
+        text(
+            "offers.mine.reservation",
+            "fr",
+            number=1,
+            name="Bob",
+            status=tr.t("offers.reservation.status.reserved", "fr"),
+        )
+        in mine.text
+    )
+    since = tg.mark()
+    await tg.click(ALICE, mine, tr.t("offers.button.confirm", "fr", number=1), count=1)
+    (thanks,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    assert thanks.text == text("offers.notice.picked_up", "en", title="Pain <de> la veille")
+    async with app.sessionmaker() as session:
+        reservation = (await session.scalars(select(Reservation))).one()
+        logs = (await session.scalars(select(ActionLog))).all()
+    assert reservation.status == ReservationStatus.PICKED_UP.value
+    assert [(log.user_id, log.action_slug) for log in logs] == [(BOB.id, "saved_food")]
+
+    # --- closing early, then a forged reserve is refused and nothing changes
+    (mine,) = await tg.reply_to(ALICE, "/myoffers")
+    await tg.click(ALICE, mine, tr.t("offers.button.close", "fr"), count=1)
+    answer, _ = await press(
+        tg, CAROL, OfferCb(action=OfferAction.RESERVE, offer_id=offer.id).pack()
+    )
+    assert answer == tr.t("offers.reserve.ended", "en")
+    async with app.sessionmaker() as session:
+        closed = await session.get(Offer, offer.id)
+        assert closed is not None
+        assert closed.status == OfferStatus.CLOSED.value and closed.quantity_left == 2
+
+
+async def test_an_ended_offer_disappears_and_its_reservation_is_released(
+    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+) -> None:
+    offer_id = await post_directly(app, clock, ALICE, pickup_end=clock.now() + timedelta(hours=1))
+    await tg.reply_to(BOB, "/offers")
+    _, _, card = await share(tg, BOB, *BORDEAUX, count=3)
+    assert "⏰" in card.text  # under two hours left
+    since = tg.mark()
+    await tg.click(BOB, card, tr.t("offers.button.reserve", "en"), count=2)
+    # The poster's notice leaves the outbox once the reservation is committed.
+    await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+    clock.advance(timedelta(minutes=5))
+    since = tg.mark()
+    await jobs.remind_offer(offer_id)  # the job scheduled an hour before the end
+    (reminder,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    assert reminder.text == text(
+        "offers.notice.reminder", "en", title="Yaourts", address="Marché des Capucins"
+    )
+    await jobs.remind_offer(offer_id)  # run twice: still one reminder
+    clock.advance(timedelta(minutes=56))
+    # Not swept yet: /offers already hides it.
+    await tg.reply_to(BOB, "/offers")  # the shared location is too old: asked again
+    _, empty = await share(tg, BOB, *BORDEAUX, count=2)
+    assert empty.text == text("offers.list.empty", "en", radius=15)
+    since = tg.mark()
+    await jobs.sweep_offers()  # what the worker runs every minute
+    (released,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    assert released.text == text("offers.notice.released", "en", title="Yaourts")
+    async with app.sessionmaker() as session:
+        offer = await session.get(Offer, offer_id)
+        reservation = (await session.scalars(select(Reservation))).one()
+    assert offer is not None and offer.status == OfferStatus.EXPIRED.value
+    assert reservation.status == ReservationStatus.RELEASED.value
+    (mine,) = await tg.reply_to(BOB, "/myoffers")
+    assert mine.text == text("offers.mine.empty", "en")
+
+
+async def test_a_report_reaches_moderation_and_removal_tells_the_poster(
+    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+) -> None:
+    offer_id = await post_directly(app, clock, ALICE, title="Suspicious <stuff>")
+    _, card = await tg.reply_to(CAROL, f"/start offer_{offer_id}", count=2)
+    assert card.text.startswith("Suspicious <stuff>")
+    (ask,) = await tg.click(CAROL, card, tr.t("offers.button.report", "en"))
+    assert ask.text == text("offers.report.ask", "en")
+    await tg.click(CAROL, ask, tr.t("offers.report.reason.unsafe", "en"), count=1)
+    # Not an organiser: refused, whatever the button says.
+    (refused,) = await tg.reply_to(CAROL, "/moderation")
+    assert refused.text == text("moderation.refused", "en")
+    header, item = await tg.reply_to(ORGANISER, "/moderation", count=2)
+    assert header.text == text("offers.moderation.header", "fr", count=1)
+    assert "Suspicious <stuff>" in item.text
+    since = tg.mark()
+    await tg.click(ORGANISER, item, tr.t("offers.moderation.remove", "fr"), count=1)
+    (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+    assert told.text == text(
+        "offers.notice.removed",
+        "fr",
+        title="Suspicious <stuff>",
+        reason=tr.t("offers.report.reason.unsafe", "fr"),
+    )
+    (empty,) = await tg.reply_to(ORGANISER, "/moderation")
+    assert empty.text == text("moderation.empty", "fr")
+
+
+async def test_qr_code_holds_the_deep_link(
+    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+) -> None:
+    offer_id = await post_directly(app, clock, ALICE, title="Pommes")
+    _, card = await tg.reply_to(BOB, f"/start offer_{offer_id}", count=2)
+    (photo,) = await tg.click(BOB, card, tr.t("offers.button.qr", "en"))
+    image = Image.open(io.BytesIO(photo.files["photo"]))
+    assert image.format == "PNG"
+    decoded = [barcode.text for barcode in zxingcpp.read_barcodes(image)]
+    assert decoded == [f"https://t.me/{tg.bot_username}?start=offer_{offer_id}"]
