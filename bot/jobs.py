@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import broadcasting
 from bot.clock import Clock
 from bot.i18n import Translator
-from bot.services import broadcasts
+from bot.services import broadcasts, neighbours
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 SWEEP_JOB = "broadcasts:sweep"
 SWEEP_REF = "bot.jobs:sweep_broadcasts"
 SWEEP_SECONDS = 30.0
+NEIGHBOURS_PURGE_JOB = "neighbours:purge"
+NEIGHBOURS_PURGE_REF = "bot.jobs:purge_neighbour_positions"
+NEIGHBOURS_PURGE_SECONDS = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,17 @@ async def sweep_broadcasts() -> None:
         due = await broadcasts.due(session, context.clock.now())
     for broadcast_id in due:
         await start_broadcast(broadcast_id)
+
+
+async def purge_neighbour_positions() -> None:
+    """Forget neighbours' positions not refreshed for 30 days (the /neighbours query also
+    ignores them, so a late run never shows a stale position)."""
+    context = current()
+    async with context.sessionmaker() as session:
+        purged = await neighbours.purge_expired_positions(session, context.clock.now())
+        await session.commit()
+    if purged:
+        logger.info("neighbours: %d expired positions forgotten", purged)
 
 
 # ----------------------------------------------------------------------------- offers

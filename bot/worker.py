@@ -201,6 +201,11 @@ class Background:
         jobs.install(self._context)
         self.scheduler.every(jobs.SWEEP_JOB, Every(jobs.SWEEP_SECONDS), jobs.SWEEP_REF)
         self.scheduler.every(
+            jobs.NEIGHBOURS_PURGE_JOB,
+            Every(jobs.NEIGHBOURS_PURGE_SECONDS),
+            jobs.NEIGHBOURS_PURGE_REF,
+        )
+        self.scheduler.every(
             jobs.OFFERS_SWEEP_JOB, Every(jobs.OFFERS_SWEEP_SECONDS), jobs.OFFERS_SWEEP_REF
         )
         self.scheduler.resume()

@@ -207,6 +207,7 @@ async def neighbours_button(
     session: AsyncSession,
     user: User,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     message = _message_of(query)
     action = callback_data.action
@@ -243,15 +244,18 @@ async def neighbours_button(
             return
         await neighbours.set_display_name(session, user.id, None)
         await message.edit_reply_markup(reply_markup=None)
-        await ask_location(message, state)
+        await after_name(message, state, session, user.id, clock, settings)
     elif action is NeighboursAction.RENAME:
         await state.set_state(NeighboursFlow.name)
         await message.answer(t("neighbours.name.ask"), reply_markup=name_keyboard())
     elif action is NeighboursAction.POSITION:
         await ask_location(message, state)
     elif action in (NeighboursAction.HIDE, NeighboursAction.SHOW):
-        await neighbours.set_visible(session, user.id, action is NeighboursAction.SHOW)
-        await message.edit_reply_markup(reply_markup=panel_keyboard(profile))
+        wanted = action is NeighboursAction.SHOW
+        if profile.visible != wanted:
+            await neighbours.set_visible(session, user.id, wanted)
+            # Only when it changes: Telegram refuses an edit that changes nothing.
+            await message.edit_reply_markup(reply_markup=panel_keyboard(profile))
         key = "neighbours.shown" if profile.visible else "neighbours.hidden"
         await message.answer(t(key))
     elif action is NeighboursAction.PANEL:
@@ -261,9 +265,31 @@ async def neighbours_button(
         )
 
 
+async def after_name(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user_id: int,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    """First time: ask where; a rename from the panel: back to the view."""
+    profile = await neighbours.profile_of(session, user_id)
+    if profile is None or profile.cell is None:
+        await ask_location(message, state)
+        return
+    await state.clear()
+    await show_view(message, session, user_id, clock, settings)
+
+
 @router.message(StateFilter(NeighboursFlow.name), F.text, ~F.text.startswith("/"))
 async def name_given(
-    message: Message, state: FSMContext, session: AsyncSession, user: User
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
 ) -> None:
     try:
         await neighbours.set_display_name(session, user.id, message.text or "")
@@ -275,7 +301,7 @@ async def name_given(
     profile = await neighbours.profile_of(session, user.id)
     assert profile is not None and profile.display_name is not None
     await message.answer(t("neighbours.name.saved", name=escape(profile.display_name)))
-    await ask_location(message, state)
+    await after_name(message, state, session, user.id, clock, settings)
 
 
 @router.message(StateFilter(NeighboursFlow.location), ~F.text.startswith("/"))

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot import jobs
 from bot.clock import ManualClock
 from bot.i18n import create_translator
 from bot.services import actions, geohash, neighbours
 from bot.settings import PROJECT_ROOT, Settings
+from bot.worker import BackgroundTiming
 from models import Base, NeighbourProfile
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
@@ -194,6 +196,11 @@ async def test_hiding_removes_a_person_at_once(
     (dan_view,) = await tg.reply_to(DAN, "/neighbours")
     _, note = await tg.click(DAN, dan_view, tr.t("neighbours.button.hide", "en"), count=2)
     assert note.text == plain("neighbours.hidden", "en")
+    # The same button again (a stale copy): no edit that changes nothing, just the note.
+    since = tg.mark()
+    tg.push_callback(DAN, "gn:h", int(dan_view.result["message_id"]))
+    (again,) = await tg.wait_for(SEND_METHODS, chat_id=DAN.id, since=since)
+    assert again.method == "sendMessage" and again.text == plain("neighbours.hidden", "en")
     seen = await view_of(tg, ANA)
     assert plain("neighbours.view.too_few", "en", k=3) in seen
     assert "Dan" not in seen
@@ -272,6 +279,8 @@ async def test_typed_town_and_bad_input(
     assert problem.text == plain("location.invalid", "en", query="91, 200")
     _, view = await tg.reply_to(ANA, "Bordeaux", count=2)
     assert plain("neighbours.view.too_few", "en", k=3) in view.text
+    # Updates commit once their handler has answered.
+    await tg.wait_idle()
     async with app.sessionmaker() as session:
         ana = await session.get(NeighbourProfile, ANA.id)
     assert ana is not None and ana.display_name == "Ana" and ana.cell is not None
@@ -284,6 +293,8 @@ async def test_decline_stores_nothing_and_buttons_need_consent(
     (consent,) = await tg.reply_to(BEN, "/neighbours")
     (declined,) = await tg.click(BEN, consent, tr.t("neighbours.consent.decline", "en"))
     assert declined.text == plain("neighbours.consent.declined", "en")
+    # Updates commit once their handler has answered.
+    await tg.wait_idle()
     async with app.sessionmaker() as session:
         assert await session.get(NeighbourProfile, BEN.id) is None
     # A forged "hide me" without consent changes nothing and says why.
@@ -358,6 +369,8 @@ async def test_privacy_nothing_stored_or_sent_is_finer_than_a_cell(
     for person in (ANA, BEN, CLO, DAN, EVE):
         await view_of(tg, person)
     points = [HOME, north(0.2), north(2), north(6), north(0.3), north(5.3)]
+    # Updates commit once their handler has answered.
+    await tg.wait_idle()
 
     # Every table, every row, every column.
     async with app.sessionmaker() as session:
@@ -382,3 +395,36 @@ async def test_privacy_nothing_stored_or_sent_is_finer_than_a_cell(
         assert not _DECIMAL.search(text), text
         assert not _METRES.search(text), text
         assert {int(n) for n in _KM.findall(text)} <= {1, 3, 10}, text
+
+
+async def test_rename_from_the_panel_returns_to_the_view(
+    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+) -> None:
+    await gather(tg, app, clock)
+    (view,) = await tg.reply_to(CLO, "/neighbours")
+    (ask,) = await tg.click(CLO, view, tr.t("neighbours.button.rename", "fr"))
+    assert ask.text == plain("neighbours.name.ask", "fr")
+    saved, again = await tg.reply_to(CLO, "Clo & co", count=2)
+    assert saved.text == plain("neighbours.name.saved", "fr", name="Clo & co")
+    assert plain("neighbours.status.name", "fr", name="Clo & co") in again.text
+    assert "Clo & co — " in await view_of(tg, ANA)
+
+
+async def test_the_scheduler_forgets_expired_positions(
+    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
+) -> None:
+    settings = make_settings(tmp_path, throttle_burst=1000)
+    timing = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
+    async with running_bot(
+        settings, tg, clock=clock, background=True, background_timing=timing
+    ) as app:
+        assert app.background is not None
+        assert app.background.scheduler.next_run_at(jobs.NEIGHBOURS_PURGE_JOB) is not None
+        await gather(tg, app, clock)
+        await tg.wait_idle()
+        clock.advance(timedelta(days=30, seconds=1))
+        # APScheduler (on the wall clock) would call exactly this.
+        await jobs.purge_neighbour_positions()
+        async with app.sessionmaker() as session:
+            cells = (await session.scalars(select(NeighbourProfile.cell))).all()
+        assert cells == [None, None, None, None]

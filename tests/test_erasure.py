@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ManualClock
 from bot.i18n import create_translator
-from bot.services import actions, challenges, contests, erasure, makers, neighbours
+from bot.services import actions, challenges, contests, erasure, makers, neighbours, nudges, outbox
 from bot.services.users import TelegramProfile, upsert_user
 from bot.settings import PROJECT_ROOT, Settings
 from models import (
     Base,
+    Broadcast,
     Challenge,
     ChallengeScope,
     Contest,
@@ -211,6 +212,28 @@ async def populate(app: RunningBot, clock: ManualClock) -> tuple[int, int]:
             await neighbours.consent(session, person.id, now)
             await neighbours.set_display_name(session, person.id, person.first_name)
             await neighbours.record_position(session, person.id, 44.84 + km / 111, -0.58, now)
+        for person in (ZOE, YAN):
+            await nudges.snooze_week(session, person.id, now)
+            await outbox.enqueue(
+                session,
+                chat_id=person.id,
+                kind="nudge.kickoff",
+                text=f"Bonjour {person.first_name}",
+                key=f"kickoff:{person.id}",
+                now=now,
+            )
+        session.add(
+            Broadcast(
+                organiser_id=ZOE.id,
+                locale="fr",
+                audience="everyone",
+                text="Réunion jeudi",
+                status="done",
+                send_at=now,
+                recipients=1,
+                created_at=now,
+            )
+        )
         await session.commit()
         return team.id, challenge.id
 
@@ -257,6 +280,9 @@ async def test_forget_erases_everything_about_the_person(
         "contests",
         "challenges",
         "teams",
+        "notification_prefs",
+        "outbox",
+        "broadcasts",
     ):
         assert any(key.startswith(f"{table}.") for key in before), table
     assert totals_before == [(3, totals_before[0][1])]
@@ -266,11 +292,14 @@ async def test_forget_erases_everything_about_the_person(
     # Cancelling first changes nothing.
     (cancelled,) = await tg.click(ZOE, confirm, tr.t("forget.button.cancel", "fr"))
     assert cancelled.text == tr.t("forget.cancelled", "fr")
+    await tg.wait_idle()
     async with app.sessionmaker() as session:
         assert await rows_naming(session, ZOE.id) == before
     (confirm,) = await tg.reply_to(ZOE, "/forget")
     (done,) = await tg.click(ZOE, confirm, tr.t("forget.button.confirm", "fr"))
     assert done.text == tr.t("forget.done", "fr")
+    # The update's session commits once the handler has answered.
+    await tg.wait_idle()
 
     async with app.sessionmaker() as session:
         assert await rows_naming(session, ZOE.id) == {}
@@ -288,6 +317,7 @@ async def test_forget_erases_everything_about_the_person(
         assert challenge is not None and challenge.created_by == NOBODY
         assert team is not None and team.registered_by == NOBODY
         assert (await session.scalars(select(Contest.created_by))).all() == [NOBODY]
+        assert (await session.scalars(select(Broadcast.organiser_id))).all() == [NOBODY]
         # Her own listing is gone, the shop she liked is not.
         names = (await session.scalars(select(Maker.name))).all()
         assert names == ["Atelier"]
