@@ -670,6 +670,8 @@ class FakeTelegramServer:
         self._closing = asyncio.Event()
         self._updates: list[JsonDict] = []
         self._last_update_id = 0
+        # Ids of the updates getUpdates returned at least once (see harness settled()).
+        self.handed_out_ids: set[int] = set()
         self._query_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
@@ -1431,7 +1433,9 @@ class FakeTelegramServer:
             available = self._available()
             remaining = deadline - time.monotonic()
             if available or remaining <= 0 or self._closing.is_set() or self._webhook:
-                return _copy(available[:limit])
+                handed = available[:limit]
+                self.handed_out_ids.update(int(u["update_id"]) for u in handed)
+                return _copy(handed)
             await self._wait_change(event, remaining)
 
     @property
