@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
@@ -12,25 +13,30 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
+from bot.fsm import CompactMemoryStorage, LocalEventIsolation
 from bot.i18n import Translator, create_translator
 from bot.middlewares import (
     DbSessionMiddleware,
+    InboxMiddleware,
     LocaleMiddleware,
     ThrottlingMiddleware,
     UserMiddleware,
 )
 from bot.middlewares.throttling import Throttle
+from bot.requests import NotModifiedIsSuccess
 from bot.services.users import all_organiser_ids
 from bot.settings import Settings
-from bot.throttling import MemoryThrottle
+from bot.throttling import MemoryThrottle, RedisThrottle
 from handlers import get_commands, get_routers
 from models.database import create_engine, create_sessionmaker, is_empty, upgrade
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +48,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     token = settings.token or OFFLINE_TOKEN
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+        session.middleware(NotModifiedIsSuccess())
     return Bot(
         token=token,
         session=session,
@@ -81,17 +88,28 @@ def create_dispatcher(
         events_isolation = storage.create_isolation()
     translator = translator or create_translator(settings.locales_dir, settings.default_language)
     dispatcher = Dispatcher(
-        storage=storage or MemoryStorage(),
+        storage=storage or CompactMemoryStorage(),
         # One person's updates are handled in order; different people run concurrently.
-        events_isolation=events_isolation or SimpleEventIsolation(),
+        events_isolation=events_isolation or LocalEventIsolation(),
         settings=settings,
         sessionmaker=sessionmaker,
         translator=translator,
         clock=clock,
     )
+    if throttle is None and isinstance(dispatcher.storage, RedisStorage):
+        throttle = RedisThrottle(
+            dispatcher.storage.redis,
+            settings.redis_prefix,
+            clock,
+            settings.throttle_rate,
+            settings.throttle_burst,
+        )
     throttle = throttle or MemoryThrottle(clock, settings.throttle_rate, settings.throttle_burst)
-    dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle))
+    # The inbox row is claimed and marked done inside the update's DB transaction, so the
+    # session comes first; a throttled update is still marked done (dropped on purpose).
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dispatcher.update.outer_middleware(InboxMiddleware(clock))
+    dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle))
     dispatcher.update.outer_middleware(UserMiddleware(clock))
     dispatcher.update.outer_middleware(LocaleMiddleware(translator))
     # Test-only routers go before the fallback so they are reachable.
@@ -123,26 +141,39 @@ async def prepare_database(settings: Settings, *, seed_demo: bool = True) -> Asy
     return engine
 
 
-async def poll(
-    bot: Bot, dispatcher: Dispatcher, settings: Settings, *, handle_signals: bool = True
-) -> None:
-    """Long polling until stopped; updates run as tasks, bounded by MAX_CONCURRENT_UPDATES."""
-    await bot.delete_webhook(drop_pending_updates=False)
-    await dispatcher.start_polling(
-        bot,
-        handle_as_tasks=True,
-        tasks_concurrency_limit=settings.max_concurrent_updates,
-        polling_timeout=settings.polling_timeout,
-        handle_signals=handle_signals,
-        close_bot_session=True,
-    )
+def create_runtime(
+    settings: Settings,
+    bot: Bot,
+    dispatcher: Dispatcher,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock | None = None,
+) -> Runtime:
+    """The serving loop (polling or webhook) around the inbox, for `run` and the tests."""
+    from bot.runtime import Runtime
+
+    return Runtime(settings, bot, dispatcher, sessionmaker, clock=clock or dispatcher["clock"])
 
 
-async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None:
+async def serve(settings: Settings, *, webhook: bool, clock: Clock | None = None) -> None:
+    """`greenhood run`: long polling, or a webhook server (WEBHOOK_* settings)."""
+    if webhook:
+        from bot.runtime import check_webhook_settings
+
+        check_webhook_settings(settings)  # before touching the database
     engine = await prepare_database(settings, seed_demo=False)
     try:
         bot = create_bot(settings)
-        dispatcher = create_dispatcher(settings, create_sessionmaker(engine), clock=clock)
-        await poll(bot, dispatcher, settings)
+        sessionmaker = create_sessionmaker(engine)
+        dispatcher = create_dispatcher(settings, sessionmaker, clock=clock)
+        runtime = create_runtime(settings, bot, dispatcher, sessionmaker, clock=clock)
+        if webhook:
+            await runtime.run_webhook()
+        else:
+            await runtime.run_polling()
     finally:
         await engine.dispose()
+
+
+async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None:
+    await serve(settings, webhook=False, clock=clock)

@@ -47,21 +47,33 @@ def _run(factory: Callable[[], Awaitable[T]]) -> T:
 
 @app.command()
 def run(
-    webhook: Annotated[bool, typer.Option(help="Serve a webhook instead of long polling.")] = False,
-    no_scheduler: Annotated[bool, typer.Option(help="Do not run scheduled jobs here.")] = False,
+    webhook: Annotated[
+        bool, typer.Option(help="Serve a webhook (WEBHOOK_*) instead of long polling.")
+    ] = False,
+    no_scheduler: Annotated[
+        bool,
+        typer.Option(help="Do not run scheduled jobs here (replicas; one `worker` runs them)."),
+    ] = False,
 ) -> None:
     """Run the bot: long polling with BOT_TOKEN, the terminal chat without it."""
     settings = _settings()
-    if webhook:
-        console.print("[red]Webhook mode is not available yet; run without --webhook.[/red]")
-        raise typer.Exit(2)
     if settings.token is None:
+        if webhook:
+            console.print("[red]Webhook mode needs BOT_TOKEN.[/red]")
+            raise typer.Exit(2)
         console.print("[yellow]No BOT_TOKEN: starting the terminal chat instead.[/yellow]")
         _console(settings)
         return
-    from bot.app import run_polling
+    from bot.app import serve
+    from bot.runtime import ConfigurationError, check_webhook_settings
 
-    _run(lambda: run_polling(settings))
+    if webhook:
+        try:
+            check_webhook_settings(settings)
+        except ConfigurationError as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(2) from error
+    _run(lambda: serve(settings, webhook=webhook))
 
 
 def _console(settings: Settings, language: str | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -12,8 +13,9 @@ from aiogram.fsm.storage.base import BaseStorage
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import create_bot, create_dispatcher, poll, prepare_database
+from bot.app import create_bot, create_dispatcher, create_runtime, prepare_database
 from bot.clock import Clock
+from bot.runtime import Runtime
 from bot.settings import Settings
 from models.database import create_sessionmaker
 from tests.tg_server import FakeTelegramServer
@@ -26,6 +28,7 @@ class RunningBot:
     sessionmaker: async_sessionmaker[AsyncSession]
     bot: Bot
     dispatcher: Dispatcher
+    runtime: Runtime
 
 
 @contextlib.asynccontextmanager
@@ -36,25 +39,50 @@ async def running_bot(
     clock: Clock | None = None,
     extra_routers: Sequence[Router] = (),
     storage: BaseStorage | None = None,
+    webhook: bool = False,
 ) -> AsyncIterator[RunningBot]:
-    settings = settings.model_copy(
-        update={"telegram_api_base": server.base_url, "bot_token": SecretStr(server.token)}
-    )
+    """The bot polling `server`, or with `webhook=True` serving a webhook on a free port
+    that `server` delivers to (the WEBHOOK_* settings are filled in)."""
+    update: dict[str, object] = {
+        "telegram_api_base": server.base_url,
+        "bot_token": SecretStr(server.token),
+    }
+    if webhook:
+        port = free_port()
+        update |= {
+            "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook",
+            "webhook_secret": SecretStr(settings.webhook_secret.get_secret_value())
+            if settings.webhook_secret
+            else SecretStr("test-webhook-secret"),
+            "webhook_host": "127.0.0.1",
+            "webhook_port": port,
+        }
+    settings = settings.model_copy(update=update)
     engine = await prepare_database(settings, seed_demo=False)
     sessionmaker = create_sessionmaker(engine)
     bot = create_bot(settings)
     dispatcher = create_dispatcher(
         settings, sessionmaker, clock=clock, extra_routers=extra_routers, storage=storage
     )
+    runtime = create_runtime(settings, bot, dispatcher, sessionmaker, clock=clock)
     since = server.mark()
-    task = asyncio.create_task(poll(bot, dispatcher, settings, handle_signals=False))
+    run = runtime.run_webhook if webhook else runtime.run_polling
+    task = asyncio.create_task(run(handle_signals=False))
     try:
-        # Ready once the bot asks for updates (start-up commands are registered by then).
-        await server.wait_for("getUpdates", since=since, timeout=15)
-        yield RunningBot(settings, engine, sessionmaker, bot, dispatcher)
+        # Ready once the bot asks for updates or has set its webhook (start-up commands
+        # are registered by then).
+        await server.wait_for("setWebhook" if webhook else "getUpdates", since=since, timeout=15)
+        if webhook:
+            await asyncio.wait_for(runtime.ready.wait(), timeout=15)
+        yield RunningBot(settings, engine, sessionmaker, bot, dispatcher, runtime)
     finally:
-        with contextlib.suppress(RuntimeError):
-            await dispatcher.stop_polling()
-        await asyncio.wait_for(task, timeout=15)
+        runtime.stop()
+        await asyncio.wait_for(task, timeout=30)
         await dispatcher.storage.close()
         await engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
