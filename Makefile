@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run console demo test test-services lint format bench clean
+.PHONY: install run console demo test test-postgres test-services lint format bench clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Greenhood needs Python >= 3.11; set PYTHON=python3.x")'
@@ -39,6 +39,11 @@ demo: install
 ## with their reason, unless GREENHOOD_TEST_POSTGRES_URL / _REDIS_URL are set).
 test: lint
 	$(BIN)/python -m pytest -q
+
+## The whole suite again on PostgreSQL + Redis (GREENHOOD_TEST_POSTGRES_URL and
+## GREENHOOD_TEST_REDIS_URL must point at servers; every test gets its own database).
+test-postgres: install
+	GREENHOOD_TEST_BACKEND=postgres $(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .

@@ -95,6 +95,8 @@ class Runtime:
             concurrency=settings.max_concurrent_updates,
         )
         self.ready = asyncio.Event()
+        # False once stopping: no new update is taken (the webhook answers 503).
+        self.accepting = False
         self.port: int | None = None
         self._stop = asyncio.Event()
 
@@ -203,6 +205,7 @@ class Runtime:
         request_timeout = int(self.bot.session.timeout + self.settings.polling_timeout)
         backoff = Backoff(BACKOFF)
         logger.info("polling for updates")
+        self.accepting = True
         self.ready.set()
         while not self._stop.is_set():
             request: Awaitable[list[Update]] = self.bot(
@@ -215,6 +218,7 @@ class Runtime:
                 await self._sleep(next(backoff))
                 continue
             if not going:
+                self.accepting = False
                 return
             backoff.reset()
             if not updates:
@@ -237,7 +241,9 @@ class Runtime:
         app = web.Application()
         handler = InboxRequestHandler(self.dispatcher, self.bot, self.processor, secret)
         handler.register(app, path=urlsplit(url).path or "/")
-        app.router.add_get("/healthz", health_handler(self.sessionmaker, self.dispatcher))
+        app.router.add_get(
+            "/healthz", health_handler(self.sessionmaker, self.dispatcher, lambda: self.accepting)
+        )
         # Start-up and shutdown of the dispatcher follow the aiohttp application's.
         setup_application(app, self.dispatcher, bot=self.bot, bots=[self.bot])
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
@@ -258,17 +264,19 @@ class Runtime:
                     logger.info("resuming %d update(s) left unhandled", resumed)
                 maintenance = asyncio.create_task(self._maintain())
                 logger.info("webhook listening on %s:%s", self.settings.webhook_host, self.port)
+                self.accepting = True
                 self.ready.set()
                 try:
                     await self._stop.wait()
                 finally:
                     # New deliveries get 503 (Telegram retries them elsewhere or later);
                     # the updates already accepted are finished.
-                    handler.closing = True
+                    self.accepting = handler.accepting = False
                     maintenance.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await maintenance
-                    await site.stop()
+                    # Still listening meanwhile: a clear 503 (also from /healthz) tells the
+                    # load balancer and Telegram to go elsewhere, where a closed port hangs.
                     await self.processor.drain(self.settings.shutdown_timeout)
             finally:
                 await runner.cleanup()

@@ -49,13 +49,13 @@ class InboxRequestHandler(SimpleRequestHandler):
         super().__init__(dispatcher, bot, handle_in_background=True, secret_token=secret)
         self._secret = _secret_bytes(secret)
         self._processor = processor
-        self.closing = False
+        self.accepting = True
 
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         return hmac.compare_digest(_secret_bytes(telegram_secret_token), self._secret)
 
     async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
-        if self.closing:
+        if not self.accepting:
             # Shutting down: let Telegram deliver it again, to another replica or later.
             return web.Response(status=503, text="shutting down")
         try:
@@ -80,14 +80,18 @@ class InboxRequestHandler(SimpleRequestHandler):
 
 
 def health_handler(
-    sessionmaker: async_sessionmaker[AsyncSession], dispatcher: Dispatcher
+    sessionmaker: async_sessionmaker[AsyncSession],
+    dispatcher: Dispatcher,
+    accepting: Callable[[], bool] = lambda: True,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """GET /healthz: 200 when the database (and Redis, when configured) answer, else 503.
-    The inbox backlog is reported for monitoring."""
+    """GET /healthz: 200 when the database (and Redis, when configured) answer and the
+    process is not shutting down, else 503. The inbox backlog is reported for monitoring."""
 
     async def healthz(request: web.Request) -> web.Response:
         report: dict[str, Any] = {}
-        healthy = True
+        healthy = accepting()
+        if not healthy:
+            report["shutting_down"] = True
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT), sessionmaker() as session:
                 report["inbox_backlog"] = await inbox.backlog(session)
