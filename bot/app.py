@@ -28,7 +28,7 @@ from bot.middlewares import (
     UserMiddleware,
 )
 from bot.middlewares.throttling import Throttle
-from bot.requests import NotModifiedIsSuccess
+from bot.requests import TolerateStaleUi
 from bot.services.users import all_organiser_ids
 from bot.settings import Settings
 from bot.throttling import MemoryThrottle, RedisThrottle
@@ -48,7 +48,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     token = settings.token or OFFLINE_TOKEN
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
-        session.middleware(NotModifiedIsSuccess())
+        session.middleware(TolerateStaleUi())
     return Bot(
         token=token,
         session=session,

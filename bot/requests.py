@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
@@ -11,6 +11,7 @@ from aiogram.client.session.middlewares.base import (
 )
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
+    AnswerCallbackQuery,
     EditMessageCaption,
     EditMessageMedia,
     EditMessageReplyMarkup,
@@ -28,10 +29,23 @@ logger = logging.getLogger(__name__)
 _EDITS = (EditMessageText, EditMessageCaption, EditMessageReplyMarkup, EditMessageMedia)
 
 
-class NotModifiedIsSuccess(BaseRequestMiddleware):
-    """An edit Telegram refuses as "message is not modified" asked for what the message
-    already shows: a success. This happens on every double tap of an inline button (both
-    taps carry the old message), and must not reach the person as an error."""
+def _harmless(method: TelegramMethod[Any], error: TelegramBadRequest) -> bool:
+    message = error.message.lower()
+    if isinstance(method, _EDITS):
+        # Both taps of a double tap carry the old message: the second edit asks for what
+        # the message already shows.
+        return "message is not modified" in message
+    if isinstance(method, AnswerCallbackQuery):
+        # Only the spinner is late: an update handled again after a restart, or after a
+        # queue, still has its real work to do.
+        return "query is too old" in message or "query id is invalid" in message
+    return False
+
+
+class TolerateStaleUi(BaseRequestMiddleware):
+    """Turns Telegram's refusals that only mean "the screen is already right" or "too late
+    for the spinner" into successes, so they never fail a handler (and roll back its
+    changes) nor reach the person as an error."""
 
     async def __call__(
         self,
@@ -42,9 +56,9 @@ class NotModifiedIsSuccess(BaseRequestMiddleware):
         try:
             return await make_request(bot, method)
         except TelegramBadRequest as error:
-            if not isinstance(method, _EDITS) or "message is not modified" not in error.message:
+            if not _harmless(method, error):
                 raise
-            logger.debug("%s: the message already shows this", type(method).__name__)
+            logger.info("%s refused harmlessly: %s", type(method).__name__, error.message)
             # The session hands the result (not a Response) up the chain; True is what
-            # Telegram answers an edit of an inline message with.
+            # Telegram answers both calls with when they succeed without a message.
             return cast("Response[TelegramType]", True)
