@@ -19,6 +19,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Any fixed number: replicas starting together migrate one after the other.
+MIGRATION_LOCK_ID = 0x6772_6E68
 
 
 def is_sqlite(url: str) -> bool:
@@ -60,8 +62,16 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+def _serialise_migrations(connection: Connection) -> None:
+    """On PostgreSQL, hold an advisory lock until the migration's transaction ends, so
+    that several replicas starting at once do not migrate the same schema together."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     def run(connection: Connection) -> None:
+        _serialise_migrations(connection)
         command.upgrade(alembic_config(connection), revision)
 
     async with engine.begin() as connection:
@@ -70,6 +80,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
     def run(connection: Connection) -> None:
+        _serialise_migrations(connection)
         command.downgrade(alembic_config(connection), revision)
 
     async with engine.begin() as connection:
