@@ -10,6 +10,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Byte-compile at install: every start (and each test subprocess) then skips compiling
+# the dependencies (aiogram alone is hundreds of modules), even under PYTHONDONTWRITEBYTECODE.
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: install run console demo test test-postgres test-services lint format bench clean
 

@@ -120,6 +120,19 @@ def install() -> bool:
     # API answers (Response[list[Update]] and the like, made from Response on demand).
     response: Any = Response
     response.__pydantic_parent_namespace__ = namespace
+    # aiogram asks for Response[<answer type>] on every API call, and pydantic keeps
+    # parametrised models only while referenced: each call would build the class again
+    # (with the deferred answer type's whole schema). Keep the few there are.
+    parametrise = response.__class_getitem__
+    kept: dict[Any, Any] = {}
+
+    def keep_parametrised(cls: Any, parameters: Any) -> Any:
+        model = kept.get(parameters)
+        if model is None:
+            model = kept[parameters] = parametrise(parameters)
+        return model
+
+    response.__class_getitem__ = classmethod(keep_parametrised)
     for cls in (*_subclasses(TelegramObject), *_subclasses(TelegramMethod)):
         if not cls.__dict__.get("__pydantic_complete__", False):
             cls.__pydantic_parent_namespace__ = namespace

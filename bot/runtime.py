@@ -93,6 +93,7 @@ class Runtime:
             clock,
             self.locks,
             concurrency=settings.max_concurrent_updates,
+            shared=isinstance(self.locks, RedisLocks),
         )
         self.ready = asyncio.Event()
         # False once stopping: no new update is taken (the webhook answers 503).
@@ -250,6 +251,10 @@ class Runtime:
         with self._signals(handle_signals):
             await runner.setup()
             try:
+                # Left-overs first, so that they come before any new update of the same person.
+                resumed = await self.processor.recover()
+                if resumed:
+                    logger.info("resuming %d update(s) left unhandled", resumed)
                 site = web.TCPSite(runner, self.settings.webhook_host, self.settings.webhook_port)
                 await site.start()
                 self.port = int(runner.addresses[0][1])
@@ -259,9 +264,6 @@ class Runtime:
                     allowed_updates=self.dispatcher.resolve_used_update_types(),
                     drop_pending_updates=False,
                 )
-                resumed = await self.processor.recover()
-                if resumed:
-                    logger.info("resuming %d update(s) left unhandled", resumed)
                 maintenance = asyncio.create_task(self._maintain())
                 logger.info("webhook listening on %s:%s", self.settings.webhook_host, self.port)
                 self.accepting = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -38,16 +43,84 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.close()
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+class _SQLiteWriteGate:
+    """One writer at a time, queued in asyncio rather than in SQLite.
+
+    SQLite lets one connection write at a time; the others get SQLITE_BUSY and its busy
+    handler makes them sleep and retry (1, 2, 5, 10 … 100 ms), unfairly: with dozens of
+    concurrent updates, writers sleep far longer than the lock is held and some starve
+    until "database is locked". Here a connection waits for an asyncio lock before its
+    first write of a transaction (woken the moment it is free, in order) and gives it
+    back when it returns to the pool, i.e. once it has committed or rolled back."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    def before_execute(
+        self,
+        connection: Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> None:
+        info = connection.info
+        if info.get("write_gate") or not statement.lstrip()[:7].upper().startswith(_WRITES):
+            return
+        try:
+            await_(asyncio.wait_for(self._lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000))
+        except TimeoutError as error:
+            raise OperationalError(
+                statement, parameters, sqlite3.OperationalError("database is locked")
+            ) from error
+        info["write_gate"] = True
+
+    def checkin(self, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if record.info.pop("write_gate", False):
+            self._lock.release()
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(
             url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # An update's session keeps its connection while the handler talks to
+            # Telegram: enough of them for MAX_CONCURRENT_UPDATES (64 by default), or
+            # updates queue for a connection. Idle ones beyond pool_size are closed.
+            pool_size=64,
+            max_overflow=64,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        gate = _SQLiteWriteGate()
+        event.listen(engine.sync_engine, "before_cursor_execute", gate.before_execute)
+        event.listen(engine.sync_engine.pool, "checkin", gate.checkin)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, flush_context: Any) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
+
+
+def has_writes(session: AsyncSession) -> bool:
+    """Whether the session wrote (or is about to write) anything in the database."""
+    sync = session.sync_session
+    if sync.info.get("wrote") or sync.new or sync.deleted:
+        return True
+    return any(sync.is_modified(instance) for instance in sync.dirty)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -21,11 +21,30 @@ from models.database import create_sessionmaker
 from tests.tg_server import FakeTelegramServer
 
 
+class SettledSessions:
+    """The bot's sessionmaker for tests: a session opens once the bot has finished the
+    updates it has in hand (their changes are committed after the replies go out, so a
+    test reading the database right after a reply could otherwise be too early)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], runtime: Runtime) -> None:
+        self._sessionmaker = sessionmaker
+        self._runtime = runtime
+
+    @contextlib.asynccontextmanager
+    async def __call__(self) -> AsyncIterator[AsyncSession]:
+        await asyncio.wait_for(self._runtime.processor.idle(), timeout=15)
+        async with self._sessionmaker() as session:
+            yield session
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sessionmaker, name)
+
+
 @dataclass
 class RunningBot:
     settings: Settings
     engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    sessionmaker: SettledSessions
     bot: Bot
     dispatcher: Dispatcher
     runtime: Runtime
@@ -74,7 +93,9 @@ async def running_bot(
         await server.wait_for("setWebhook" if webhook else "getUpdates", since=since, timeout=15)
         if webhook:
             await asyncio.wait_for(runtime.ready.wait(), timeout=15)
-        yield RunningBot(settings, engine, sessionmaker, bot, dispatcher, runtime)
+        yield RunningBot(
+            settings, engine, SettledSessions(sessionmaker, runtime), bot, dispatcher, runtime
+        )
     finally:
         runtime.stop()
         await asyncio.wait_for(task, timeout=30)

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher, create_runtime, prepare_database
 from bot.clock import ManualClock
+from bot.locks import LocalLocks
 from bot.middlewares.inbox import InboxReceipt
+from bot.processing import UpdateProcessor
 from bot.runtime import Runtime
 from bot.services import inbox
 from bot.services.inbox import KEEP_FOR, ReceivedUpdate
@@ -216,12 +218,33 @@ async def rig(settings: Settings, clock: ManualClock) -> AsyncIterator[Rig]:
             await engine.dispose()
 
 
-async def test_one_persons_updates_run_in_order_whatever_the_task_order(rig: Rig) -> None:
+async def test_one_persons_updates_run_in_order_in_one_process(rig: Rig) -> None:
     processor = rig.runtime.processor
+    updates = [rig.update(i, ALICE if i % 3 else BOB, f"/rec {i}") for i in range(1, 13)]
+    await processor.store(updates)
+    for update in updates:
+        await processor.schedule(update)
+    await processor.drain(10)
+    assert [e for e in rig.seen if e.startswith(f"{ALICE.id}:")] == [
+        f"{ALICE.id}:/rec {i}" for i in range(1, 13) if i % 3
+    ]
+    assert [e for e in rig.seen if e.startswith(f"{BOB.id}:")] == [
+        f"{BOB.id}:/rec {i}" for i in (3, 6, 9, 12)
+    ]
+
+
+async def test_shared_inbox_runs_each_persons_updates_in_order_whatever_the_task_order(
+    rig: Rig, clock: ManualClock
+) -> None:
+    # As with replicas: the task that gets the person's lock handles all their pending
+    # updates up to its own, oldest first.
+    processor = UpdateProcessor(
+        rig.bot, rig.dispatcher, rig.sessionmaker, clock, LocalLocks(), concurrency=8, shared=True
+    )
     updates = [rig.update(i, ALICE if i % 2 else BOB, f"/rec {i}") for i in range(1, 9)]
     assert len(await processor.store(updates)) == 8
     for update in reversed(updates):
-        await processor.schedule(update)
+        await processor.schedule(update, fresh=False)
     await processor.drain(10)
     alice = [entry for entry in rig.seen if entry.startswith(f"{ALICE.id}:")]
     bob = [entry for entry in rig.seen if entry.startswith(f"{BOB.id}:")]
@@ -238,7 +261,7 @@ async def test_a_stored_update_is_handled_once_however_often_scheduled(rig: Rig)
     for _ in range(3):
         await processor.schedule(update)
     await processor.drain(10)
-    await processor.schedule(update)
+    await processor.schedule(update, fresh=False)  # as read back from the inbox
     await processor.drain(10)
     assert rig.seen == [f"{ALICE.id}:/rec once"]
 

@@ -10,6 +10,7 @@ from aiogram.types import TelegramObject
 
 from bot.clock import Clock
 from bot.services import inbox
+from models.database import has_writes
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,16 @@ class InboxReceipt:
     settled its inbox row (marked it done, or found it was not ours to handle)."""
 
     update_id: int
+    # Check the row is still pending (and, on PostgreSQL, lock it) before the handler runs.
+    # Needless for an update this process has just stored and is alone to handle.
+    claim: bool = True
+    # When the handler changed nothing in the database, leave the row for the processor
+    # to mark done with others in one transaction (handling it again after a crash could
+    # only repeat messages, which can happen anyway). One process only: elsewhere another
+    # replica could take the row for pending in between.
+    batch_if_unchanged: bool = False
     settled: bool = False
+    batched: bool = False
 
 
 class InboxMiddleware(BaseMiddleware):
@@ -43,11 +53,14 @@ class InboxMiddleware(BaseMiddleware):
         if receipt is None:
             return await handler(event, data)
         session = data["session"]
-        if not await inbox.claim(session, receipt.update_id):
+        if receipt.claim and not await inbox.claim(session, receipt.update_id):
             logger.info("update %s already handled or being handled: skipped", receipt.update_id)
             receipt.settled = True
             return None
         result = await handler(event, data)
+        if receipt.batch_if_unchanged and not has_writes(session):
+            receipt.settled = receipt.batched = True
+            return result
         if await inbox.mark_done(session, receipt.update_id, self._clock.now()):
             receipt.settled = True
             return result

@@ -87,6 +87,19 @@ async def mark_done(session: AsyncSession, update_id: int, now: datetime) -> boo
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def mark_many_done(session: AsyncSession, update_ids: Sequence[int], now: datetime) -> int:
+    """Mark handled updates whose handlers changed nothing else (one transaction for many)."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.update_id.in_(update_ids),
+            InboxUpdate.status == InboxStatus.PENDING.value,
+        )
+        .values(status=InboxStatus.DONE.value, processed_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def mark_failed(session: AsyncSession, update_id: int, now: datetime) -> bool:
     result = await session.execute(
         update(InboxUpdate)
