@@ -33,7 +33,7 @@ from bot.services.users import all_organiser_ids
 from bot.settings import Settings
 from bot.throttling import MemoryThrottle, RedisThrottle
 from handlers import get_commands, get_routers
-from models.database import create_engine, create_sessionmaker, is_empty, upgrade
+from models.database import create_engine, create_sessionmaker, is_empty, needs_upgrade, upgrade
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -132,7 +132,8 @@ async def prepare_database(settings: Settings, *, seed_demo: bool = True) -> Asy
     also gets the demo data when `seed_demo` (so a first `make run` shows a living bot)."""
     engine = create_engine(settings.database_url)
     empty = await is_empty(engine)
-    await upgrade(engine)
+    if await needs_upgrade(engine):
+        await upgrade(engine)
     if empty and seed_demo:
         from bot.demo import load_demo_into
 

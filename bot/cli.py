@@ -128,6 +128,30 @@ def db_downgrade(revision: str) -> None:
     console.print(f"Database at revision [bold]{_run(go)}[/bold].")
 
 
+@db_app.command("copy")
+def db_copy(
+    source: Annotated[str, typer.Option("--from", help="SQLAlchemy URL to copy from.")],
+    target: Annotated[str, typer.Option("--to", help="SQLAlchemy URL to copy into (empty).")],
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per insert.")] = 1000,
+) -> None:
+    """Copy every table into another database (e.g. SQLite to PostgreSQL), checking the
+    row counts. The target is migrated first and must hold no data; the source is only
+    read (stop the bot first so that nothing changes meanwhile)."""
+    from models.copy import CopyError, copy_database
+
+    _settings()  # logging
+    try:
+        copies = _run(lambda: copy_database(source, target, batch_size=batch_size))
+    except CopyError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    table = Table("table", "rows copied")
+    for copy in copies:
+        table.add_row(copy.table, str(copy.rows))
+    console.print(table)
+    console.print(f"[green]{sum(c.rows for c in copies)} rows copied; counts match.[/green]")
+
+
 @db_app.command("revision")
 def db_revision(
     message: Annotated[str, typer.Option("-m", "--message", help="What the migration does.")],

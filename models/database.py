@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -129,6 +131,10 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    # Alembic (~12 MB) is imported only when migrating: a serving process whose schema is
+    # already up to date never loads it (see needs_upgrade).
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -142,7 +148,48 @@ def _serialise_migrations(connection: Connection) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
 
 
+def _script_heads() -> set[str] | None:
+    """The latest revision id(s) of models/migrations/versions, read without Alembic; None
+    when a file does not declare them the usual way (then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION.search(source)
+        parent = _DOWN_REVISION.search(source)
+        if revision is None or parent is None:
+            return None
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", parent.group(1)))
+    return revisions - parents
+
+
+_REVISION = re.compile(r"^revision(?:: str)? = ['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision(?:: [^=]+)? = (.+)$", re.MULTILINE)
+
+
+async def needs_upgrade(engine: AsyncEngine) -> bool:
+    """False when the database is already at the latest revision (checked without
+    importing Alembic)."""
+    heads = _script_heads()
+    if not heads:
+        return True
+
+    def read(connection: Connection) -> set[str] | None:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return {
+            row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))
+        }
+
+    async with engine.connect() as connection:
+        current = await connection.run_sync(read)
+    return current != heads
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    from alembic import command
+
     def run(connection: Connection) -> None:
         _serialise_migrations(connection)
         command.upgrade(alembic_config(connection), revision)
@@ -152,6 +199,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
+    from alembic import command
+
     def run(connection: Connection) -> None:
         _serialise_migrations(connection)
         command.downgrade(alembic_config(connection), revision)
