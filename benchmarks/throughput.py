@@ -34,8 +34,6 @@ REPLIES = (*SEND_METHODS, "answerCallbackQuery")
 
 tr = create_translator(PROJECT_ROOT / "locales", "fr")
 SCRIPT = ["/help", "MENU", "/settings", "CALLBACK", "bonjour, je cherche un atelier vélo", "/start"]
-# Calls each step produces: one message; a press is answered and its message edited.
-EXPECTED_CALLS = {"CALLBACK": 2}
 
 
 @dataclass
@@ -73,13 +71,15 @@ async def _wait_calls(server: FakeTelegramServer, since: int, expected: int) -> 
         await asyncio.sleep(0.002)
 
 
-def _push(server: FakeTelegramServer, person: TgUser, step: str) -> str | None:
-    """Push one update; returns the callback query id for a press."""
+def _push(server: FakeTelegramServer, person: TgUser, step: str) -> tuple[str | None, int]:
+    """Push one update: (the callback query id for a press, the replies to expect)."""
     if step == "CALLBACK":
-        return server.push_callback(person, "st:lang")
+        # A press edits the person's latest message from the bot, when there is one.
+        edits = 1 if server.messages_in(person.id) else 0
+        return server.push_callback(person, "st:lang"), 1 + edits
     text = tr.t("menu.settings", "fr") if step == "MENU" else step
     server.push_text(person, text)
-    return None
+    return None, 1
 
 
 async def _wave(server: FakeTelegramServer, people: list[TgUser], wave: int) -> list[float]:
@@ -90,10 +90,10 @@ async def _wave(server: FakeTelegramServer, people: list[TgUser], wave: int) -> 
     for index, person in enumerate(people):
         step = "/start" if wave < 0 else SCRIPT[(index + wave) % len(SCRIPT)]
         pushed[person.id] = time.monotonic()
-        query = _push(server, person, step)
+        query, replies = _push(server, person, step)
         if query is not None:
             queries[query] = person.id
-        expected += EXPECTED_CALLS.get(step, 1)
+        expected += replies
     replies = await _wait_calls(server, since, expected)
     first: dict[int, float] = {}
     for call in replies:

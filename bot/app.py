@@ -142,39 +142,53 @@ async def prepare_database(settings: Settings, *, seed_demo: bool = True) -> Asy
     return engine
 
 
-def create_runtime(
-    settings: Settings,
-    bot: Bot,
-    dispatcher: Dispatcher,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    *,
-    clock: Clock | None = None,
-) -> Runtime:
-    """The serving loop (polling or webhook) around the inbox, for `run` and the tests."""
+def create_runtime(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> Runtime:
+    """The serving loop (polling or webhook) around the inbox. Kept as Dispatcher data
+    `runtime`, so that whoever started it can stop it: `dispatcher["runtime"].stop()`."""
     from bot.runtime import Runtime
 
-    return Runtime(settings, bot, dispatcher, sessionmaker, clock=clock or dispatcher["clock"])
+    runtime = Runtime(
+        settings, bot, dispatcher, dispatcher["sessionmaker"], clock=dispatcher["clock"]
+    )
+    dispatcher["runtime"] = runtime
+    return runtime
 
 
-async def serve(settings: Settings, *, webhook: bool, clock: Clock | None = None) -> None:
-    """`greenhood run`: long polling, or a webhook server (WEBHOOK_* settings)."""
-    if webhook:
-        from bot.runtime import check_webhook_settings
+async def poll(
+    bot: Bot, dispatcher: Dispatcher, settings: Settings, *, handle_signals: bool = True
+) -> None:
+    """Long polling until stopped (SIGTERM/SIGINT, or `dispatcher["runtime"].stop()`):
+    each batch is committed to the inbox before the next getUpdates confirms it; updates
+    run as tasks, bounded by MAX_CONCURRENT_UPDATES; stopping finishes those in hand."""
+    await create_runtime(bot, dispatcher, settings).run_polling(handle_signals=handle_signals)
 
-        check_webhook_settings(settings)  # before touching the database
+
+async def serve_webhook(
+    bot: Bot, dispatcher: Dispatcher, settings: Settings, *, handle_signals: bool = True
+) -> None:
+    """The webhook server (WEBHOOK_*), until stopped like `poll`: each update is committed
+    to the inbox before it is answered 200; GET /healthz for load balancers."""
+    await create_runtime(bot, dispatcher, settings).run_webhook(handle_signals=handle_signals)
+
+
+async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None:
     engine = await prepare_database(settings, seed_demo=False)
     try:
         bot = create_bot(settings)
-        sessionmaker = create_sessionmaker(engine)
-        dispatcher = create_dispatcher(settings, sessionmaker, clock=clock)
-        runtime = create_runtime(settings, bot, dispatcher, sessionmaker, clock=clock)
-        if webhook:
-            await runtime.run_webhook()
-        else:
-            await runtime.run_polling()
+        dispatcher = create_dispatcher(settings, create_sessionmaker(engine), clock=clock)
+        await poll(bot, dispatcher, settings)
     finally:
         await engine.dispose()
 
 
-async def run_polling(settings: Settings, *, clock: Clock | None = None) -> None:
-    await serve(settings, webhook=False, clock=clock)
+async def run_webhook(settings: Settings, *, clock: Clock | None = None) -> None:
+    from bot.runtime import check_webhook_settings
+
+    check_webhook_settings(settings)  # before touching the database
+    engine = await prepare_database(settings, seed_demo=False)
+    try:
+        bot = create_bot(settings)
+        dispatcher = create_dispatcher(settings, create_sessionmaker(engine), clock=clock)
+        await serve_webhook(bot, dispatcher, settings)
+    finally:
+        await engine.dispose()

@@ -64,16 +64,20 @@ def run(
         console.print("[yellow]No BOT_TOKEN: starting the terminal chat instead.[/yellow]")
         _console(settings)
         return
-    from bot.app import serve
-    from bot.runtime import ConfigurationError, check_webhook_settings
-
     if webhook:
+        from bot.app import run_webhook
+        from bot.runtime import ConfigurationError, check_webhook_settings
+
         try:
             check_webhook_settings(settings)
         except ConfigurationError as error:
             console.print(f"[red]{error}[/red]")
             raise typer.Exit(2) from error
-    _run(lambda: serve(settings, webhook=webhook))
+        _run(lambda: run_webhook(settings))
+        return
+    from bot.app import run_polling
+
+    _run(lambda: run_polling(settings))
 
 
 def _console(settings: Settings, language: str | None = None) -> None:

@@ -13,7 +13,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import create_bot, create_dispatcher, create_runtime, prepare_database
+from bot.app import create_bot, create_dispatcher, poll, prepare_database, serve_webhook
 from bot.clock import Clock
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -83,21 +83,21 @@ async def running_bot(
     dispatcher = create_dispatcher(
         settings, sessionmaker, clock=clock, extra_routers=extra_routers, storage=storage
     )
-    runtime = create_runtime(settings, bot, dispatcher, sessionmaker, clock=clock)
     since = server.mark()
-    run = runtime.run_webhook if webhook else runtime.run_polling
-    task = asyncio.create_task(run(handle_signals=False))
+    serve = serve_webhook if webhook else poll
+    task = asyncio.create_task(serve(bot, dispatcher, settings, handle_signals=False))
     try:
         # Ready once the bot asks for updates or has set its webhook (start-up commands
         # are registered by then).
         await server.wait_for("setWebhook" if webhook else "getUpdates", since=since, timeout=15)
-        if webhook:
-            await asyncio.wait_for(runtime.ready.wait(), timeout=15)
+        runtime: Runtime = dispatcher["runtime"]
+        await asyncio.wait_for(runtime.ready.wait(), timeout=15)
         yield RunningBot(
             settings, engine, SettledSessions(sessionmaker, runtime), bot, dispatcher, runtime
         )
     finally:
-        runtime.stop()
+        if "runtime" in dispatcher.workflow_data:
+            dispatcher["runtime"].stop()
         await asyncio.wait_for(task, timeout=30)
         await dispatcher.storage.close()
         await engine.dispose()

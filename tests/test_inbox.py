@@ -208,7 +208,7 @@ async def rig(settings: Settings, clock: ManualClock) -> AsyncIterator[Rig]:
         dispatcher = create_dispatcher(
             settings, sessionmaker, clock=clock, extra_routers=[recording_router(seen)]
         )
-        runtime = create_runtime(settings, bot, dispatcher, sessionmaker, clock=clock)
+        runtime = create_runtime(bot, dispatcher, settings)
         try:
             yield Rig(settings, bot, dispatcher, runtime, sessionmaker, seen)
         finally:
