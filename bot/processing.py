@@ -74,7 +74,7 @@ class UpdateProcessor:
         self._queued = asyncio.Semaphore(queue_limit or concurrency * 16)
         self._tasks: set[asyncio.Task[None]] = set()
         self._scheduled: set[int] = set()
-        self._done_later: list[int] = []
+        self._done_later: set[int] = set()
         self._batcher: asyncio.Task[None] | None = None
 
     @property
@@ -134,7 +134,8 @@ class UpdateProcessor:
                 "update %s could not be handled now; it stays pending", update.update_id
             )
         finally:
-            self._scheduled.discard(update.update_id)
+            if update.update_id not in self._done_later:
+                self._scheduled.discard(update.update_id)
             self._queued.release()
 
     async def _drain_user(self, user_id: int, update: Update) -> None:
@@ -169,14 +170,14 @@ class UpdateProcessor:
 
     def _mark_done_later(self, update_id: int) -> None:
         # Still counted as scheduled until committed, so nothing picks it up meanwhile.
-        self._done_later.append(update_id)
+        self._done_later.add(update_id)
         if self._batcher is None or self._batcher.done():
             self._batcher = asyncio.create_task(self._mark_batches(), name="inbox-done-batches")
 
     async def _mark_batches(self) -> None:
         while self._done_later:
             await asyncio.sleep(BATCH_EVERY)
-            batch, self._done_later = self._done_later, []
+            batch, self._done_later = list(self._done_later), set()
             try:
                 async with self._sessionmaker() as session:
                     await inbox.mark_many_done(session, batch, self._clock.now())

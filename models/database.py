@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import ORMExecuteState, Session
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, Pool
 from sqlalchemy.util import await_
 
 if TYPE_CHECKING:
@@ -71,7 +70,7 @@ class _SQLiteWriteGate:
         executemany: bool,
     ) -> None:
         info = connection.info
-        if info.get("write_gate") or not statement.lstrip()[:7].upper().startswith(_WRITES):
+        if info.get("write_gate") or not _is_write(statement):
             return
         try:
             await_(asyncio.wait_for(self._lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000))
@@ -106,23 +105,45 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-@event.listens_for(Session, "after_flush")
-def _flushed(session: Session, flush_context: Any) -> None:
-    session.info["wrote"] = True
+def _is_write(statement: str) -> bool:
+    return statement.lstrip()[:7].upper().startswith(_WRITES)
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _executed(state: ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
-        state.session.info["wrote"] = True
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    # Every statement that reaches the database, whatever sent it (ORM flush, Core,
+    # text()), for has_writes.
+    if _is_write(statement):
+        connection.info["wrote"] = True
 
 
-def has_writes(session: AsyncSession) -> bool:
-    """Whether the session wrote (or is about to write) anything in the database."""
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _transaction_ended(connection: Connection) -> None:
+    connection.info.pop("wrote", None)
+
+
+@event.listens_for(Pool, "checkin")
+def _returned(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    # Returned mid-transaction, the pool rolls back without telling the Connection.
+    record.info.pop("wrote", None)
+
+
+async def has_writes(session: AsyncSession) -> bool:
+    """Whether the session's transaction wrote, or is about to write, anything."""
     sync = session.sync_session
-    if sync.info.get("wrote") or sync.new or sync.deleted:
+    if sync.new or sync.deleted or any(sync.is_modified(obj) for obj in sync.dirty):
         return True
-    return any(sync.is_modified(instance) for instance in sync.dirty)
+    if not sync.in_transaction():
+        return False
+    return bool((await session.connection()).info.get("wrote"))
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -68,7 +68,9 @@ async def test_claim_and_mark(session: AsyncSession) -> None:
     assert not await inbox.claim(session, 2)
     await session.commit()
     row = await session.get(InboxUpdate, 1)
-    assert row is not None and row.processed_at == NOW
+    assert row is not None and row.processed_at == NOW and row.payload == ""
+    failed = await session.get(InboxUpdate, 2)
+    assert failed is not None and failed.payload == '{"update_id": 2}'
 
 
 async def test_pending_queries_and_backlog(session: AsyncSession) -> None:

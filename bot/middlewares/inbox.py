@@ -58,7 +58,7 @@ class InboxMiddleware(BaseMiddleware):
             receipt.settled = True
             return None
         result = await handler(event, data)
-        if receipt.batch_if_unchanged and not has_writes(session):
+        if receipt.batch_if_unchanged and not await has_writes(session):
             receipt.settled = receipt.batched = True
             return result
         if await inbox.mark_done(session, receipt.update_id, self._clock.now()):

@@ -75,14 +75,17 @@ async def claim(session: AsyncSession, update_id: int) -> bool:
 
 async def mark_done(session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Mark the update handled, in the handler's transaction. False if another transaction
-    got there first (the caller must then roll its changes back)."""
+    got there first (the caller must then roll its changes back).
+
+    The payload is dropped: only the update_id is needed to recognise a redelivery, and
+    a busy bot's inbox would otherwise hold two days of full updates."""
     result = await session.execute(
         update(InboxUpdate)
         .where(
             InboxUpdate.update_id == update_id,
             InboxUpdate.status == InboxStatus.PENDING.value,
         )
-        .values(status=InboxStatus.DONE.value, processed_at=now)
+        .values(status=InboxStatus.DONE.value, processed_at=now, payload="")
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -95,12 +98,13 @@ async def mark_many_done(session: AsyncSession, update_ids: Sequence[int], now: 
             InboxUpdate.update_id.in_(update_ids),
             InboxUpdate.status == InboxStatus.PENDING.value,
         )
-        .values(status=InboxStatus.DONE.value, processed_at=now)
+        .values(status=InboxStatus.DONE.value, processed_at=now, payload="")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def mark_failed(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """The handler raised: kept with its payload for diagnosis, never retried."""
     result = await session.execute(
         update(InboxUpdate)
         .where(
