@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime
+from models.base import Base, Person, UTCDateTime, person
 
 
 class InboxStatus(enum.StrEnum):
@@ -23,8 +23,10 @@ class InboxUpdate(Base):
     __tablename__ = "inbox_updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    # The sender, so that one person's updates are handled in update_id order.
-    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The sender, so that one person's updates are handled in update_id order. DETACH, not
+    # ERASE, on /forget: the /forget update's own row must stay to be marked done in the
+    # same transaction (handled rows keep no payload; pending ones are handled shortly).
+    user_id: Mapped[int | None] = mapped_column(BigInteger, info=person(Person.DETACH))
     # The update exactly as Telegram sent it (JSON), to handle it again after a crash.
     payload: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(8), default=InboxStatus.PENDING.value)

@@ -50,9 +50,10 @@ async def upsert_user(session: AsyncSession, profile: TelegramProfile, now: date
             created_at=now,
             last_seen_at=now,
         )
-        # Not flushed here: inserted with the rest of the update's changes (or by the
-        # first query that needs it), so the write lock is not held while handling it.
         session.add(user)
+        # Flushed at once: handlers add rows that refer to the person (offers, logs...)
+        # without an ORM relationship, and the unit of work would not order them after it.
+        await session.flush()
         return user
     # Assign only what changed: an unchanged row is not written at all (most updates),
     # which keeps the write lock (SQLite) and the WAL small.
