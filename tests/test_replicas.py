@@ -1,10 +1,12 @@
-"""Two `greenhood run --webhook --no-scheduler` processes on one PostgreSQL and one Redis,
-behind a round-robin proxy: a person's updates alternate between them, and the
-conversation behaves as with one process (shared state, per-person order)."""
+"""Two `greenhood run --webhook --no-scheduler` processes and one `greenhood worker` on one
+PostgreSQL and one Redis, behind a round-robin proxy: a person's updates alternate between
+the replicas, and the conversation behaves as with one process (shared state, per-person
+order); what the worker sends on schedule (a broadcast) goes out once."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import html
 import itertools
 import json
@@ -13,16 +15,21 @@ import re
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from aiohttp import ClientSession, ClientTimeout, web
+from sqlalchemy import update
 
 from bot.i18n import create_translator
 from bot.settings import PROJECT_ROOT
+from models import Broadcast
+from models.database import create_engine
 from tests.harness import free_port
 from tests.tg_server import FakeTelegramServer, RecordedCall, TgUser, buttons
 
@@ -30,6 +37,7 @@ SECRET = "replica-secret"
 BOB = TgUser(id=7002, first_name="Bob", language_code="en")
 CAROL = TgUser(id=7003, first_name="Carol", language_code="en")
 DAVE = TgUser(id=7004, first_name="Dave", language_code="en")
+OLGA = TgUser(id=7005, first_name="Olga", language_code="fr")
 tr = create_translator(PROJECT_ROOT / "locales", "fr")
 
 
@@ -76,6 +84,7 @@ class Cluster:
     proxy: RoundRobinProxy
     storage: RedisStorage
     processes: list[asyncio.subprocess.Process]
+    postgres_url: str
 
 
 @pytest.fixture
@@ -97,20 +106,25 @@ async def cluster(
     async with FakeTelegramServer() as tg:
         try:
             since = tg.mark()
+            common = {
+                **os.environ,
+                "BOT_TOKEN": tg.token,
+                "TELEGRAM_API_BASE": tg.base_url,
+                "DATABASE_URL": postgres_url,
+                "REDIS_URL": redis_url,
+                "REDIS_PREFIX": redis_prefix,
+                "ORGANISER_IDS": str(OLGA.id),
+                "BROADCAST_RATE": "200",
+                "LOG_LEVEL": "WARNING",
+                "PYTHONPATH": str(PROJECT_ROOT),
+            }
             for index, port in enumerate(ports):
                 env = {
-                    **os.environ,
-                    "BOT_TOKEN": tg.token,
-                    "TELEGRAM_API_BASE": tg.base_url,
-                    "DATABASE_URL": postgres_url,
-                    "REDIS_URL": redis_url,
-                    "REDIS_PREFIX": redis_prefix,
+                    **common,
                     "WEBHOOK_URL": f"http://127.0.0.1:{proxy_port}/tg/hook",
                     "WEBHOOK_SECRET": SECRET,
                     "WEBHOOK_HOST": "127.0.0.1",
                     "WEBHOOK_PORT": str(port),
-                    "LOG_LEVEL": "WARNING",
-                    "PYTHONPATH": str(PROJECT_ROOT),
                 }
                 log = (tmp_path / f"replica-{index}.log").open("wb")
                 processes.append(
@@ -122,10 +136,21 @@ async def cluster(
                         stderr=log,
                     )
                 )
+            # The one process running scheduled jobs and sending the outbox.
+            log = (tmp_path / "replica-worker.log").open("wb")
+            processes.append(
+                await asyncio.create_subprocess_exec(
+                    *(sys.executable, "-m", "bot.cli", "worker"),
+                    env=common,
+                    cwd=tmp_path,
+                    stdout=log,
+                    stderr=log,
+                )
+            )
             # Both start at once (and migrate the empty database one after the other).
             await tg.wait_for("setWebhook", count=2, since=since, timeout=90)
             await tg.wait_idle()
-            yield Cluster(tg, proxy, storage, processes)
+            yield Cluster(tg, proxy, storage, processes, postgres_url)
         finally:
             for process in processes:
                 if process.returncode is None:
@@ -135,7 +160,7 @@ async def cluster(
             await runner.cleanup()
             logs = await asyncio.to_thread(_read_logs, tmp_path)
             assert "Traceback" not in logs, logs
-    assert codes == [0, 0]
+    assert codes == [0, 0, 0]
 
 
 def _read_logs(folder: Path) -> str:
@@ -151,6 +176,7 @@ async def test_replicas_share_state_and_keep_each_persons_order(cluster: Cluster
     await conversation_alternating_between_replicas(cluster)
     await burst_from_one_person_answered_in_order(cluster)
     await double_tap_handled_one_after_the_other(cluster)
+    await scheduled_broadcast_sent_once_by_the_worker(cluster)
 
 
 async def conversation_alternating_between_replicas(cluster: Cluster) -> None:
@@ -243,3 +269,58 @@ async def double_tap_handled_one_after_the_other(cluster: Cluster) -> None:
     assert calls[4].error is not None and "not modified" in calls[4].error
     assert calls[5].text == text("menu.refreshed", "fr")
     assert cluster.proxy.queries[first] != cluster.proxy.queries[second]
+
+
+async def scheduled_broadcast_sent_once_by_the_worker(cluster: Cluster) -> None:
+    """The /broadcast wizard, its steps alternating between the replicas (its state in
+    Redis), scheduled; at its time the worker (not a replica) sends it, once to each."""
+    tg = cluster.tg
+    cluster.proxy.served.clear()
+    await tg.reply_to(OLGA, "/start")
+    (ask,) = await tg.reply_to(OLGA, "/broadcast")
+    await tg.click(OLGA, ask, "Tout le monde")
+    (photo_step,) = await tg.reply_to(OLGA, "Réunion <i>jeudi</i>")
+    *_, button_step = await tg.click(OLGA, photo_step, "Passer", count=2)
+    calls = await tg.click(OLGA, button_step, "Passer", count=4)
+    (when,) = await tg.click(OLGA, calls[-1], "Programmer")
+    assert when.text == text("broadcast.ask_time", "fr", zone="Europe/Paris")
+    # At least a minute ahead (the wizard's minimum lead), in the bot's time zone.
+    zone = ZoneInfo("Europe/Paris")
+    at = (datetime.now(zone) + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    (scheduled,) = await tg.reply_to(OLGA, at.strftime("%H:%M"))
+    assert scheduled.text == text(
+        "broadcast.scheduled",
+        "fr",
+        id=1,
+        when=at.strftime("%d/%m/%Y %H:%M"),
+        zone="Europe/Paris",
+    )
+    replicas = [replica for _, replica in cluster.proxy.served]
+    assert all(a != b for a, b in itertools.pairwise(replicas)), replicas
+    assert not [c for c in tg.calls if c.text == "Réunion jeudi"]  # not before its time
+
+    # Its time comes sooner than the wall clock says: the worker's sweep (every 30 s)
+    # starts it, and its one-shot job, later, finds it started.
+    engine = create_engine(cluster.postgres_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(Broadcast)
+                .where(Broadcast.id == 1)
+                .values(send_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+    finally:
+        await engine.dispose()
+    since = tg.mark()
+    await tg.wait_for(
+        "sendMessage",
+        chat_id=OLGA.id,
+        since=since,
+        timeout=90,
+        predicate=lambda c: "n°1" in c.text and "Bilan" in c.text,
+    )
+    await tg.wait_idle(quiet=1.0, timeout=20)
+    counts = collections.Counter(
+        c.chat_id for c in tg.calls if c.method == "sendMessage" and c.text == "Réunion jeudi"
+    )
+    assert counts == {person.id: 1 for person in (BOB, CAROL, DAVE, OLGA)}
