@@ -10,8 +10,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Byte-compile at install: every start (and each test subprocess) then skips compiling
+# the dependencies (aiogram alone is hundreds of modules), even under PYTHONDONTWRITEBYTECODE.
+export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install run console demo test test-services lint format bench clean
+.PHONY: install run console demo test test-postgres test-services lint format bench clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Greenhood needs Python >= 3.11; set PYTHON=python3.x")'
@@ -39,6 +42,11 @@ demo: install
 ## with their reason, unless GREENHOOD_TEST_POSTGRES_URL / _REDIS_URL are set).
 test: lint
 	$(BIN)/python -m pytest -q
+
+## The whole suite again on PostgreSQL + Redis (GREENHOOD_TEST_POSTGRES_URL and
+## GREENHOOD_TEST_REDIS_URL must point at servers; every test gets its own database).
+test-postgres: install
+	GREENHOOD_TEST_BACKEND=postgres $(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("startup", "makers", "leaderboard", "broadcast")
+BENCHMARKS = ("startup", "makers", "leaderboard", "broadcast", "throughput", "memory")
 
 
 def main(argv: list[str]) -> int:

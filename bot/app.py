@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
@@ -12,27 +13,32 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
+from bot.fsm import CompactMemoryStorage, LocalEventIsolation
 from bot.i18n import Translator, create_translator
 from bot.middlewares import (
     DbSessionMiddleware,
+    InboxMiddleware,
     LocaleMiddleware,
     ThrottlingMiddleware,
     UserMiddleware,
 )
 from bot.middlewares.throttling import Throttle
+from bot.requests import TolerateStaleUi
 from bot.scheduler import Scheduler
 from bot.services.geocoding import create_geocoder
 from bot.services.users import all_organiser_ids
 from bot.settings import Settings
-from bot.throttling import MemoryThrottle
+from bot.throttling import MemoryThrottle, RedisThrottle
 from handlers import get_commands, get_routers
-from models.database import create_engine, create_sessionmaker, is_empty, upgrade
+from models.database import create_engine, create_sessionmaker, is_empty, needs_upgrade, upgrade
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +50,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     token = settings.token or OFFLINE_TOKEN
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+        session.middleware(TolerateStaleUi())
     return Bot(
         token=token,
         session=session,
@@ -84,9 +91,9 @@ def create_dispatcher(
         events_isolation = storage.create_isolation()
     translator = translator or create_translator(settings.locales_dir, settings.default_language)
     dispatcher = Dispatcher(
-        storage=storage or MemoryStorage(),
+        storage=storage or CompactMemoryStorage(),
         # One person's updates are handled in order; different people run concurrently.
-        events_isolation=events_isolation or SimpleEventIsolation(),
+        events_isolation=events_isolation or LocalEventIsolation(),
         settings=settings,
         sessionmaker=sessionmaker,
         translator=translator,
@@ -96,9 +103,20 @@ def create_dispatcher(
         # then rely on the worker's sweep of the broadcasts table.
         scheduler=scheduler,
     )
+    if throttle is None and isinstance(dispatcher.storage, RedisStorage):
+        throttle = RedisThrottle(
+            dispatcher.storage.redis,
+            settings.redis_prefix,
+            clock,
+            settings.throttle_rate,
+            settings.throttle_burst,
+        )
     throttle = throttle or MemoryThrottle(clock, settings.throttle_rate, settings.throttle_burst)
-    dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle))
+    # The inbox row is claimed and marked done inside the update's DB transaction, so the
+    # session comes first; a throttled update is still marked done (dropped on purpose).
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dispatcher.update.outer_middleware(InboxMiddleware(clock))
+    dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle))
     dispatcher.update.outer_middleware(UserMiddleware(clock))
     dispatcher.update.outer_middleware(LocaleMiddleware(translator))
     # Test-only routers go before the fallback so they are reachable.
@@ -121,7 +139,8 @@ async def prepare_database(settings: Settings, *, seed_demo: bool = True) -> Asy
     also gets the demo data when `seed_demo` (so a first `make run` shows a living bot)."""
     engine = create_engine(settings.database_url)
     empty = await is_empty(engine)
-    await upgrade(engine)
+    if await needs_upgrade(engine):
+        await upgrade(engine)
     if empty and seed_demo:
         from bot.demo import load_demo_into
 
@@ -130,26 +149,36 @@ async def prepare_database(settings: Settings, *, seed_demo: bool = True) -> Asy
     return engine
 
 
+def create_runtime(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> Runtime:
+    """The serving loop (polling or webhook) around the inbox. Kept as Dispatcher data
+    `runtime`, so that whoever started it can stop it: `dispatcher["runtime"].stop()`."""
+    from bot.runtime import Runtime
+
+    runtime = Runtime(
+        settings, bot, dispatcher, dispatcher["sessionmaker"], clock=dispatcher["clock"]
+    )
+    dispatcher["runtime"] = runtime
+    return runtime
+
+
 async def poll(
     bot: Bot, dispatcher: Dispatcher, settings: Settings, *, handle_signals: bool = True
 ) -> None:
-    """Long polling until stopped; updates run as tasks, bounded by MAX_CONCURRENT_UPDATES."""
-    await bot.delete_webhook(drop_pending_updates=False)
-    await dispatcher.start_polling(
-        bot,
-        handle_as_tasks=True,
-        tasks_concurrency_limit=settings.max_concurrent_updates,
-        polling_timeout=settings.polling_timeout,
-        handle_signals=handle_signals,
-        close_bot_session=True,
-    )
+    """Long polling until stopped (SIGTERM/SIGINT, or `dispatcher["runtime"].stop()`):
+    each batch is committed to the inbox before the next getUpdates confirms it; updates
+    run as tasks, bounded by MAX_CONCURRENT_UPDATES; stopping finishes those in hand."""
+    await create_runtime(bot, dispatcher, settings).run_polling(handle_signals=handle_signals)
 
 
-async def run_polling(
-    settings: Settings, *, clock: Clock | None = None, run_jobs: bool = True
+async def serve_webhook(
+    bot: Bot, dispatcher: Dispatcher, settings: Settings, *, handle_signals: bool = True
 ) -> None:
-    """Long polling; with `run_jobs` this process also competes for the worker lease (the
-    scheduler and the sender), otherwise it only serves updates (`run --no-scheduler`)."""
+    """The webhook server (WEBHOOK_*), until stopped like `poll`: each update is committed
+    to the inbox before it is answered 200; GET /healthz for load balancers."""
+    await create_runtime(bot, dispatcher, settings).run_webhook(handle_signals=handle_signals)
+
+
+async def _serve(settings: Settings, clock: Clock | None, *, run_jobs: bool, webhook: bool) -> None:
     from bot.worker import Background
 
     engine = await prepare_database(settings, seed_demo=False)
@@ -157,7 +186,7 @@ async def run_polling(
         bot = create_bot(settings)
         sessionmaker = create_sessionmaker(engine)
         translator = create_translator(settings.locales_dir, settings.default_language)
-        # Its own HTTP session: polling closes the bot's when it stops, while the sender
+        # Its own HTTP session: serving closes the bot's when it stops, while the sender
         # still finishes the messages in flight.
         sender_bot = create_bot(settings)
         background = Background(
@@ -170,10 +199,30 @@ async def run_polling(
             clock=background.clock,
             scheduler=background.scheduler,
         )
+        serve = serve_webhook if webhook else poll
         try:
             async with background:
-                await poll(bot, dispatcher, settings)
+                await serve(bot, dispatcher, settings)
         finally:
             await sender_bot.session.close()
     finally:
         await engine.dispose()
+
+
+async def run_polling(
+    settings: Settings, *, clock: Clock | None = None, run_jobs: bool = True
+) -> None:
+    """Long polling; with `run_jobs` this process also competes for the worker lease (the
+    scheduler and the sender), otherwise it only serves updates (`run --no-scheduler`)."""
+    await _serve(settings, clock, run_jobs=run_jobs, webhook=False)
+
+
+async def run_webhook(
+    settings: Settings, *, clock: Clock | None = None, run_jobs: bool = True
+) -> None:
+    """The webhook server; `run_jobs` as for `run_polling` (replicas pass False and one
+    `greenhood worker` runs the jobs)."""
+    from bot.runtime import check_webhook_settings
+
+    check_webhook_settings(settings)  # before touching the database
+    await _serve(settings, clock, run_jobs=run_jobs, webhook=True)

@@ -54,7 +54,9 @@ def _run(factory: Callable[[], Awaitable[T]]) -> T:
 
 @app.command()
 def run(
-    webhook: Annotated[bool, typer.Option(help="Serve a webhook instead of long polling.")] = False,
+    webhook: Annotated[
+        bool, typer.Option(help="Serve a webhook (WEBHOOK_*) instead of long polling.")
+    ] = False,
     no_scheduler: Annotated[
         bool,
         typer.Option(help="Serve updates only; scheduled jobs and sending run in `worker`."),
@@ -62,12 +64,23 @@ def run(
 ) -> None:
     """Run the bot: long polling with BOT_TOKEN, the terminal chat without it."""
     settings = _settings()
-    if webhook:
-        console.print("[red]Webhook mode is not available yet; run without --webhook.[/red]")
-        raise typer.Exit(2)
     if settings.token is None:
+        if webhook:
+            console.print("[red]Webhook mode needs BOT_TOKEN.[/red]")
+            raise typer.Exit(2)
         console.print("[yellow]No BOT_TOKEN: starting the terminal chat instead.[/yellow]")
         _console(settings)
+        return
+    if webhook:
+        from bot.app import run_webhook
+        from bot.runtime import ConfigurationError, check_webhook_settings
+
+        try:
+            check_webhook_settings(settings)
+        except ConfigurationError as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(2) from error
+        _run(lambda: run_webhook(settings, run_jobs=not no_scheduler))
         return
     from bot.app import run_polling
 
@@ -136,6 +149,30 @@ def db_downgrade(revision: str) -> None:
             await engine.dispose()
 
     console.print(f"Database at revision [bold]{_run(go)}[/bold].")
+
+
+@db_app.command("copy")
+def db_copy(
+    source: Annotated[str, typer.Option("--from", help="SQLAlchemy URL to copy from.")],
+    target: Annotated[str, typer.Option("--to", help="SQLAlchemy URL to copy into (empty).")],
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per insert.")] = 1000,
+) -> None:
+    """Copy every table into another database (e.g. SQLite to PostgreSQL), checking the
+    row counts. The target is migrated first and must hold no data; the source is only
+    read (stop the bot first so that nothing changes meanwhile)."""
+    from models.copy import CopyError, copy_database
+
+    _settings()  # logging
+    try:
+        copies = _run(lambda: copy_database(source, target, batch_size=batch_size))
+    except CopyError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    table = Table("table", "rows copied")
+    for copy in copies:
+        table.add_row(copy.table, str(copy.rows))
+    console.print(table)
+    console.print(f"[green]{sum(c.rows for c in copies)} rows copied; counts match.[/green]")
 
 
 @db_app.command("revision")

@@ -146,6 +146,23 @@ def sync_database_url(url: str) -> str:
     raise ValueError(f"no synchronous driver known for {backend}")
 
 
+# Any fixed number, distinct from the migrations' (models.database.MIGRATION_LOCK_ID).
+JOBS_TABLE_LOCK_ID = 0x6772_6E6A
+
+
+class _JobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """Creates its table under a PostgreSQL advisory lock: replicas and the worker start
+    together, and two concurrent CREATE TABLE IF NOT EXISTS can both try to create it
+    (a unique violation in pg_type)."""
+
+    def start(self, scheduler: Any, alias: str) -> None:
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({JOBS_TABLE_LOCK_ID})")
+                self.jobs_t.create(connection, checkfirst=True)
+        super().start(scheduler, alias)
+
+
 class _PollingScheduler(AsyncIOScheduler):  # type: ignore[misc]
     """Never sleeps longer than POLL_SECONDS, to see jobs other processes stored."""
 
@@ -171,7 +188,7 @@ class ApsScheduler:
         if make_url(database_url).get_backend_name() == "sqlite":
             # Other processes' schedulers write the same jobs file: wait for their lock.
             connect_args["timeout"] = 10
-        store = SQLAlchemyJobStore(
+        store = _JobStore(
             url=sync_database_url(database_url),
             tablename=JOBS_TABLE,
             engine_options={"connect_args": connect_args, "pool_pre_ping": True},

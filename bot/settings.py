@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     throttle_rate: float = Field(default=2.0, gt=0, description="tokens refilled per second")
     throttle_burst: int = Field(default=8, ge=1, description="updates allowed in a burst")
     polling_timeout: int = Field(default=30, ge=0)
+    shutdown_timeout: float = Field(
+        default=20.0, ge=0, description="seconds given to updates in hand when stopping"
+    )
     log_level: str = "INFO"
 
     @field_validator("organiser_ids", mode="before")

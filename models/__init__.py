@@ -11,6 +11,7 @@ from models.challenges import (
     ChallengeWeek,
 )
 from models.contests import Contest, ContestStatus, Team, TeamMember, WeekTeamMember, WeekTeamTotal
+from models.inbox import InboxStatus, InboxUpdate
 from models.maker import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
 from models.neighbours import NeighbourProfile
 from models.notifications import NotificationPrefs
@@ -43,6 +44,8 @@ __all__ = [
     "ChallengeWeek",
     "Contest",
     "ContestStatus",
+    "InboxStatus",
+    "InboxUpdate",
     "Maker",
     "MakerCategory",
     "MakerFavourite",

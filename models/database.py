@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import event, inspect
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, Pool
+from sqlalchemy.util import await_
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Tables that live in our database but are not ours to migrate (APScheduler's job store
@@ -38,6 +44,10 @@ def include_object(
     return not (type_ == "table" and is_unmanaged_table(name))
 
 
+# Any fixed number: replicas starting together migrate one after the other.
+MIGRATION_LOCK_ID = 0x6772_6E68
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -53,16 +63,106 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.close()
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+class _SQLiteWriteGate:
+    """One writer at a time, queued in asyncio rather than in SQLite.
+
+    SQLite lets one connection write at a time; the others get SQLITE_BUSY and its busy
+    handler makes them sleep and retry (1, 2, 5, 10 … 100 ms), unfairly: with dozens of
+    concurrent updates, writers sleep far longer than the lock is held and some starve
+    until "database is locked". Here a connection waits for an asyncio lock before its
+    first write of a transaction (woken the moment it is free, in order) and gives it
+    back when it returns to the pool, i.e. once it has committed or rolled back."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    def before_execute(
+        self,
+        connection: Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> None:
+        info = connection.info
+        if info.get("write_gate") or not _is_write(statement):
+            return
+        try:
+            await_(asyncio.wait_for(self._lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000))
+        except TimeoutError as error:
+            raise OperationalError(
+                statement, parameters, sqlite3.OperationalError("database is locked")
+            ) from error
+        info["write_gate"] = True
+
+    def checkin(self, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if record.info.pop("write_gate", False):
+            self._lock.release()
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(
             url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # An update's session keeps its connection while the handler talks to
+            # Telegram: enough of them for MAX_CONCURRENT_UPDATES (64 by default), or
+            # updates queue for a connection. Idle ones beyond pool_size are closed.
+            pool_size=64,
+            max_overflow=64,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        gate = _SQLiteWriteGate()
+        event.listen(engine.sync_engine, "before_cursor_execute", gate.before_execute)
+        event.listen(engine.sync_engine.pool, "checkin", gate.checkin)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _is_write(statement: str) -> bool:
+    return statement.lstrip()[:7].upper().startswith(_WRITES)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    # Every statement that reaches the database, whatever sent it (ORM flush, Core,
+    # text()), for has_writes.
+    if _is_write(statement):
+        connection.info["wrote"] = True
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _transaction_ended(connection: Connection) -> None:
+    connection.info.pop("wrote", None)
+
+
+@event.listens_for(Pool, "checkin")
+def _returned(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    # Returned mid-transaction, the pool rolls back without telling the Connection.
+    record.info.pop("wrote", None)
+
+
+async def has_writes(session: AsyncSession) -> bool:
+    """Whether the session's transaction wrote, or is about to write, anything."""
+    sync = session.sync_session
+    if sync.new or sync.deleted or any(sync.is_modified(obj) for obj in sync.dirty):
+        return True
+    if not sync.in_transaction():
+        return False
+    return bool((await session.connection()).info.get("wrote"))
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -71,14 +171,67 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    # Alembic (~12 MB) is imported only when migrating: a serving process whose schema is
+    # already up to date never loads it (see needs_upgrade).
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     return config
 
 
+def _serialise_migrations(connection: Connection) -> None:
+    """On PostgreSQL, hold an advisory lock until the migration's transaction ends, so
+    that several replicas starting at once do not migrate the same schema together."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+
+
+def _script_heads() -> set[str] | None:
+    """The latest revision id(s) of models/migrations/versions, read without Alembic; None
+    when a file does not declare them the usual way (then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION.search(source)
+        parent = _DOWN_REVISION.search(source)
+        if revision is None or parent is None:
+            return None
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", parent.group(1)))
+    return revisions - parents
+
+
+_REVISION = re.compile(r"^revision(?:: str)? = ['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision(?:: [^=]+)? = (.+)$", re.MULTILINE)
+
+
+async def needs_upgrade(engine: AsyncEngine) -> bool:
+    """False when the database is already at the latest revision (checked without
+    importing Alembic)."""
+    heads = _script_heads()
+    if not heads:
+        return True
+
+    def read(connection: Connection) -> set[str] | None:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return {
+            row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))
+        }
+
+    async with engine.connect() as connection:
+        current = await connection.run_sync(read)
+    return current != heads
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    from alembic import command
+
     def run(connection: Connection) -> None:
+        _serialise_migrations(connection)
         command.upgrade(alembic_config(connection), revision)
 
     async with engine.begin() as connection:
@@ -86,7 +239,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
+    from alembic import command
+
     def run(connection: Connection) -> None:
+        _serialise_migrations(connection)
         command.downgrade(alembic_config(connection), revision)
 
     async with engine.begin() as connection:

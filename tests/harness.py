@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -13,9 +14,10 @@ from aiogram.types import Update
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import create_bot, create_dispatcher, poll, prepare_database
+from bot.app import create_bot, create_dispatcher, poll, prepare_database, serve_webhook
 from bot.clock import Clock
 from bot.i18n import create_translator
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.worker import Background, BackgroundTiming
 from models.database import create_sessionmaker
@@ -23,14 +25,16 @@ from tests.tg_server import FakeTelegramServer
 
 
 class UpdateTracker:
-    """Knows which updates the dispatcher has finished with, database commit included.
+    """Knows which updates the bot has finished with, database commit included.
 
     The bot commits an update's changes after its replies went out, so a test that reads
     the database right after a reply could be too early: `settled()` waits until every
-    update the server has pending or has handed out went all the way through."""
+    update the server has pending or has handed over went all the way through the inbox
+    processor (handled, or recognised as already received), and the processor is idle."""
 
     def __init__(self, server: FakeTelegramServer, dispatcher: Dispatcher) -> None:
         self._server = server
+        self._dispatcher = dispatcher
         self.completed: set[int] = set()
         feed_update = dispatcher.feed_update
 
@@ -40,17 +44,41 @@ class UpdateTracker:
             finally:
                 self.completed.add(update.update_id)
 
-        # Instance attribute: aiogram's polling loop calls self.feed_update.
+        # Instance attribute: the processor calls self._dispatcher.feed_update.
         dispatcher.feed_update = tracked_feed_update  # type: ignore[method-assign]
 
+    def watch(self, runtime: Runtime) -> None:
+        """Updates received again are dropped by the inbox, never fed: count them too."""
+        processor = runtime.processor
+        store = processor.store
+
+        async def tracked_store(
+            updates: Sequence[Update], payloads: Sequence[str] | None = None
+        ) -> list[Update]:
+            new = await store(updates, payloads)
+            fresh = {update.update_id for update in new}
+            self.completed.update(u.update_id for u in updates if u.update_id not in fresh)
+            return new
+
+        processor.store = tracked_store  # type: ignore[method-assign]
+
     def _unfinished(self) -> set[int]:
-        pending = {int(update["update_id"]) for update in self._server.pending_updates}
-        return (pending | self._server.handed_out_ids) - self.completed
+        return self._server.handed_over_ids - self.completed
 
     async def settled(self, timeout: float = 15.0) -> None:  # noqa: ASYNC109
-        deadline = asyncio.get_running_loop().time() + timeout
-        while unfinished := self._unfinished():
-            if asyncio.get_running_loop().time() >= deadline:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            unfinished = self._unfinished()
+            runtime: Runtime | None = self._dispatcher.workflow_data.get("runtime")
+            if not unfinished and runtime is not None:
+                # The handlers are done with every update; the processor may still be
+                # recording some as done (batched marks).
+                await asyncio.wait_for(runtime.processor.idle(), deadline - loop.time())
+                if not self._unfinished():
+                    return
+                continue
+            if loop.time() >= deadline:
                 raise AssertionError(f"updates {sorted(unfinished)} not handled in {timeout}s")
             # Polls a condition (no time has to pass): the handlers run meanwhile.
             await asyncio.sleep(0.005)
@@ -83,6 +111,7 @@ class RunningBot:
     sessionmaker: SettledSessions
     bot: Bot
     dispatcher: Dispatcher
+    runtime: Runtime
     tracker: UpdateTracker
     background: Background | None = None
 
@@ -98,14 +127,29 @@ async def running_bot(
     clock: Clock | None = None,
     extra_routers: Sequence[Router] = (),
     storage: BaseStorage | None = None,
+    webhook: bool = False,
     background: bool = False,
     background_timing: BackgroundTiming | None = None,
 ) -> AsyncIterator[RunningBot]:
-    """`background`: also run the scheduler, the sender and the progress reporter
-    (bot/worker.py), as `greenhood run` does."""
-    settings = settings.model_copy(
-        update={"telegram_api_base": server.base_url, "bot_token": SecretStr(server.token)}
-    )
+    """The bot polling `server`, or with `webhook=True` serving a webhook on a free port
+    that `server` delivers to (the WEBHOOK_* settings are filled in). `background`: also
+    run the scheduler, the sender and the progress reporter (bot/worker.py), as
+    `greenhood run` does."""
+    update: dict[str, object] = {
+        "telegram_api_base": server.base_url,
+        "bot_token": SecretStr(server.token),
+    }
+    if webhook:
+        port = free_port()
+        update |= {
+            "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook",
+            "webhook_secret": SecretStr(settings.webhook_secret.get_secret_value())
+            if settings.webhook_secret
+            else SecretStr("test-webhook-secret"),
+            "webhook_host": "127.0.0.1",
+            "webhook_port": port,
+        }
+    settings = settings.model_copy(update=update)
     engine = await prepare_database(settings, seed_demo=False)
     sessionmaker = create_sessionmaker(engine)
     bot = create_bot(settings)
@@ -132,10 +176,15 @@ async def running_bot(
     )
     tracker = UpdateTracker(server, dispatcher)
     since = server.mark()
-    task = asyncio.create_task(poll(bot, dispatcher, settings, handle_signals=False))
+    serve = serve_webhook if webhook else poll
+    task = asyncio.create_task(serve(bot, dispatcher, settings, handle_signals=False))
     try:
-        # Ready once the bot asks for updates (start-up commands are registered by then).
-        await server.wait_for("getUpdates", since=since, timeout=15)
+        # Ready once the bot asks for updates or has set its webhook (start-up commands
+        # are registered by then).
+        await server.wait_for("setWebhook" if webhook else "getUpdates", since=since, timeout=15)
+        runtime: Runtime = dispatcher["runtime"]
+        await asyncio.wait_for(runtime.ready.wait(), timeout=15)
+        tracker.watch(runtime)
         if worker is not None:
             await asyncio.wait_for(worker.leading.wait(), timeout=15)
         yield RunningBot(
@@ -144,15 +193,22 @@ async def running_bot(
             SettledSessions(sessionmaker, tracker),
             bot,
             dispatcher,
+            runtime,
             tracker,
             worker,
         )
     finally:
-        with contextlib.suppress(RuntimeError):
-            await dispatcher.stop_polling()
-        await asyncio.wait_for(task, timeout=15)
+        if "runtime" in dispatcher.workflow_data:
+            dispatcher["runtime"].stop()
+        await asyncio.wait_for(task, timeout=30)
         if worker is not None:
             await worker.stop()
             await worker.bot.session.close()
         await dispatcher.storage.close()
         await engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

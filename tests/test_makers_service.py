@@ -7,6 +7,7 @@ import asyncio
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -33,6 +34,7 @@ from bot.services.makers import (
 from models import Maker, MakerCategory, MakerSource, MakerStatus, User
 from models.database import create_engine, create_sessionmaker, upgrade
 from models.maker import geo_cell
+from tests.conftest import current_backend
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 T = TypeVar("T")
@@ -227,7 +229,20 @@ def test_format_distance(km: float, fr: str, en: str) -> None:
     assert format_distance(km, "en") == en
 
 
-async def test_rtree_follows_status_and_moves(session: AsyncSession) -> None:
+@pytest.fixture
+async def sqlite_session(tmp_path: Path) -> AsyncIterator[AsyncSession]:
+    """A SQLite database whatever the test backend: the R*Tree exists only there."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/rtree.db")
+    try:
+        await upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+async def test_rtree_follows_status_and_moves(sqlite_session: AsyncSession) -> None:
+    session = sqlite_session
     maker = Maker(
         name="Atelier",
         latitude=44.8,
@@ -385,5 +400,6 @@ async def test_impossible_coordinates_are_refused(session: AsyncSession) -> None
         await makers.submit_listing(session, 1, draft, NOW)
 
 
-async def test_engine_fixture_is_sqlite(engine: AsyncEngine) -> None:
-    assert engine.dialect.name == "sqlite"
+async def test_engine_fixture_follows_the_test_backend(engine: AsyncEngine) -> None:
+    expected = "postgresql" if current_backend() == "postgres" else "sqlite"
+    assert engine.dialect.name == expected

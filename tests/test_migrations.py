@@ -77,13 +77,18 @@ async def test_every_migration_up_and_down_on_postgres(postgres_url: str) -> Non
         await engine.dispose()
 
 
-async def test_sqlite_pragmas(engine: AsyncEngine) -> None:
+async def test_sqlite_pragmas(tmp_path: object) -> None:
     from sqlalchemy import text
 
-    async with engine.connect() as connection:
-        journal = (await connection.execute(text("PRAGMA journal_mode"))).scalar()
-        timeout = (await connection.execute(text("PRAGMA busy_timeout"))).scalar()
-        foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar()
+    # Its own SQLite file: the `engine` fixture is PostgreSQL on the postgres backend.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/p.db")
+    try:
+        async with engine.connect() as connection:
+            journal = (await connection.execute(text("PRAGMA journal_mode"))).scalar()
+            timeout = (await connection.execute(text("PRAGMA busy_timeout"))).scalar()
+            foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar()
+    finally:
+        await engine.dispose()
     assert journal == "wal"
     assert timeout is not None and int(timeout) >= 5000
     assert foreign_keys == 1

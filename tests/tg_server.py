@@ -688,6 +688,7 @@ class FakeTelegramServer:
         self._webhook_queue: asyncio.Queue[JsonDict] = asyncio.Queue()
         self._webhook_task: asyncio.Task[None] | None = None
         self._webhook_error: tuple[int, str] | None = None
+        self._posting: set[int] = set()
         self._blocked: set[int] = set()
         self._rate: float | None = None
         self._rate_window: collections.deque[float] = collections.deque()
@@ -1443,6 +1444,17 @@ class FakeTelegramServer:
         """Updates pushed but not yet confirmed by a getUpdates offset."""
         return _copy(self._updates)
 
+    @property
+    def handed_over_ids(self) -> set[int]:
+        """Ids of the updates the bot has or may have (see harness settled()): pending or
+        handed out by getUpdates, queued for or being posted to the webhook, or accepted by
+        it (2xx)."""
+        ids = {int(update["update_id"]) for update in self._updates} | self.handed_out_ids
+        ids |= {int(update["update_id"]) for update in list(self._webhook_queue._queue)}  # type: ignore[attr-defined]
+        ids |= self._posting
+        ids |= {update_id for update_id, status in self.webhook_deliveries if 200 <= status < 300}
+        return ids
+
     def _user_message(self, user: TgUser, chat: TgChat | None, fields: JsonDict) -> JsonDict:
         chat_json = chat.to_json() if chat is not None else user.private_chat()
         chat_id = int(chat_json["id"])
@@ -1566,9 +1578,11 @@ class FakeTelegramServer:
                 self._updates.append(update)
                 continue
             self._in_flight += 1
+            self._posting.add(int(update["update_id"]))
             try:
                 await self._post_update(self._webhook, update)
             finally:
+                self._posting.discard(int(update["update_id"]))
                 self._in_flight -= 1
                 self._touch()
                 self._wake()

@@ -1,8 +1,16 @@
-"""Per-update plumbing, outermost first: throttling, DB session, user row, language."""
+"""Per-update plumbing, outermost first: DB session, inbox row, throttling, user row,
+language."""
 
 from bot.middlewares.database import DbSessionMiddleware
+from bot.middlewares.inbox import InboxMiddleware
 from bot.middlewares.locale import LocaleMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.middlewares.user import UserMiddleware
 
-__all__ = ["DbSessionMiddleware", "LocaleMiddleware", "ThrottlingMiddleware", "UserMiddleware"]
+__all__ = [
+    "DbSessionMiddleware",
+    "InboxMiddleware",
+    "LocaleMiddleware",
+    "ThrottlingMiddleware",
+    "UserMiddleware",
+]

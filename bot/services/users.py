@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,9 @@ from models import Organiser, User
 FIRST_NAME_LIMIT = 128
 USERNAME_LIMIT = 64
 LANGUAGE_TAG_LIMIT = 16
+# last_seen_at is refreshed at most this often: minute precision is all anyone needs, and
+# a write per update would be the main cost of handling it.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +51,23 @@ async def upsert_user(session: AsyncSession, profile: TelegramProfile, now: date
             last_seen_at=now,
         )
         session.add(user)
+        # Flushed at once: handlers add rows that refer to the person (offers, logs...)
+        # without an ORM relationship, and the unit of work would not order them after it.
         await session.flush()
         return user
-    user.first_name = first_name
-    user.username = username
-    user.telegram_language = language
+    # Assign only what changed: an unchanged row is not written at all (most updates),
+    # which keeps the write lock (SQLite) and the WAL small.
+    if user.first_name != first_name:
+        user.first_name = first_name
+    if user.username != username:
+        user.username = username
+    if user.telegram_language != language:
+        user.telegram_language = language
     # Talking to us again means the person unblocked the bot.
-    user.is_active = True
-    user.last_seen_at = now
+    if not user.is_active:
+        user.is_active = True
+    if now - user.last_seen_at >= LAST_SEEN_RESOLUTION:
+        user.last_seen_at = now
     return user
 
 

@@ -1,0 +1,161 @@
+"""Resident memory of one `greenhood run` process (long polling, SQLite) whose database
+holds 100,000 people, after it has handled a realistic mix of updates from thousands of
+them (PRODUCT.md §4: under 200 MB).
+
+The same process is measured twice: as shipped, and with GREENHOOD_EAGER_MODELS=1
+(aiogram's pydantic models all built at import, as aiogram does by itself), to show what
+bot/lazy_models.py saves.
+
+Filling the database is a list of FILLERS: a feature adds its own (e.g. 1,000,000 logged
+actions) by appending one function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from benchmarks.common import report
+from benchmarks.throughput import SCRIPT, _push, _wait_calls
+from bot.settings import PROJECT_ROOT
+from models import User
+from models.database import create_engine, upgrade
+from tests.tg_server import FakeTelegramServer, TgUser
+
+PEOPLE = 100_000
+ACTIVE = 3_000  # distinct people who write during the measure
+WAVE = 500
+REPEAT_WAVES = 2  # waves of people writing again
+FIRST_ID = 10_000_000
+START = datetime(2026, 1, 5, tzinfo=UTC)
+
+Filler = Callable[[AsyncConnection, random.Random], Awaitable[str]]
+
+
+async def fill_users(connection: AsyncConnection, rng: random.Random) -> str:
+    for start in range(0, PEOPLE, 10_000):
+        await connection.execute(
+            insert(User),
+            [
+                {
+                    "id": FIRST_ID + i,
+                    "first_name": f"Habitant {i}",
+                    "username": f"hab{i}" if i % 3 else None,
+                    "telegram_language": rng.choice(["fr", "fr", "fr", "en", None]),
+                    "language": rng.choice([None, None, "fr", "en"]),
+                    "is_active": True,
+                    "created_at": START + timedelta(seconds=i),
+                    "last_seen_at": START + timedelta(seconds=i),
+                }
+                for i in range(start, min(start + 10_000, PEOPLE))
+            ],
+        )
+    return f"{PEOPLE} people"
+
+
+# The actions feature appends its filler here (1,000,000 logged actions).
+FILLERS: list[Filler] = [fill_users]
+
+
+async def _make_database(path: Path) -> list[str]:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        await upgrade(engine)
+        rng = random.Random(7)
+        async with engine.begin() as connection:
+            return [await filler(connection, rng) for filler in FILLERS]
+    finally:
+        await engine.dispose()
+
+
+def _memory(pid: int) -> tuple[float, float]:
+    """(resident, peak resident) in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    peak = int(fields["VmHWM"].split()[0]) / 1024
+    return psutil.Process(pid).memory_info().rss / 2**20, peak
+
+
+async def _measure(server: FakeTelegramServer, database: Path, eager: bool) -> dict[str, float]:
+    env = {
+        **os.environ,
+        "BOT_TOKEN": server.token,
+        "TELEGRAM_API_BASE": server.base_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    if eager:
+        env["GREENHOOD_EAGER_MODELS"] = "1"
+    since = server.mark()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", env=env, cwd=database.parent
+    )
+    try:
+        await server.wait_for("getUpdates", since=since, timeout=180)
+        idle, _ = _memory(process.pid)
+        rng = random.Random(11)
+        writers = [
+            TgUser(id=FIRST_ID + i, first_name=f"Habitant {i}", language_code="fr")
+            for i in rng.sample(range(PEOPLE), ACTIVE)
+        ]
+        waves = [writers[i : i + WAVE] for i in range(0, ACTIVE, WAVE)]
+        waves += [rng.sample(writers, WAVE) for _ in range(REPEAT_WAVES)]
+        started = time.monotonic()
+        updates = 0
+        for number, people in enumerate(waves):
+            wave_since = server.mark()
+            expected = 0
+            for index, person in enumerate(people):
+                step = SCRIPT[(index + number) % len(SCRIPT)]
+                expected += _push(server, person, step)[1]
+            await _wait_calls(server, wave_since, expected)
+            updates += len(people)
+        seconds = time.monotonic() - started
+        rss, peak = _memory(process.pid)
+    finally:
+        process.terminate()
+        await process.wait()
+    return {"idle": idle, "rss": rss, "peak": peak, "updates": updates, "seconds": seconds}
+
+
+async def run() -> tuple[dict[str, object], list[str]]:
+    with tempfile.TemporaryDirectory() as folder:
+        database = Path(folder) / "memory.db"
+        filled = await _make_database(database)
+        size = database.stat().st_size / 2**20
+        async with FakeTelegramServer() as server:
+            lazy = await _measure(server, database, eager=False)
+            eager = await _measure(server, database, eager=True)
+    figures: dict[str, object] = {
+        "benchmark": "memory",
+        "people_in_database": PEOPLE,
+        "database_mib": round(size, 1),
+        "updates_handled": lazy["updates"],
+        "distinct_writers": ACTIVE,
+        "rss_mib_idle": round(lazy["idle"], 1),
+        "rss_mib_after_updates": round(lazy["rss"], 1),
+        "peak_rss_mib": round(lazy["peak"], 1),
+        "eager_models_rss_mib_idle": round(eager["idle"], 1),
+        "eager_models_rss_mib_after_updates": round(eager["rss"], 1),
+        "eager_models_peak_rss_mib": round(eager["peak"], 1),
+    }
+    return figures, filled
+
+
+def main() -> None:
+    figures, filled = asyncio.run(run())
+    rows = [("database", ", ".join(filled))]
+    rows += [(name, str(value)) for name, value in figures.items() if name != "benchmark"]
+    report("Resident memory of one bot process", rows, figures)

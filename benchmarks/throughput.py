@@ -1,0 +1,167 @@
+"""End-to-end update throughput through real HTTP (the test Bot API server), long polling
+and webhook, Greenhood beside a bare aiogram echo bot measured in the same run on the same
+server (PRODUCT.md §4: at least half the echo bot's throughput).
+
+500 people each send one update per wave, all at once, and the wave ends when every one
+has been answered; the mix rotates through /start, /help, a main-menu button, /settings,
+a press on the settings message's button, and free text. Figures: updates per second
+over the measured waves, and p50/p95 latency from the push to the bot's first reply.
+Greenhood runs as `greenhood run [--webhook]` on a SQLite file (one small community's
+shape), every update going through its inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.common import percentile, report
+from bot.i18n import create_translator
+from bot.settings import PROJECT_ROOT
+from tests.harness import free_port
+from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser
+
+PEOPLE = 500
+WAVES = 6
+WARM_UP_WAVES = 1
+SECRET = "benchmark-secret"
+REPLIES = (*SEND_METHODS, "answerCallbackQuery")
+
+tr = create_translator(PROJECT_ROOT / "locales", "fr")
+SCRIPT = ["/help", "MENU", "/settings", "CALLBACK", "bonjour, je cherche un atelier vélo", "/start"]
+
+
+@dataclass
+class Run:
+    bot: str
+    mode: str
+    updates: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds
+
+
+def _command(bot: str, mode: str, server: FakeTelegramServer, port: int) -> list[str]:
+    url = f"http://127.0.0.1:{port}/hook"
+    if bot == "echo":
+        args = [mode, server.base_url, server.token]
+        if mode == "webhook":
+            args += [url, str(port), SECRET]
+        return [sys.executable, "-m", "benchmarks.echo_bot", *args]
+    return [sys.executable, "-m", "bot.cli", "run", *(["--webhook"] if mode == "webhook" else [])]
+
+
+async def _wait_calls(server: FakeTelegramServer, since: int, expected: int) -> list[RecordedCall]:
+    """Poll (a benchmark may sleep) until `expected` answered replies arrived after `since`."""
+    deadline = time.monotonic() + 120
+    while True:
+        replies = [c for c in server.calls[since:] if c.method in REPLIES and c.done]
+        if len(replies) >= expected:
+            return replies
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(replies)}/{expected} replies after 120 s")
+        await asyncio.sleep(0.002)
+
+
+def _push(server: FakeTelegramServer, person: TgUser, step: str) -> tuple[str | None, int]:
+    """Push one update: (the callback query id for a press, the replies to expect)."""
+    if step == "CALLBACK":
+        # A press edits the person's latest message from the bot, when there is one.
+        edits = 1 if server.messages_in(person.id) else 0
+        return server.push_callback(person, "st:lang"), 1 + edits
+    text = tr.t("menu.settings", "fr") if step == "MENU" else step
+    server.push_text(person, text)
+    return None, 1
+
+
+async def _wave(server: FakeTelegramServer, people: list[TgUser], wave: int) -> list[float]:
+    since = server.mark()
+    pushed: dict[int, float] = {}
+    queries: dict[str, int] = {}
+    expected = 0
+    for index, person in enumerate(people):
+        step = "/start" if wave < 0 else SCRIPT[(index + wave) % len(SCRIPT)]
+        pushed[person.id] = time.monotonic()
+        query, replies = _push(server, person, step)
+        if query is not None:
+            queries[query] = person.id
+        expected += replies
+    replies = await _wait_calls(server, since, expected)
+    first: dict[int, float] = {}
+    for call in replies:
+        person_id = call.chat_id or queries.get(str(call.params.get("callback_query_id")))
+        if person_id in pushed and person_id not in first:
+            first[person_id] = call.at
+    return [first[person_id] - pushed[person_id] for person_id in first]
+
+
+async def _measure(server: FakeTelegramServer, bot: str, mode: str, folder: Path) -> Run:
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": server.token,
+        "TELEGRAM_API_BASE": server.base_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{folder / f'{bot}-{mode}.db'}",
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+        "WEBHOOK_SECRET": SECRET,
+        "WEBHOOK_HOST": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    since = server.mark()
+    process = await asyncio.create_subprocess_exec(
+        *_command(bot, mode, server, port), env=env, cwd=folder
+    )
+    try:
+        await server.wait_for(
+            "setWebhook" if mode == "webhook" else "getUpdates", since=since, timeout=120
+        )
+        people = [
+            TgUser(id=100_000 + i, first_name=f"P{i}", language_code="fr") for i in range(PEOPLE)
+        ]
+        for wave in range(-1, WARM_UP_WAVES - 1):
+            await _wave(server, people, wave)
+        latencies: list[float] = []
+        started = time.monotonic()
+        for wave in range(WAVES):
+            latencies += await _wave(server, people, wave)
+        seconds = time.monotonic() - started
+    finally:
+        process.terminate()
+        await process.wait()
+    return Run(bot, mode, PEOPLE * WAVES, seconds, latencies)
+
+
+async def run() -> dict[str, object]:
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory() as folder:
+        async with FakeTelegramServer() as server:
+            for mode in ("polling", "webhook"):
+                for bot in ("echo", "greenhood"):
+                    runs.append(await _measure(server, bot, mode, Path(folder)))
+    figures: dict[str, object] = {"benchmark": "throughput", "people": PEOPLE, "waves": WAVES}
+    for item in runs:
+        key = f"{item.bot}_{item.mode}"
+        figures[f"{key}_updates_per_s"] = round(item.rate, 1)
+        figures[f"{key}_p50_ms"] = round(percentile(item.latencies, 0.5) * 1000, 1)
+        figures[f"{key}_p95_ms"] = round(percentile(item.latencies, 0.95) * 1000, 1)
+    for mode in ("polling", "webhook"):
+        echo = next(r for r in runs if r.bot == "echo" and r.mode == mode)
+        ours = next(r for r in runs if r.bot == "greenhood" and r.mode == mode)
+        figures[f"ratio_{mode}"] = round(ours.rate / echo.rate, 2)
+    return figures
+
+
+def main() -> None:
+    figures = asyncio.run(run())
+    rows = [(name, str(value)) for name, value in figures.items() if name != "benchmark"]
+    report("End-to-end throughput (500 people, mixed updates)", rows, figures)
