@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import actions, users
@@ -113,6 +113,9 @@ class NoticeKind(StrEnum):
     REMOVED = "removed"
     ALERT = "alert"
     REMINDER = "reminder"
+    # /forget: the poster's offer is withdrawn, or a reserver's reservation goes.
+    WITHDRAWN = "withdrawn"
+    RESERVER_GONE = "reserver_gone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,6 +485,8 @@ async def reserve(
     if offer is None:  # pragma: no cover - the UPDATE above just found it
         raise OfferNotFoundError(offer_id)
     reserver = await session.get(User, user_id)
+    if offer.poster_id is None:  # pragma: no cover - a detached offer is never open
+        return reservation, offer, []
     notice = Notice(
         chat_id=offer.poster_id,
         kind=NoticeKind.RESERVED,
@@ -576,6 +581,8 @@ async def cancel_reservation(
     await _give_back(session, offer.id)
     reservation, offer = await _reservation_with_offer(session, reservation_id)
     if by_reserver:
+        if offer.poster_id is None:
+            return reservation, offer, []
         reserver = await session.get(User, reservation.user_id)
         notice = Notice(
             chat_id=offer.poster_id,
@@ -982,15 +989,18 @@ async def remove_offer(
             )
         ).all()
     )
-    notices = [
-        Notice(
-            chat_id=offer.poster_id,
-            kind=NoticeKind.REMOVED,
-            key=f"offer:{offer_id}:removed",
-            offer_id=offer_id,
-            params={"title": offer.title, "reason": reason},
+    notices = []
+    # An offer whose poster erased their data has nobody to tell.
+    if offer.poster_id is not None:
+        notices.append(
+            Notice(
+                chat_id=offer.poster_id,
+                kind=NoticeKind.REMOVED,
+                key=f"offer:{offer_id}:removed",
+                offer_id=offer_id,
+                params={"title": offer.title, "reason": reason},
+            )
         )
-    ]
     for reservation in held:
         if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
             notices.append(
@@ -1047,3 +1057,86 @@ async def log_saved_food(
     except actions.DailyCapError:
         return False
     return True
+
+
+# ----------------------------------------------------------------------------- erasure
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    notices: list[Notice]
+    # The person's offers whose window is not over: their scheduled jobs have nothing
+    # left to do.
+    offer_ids: list[int]
+
+
+async def withdraw_for_erasure(session: AsyncSession, user_id: int, now: datetime) -> Withdrawn:
+    """/forget, before the metadata walk erases the person's rows (bot/services/erasure.py).
+
+    Their offers outlive them without them: an open one is closed as if closed early, the
+    active reservations on it are released and their holders told; every offer of theirs
+    loses what could identify them (description, pickup address, photo, the exact pickup
+    point, their maker listing) and keeps its figures (quantity, category, title, pickups
+    already confirmed). The walk then detaches the poster. Their own active reservations on
+    others' offers are released, the unit goes back and the poster is told."""
+    notices: list[Notice] = []
+    own = list((await session.scalars(select(Offer).where(Offer.poster_id == user_id))).all())
+    for offer in own:
+        await session.execute(
+            update(Offer)
+            .where(Offer.id == offer.id, Offer.status == OfferStatus.OPEN.value)
+            .values(status=OfferStatus.CLOSED.value, closed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        for reservation in await _active_reservations(session, Reservation.offer_id == offer.id):
+            if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
+                notices.append(
+                    Notice(
+                        chat_id=reservation.user_id,
+                        kind=NoticeKind.WITHDRAWN,
+                        key=f"offer:{offer.id}:withdrawn:{reservation.id}",
+                        offer_id=offer.id,
+                        params={"title": offer.title},
+                    )
+                )
+        await session.execute(
+            update(Offer)
+            .where(Offer.id == offer.id)
+            .values(
+                description="",
+                address="",
+                photo_file_id=None,
+                latitude=coarse(offer.latitude),
+                longitude=coarse(offer.longitude),
+                maker_id=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    for reservation in await _active_reservations(session, Reservation.user_id == user_id):
+        if not await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
+            continue  # pragma: no cover - ended meanwhile by another update
+        await _give_back(session, reservation.offer_id)
+        held = await session.get(Offer, reservation.offer_id)
+        if held is not None and held.poster_id is not None:
+            notices.append(
+                Notice(
+                    chat_id=held.poster_id,
+                    kind=NoticeKind.RESERVER_GONE,
+                    key=f"offer:{held.id}:reserver_gone:{reservation.id}",
+                    offer_id=held.id,
+                    params={"title": held.title},
+                )
+            )
+    await session.flush()
+    return Withdrawn(notices, [offer.id for offer in own if offer.pickup_end > now])
+
+
+async def _active_reservations(
+    session: AsyncSession, where: ColumnElement[bool]
+) -> list[Reservation]:
+    query = (
+        select(Reservation)
+        .where(where, Reservation.status == ReservationStatus.RESERVED.value)
+        .order_by(Reservation.id)
+    )
+    return list((await session.scalars(query)).all())
