@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import jobs, offer_notices
 from bot.clock import ManualClock
 from bot.i18n import create_translator
 from bot.services import (
@@ -28,6 +29,7 @@ from bot.services import (
 from bot.services.offers import OfferDraft
 from bot.services.users import TelegramProfile, upsert_user
 from bot.settings import PROJECT_ROOT, Settings
+from bot.worker import BackgroundTiming
 from models import (
     ActionLog,
     Base,
@@ -474,6 +476,78 @@ async def check_offers_after(session: AsyncSession, populated: Populated) -> Non
         tr.t("offers.notice.withdrawn", "en", title="Baguettes"),
         tr.t("offers.notice.reserver_gone", "en", title="Pommes"),
     ]
+
+
+CAROL = TgUser(id=3003, first_name="Carol", language_code="fr")
+
+
+def draft(title: str, end: datetime) -> OfferDraft:
+    return OfferDraft(
+        title=title, description="-", quantity=3, pickup_end=end, latitude=44.84, longitude=-0.58
+    )
+
+
+async def test_offer_jobs_are_cancelled_and_firing_anyway_does_nothing_for_her(
+    tg: FakeTelegramServer, tmp_path: Path
+) -> None:
+    # The scheduler runs on real time: the jobs must lie ahead of it (in the morning,
+    # out of quiet hours), and the test fires them itself.
+    day = datetime.now(UTC).date() + timedelta(days=2)
+    clock = ManualClock(datetime.combine(day, time(9, 0), tzinfo=UTC))
+    settings = make_settings(tmp_path, throttle_burst=1000)
+    timing = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
+    async with running_bot(
+        settings, tg, clock=clock, background=True, background_timing=timing
+    ) as app:
+        assert app.background is not None and app.background.scheduler is not None
+        scheduler = app.background.scheduler
+        now = clock.now()
+        end = now + timedelta(minutes=90)
+        async with app.sessionmaker() as session:
+            for person in (ZOE, YAN, CAROL):
+                profile = TelegramProfile(person.id, person.first_name, None, person.language_code)
+                await upsert_user(session, profile, now)
+            zoes, _ = await offers.publish(session, ZOE.id, draft("Pain", end), now)
+            yans, _ = await offers.publish(session, YAN.id, draft("Pommes", end), now)
+            await offers.reserve(session, zoes.id, YAN.id, now)
+            for person in (ZOE, CAROL):
+                await offers.reserve(session, yans.id, person.id, now)
+            await session.commit()
+        for offer in (zoes, yans):
+            offer_notices.schedule_offer_jobs(scheduler, offer, now)
+        assert scheduler.next_run_at(offer_notices.remind_job_id(zoes.id)) is not None
+
+        (confirm,) = await tg.reply_to(ZOE, "/forget")
+        since = tg.mark()
+        await tg.click(ZOE, confirm, tr.t("forget.button.confirm", "fr"))
+        # Yan hears that her offer is withdrawn and that her reservation went.
+        await tg.wait_for("sendMessage", chat_id=YAN.id, count=2, since=since)
+        # Her offer needs no closing nor reminder any more; Yan's still does.
+        for job_id in (offer_notices.expire_job_id, offer_notices.remind_job_id):
+            assert scheduler.next_run_at(job_id(zoes.id)) is None
+            assert scheduler.next_run_at(job_id(yans.id)) is not None
+
+        # Jobs firing anyway (scheduled by another process, or the sweep) find nothing of
+        # hers: Carol alone is reminded, then released.
+        clock.advance(timedelta(minutes=35))
+        since = tg.mark()
+        for offer_id in (zoes.id, yans.id):
+            await jobs.remind_offer(offer_id)
+        (reminder,) = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since)
+        assert "Pommes" in reminder.text
+        clock.advance(timedelta(hours=1))
+        for offer_id in (zoes.id, yans.id):
+            await jobs.expire_offer(offer_id)
+        await jobs.sweep_offers()
+        _, released = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since, count=2)
+        assert released.text == tr.t("offers.notice.released", "fr", title="Pommes")
+        await tg.wait_idle()
+        assert [call for call in tg.calls[since:] if call.chat_id in (ZOE.id, YAN.id)] == []
+        async with app.sessionmaker() as session:
+            assert await rows_naming(session, ZOE.id) == {}
+            assert await session.get(User, ZOE.id) is None
+            pending = (await session.scalars(select(OutboxMessage.chat_id))).all()
+            assert ZOE.id not in pending
 
 
 def test_person_policies_are_known_values() -> None:
