@@ -127,6 +127,46 @@ async def test_a_table_added_later_is_erased_without_touching_the_service(
     assert (await session.execute(select(later))).all() == []
 
 
+async def test_rows_that_outlive_an_erased_row_by_their_foreign_key_are_detached(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """ON DELETE SET NULL on a child means it outlives the erased row: it is detached, not
+    erased with it (as an offer outlives the maker listing it named)."""
+    metadata = MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(metadata)
+    mentions = Table(
+        "later_mentions",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("maker_id", Integer, ForeignKey("makers.id", ondelete="SET NULL")),
+        Column("note", String(20)),
+    )
+    connection = await session.connection()
+    await connection.run_sync(lambda sync: mentions.create(sync))
+    now = clock.now()
+    await upsert_user(session, TelegramProfile(7, "Q", None, "fr"), now)
+    listing = Maker(
+        name="Q's shop",
+        category="repair",
+        latitude=44.84,
+        longitude=-0.58,
+        status=MakerStatus.APPROVED.value,
+        source=MakerSource.SELF.value,
+        owner_id=7,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(listing)
+    await session.flush()
+    await session.execute(mentions.insert().values(maker_id=listing.id, note="kept"))
+    counts = await erasure.erase_person(session, 7, metadata)
+    assert counts == {"makers": 1, "later_mentions": 1, "users": 1}
+    assert (await session.execute(select(mentions.c.maker_id, mentions.c.note))).all() == [
+        (None, "kept")
+    ]
+
+
 # ----------------------------------------------------------------------------- end to end
 
 
