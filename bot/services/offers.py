@@ -24,7 +24,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import actions, users
+from bot.services import actions, drafts, users
 from bot.services.geo import Origin, cap_boxes
 from bot.services.geocoding import validate_coordinates
 from models import (
@@ -248,49 +248,11 @@ class OfferDraft:
     photo_file_id: str | None = None
 
     def to_state(self) -> dict[str, object]:
-        return {
-            "title": self.title,
-            "description": self.description,
-            "category": self.category,
-            "quantity": self.quantity,
-            "pickup_end": self.pickup_end.isoformat() if self.pickup_end else None,
-            "latitude": self.latitude,
-            "longitude": self.longitude,
-            "address": self.address,
-            "maker_id": self.maker_id,
-            "photo_file_id": self.photo_file_id,
-        }
+        return drafts.to_state(self)
 
     @classmethod
     def from_state(cls, data: dict[str, object]) -> OfferDraft:
-        def text_of(key: str) -> str:
-            value = data.get(key)
-            return value if isinstance(value, str) else ""
-
-        def number_of(key: str) -> float | None:
-            value = data.get(key)
-            return float(value) if isinstance(value, int | float) else None
-
-        end_raw = data.get("pickup_end")
-        try:
-            end = datetime.fromisoformat(end_raw) if isinstance(end_raw, str) else None
-        except ValueError:
-            end = None
-        quantity = data.get("quantity")
-        maker_id = data.get("maker_id")
-        photo = data.get("photo_file_id")
-        return cls(
-            title=text_of("title"),
-            description=text_of("description"),
-            category=text_of("category") or OfferCategory.OTHER.value,
-            quantity=quantity if isinstance(quantity, int) else 1,
-            pickup_end=end,
-            latitude=number_of("latitude"),
-            longitude=number_of("longitude"),
-            address=text_of("address"),
-            maker_id=maker_id if isinstance(maker_id, int) else None,
-            photo_file_id=photo if isinstance(photo, str) and photo else None,
-        )
+        return drafts.from_state(cls, data)
 
 
 async def own_approved_maker(session: AsyncSession, user_id: int) -> Maker | None:
