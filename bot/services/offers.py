@@ -507,6 +507,37 @@ async def _end_reservation(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def _release_held(
+    session: AsyncSession, offer: Offer, kind: NoticeKind, now: datetime
+) -> list[Notice]:
+    """Release the active reservations on an offer that has ended one way or another; a
+    notice of `kind` for each holder. Units are not given back: the offer is over."""
+    notices = []
+    for reservation in await _active_reservations(session, Reservation.offer_id == offer.id):
+        if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
+            notices.append(
+                Notice(
+                    chat_id=reservation.user_id,
+                    kind=kind,
+                    key=f"offer:{offer.id}:released:{reservation.id}",
+                    offer_id=offer.id,
+                    params={"title": offer.title},
+                )
+            )
+    return notices
+
+
+async def _active_reservations(
+    session: AsyncSession, where: ColumnElement[bool]
+) -> list[Reservation]:
+    query = (
+        select(Reservation)
+        .where(where, Reservation.status == ReservationStatus.RESERVED.value)
+        .order_by(Reservation.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
 async def _give_back(session: AsyncSession, offer_id: int) -> None:
     await session.execute(
         update(Offer)
@@ -676,29 +707,7 @@ async def expire_offer(session: AsyncSession, offer_id: int, now: datetime) -> l
         .values(status=OfferStatus.EXPIRED.value, closed_at=now)
         .execution_options(synchronize_session=False)
     )
-    held = list(
-        (
-            await session.scalars(
-                select(Reservation).where(
-                    Reservation.offer_id == offer_id,
-                    Reservation.status == ReservationStatus.RESERVED.value,
-                )
-            )
-        ).all()
-    )
-    notices = []
-    for reservation in held:
-        if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
-            notices.append(
-                Notice(
-                    chat_id=reservation.user_id,
-                    kind=NoticeKind.RELEASED,
-                    key=f"offer:{offer_id}:released:{reservation.id}",
-                    offer_id=offer_id,
-                    params={"title": offer.title},
-                )
-            )
-    return notices
+    return await _release_held(session, offer, NoticeKind.RELEASED, now)
 
 
 async def ended_offer_ids(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
@@ -941,16 +950,6 @@ async def remove_offer(
     offer.closed_at = now
     for report in reports:
         report.status = ReportStatus.ACTIONED.value
-    held = list(
-        (
-            await session.scalars(
-                select(Reservation).where(
-                    Reservation.offer_id == offer_id,
-                    Reservation.status == ReservationStatus.RESERVED.value,
-                )
-            )
-        ).all()
-    )
     notices = []
     # An offer whose poster erased their data has nobody to tell.
     if offer.poster_id is not None:
@@ -963,17 +962,7 @@ async def remove_offer(
                 params={"title": offer.title, "reason": reason},
             )
         )
-    for reservation in held:
-        if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
-            notices.append(
-                Notice(
-                    chat_id=reservation.user_id,
-                    kind=NoticeKind.CLOSED,
-                    key=f"offer:{offer_id}:released:{reservation.id}",
-                    offer_id=offer_id,
-                    params={"title": offer.title},
-                )
-            )
+    notices += await _release_held(session, offer, NoticeKind.CLOSED, now)
     await session.flush()
     return offer, notices
 
@@ -1050,17 +1039,7 @@ async def withdraw_for_erasure(session: AsyncSession, user_id: int, now: datetim
             .values(status=OfferStatus.CLOSED.value, closed_at=now)
             .execution_options(synchronize_session=False)
         )
-        for reservation in await _active_reservations(session, Reservation.offer_id == offer.id):
-            if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
-                notices.append(
-                    Notice(
-                        chat_id=reservation.user_id,
-                        kind=NoticeKind.WITHDRAWN,
-                        key=f"offer:{offer.id}:withdrawn:{reservation.id}",
-                        offer_id=offer.id,
-                        params={"title": offer.title},
-                    )
-                )
+        notices += await _release_held(session, offer, NoticeKind.WITHDRAWN, now)
         await session.execute(
             update(Offer)
             .where(Offer.id == offer.id)
@@ -1091,14 +1070,3 @@ async def withdraw_for_erasure(session: AsyncSession, user_id: int, now: datetim
             )
     await session.flush()
     return Withdrawn(notices, [offer.id for offer in own if offer.pickup_end > now])
-
-
-async def _active_reservations(
-    session: AsyncSession, where: ColumnElement[bool]
-) -> list[Reservation]:
-    query = (
-        select(Reservation)
-        .where(where, Reservation.status == ReservationStatus.RESERVED.value)
-        .order_by(Reservation.id)
-    )
-    return list((await session.scalars(query)).all())
