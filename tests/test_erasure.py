@@ -46,6 +46,7 @@ from models import (
     OfferStatus,
     Organiser,
     OutboxMessage,
+    OutboxStatus,
     ReportReason,
     Reservation,
     ReservationStatus,
@@ -350,6 +351,15 @@ async def populate(app: RunningBot, clock: ManualClock) -> Populated:
             await offers.subscribe_alerts(session, person.id, 44.84, -0.58, 5, now)
         await offers.report_offer(session, yans.id, ZOE.id, ReportReason.SPAM, now)
         await offers.report_offer(session, zoes.id, YAN.id, ReportReason.MISLEADING, now)
+        # An alert about her offer, deferred past Yan's quiet hours, with her address.
+        await outbox.enqueue(
+            session,
+            chat_id=YAN.id,
+            kind="nudge.offer_alert",
+            text="New offer: Baguettes, 12 rue des Lilas",
+            key=f"{offers.notice_key_prefix(zoes.id, offers.NoticeKind.ALERT)}{YAN.id}",
+            now=now,
+        )
         await session.commit()
         return Populated(team.id, challenge.id, zoes.id, yans.id)
 
@@ -505,6 +515,12 @@ async def check_offers_after(session: AsyncSession, populated: Populated) -> Non
     # Her report on Yan's offer still counts for moderation, without her.
     assert reports == [(yans.id, None), (zoes.id, YAN.id)]
 
+    alert = (
+        await session.scalars(
+            select(OutboxMessage.status).where(OutboxMessage.kind == "nudge.offer_alert")
+        )
+    ).one()
+    assert alert == OutboxStatus.CANCELLED
     told = (
         await session.scalars(
             select(OutboxMessage.text)

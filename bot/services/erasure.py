@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, MetaData, Result, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import offers
+from bot.services import offers, outbox
 from models import Base
 from models.base import NOBODY, PERSON, Person
 
@@ -133,5 +133,16 @@ async def forget(session: AsyncSession, user_id: int, now: datetime) -> Forgotte
     theirs is wound down first (they are told), then every row naming them is erased or
     detached (erase_person)."""
     withdrawn = await offers.withdraw_for_erasure(session, user_id, now)
+    # Alerts and reminders about their offers not sent yet (deferred past quiet hours)
+    # would carry the pickup address just cleared.
+    await outbox.cancel_by_key_prefixes(
+        session,
+        [
+            offers.notice_key_prefix(offer_id, kind)
+            for offer_id in withdrawn.offer_ids
+            for kind in (offers.NoticeKind.ALERT, offers.NoticeKind.REMINDER)
+        ],
+        "its offer's poster erased their data",
+    )
     counts = await erase_person(session, user_id)
     return Forgotten(counts, withdrawn.notices, withdrawn.offer_ids)

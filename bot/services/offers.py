@@ -131,6 +131,11 @@ class Notice:
     params: dict[str, str | int] = field(default_factory=dict)
 
 
+def notice_key_prefix(offer_id: int, kind: NoticeKind) -> str:
+    """What the keys of the notices of `kind` about an offer start with."""
+    return f"offer:{offer_id}:{kind.value}:"
+
+
 # ----------------------------------------------------------------------------- fields
 
 
@@ -757,7 +762,7 @@ async def due_reminders(
             Notice(
                 chat_id=reservation.user_id,
                 kind=NoticeKind.REMINDER,
-                key=f"offer:{offer.id}:reminder:{reservation.id}",
+                key=f"{notice_key_prefix(offer.id, NoticeKind.REMINDER)}{reservation.id}",
                 offer_id=offer.id,
                 params={"title": offer.title, "address": offer.address},
             )
@@ -836,7 +841,7 @@ async def alert_notices(session: AsyncSession, offer: Offer) -> list[Notice]:
         Notice(
             chat_id=user_id,
             kind=NoticeKind.ALERT,
-            key=f"offer:{offer.id}:alert:{user_id}",
+            key=f"{notice_key_prefix(offer.id, NoticeKind.ALERT)}{user_id}",
             offer_id=offer.id,
             params={"title": offer.title, "address": offer.address, "offer_id": offer.id},
         )
@@ -1016,8 +1021,8 @@ async def log_saved_food(
 @dataclass(frozen=True, slots=True)
 class Withdrawn:
     notices: list[Notice]
-    # The person's offers whose window is not over: their scheduled jobs have nothing
-    # left to do.
+    # The person's offers whose window is not long over: their scheduled jobs have
+    # nothing left to do, and their alerts and reminders not sent yet must not be.
     offer_ids: list[int]
 
 
@@ -1069,4 +1074,6 @@ async def withdraw_for_erasure(session: AsyncSession, user_id: int, now: datetim
                 )
             )
     await session.flush()
-    return Withdrawn(notices, [offer.id for offer in own if offer.pickup_end > now])
+    # A nudge deferred past quiet hours can still be waiting a few hours after the end.
+    recent = now - timedelta(days=1)
+    return Withdrawn(notices, [offer.id for offer in own if offer.pickup_end > recent])
