@@ -30,7 +30,6 @@ import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -87,6 +86,7 @@ from bot.formatting import escape
 from bot.i18n import Translator, create_translator
 from bot.services import geocoding
 from bot.settings import Settings
+from bot.telegram_html import HtmlError, Span, parse
 from models import User as UserRow
 
 if TYPE_CHECKING:
@@ -120,107 +120,6 @@ class ConsoleUnsupportedMethodError(TelegramAPIError):
 # --------------------------------------------------------------------------------------
 # Telegram formatted text: HTML or entities <-> plain text and spans
 # --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A formatted range of plain text, in Python string indices."""
-
-    start: int
-    end: int
-    kind: str  # a MessageEntity type: bold, italic, text_link, pre, blockquote…
-    url: str | None = None
-    language: str | None = None
-    extra: str | None = None  # custom_emoji_id, or the unix time of a date_time
-
-
-class TelegramHtmlError(ValueError):
-    """HTML Telegram would refuse ("can't parse entities")."""
-
-
-_SIMPLE_TAGS = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "tg-spoiler": "spoiler",
-    "code": "code",
-    "pre": "pre",
-}
-_KNOWN_TAGS = {*_SIMPLE_TAGS, "a", "span", "blockquote", "tg-emoji", "tg-time"}
-
-
-class _TelegramHtmlParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.length = 0
-        self.spans: list[Span] = []
-        self._open: list[tuple[str, int, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _KNOWN_TAGS:
-            raise TelegramHtmlError(f'Unsupported start tag "{tag}"')
-        attributes = dict(attrs)
-        if tag == "span" and attributes.get("class") != "tg-spoiler":
-            raise TelegramHtmlError('Tag "span" must have class "tg-spoiler"')
-        if tag == "a" and not attributes.get("href"):
-            raise TelegramHtmlError('Tag "a" must have attribute "href"')
-        self._open.append((tag, self.length, attributes))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        raise TelegramHtmlError(f'Unsupported start tag "{tag}"')
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self._open or self._open[-1][0] != tag:
-            raise TelegramHtmlError(f'Unmatched end tag "{tag}"')
-        name, start, attributes = self._open.pop()
-        end = self.length
-        if name == "code" and self._open and self._open[-1][0] == "pre":
-            # <pre><code class="language-x">: one pre entity with a language.
-            css = attributes.get("class") or ""
-            if css.startswith("language-"):
-                self._open[-1][2]["language"] = css.removeprefix("language-")
-            return
-        if start == end:
-            return
-        if name in _SIMPLE_TAGS:
-            language = attributes.get("language") if name == "pre" else None
-            self.spans.append(Span(start, end, _SIMPLE_TAGS[name], language=language))
-        elif name == "span":
-            self.spans.append(Span(start, end, "spoiler"))
-        elif name == "a":
-            self.spans.append(Span(start, end, "text_link", url=attributes.get("href")))
-        elif name == "blockquote":
-            kind = "expandable_blockquote" if "expandable" in attributes else "blockquote"
-            self.spans.append(Span(start, end, kind))
-        elif name == "tg-emoji":
-            self.spans.append(Span(start, end, "custom_emoji", extra=attributes.get("emoji-id")))
-        elif name == "tg-time":
-            self.spans.append(Span(start, end, "date_time", extra=attributes.get("unix")))
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-        self.length += len(data)
-
-    def finish(self) -> tuple[str, list[Span]]:
-        self.close()
-        if self._open:
-            tag = self._open[-1][0]
-            raise TelegramHtmlError(f'Can\'t find end tag corresponding to start tag "{tag}"')
-        return "".join(self.parts), sorted(self.spans, key=lambda s: (s.start, -s.end))
-
-
-def parse_html(text: str) -> tuple[str, list[Span]]:
-    """Telegram HTML -> (plain text, spans); raises TelegramHtmlError where Telegram would."""
-    parser = _TelegramHtmlParser()
-    parser.feed(text)
-    return parser.finish()
 
 
 def _utf16_len(text: str) -> int:
@@ -348,8 +247,8 @@ def _shift(index: int, after: dict[int, int]) -> int:
 def html_text(markup: str, base_style: str = "") -> Text:
     """Our own chrome strings (trusted, from locales) with their few HTML tags."""
     try:
-        plain, spans = parse_html(markup)
-    except TelegramHtmlError:
+        plain, spans = parse(markup)
+    except HtmlError:
         return Text(markup, style=base_style)
     return to_rich_text(plain, spans, base_style)
 
@@ -968,8 +867,8 @@ class ConsoleSession(BaseSession):
             return text, spans_from_entities(text, entities)
         if isinstance(mode, str) and mode.upper() == "HTML":
             try:
-                return parse_html(text)
-            except TelegramHtmlError as error:
+                return parse(text)
+            except HtmlError as error:
                 raise TelegramBadRequest(
                     method, f"Bad Request: can't parse entities: {error}"
                 ) from error
@@ -1512,7 +1411,6 @@ __all__ = [
     "ConsoleUnsupportedMethodError",
     "ConsoleView",
     "entities_from_spans",
-    "parse_html",
     "run_console",
     "spans_from_entities",
     "to_rich_text",

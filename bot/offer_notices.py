@@ -119,3 +119,13 @@ def schedule_offer_jobs(scheduler: Scheduler | None, offer: Offer, now: datetime
     remind_at = offer.pickup_end - REMINDER_BEFORE
     if remind_at > now + timedelta(minutes=1):
         scheduler.at(remind_job_id(offer.id), remind_at, REMIND_REF, offer_id=offer.id)
+
+
+def cancel_offer_jobs(scheduler: Scheduler | None, offer_ids: Iterable[int]) -> None:
+    """Offers that need no more closing nor reminding (their poster erased their data):
+    the jobs go. Were one to fire anyway, it finds nothing left to do."""
+    if scheduler is None:
+        return
+    for offer_id in offer_ids:
+        scheduler.cancel(expire_job_id(offer_id))
+        scheduler.cancel(remind_job_id(offer_id))

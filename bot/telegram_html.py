@@ -1,21 +1,49 @@
-"""Check HTML an organiser types the way Telegram's parser does, before it is sent to
-thousands of people: supported tags only, properly nested and closed, and `&`/`<` only as
-entities or tags. Returns the plain text (for length limits)."""
+"""Telegram's HTML parse mode, parsed the way the Bot API server does: supported tags only,
+properly nested and closed, and `&`/`<` only as entities or tags.
+
+One parser for the app: broadcasts check what an organiser typed before it goes to
+thousands of people (`plain_text`, for length limits), and the terminal console draws what
+the bot sends (`parse`: the plain text and its formatted spans)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-SIMPLE_TAGS = frozenset(
-    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "tg-spoiler", "code", "pre"}
-)
-TAGS_WITH_ATTRIBUTES = frozenset({"a", "span", "blockquote", "tg-emoji"})
+# Tag -> the MessageEntity type it makes.
+SIMPLE_TAGS = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "code": "code",
+    "pre": "pre",
+}
+TAGS_WITH_ATTRIBUTES = frozenset({"a", "span", "blockquote", "tg-emoji", "tg-time"})
 NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z]+));")
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*)?)>")
 _ATTRIBUTE = re.compile(
     r"\s*([a-zA-Z][a-zA-Z0-9_-]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>]+)))?"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A formatted range of plain text, in Python string indices."""
+
+    start: int
+    end: int
+    kind: str  # a MessageEntity type: bold, italic, text_link, pre, blockquote…
+    url: str | None = None
+    language: str | None = None
+    extra: str | None = None  # custom_emoji_id, or the unix time of a date_time
 
 
 class HtmlError(ValueError):
@@ -63,21 +91,58 @@ def _check_open(tag: str, attributes: dict[str, str], offset: int) -> None:
         raise HtmlError('<span> must have class="tg-spoiler"', offset)
     elif tag == "tg-emoji" and not attributes.get("emoji-id"):
         raise HtmlError("<tg-emoji> needs an emoji-id", offset)
+    elif tag == "tg-time" and not attributes.get("unix", "").isdigit():
+        raise HtmlError("<tg-time> needs a unix time", offset)
+
+
+@dataclass(slots=True)
+class _Open:
+    name: str
+    offset: int  # in the markup, for errors
+    start: int  # in the plain text
+    attributes: dict[str, str]
+
+
+def _span(tag: _Open, end: int) -> Span:
+    name, start, attributes = tag.name, tag.start, tag.attributes
+    if name in SIMPLE_TAGS:
+        language = attributes.get("language") if name == "pre" else None
+        return Span(start, end, SIMPLE_TAGS[name], language=language)
+    if name == "span":
+        return Span(start, end, "spoiler")
+    if name == "a":
+        return Span(start, end, "text_link", url=attributes.get("href"))
+    if name == "blockquote":
+        kind = "expandable_blockquote" if "expandable" in attributes else "blockquote"
+        return Span(start, end, kind)
+    if name == "tg-emoji":
+        return Span(start, end, "custom_emoji", extra=attributes.get("emoji-id"))
+    return Span(start, end, "date_time", extra=attributes.get("unix"))
 
 
 def plain_text(html: str) -> str:
     """Validate Telegram HTML and return its plain text; raise HtmlError otherwise."""
+    return parse(html)[0]
+
+
+def parse(html: str) -> tuple[str, list[Span]]:
+    """Telegram HTML -> (plain text, its spans, outer ones first); raises HtmlError where
+    Telegram would refuse the message."""
     out: list[str] = []
-    stack: list[tuple[str, int]] = []
+    length = 0
+    spans: list[Span] = []
+    stack: list[_Open] = []
     index = 0
     while index < len(html):
         char = html[index]
         if char == "&":
             decoded, index = _entity(html, index)
             out.append(decoded)
+            length += len(decoded)
             continue
         if char != "<":
             out.append(char)
+            length += 1
             index += 1
             continue
         match = _TAG.match(html, index)
@@ -89,14 +154,21 @@ def plain_text(html: str) -> str:
         if closing:
             if not stack:
                 raise HtmlError(f"</{name}> closes nothing", index)
-            opened, _ = stack.pop()
-            if opened != name:
-                raise HtmlError(f"</{name}> found where </{opened}> was expected", index)
+            opened = stack.pop()
+            if opened.name != name:
+                raise HtmlError(f"</{name}> found where </{opened.name}> was expected", index)
+            if name == "code" and stack and stack[-1].name == "pre":
+                # <pre><code class="language-x">: one pre entity with a language.
+                css = opened.attributes.get("class", "")
+                if css.startswith("language-"):
+                    stack[-1].attributes["language"] = css.removeprefix("language-")
+            elif length > opened.start:
+                spans.append(_span(opened, length))
         else:
-            _check_open(name, _attributes(rest, name, index), index)
-            stack.append((name, index))
+            attributes = _attributes(rest, name, index)
+            _check_open(name, attributes, index)
+            stack.append(_Open(name, index, length, attributes))
         index = match.end()
     if stack:
-        name, offset = stack[-1]
-        raise HtmlError(f"<{name}> is never closed", offset)
-    return "".join(out)
+        raise HtmlError(f"<{stack[-1].name}> is never closed", stack[-1].offset)
+    return "".join(out), sorted(spans, key=lambda span: (span.start, -span.end))

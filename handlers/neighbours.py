@@ -16,12 +16,14 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import offer_notices
 from bot.callbacks import ForgetAction, ForgetCb, NeighboursAction, NeighboursCb
 from bot.clock import Clock
 from bot.commands import Scope, command
+from bot.conversation_state import forget_conversations
 from bot.filters import MenuButton
 from bot.formatting import escape
-from bot.i18n import t
+from bot.i18n import Translator, t
 from bot.keyboards import main_menu
 from bot.location import (
     GivenLocation,
@@ -30,6 +32,7 @@ from bot.location import (
     problem_text,
     read_location,
 )
+from bot.scheduler import Scheduler
 from bot.services import erasure, neighbours
 from bot.services.catalogue import ActionCategory
 from bot.services.geocoding import Geocoder
@@ -372,6 +375,10 @@ async def forget_button(
     state: FSMContext,
     session: AsyncSession,
     user: User,
+    settings: Settings,
+    clock: Clock,
+    translator: Translator,
+    scheduler: Scheduler | None = None,
 ) -> None:
     message = _message_of(query)
     await query.answer()
@@ -379,8 +386,11 @@ async def forget_button(
         if message is not None:
             await message.edit_text(t("forget.cancelled"))
         return
-    # Conversation state first: it may hold places or drafts of this person.
-    await state.clear()
-    await erasure.erase_person(session, user.id)
+    # Conversation state first, in every chat: it may hold places or drafts of this person.
+    await forget_conversations(state.storage, user.id)
+    now = clock.now()
+    forgotten = await erasure.forget(session, user.id, now)
+    await offer_notices.enqueue(session, translator, forgotten.notices, now, settings)
+    offer_notices.cancel_offer_jobs(scheduler, forgotten.offer_ids)
     if message is not None:
         await message.edit_text(t("forget.done"))

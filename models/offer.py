@@ -83,8 +83,12 @@ class Offer(Base):
     longitude: Mapped[float] = mapped_column(Float)
     address: Mapped[str] = mapped_column(String(300), default="")
     photo_file_id: Mapped[str | None] = mapped_column(String(200))
-    poster_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    # NULL once the poster erased their data (/forget): the offer's figures outlive them.
+    poster_id: Mapped[int | None] = mapped_column(
+        BigInteger,
+        ForeignKey("users.id", ondelete="SET NULL"),
+        index=True,
+        info=person(Person.DETACH),
     )
     maker_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("makers.id", ondelete="SET NULL"), index=True
@@ -147,7 +151,10 @@ class OfferReport(Base):
     offer_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("offers.id", ondelete="CASCADE"), index=True
     )
-    reporter_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    # NULL once the reporter erased their data: the report still counts for moderation.
+    reporter_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL"), info=person(Person.DETACH)
+    )
     reason: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(10), default=ReportStatus.OPEN.value, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -34,7 +34,6 @@ from bot.console import (
     ConsoleView,
     _Conversation,
     entities_from_spans,
-    parse_html,
     run_console,
     spans_from_entities,
     to_rich_text,
@@ -42,6 +41,7 @@ from bot.console import (
 from bot.i18n import Translator, create_translator
 from bot.keyboards import MAIN_MENU_KEYS
 from bot.settings import Settings
+from bot.telegram_html import parse as parse_html
 from models.database import create_engine, create_sessionmaker, upgrade
 
 Step = str | None | Callable[[str], str]

@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import jobs, offer_notices
 from bot.clock import ManualClock
 from bot.i18n import create_translator
-from bot.services import actions, challenges, contests, erasure, makers, neighbours, nudges, outbox
+from bot.services import (
+    actions,
+    challenges,
+    contests,
+    erasure,
+    makers,
+    neighbours,
+    nudges,
+    offers,
+    outbox,
+)
+from bot.services.offers import OfferDraft
 from bot.services.users import TelegramProfile, upsert_user
 from bot.settings import PROJECT_ROOT, Settings
+from bot.worker import BackgroundTiming
 from models import (
+    ActionLog,
     Base,
     Broadcast,
     Challenge,
@@ -25,7 +40,16 @@ from models import (
     Maker,
     MakerSource,
     MakerStatus,
+    Offer,
+    OfferAlert,
+    OfferReport,
+    OfferStatus,
     Organiser,
+    OutboxMessage,
+    OutboxStatus,
+    ReportReason,
+    Reservation,
+    ReservationStatus,
     Team,
     User,
     WeekTeamTotal,
@@ -104,6 +128,46 @@ async def test_a_table_added_later_is_erased_without_touching_the_service(
     assert (await session.execute(select(later))).all() == []
 
 
+async def test_rows_that_outlive_an_erased_row_by_their_foreign_key_are_detached(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """ON DELETE SET NULL on a child means it outlives the erased row: it is detached, not
+    erased with it (as an offer outlives the maker listing it named)."""
+    metadata = MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(metadata)
+    mentions = Table(
+        "later_mentions",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("maker_id", Integer, ForeignKey("makers.id", ondelete="SET NULL")),
+        Column("note", String(20)),
+    )
+    connection = await session.connection()
+    await connection.run_sync(lambda sync: mentions.create(sync))
+    now = clock.now()
+    await upsert_user(session, TelegramProfile(7, "Q", None, "fr"), now)
+    listing = Maker(
+        name="Q's shop",
+        category="repair",
+        latitude=44.84,
+        longitude=-0.58,
+        status=MakerStatus.APPROVED.value,
+        source=MakerSource.SELF.value,
+        owner_id=7,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(listing)
+    await session.flush()
+    await session.execute(mentions.insert().values(maker_id=listing.id, note="kept"))
+    counts = await erasure.erase_person(session, 7, metadata)
+    assert counts == {"makers": 1, "later_mentions": 1, "users": 1}
+    assert (await session.execute(select(mentions.c.maker_id, mentions.c.note))).all() == [
+        (None, "kept")
+    ]
+
+
 # ----------------------------------------------------------------------------- end to end
 
 
@@ -134,8 +198,19 @@ async def app(
         yield running
 
 
-async def populate(app: RunningBot, clock: ManualClock) -> tuple[int, int]:
-    """Zoé and Yan have data in every feature; (team id, challenge id)."""
+@dataclass(frozen=True)
+class Populated:
+    team_id: int
+    challenge_id: int
+    zoes_offer: int
+    yans_offer: int
+
+
+ZOES_PICKUP = (44.8412345, -0.5812345)
+
+
+async def populate(app: RunningBot, clock: ManualClock) -> Populated:
+    """Zoé and Yan have data in every feature."""
     settings = app.settings
     now = clock.now()
     async with app.sessionmaker() as session:
@@ -234,8 +309,59 @@ async def populate(app: RunningBot, clock: ManualClock) -> tuple[int, int]:
                 created_at=now,
             )
         )
+        # Offers: Zoé gives bread from home, Yan apples. Yan already picked up one loaf
+        # (his saved food is logged) and holds another; Zoé holds a bag of apples.
+        zoes, _ = await offers.publish(
+            session,
+            ZOE.id,
+            OfferDraft(
+                title="Baguettes",
+                description="Sonnez chez Zoé Martin, 06 12 34 56 78",
+                category="bakery",
+                quantity=3,
+                pickup_end=now + timedelta(hours=3),
+                latitude=ZOES_PICKUP[0],
+                longitude=ZOES_PICKUP[1],
+                address="12 rue des Lilas, 2e étage gauche",
+                photo_file_id="zoe-doorstep-photo",
+            ),
+            now,
+        )
+        yans, _ = await offers.publish(
+            session,
+            YAN.id,
+            OfferDraft(
+                title="Pommes",
+                description="Du verger",
+                category="produce",
+                quantity=2,
+                pickup_end=now + timedelta(hours=3),
+                latitude=44.85,
+                longitude=-0.57,
+                address="Marché des Capucins",
+            ),
+            now,
+        )
+        picked, _, _ = await offers.reserve(session, zoes.id, YAN.id, now)
+        picked, _, _ = await offers.confirm_pickup(session, picked.id, ZOE.id, now)
+        assert await offers.log_saved_food(session, picked, now, settings.tz)
+        await offers.reserve(session, zoes.id, YAN.id, now)
+        await offers.reserve(session, yans.id, ZOE.id, now)
+        for person in (ZOE, YAN):
+            await offers.subscribe_alerts(session, person.id, 44.84, -0.58, 5, now)
+        await offers.report_offer(session, yans.id, ZOE.id, ReportReason.SPAM, now)
+        await offers.report_offer(session, zoes.id, YAN.id, ReportReason.MISLEADING, now)
+        # An alert about her offer, deferred past Yan's quiet hours, with her address.
+        await outbox.enqueue(
+            session,
+            chat_id=YAN.id,
+            kind="nudge.offer_alert",
+            text="New offer: Baguettes, 12 rue des Lilas",
+            key=f"{offers.notice_key_prefix(zoes.id, offers.NoticeKind.ALERT)}{YAN.id}",
+            now=now,
+        )
         await session.commit()
-        return team.id, challenge.id
+        return Populated(team.id, challenge.id, zoes.id, yans.id)
 
 
 async def rows_naming(session: AsyncSession, user_id: int) -> dict[str, int]:
@@ -252,11 +378,14 @@ async def rows_naming(session: AsyncSession, user_id: int) -> dict[str, int]:
 async def test_forget_erases_everything_about_the_person(
     tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
 ) -> None:
-    team_id, challenge_id = await populate(app, clock)
-    # Zoé is in the middle of a conversation.
+    populated = await populate(app, clock)
+    # Zoé is in the middle of a conversation, privately and in the group; so is Yan.
     context = app.dispatcher.fsm.get_context(app.bot, chat_id=ZOE.id, user_id=ZOE.id)
-    await context.set_state("SomeFlow:step")
-    await context.set_data({"draft": "Zoé's words"})
+    in_group = app.dispatcher.fsm.get_context(app.bot, chat_id=GROUP.id, user_id=ZOE.id)
+    yans_context = app.dispatcher.fsm.get_context(app.bot, chat_id=GROUP.id, user_id=YAN.id)
+    for fsm, words in ((context, "Zoé's words"), (in_group, "Zoé's"), (yans_context, "Yan's")):
+        await fsm.set_state("SomeFlow:step")
+        await fsm.set_data({"draft": words})
     async with app.sessionmaker() as session:
         before = await rows_naming(session, ZOE.id)
         yan_before = await rows_naming(session, YAN.id)
@@ -283,9 +412,13 @@ async def test_forget_erases_everything_about_the_person(
         "notification_prefs",
         "outbox",
         "broadcasts",
+        "offers",
+        "offer_reservations",
+        "offer_alerts",
+        "offer_reports",
     ):
         assert any(key.startswith(f"{table}.") for key in before), table
-    assert totals_before == [(3, totals_before[0][1])]
+    assert totals_before == [(4, totals_before[0][1])]
 
     (confirm,) = await tg.reply_to(ZOE, "/forget")
     assert tr.t("forget.button.confirm", "fr") in str(confirm.params["reply_markup"])
@@ -307,16 +440,19 @@ async def test_forget_erases_everything_about_the_person(
     async with app.sessionmaker() as session:
         assert await rows_naming(session, ZOE.id) == {}
         assert await session.get(User, ZOE.id) is None
-        # Yan keeps everything of his.
-        assert await rows_naming(session, YAN.id) == yan_before
+        # Yan keeps everything of his, and has two messages more (below).
+        assert await rows_naming(session, YAN.id) == {
+            **yan_before,
+            "outbox.chat_id": yan_before["outbox.chat_id"] + 2,
+        }
         # Published aggregates keep their numbers without her.
         totals_after = (
             await session.execute(select(WeekTeamTotal.actions, WeekTeamTotal.co2e_g))
         ).all()
         assert totals_after == totals_before
         # What others use outlives her, detached.
-        challenge = await session.get(Challenge, challenge_id)
-        team = await session.get(Team, team_id)
+        challenge = await session.get(Challenge, populated.challenge_id)
+        team = await session.get(Team, populated.team_id)
         assert challenge is not None and challenge.created_by == NOBODY
         assert team is not None and team.registered_by == NOBODY
         assert (await session.scalars(select(Contest.created_by))).all() == [NOBODY]
@@ -324,12 +460,153 @@ async def test_forget_erases_everything_about_the_person(
         # Her own listing is gone, the shop she liked is not.
         names = (await session.scalars(select(Maker.name))).all()
         assert names == ["Atelier"]
-    assert await context.get_state() is None
-    assert await context.get_data() == {}
+        await check_offers_after(session, populated)
+    for fsm in (context, in_group):
+        assert await fsm.get_state() is None
+        assert await fsm.get_data() == {}
+    assert await yans_context.get_state() == "SomeFlow:step"
+    assert await yans_context.get_data() == {"draft": "Yan's"}
 
     # Talking to the bot again starts from scratch, with no neighbours consent.
     (consent,) = await tg.reply_to(ZOE, "/neighbours")
     assert "Voisins engagés" in consent.text
+
+
+async def check_offers_after(session: AsyncSession, populated: Populated) -> None:
+    """Zoé's offer outlives her, closed and anonymous; Yan's reservation on it is released
+    and he is told; hers on his offer goes, the unit back, and he is told."""
+    zoes = await session.get(Offer, populated.zoes_offer)
+    assert zoes is not None
+    assert zoes.poster_id is None and zoes.maker_id is None
+    assert zoes.status == OfferStatus.CLOSED.value and zoes.closed_at is not None
+    assert (zoes.description, zoes.address, zoes.photo_file_id) == ("", "", None)
+    # The pickup point (maybe her door) is kept to about 1 km only.
+    assert (zoes.latitude, zoes.longitude) == (44.84, -0.58)
+    # Figures stay: 3 loaves, one picked up, one released without giving it back.
+    assert (zoes.title, zoes.category, zoes.quantity_total) == ("Baguettes", "bakery", 3)
+    assert zoes.quantity_left == 1
+    on_zoes = (
+        await session.scalars(
+            select(Reservation).where(Reservation.offer_id == zoes.id).order_by(Reservation.id)
+        )
+    ).all()
+    assert [(r.user_id, r.status) for r in on_zoes] == [
+        (YAN.id, ReservationStatus.PICKED_UP.value),
+        (YAN.id, ReservationStatus.RELEASED.value),
+    ]
+    # The food Yan saved stays logged.
+    assert sorted(
+        (
+            await session.scalars(select(ActionLog.action_slug).where(ActionLog.user_id == YAN.id))
+        ).all()
+    ) == [offers.SAVED_FOOD, "veggie_meal"]
+
+    yans = await session.get(Offer, populated.yans_offer)
+    assert yans is not None and yans.poster_id == YAN.id
+    assert yans.status == OfferStatus.OPEN.value and yans.quantity_left == 2
+    assert (yans.description, yans.address) == ("Du verger", "Marché des Capucins")
+    assert (
+        await session.scalars(select(Reservation).where(Reservation.offer_id == yans.id))
+    ).all() == []
+
+    assert (await session.scalars(select(OfferAlert.user_id))).all() == [YAN.id]
+    reports = (
+        await session.execute(
+            select(OfferReport.offer_id, OfferReport.reporter_id).order_by(OfferReport.id)
+        )
+    ).all()
+    # Her report on Yan's offer still counts for moderation, without her.
+    assert reports == [(yans.id, None), (zoes.id, YAN.id)]
+
+    alert = (
+        await session.scalars(
+            select(OutboxMessage.status).where(OutboxMessage.kind == "nudge.offer_alert")
+        )
+    ).one()
+    assert alert == OutboxStatus.CANCELLED
+    told = (
+        await session.scalars(
+            select(OutboxMessage.text)
+            .where(OutboxMessage.chat_id == YAN.id, OutboxMessage.kind.startswith("offer."))
+            .order_by(OutboxMessage.id)
+        )
+    ).all()
+    assert told == [
+        tr.t("offers.notice.withdrawn", "en", title="Baguettes"),
+        tr.t("offers.notice.reserver_gone", "en", title="Pommes"),
+    ]
+
+
+CAROL = TgUser(id=3003, first_name="Carol", language_code="fr")
+
+
+def draft(title: str, end: datetime) -> OfferDraft:
+    return OfferDraft(
+        title=title, description="-", quantity=3, pickup_end=end, latitude=44.84, longitude=-0.58
+    )
+
+
+async def test_offer_jobs_are_cancelled_and_firing_anyway_does_nothing_for_her(
+    tg: FakeTelegramServer, tmp_path: Path
+) -> None:
+    # The scheduler runs on real time: the jobs must lie ahead of it (in the morning,
+    # out of quiet hours), and the test fires them itself.
+    day = datetime.now(UTC).date() + timedelta(days=2)
+    clock = ManualClock(datetime.combine(day, time(9, 0), tzinfo=UTC))
+    settings = make_settings(tmp_path, throttle_burst=1000)
+    timing = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
+    async with running_bot(
+        settings, tg, clock=clock, background=True, background_timing=timing
+    ) as app:
+        assert app.background is not None and app.background.scheduler is not None
+        scheduler = app.background.scheduler
+        now = clock.now()
+        end = now + timedelta(minutes=90)
+        async with app.sessionmaker() as session:
+            for person in (ZOE, YAN, CAROL):
+                profile = TelegramProfile(person.id, person.first_name, None, person.language_code)
+                await upsert_user(session, profile, now)
+            zoes, _ = await offers.publish(session, ZOE.id, draft("Pain", end), now)
+            yans, _ = await offers.publish(session, YAN.id, draft("Pommes", end), now)
+            await offers.reserve(session, zoes.id, YAN.id, now)
+            for person in (ZOE, CAROL):
+                await offers.reserve(session, yans.id, person.id, now)
+            await session.commit()
+        for offer in (zoes, yans):
+            offer_notices.schedule_offer_jobs(scheduler, offer, now)
+        assert scheduler.next_run_at(offer_notices.remind_job_id(zoes.id)) is not None
+
+        (confirm,) = await tg.reply_to(ZOE, "/forget")
+        since = tg.mark()
+        await tg.click(ZOE, confirm, tr.t("forget.button.confirm", "fr"))
+        # Yan hears that her offer is withdrawn and that her reservation went.
+        await tg.wait_for("sendMessage", chat_id=YAN.id, count=2, since=since)
+        # Her offer needs no closing nor reminder any more; Yan's still does.
+        for job_id in (offer_notices.expire_job_id, offer_notices.remind_job_id):
+            assert scheduler.next_run_at(job_id(zoes.id)) is None
+            assert scheduler.next_run_at(job_id(yans.id)) is not None
+
+        # Jobs firing anyway (scheduled by another process, or the sweep) find nothing of
+        # hers: Carol alone is reminded, then released.
+        clock.advance(timedelta(minutes=35))
+        since = tg.mark()
+        for offer_id in (zoes.id, yans.id):
+            await jobs.remind_offer(offer_id)
+        (reminder,) = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since)
+        assert "Pommes" in reminder.text
+        clock.advance(timedelta(hours=1))
+        for offer_id in (zoes.id, yans.id):
+            await jobs.expire_offer(offer_id)
+        await jobs.sweep_offers()
+        _, released = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since, count=2)
+        assert released.text == tr.t("offers.notice.released", "fr", title="Pommes")
+        await tg.wait_idle()
+        assert [call for call in tg.calls[since:] if call.chat_id in (ZOE.id, YAN.id)] == []
+        async with app.sessionmaker() as session:
+            assert await rows_naming(session, ZOE.id) == {}
+            assert await session.get(User, ZOE.id) is None
+            pending = (await session.scalars(select(OutboxMessage.chat_id))).all()
+            assert ZOE.id not in pending
 
 
 def test_person_policies_are_known_values() -> None:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, ColumnElement, MetaData, Table, delete, select, update
+from sqlalchemy import Column, ColumnElement, MetaData, Result, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import offers, outbox
 from models import Base
 from models.base import NOBODY, PERSON, Person
 
@@ -53,13 +56,16 @@ def person_columns(metadata: MetaData | None = None) -> list[PersonColumn]:
 
 def _children(
     table: Table, metadata: MetaData
-) -> Iterator[tuple[Table, Column[object], Column[object]]]:
-    """(child table, its column, the referenced column of `table`) for each foreign key."""
+) -> Iterator[tuple[Table, Column[object], Column[object], bool]]:
+    """(child table, its column, the referenced column of `table`, whether the child
+    outlives the row) for each foreign key. A child outlives it when its key says
+    ON DELETE SET NULL (an offer whose maker listing goes)."""
     for child in metadata.sorted_tables:
         for column in child.columns:
             for fk in column.foreign_keys:
                 if fk.column.table is table and child is not table:
-                    yield child, column, fk.column
+                    outlives = (fk.ondelete or "").upper() == "SET NULL" and column.nullable
+                    yield child, column, fk.column, bool(outlives)
 
 
 async def _erase_rows(
@@ -71,18 +77,20 @@ async def _erase_rows(
 ) -> None:
     """Delete the rows of `table` matching `where`, their dependants first (so nothing
     depends on foreign-key cascades being switched on)."""
-    for child, column, referenced in _children(table, metadata):
-        await _erase_rows(
-            session,
-            child,
-            column.in_(select(referenced).where(where).scalar_subquery()),
-            metadata,
-            counts,
-        )
-    result = await session.execute(delete(table).where(where))
-    deleted = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if deleted:
-        counts[table.name] = counts.get(table.name, 0) + deleted
+    for child, column, referenced, outlives in _children(table, metadata):
+        refers = column.in_(select(referenced).where(where).scalar_subquery())
+        if outlives:
+            result = await session.execute(update(child).where(refers).values({column.name: None}))
+            _count(counts, child, result)
+        else:
+            await _erase_rows(session, child, refers, metadata, counts)
+    _count(counts, table, await session.execute(delete(table).where(where)))
+
+
+def _count(counts: dict[str, int], table: Table, result: Result[Any]) -> None:
+    changed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if changed:
+        counts[table.name] = counts.get(table.name, 0) + changed
 
 
 async def erase_person(
@@ -102,9 +110,39 @@ async def erase_person(
             result = await session.execute(
                 update(pc.table).where(pc.column == user_id).values({pc.column.name: value})
             )
-            changed = int(result.rowcount or 0)  # type: ignore[attr-defined]
-            if changed:
-                counts[pc.table.name] = counts.get(pc.table.name, 0) + changed
+            _count(counts, pc.table, result)
     # Objects loaded earlier in this session (the sender's user row) are gone now.
     session.expunge_all()
     return counts
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What /forget did: rows affected per table, and the messages owed to other people
+    (holders of a reservation on the person's offers, posters of offers they reserved),
+    which the caller queues (bot/offer_notices.py) in the same transaction."""
+
+    counts: dict[str, int]
+    notices: list[offers.Notice]
+    # The person's offers, kept without them: their scheduled jobs can go.
+    offer_ids: list[int]
+
+
+async def forget(session: AsyncSession, user_id: int, now: datetime) -> Forgotten:
+    """/forget: what other people hold on the person's offers and what the person holds on
+    theirs is wound down first (they are told), then every row naming them is erased or
+    detached (erase_person)."""
+    withdrawn = await offers.withdraw_for_erasure(session, user_id, now)
+    # Alerts and reminders about their offers not sent yet (deferred past quiet hours)
+    # would carry the pickup address just cleared.
+    await outbox.cancel_by_key_prefixes(
+        session,
+        [
+            offers.notice_key_prefix(offer_id, kind)
+            for offer_id in withdrawn.offer_ids
+            for kind in (offers.NoticeKind.ALERT, offers.NoticeKind.REMINDER)
+        ],
+        "its offer's poster erased their data",
+    )
+    counts = await erase_person(session, user_id)
+    return Forgotten(counts, withdrawn.notices, withdrawn.offer_ids)

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import users
+from bot.services import drafts, users
 from bot.services.geo import MAX_DISTANCE_KM, Box, Origin, cap_boxes, haversine_sql
 from bot.services.geocoding import normalize_name, validate_coordinates
 from models import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
@@ -426,43 +426,11 @@ class ListingDraft:
     phone: str | None = None
 
     def to_state(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "category": self.category,
-            "description": self.description,
-            "latitude": self.latitude,
-            "longitude": self.longitude,
-            "city": self.city,
-            "address": self.address,
-            "website": self.website,
-            "phone": self.phone,
-        }
+        return drafts.to_state(self)
 
     @classmethod
     def from_state(cls, data: dict[str, object]) -> ListingDraft:
-        def text_of(key: str) -> str:
-            value = data.get(key)
-            return value if isinstance(value, str) else ""
-
-        def number_of(key: str) -> float | None:
-            value = data.get(key)
-            return float(value) if isinstance(value, int | float) else None
-
-        def optional_of(key: str) -> str | None:
-            value = data.get(key)
-            return value if isinstance(value, str) and value else None
-
-        return cls(
-            name=text_of("name"),
-            category=text_of("category") or MakerCategory.OTHER.value,
-            description=text_of("description"),
-            latitude=number_of("latitude"),
-            longitude=number_of("longitude"),
-            city=text_of("city"),
-            address=text_of("address"),
-            website=optional_of("website"),
-            phone=optional_of("phone"),
-        )
+        return drafts.from_state(cls, data)
 
     @classmethod
     def from_maker(cls, maker: Maker) -> ListingDraft:

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import actions, users
+from bot.services import actions, drafts, users
 from bot.services.geo import Origin, cap_boxes
 from bot.services.geocoding import validate_coordinates
 from models import (
@@ -113,6 +113,9 @@ class NoticeKind(StrEnum):
     REMOVED = "removed"
     ALERT = "alert"
     REMINDER = "reminder"
+    # /forget: the poster's offer is withdrawn, or a reserver's reservation goes.
+    WITHDRAWN = "withdrawn"
+    RESERVER_GONE = "reserver_gone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,11 @@ class Notice:
     key: str
     offer_id: int
     params: dict[str, str | int] = field(default_factory=dict)
+
+
+def notice_key_prefix(offer_id: int, kind: NoticeKind) -> str:
+    """What the keys of the notices of `kind` about an offer start with."""
+    return f"offer:{offer_id}:{kind.value}:"
 
 
 # ----------------------------------------------------------------------------- fields
@@ -245,49 +253,11 @@ class OfferDraft:
     photo_file_id: str | None = None
 
     def to_state(self) -> dict[str, object]:
-        return {
-            "title": self.title,
-            "description": self.description,
-            "category": self.category,
-            "quantity": self.quantity,
-            "pickup_end": self.pickup_end.isoformat() if self.pickup_end else None,
-            "latitude": self.latitude,
-            "longitude": self.longitude,
-            "address": self.address,
-            "maker_id": self.maker_id,
-            "photo_file_id": self.photo_file_id,
-        }
+        return drafts.to_state(self)
 
     @classmethod
     def from_state(cls, data: dict[str, object]) -> OfferDraft:
-        def text_of(key: str) -> str:
-            value = data.get(key)
-            return value if isinstance(value, str) else ""
-
-        def number_of(key: str) -> float | None:
-            value = data.get(key)
-            return float(value) if isinstance(value, int | float) else None
-
-        end_raw = data.get("pickup_end")
-        try:
-            end = datetime.fromisoformat(end_raw) if isinstance(end_raw, str) else None
-        except ValueError:
-            end = None
-        quantity = data.get("quantity")
-        maker_id = data.get("maker_id")
-        photo = data.get("photo_file_id")
-        return cls(
-            title=text_of("title"),
-            description=text_of("description"),
-            category=text_of("category") or OfferCategory.OTHER.value,
-            quantity=quantity if isinstance(quantity, int) else 1,
-            pickup_end=end,
-            latitude=number_of("latitude"),
-            longitude=number_of("longitude"),
-            address=text_of("address"),
-            maker_id=maker_id if isinstance(maker_id, int) else None,
-            photo_file_id=photo if isinstance(photo, str) and photo else None,
-        )
+        return drafts.from_state(cls, data)
 
 
 async def own_approved_maker(session: AsyncSession, user_id: int) -> Maker | None:
@@ -482,6 +452,8 @@ async def reserve(
     if offer is None:  # pragma: no cover - the UPDATE above just found it
         raise OfferNotFoundError(offer_id)
     reserver = await session.get(User, user_id)
+    if offer.poster_id is None:  # pragma: no cover - a detached offer is never open
+        return reservation, offer, []
     notice = Notice(
         chat_id=offer.poster_id,
         kind=NoticeKind.RESERVED,
@@ -540,6 +512,37 @@ async def _end_reservation(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def _release_held(
+    session: AsyncSession, offer: Offer, kind: NoticeKind, now: datetime
+) -> list[Notice]:
+    """Release the active reservations on an offer that has ended one way or another; a
+    notice of `kind` for each holder. Units are not given back: the offer is over."""
+    notices = []
+    for reservation in await _active_reservations(session, Reservation.offer_id == offer.id):
+        if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
+            notices.append(
+                Notice(
+                    chat_id=reservation.user_id,
+                    kind=kind,
+                    key=f"offer:{offer.id}:released:{reservation.id}",
+                    offer_id=offer.id,
+                    params={"title": offer.title},
+                )
+            )
+    return notices
+
+
+async def _active_reservations(
+    session: AsyncSession, where: ColumnElement[bool]
+) -> list[Reservation]:
+    query = (
+        select(Reservation)
+        .where(where, Reservation.status == ReservationStatus.RESERVED.value)
+        .order_by(Reservation.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
 async def _give_back(session: AsyncSession, offer_id: int) -> None:
     await session.execute(
         update(Offer)
@@ -576,6 +579,8 @@ async def cancel_reservation(
     await _give_back(session, offer.id)
     reservation, offer = await _reservation_with_offer(session, reservation_id)
     if by_reserver:
+        if offer.poster_id is None:
+            return reservation, offer, []
         reserver = await session.get(User, reservation.user_id)
         notice = Notice(
             chat_id=offer.poster_id,
@@ -707,29 +712,7 @@ async def expire_offer(session: AsyncSession, offer_id: int, now: datetime) -> l
         .values(status=OfferStatus.EXPIRED.value, closed_at=now)
         .execution_options(synchronize_session=False)
     )
-    held = list(
-        (
-            await session.scalars(
-                select(Reservation).where(
-                    Reservation.offer_id == offer_id,
-                    Reservation.status == ReservationStatus.RESERVED.value,
-                )
-            )
-        ).all()
-    )
-    notices = []
-    for reservation in held:
-        if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
-            notices.append(
-                Notice(
-                    chat_id=reservation.user_id,
-                    kind=NoticeKind.RELEASED,
-                    key=f"offer:{offer_id}:released:{reservation.id}",
-                    offer_id=offer_id,
-                    params={"title": offer.title},
-                )
-            )
-    return notices
+    return await _release_held(session, offer, NoticeKind.RELEASED, now)
 
 
 async def ended_offer_ids(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
@@ -779,7 +762,7 @@ async def due_reminders(
             Notice(
                 chat_id=reservation.user_id,
                 kind=NoticeKind.REMINDER,
-                key=f"offer:{offer.id}:reminder:{reservation.id}",
+                key=f"{notice_key_prefix(offer.id, NoticeKind.REMINDER)}{reservation.id}",
                 offer_id=offer.id,
                 params={"title": offer.title, "address": offer.address},
             )
@@ -858,7 +841,7 @@ async def alert_notices(session: AsyncSession, offer: Offer) -> list[Notice]:
         Notice(
             chat_id=user_id,
             kind=NoticeKind.ALERT,
-            key=f"offer:{offer.id}:alert:{user_id}",
+            key=f"{notice_key_prefix(offer.id, NoticeKind.ALERT)}{user_id}",
             offer_id=offer.id,
             params={"title": offer.title, "address": offer.address, "offer_id": offer.id},
         )
@@ -972,36 +955,19 @@ async def remove_offer(
     offer.closed_at = now
     for report in reports:
         report.status = ReportStatus.ACTIONED.value
-    held = list(
-        (
-            await session.scalars(
-                select(Reservation).where(
-                    Reservation.offer_id == offer_id,
-                    Reservation.status == ReservationStatus.RESERVED.value,
-                )
+    notices = []
+    # An offer whose poster erased their data has nobody to tell.
+    if offer.poster_id is not None:
+        notices.append(
+            Notice(
+                chat_id=offer.poster_id,
+                kind=NoticeKind.REMOVED,
+                key=f"offer:{offer_id}:removed",
+                offer_id=offer_id,
+                params={"title": offer.title, "reason": reason},
             )
-        ).all()
-    )
-    notices = [
-        Notice(
-            chat_id=offer.poster_id,
-            kind=NoticeKind.REMOVED,
-            key=f"offer:{offer_id}:removed",
-            offer_id=offer_id,
-            params={"title": offer.title, "reason": reason},
         )
-    ]
-    for reservation in held:
-        if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
-            notices.append(
-                Notice(
-                    chat_id=reservation.user_id,
-                    kind=NoticeKind.CLOSED,
-                    key=f"offer:{offer_id}:released:{reservation.id}",
-                    offer_id=offer_id,
-                    params={"title": offer.title},
-                )
-            )
+    notices += await _release_held(session, offer, NoticeKind.CLOSED, now)
     await session.flush()
     return offer, notices
 
@@ -1047,3 +1013,67 @@ async def log_saved_food(
     except actions.DailyCapError:
         return False
     return True
+
+
+# ----------------------------------------------------------------------------- erasure
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    notices: list[Notice]
+    # The person's offers whose window is not long over: their scheduled jobs have
+    # nothing left to do, and their alerts and reminders not sent yet must not be.
+    offer_ids: list[int]
+
+
+async def withdraw_for_erasure(session: AsyncSession, user_id: int, now: datetime) -> Withdrawn:
+    """/forget, before the metadata walk erases the person's rows (bot/services/erasure.py).
+
+    Their offers outlive them without them: an open one is closed as if closed early, the
+    active reservations on it are released and their holders told; every offer of theirs
+    loses what could identify them (description, pickup address, photo, the exact pickup
+    point, their maker listing) and keeps its figures (quantity, category, title, pickups
+    already confirmed). The walk then detaches the poster. Their own active reservations on
+    others' offers are released, the unit goes back and the poster is told."""
+    notices: list[Notice] = []
+    own = list((await session.scalars(select(Offer).where(Offer.poster_id == user_id))).all())
+    for offer in own:
+        await session.execute(
+            update(Offer)
+            .where(Offer.id == offer.id, Offer.status == OfferStatus.OPEN.value)
+            .values(status=OfferStatus.CLOSED.value, closed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        notices += await _release_held(session, offer, NoticeKind.WITHDRAWN, now)
+        await session.execute(
+            update(Offer)
+            .where(Offer.id == offer.id)
+            .values(
+                description="",
+                address="",
+                photo_file_id=None,
+                latitude=coarse(offer.latitude),
+                longitude=coarse(offer.longitude),
+                maker_id=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    for reservation in await _active_reservations(session, Reservation.user_id == user_id):
+        if not await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
+            continue  # pragma: no cover - ended meanwhile by another update
+        await _give_back(session, reservation.offer_id)
+        held = await session.get(Offer, reservation.offer_id)
+        if held is not None and held.poster_id is not None:
+            notices.append(
+                Notice(
+                    chat_id=held.poster_id,
+                    kind=NoticeKind.RESERVER_GONE,
+                    key=f"offer:{held.id}:reserver_gone:{reservation.id}",
+                    offer_id=held.id,
+                    params={"title": held.title},
+                )
+            )
+    await session.flush()
+    # A nudge deferred past quiet hours can still be waiting a few hours after the end.
+    recent = now - timedelta(days=1)
+    return Withdrawn(notices, [offer.id for offer in own if offer.pickup_end > recent])

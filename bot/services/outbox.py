@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -159,12 +159,18 @@ async def status_counts(session: AsyncSession, broadcast_id: int) -> dict[str, i
 
 
 async def cancel_broadcast_messages(session: AsyncSession, broadcast_id: int) -> int:
-    """Cancel what has not started: pending rows, and rows the sender holds but has not
-    begun sending (it re-checks before every send)."""
+    return await cancel_unstarted(
+        session, OutboxMessage.broadcast_id == broadcast_id, "cancelled by the organiser"
+    )
+
+
+async def cancel_unstarted(session: AsyncSession, which: ColumnElement[bool], reason: str) -> int:
+    """Cancel what has not started among `which`: pending rows, and rows the sender holds
+    but has not begun sending (it re-checks before every send)."""
     result = await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.broadcast_id == broadcast_id,
+            which,
             (OutboxMessage.status == OutboxStatus.PENDING)
             | (
                 (OutboxMessage.status == OutboxStatus.SENDING)
@@ -175,11 +181,23 @@ async def cancel_broadcast_messages(session: AsyncSession, broadcast_id: int) ->
             status=OutboxStatus.CANCELLED,
             lease_token=None,
             lease_until=None,
-            last_error="cancelled by the organiser",
+            last_error=reason,
         )
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def cancel_by_key_prefixes(
+    session: AsyncSession, prefixes: Sequence[str], reason: str
+) -> int:
+    """Cancel the unstarted messages whose idempotency key starts with one of `prefixes`."""
+    if not prefixes:
+        return 0
+    which = or_(
+        *(OutboxMessage.idempotency_key.startswith(prefix, autoescape=True) for prefix in prefixes)
+    )
+    return await cancel_unstarted(session, which, reason)
 
 
 # --------------------------------------------------------------------------- the sender's side

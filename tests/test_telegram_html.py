@@ -1,0 +1,54 @@
+"""The app's one Telegram-HTML parser: spans for the console, the same verdict for every
+string the bot can send."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import create_translator
+from bot.settings import PROJECT_ROOT
+from bot.telegram_html import HtmlError, Span, parse
+
+
+def test_spans_of_every_supported_tag() -> None:
+    text, spans = parse(
+        '<b>a</b><a href="https://e.org">l</a><span class="tg-spoiler">s</span>'
+        '<blockquote expandable>q</blockquote><tg-emoji emoji-id="5">🌱</tg-emoji>'
+        '<tg-time unix="1700000000">t</tg-time><pre><code class="language-py">x</code></pre>'
+        "<pre><code>y</code></pre><i></i>"
+    )
+    assert text == "alsq🌱txy"
+    assert spans == [
+        Span(0, 1, "bold"),
+        Span(1, 2, "text_link", url="https://e.org"),
+        Span(2, 3, "spoiler"),
+        Span(3, 4, "expandable_blockquote"),
+        Span(4, 5, "custom_emoji", extra="5"),
+        Span(5, 6, "date_time", extra="1700000000"),
+        Span(6, 7, "pre", language="py"),
+        Span(7, 8, "pre"),
+    ]
+
+
+def test_nested_spans_come_outer_first_and_entities_count_as_one_character() -> None:
+    text, spans = parse("<b>x &amp; <i>y</i></b>")
+    assert text == "x & y"
+    assert spans == [Span(0, 5, "bold"), Span(4, 5, "italic")]
+
+
+@pytest.mark.parametrize("bad", ['<tg-time unix="soon">t</tg-time>', "&nbsp;", "<b>x"])
+def test_what_telegram_refuses(bad: str) -> None:
+    with pytest.raises(HtmlError):
+        parse(bad)
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_every_locale_string_is_html_telegram_accepts(locale: str) -> None:
+    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    refused = {}
+    for key in translator.keys(locale):
+        try:
+            parse(translator.t(key, locale))
+        except HtmlError as error:
+            refused[key] = str(error)
+    assert refused == {}
