@@ -218,8 +218,18 @@ async def _enqueue(
     key: str,
     now: datetime,
     rendered: tuple[str, dict[str, Any]],
+    *,
+    same_day: bool = False,
 ) -> bool:
     text, markup = rendered
+    if same_day:
+        # A weekly kind is for its day: one that quiet hours would push to the next
+        # morning (a tick late in the evening) is not sent at all.
+        zone = nudges.user_zone(user, env.settings.timezone)
+        prefs = await nudges.load_prefs(session, user.id)
+        deliver_at = nudges.delivery_time(prefs, now, zone)
+        if deliver_at.astimezone(zone).date() != now.astimezone(zone).date():
+            return False
     decision = await nudges.enqueue_nudge(
         session,
         user,
@@ -268,7 +278,7 @@ async def _queue_kind(env: Env, now: datetime, group: plan.ZoneGroup, kind: Nudg
                     locale = locale_of(translator, person)
                     rendered = render_kickoff(translator, locale, person, kickoff)
                     queued += await _enqueue(
-                        session, env, person, kind, keys[person.id], now, rendered
+                        session, env, person, kind, keys[person.id], now, rendered, same_day=True
                     )
         elif kind is NudgeKind.MIDWEEK:
             midweeks = await plan.midweek_plans(session, ids, now, env.settings.tz)
@@ -277,7 +287,7 @@ async def _queue_kind(env: Env, now: datetime, group: plan.ZoneGroup, kind: Nudg
                     locale = locale_of(translator, person)
                     rendered = render_midweek(translator, locale, person, midweek)
                     queued += await _enqueue(
-                        session, env, person, kind, keys[person.id], now, rendered
+                        session, env, person, kind, keys[person.id], now, rendered, same_day=True
                     )
         elif kind is NudgeKind.SUMMARY:
             summaries = await plan.summary_plans(session, ids, week)
@@ -286,7 +296,7 @@ async def _queue_kind(env: Env, now: datetime, group: plan.ZoneGroup, kind: Nudg
                     locale = locale_of(translator, person)
                     rendered = render_summary(translator, locale, person, summary)
                     queued += await _enqueue(
-                        session, env, person, kind, keys[person.id], now, rendered
+                        session, env, person, kind, keys[person.id], now, rendered, same_day=True
                     )
     return queued
 
