@@ -97,6 +97,10 @@ async def _challenge(session: AsyncSession, participants: list[int], now: dateti
 async def test_midweek_nudge_buttons_log_and_snooze(
     tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
 ) -> None:
+    assert app.background is not None
+    scheduler = app.background.scheduler
+    assert scheduler.next_run_at(jobs.NUDGES_JOB) is not None
+    assert scheduler.next_run_at(jobs.WEEK_ROLLOVER_JOB) is not None
     await tg.reply_to(ALICE, "/start")
     async with app.sessionmaker() as session:
         await _challenge(session, [ALICE.id], clock.now())

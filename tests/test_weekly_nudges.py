@@ -143,7 +143,18 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    settings = make_settings(tmp_path, timezone="Europe/Paris")
+    async for started in _world(make_settings(tmp_path, timezone="Europe/Paris")):
+        yield started
+
+
+@pytest.fixture
+async def pg_world(tmp_path: Path, postgres_url: str) -> AsyncIterator[World]:
+    settings = make_settings(tmp_path, timezone="Europe/Paris", database_url=postgres_url)
+    async for started in _world(settings):
+        yield started
+
+
+async def _world(settings: Settings) -> AsyncIterator[World]:
     engine = create_engine(settings.database_url)
     await upgrade(engine)
     await engine.dispose()
@@ -188,10 +199,20 @@ def _local(row: OutboxMessage) -> tuple[int, str, str]:
 async def test_a_week_of_nudges_in_two_time_zones(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    await _walk_a_week(world, monkeypatch)
+
+
+async def test_a_week_of_nudges_on_postgres(
+    pg_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _walk_a_week(pg_world, monkeypatch)
+
+
+async def _walk_a_week(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = world.clock
     assert world.context is not None
     sessionmaker = world.context.sessionmaker
-    step = timedelta(minutes=30)
+    step = timedelta(hours=1)
     end = at(PARIS, 12, 6)
     logs = {at(PARIS, 6, 12): 2, at(PARIS, 8, 12): 2}  # Tuesday 50 %, Thursday 100 %
     crash_at = at(PARIS, 5, 9)  # the Paris kick-off tick dies half-way
