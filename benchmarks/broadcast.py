@@ -92,9 +92,12 @@ async def run() -> dict[str, object]:
                 "ORGANISER_IDS": str(ORGANISER),
                 "LOG_LEVEL": "WARNING",
             }
+            # BENCH_PROFILE=path.prof: run the worker under cProfile (written when it exits).
+            profile = os.environ.get("BENCH_PROFILE")
+            profiler = ["-m", "cProfile", "-o", str(Path(profile).resolve())] if profile else []
             started = time.perf_counter()
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "worker", env=env, cwd=folder
+                sys.executable, *profiler, "-m", "bot.cli", "worker", env=env, cwd=folder
             )
             try:
                 worker = psutil.Process(process.pid)
