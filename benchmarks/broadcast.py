@@ -77,6 +77,12 @@ def _unfinished(database: Path) -> int:
     return int(count)
 
 
+def _profiler_args() -> list[str]:
+    """BENCH_PROFILE=path.prof: run the worker under cProfile (written when it exits)."""
+    profile = os.environ.get("BENCH_PROFILE")
+    return ["-m", "cProfile", "-o", str(Path(profile).resolve())] if profile else []
+
+
 async def run() -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "bench.db"
@@ -92,9 +98,7 @@ async def run() -> dict[str, object]:
                 "ORGANISER_IDS": str(ORGANISER),
                 "LOG_LEVEL": "WARNING",
             }
-            # BENCH_PROFILE=path.prof: run the worker under cProfile (written when it exits).
-            profile = os.environ.get("BENCH_PROFILE")
-            profiler = ["-m", "cProfile", "-o", str(Path(profile).resolve())] if profile else []
+            profiler = _profiler_args()
             started = time.perf_counter()
             process = await asyncio.create_subprocess_exec(
                 sys.executable, *profiler, "-m", "bot.cli", "worker", env=env, cwd=folder
