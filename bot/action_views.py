@@ -26,6 +26,7 @@ from bot.callbacks import (
     ChallengeCb,
     NameChoice,
     TeamJoinCb,
+    TeamLeaveCb,
 )
 from bot.formatting import escape, progress_bar, truncate
 from bot.i18n import Translator, t
@@ -33,6 +34,7 @@ from bot.pictures import PictureTexts
 from bot.services.actions import LogResult, MyFigures, index_of
 from bot.services.catalogue import ActionCategory, Catalogue, EcoAction, default_catalogue
 from bot.services.challenges import ChallengeView, Contributors
+from bot.services.contests import Membership
 from bot.services.leaderboard import Leaderboard
 from models import Challenge
 
@@ -360,6 +362,30 @@ def team_join_keyboard(team_id: int, bot_username: str | None) -> InlineKeyboard
     if bot_username:
         builder.button(
             text=t("team.button.private"), url=f"https://t.me/{bot_username}?start=team_{team_id}"
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def my_teams_text(memberships: list[Membership]) -> str:
+    if not memberships:
+        return t("team.none")
+    lines = [t("team.mine")]
+    lines += [
+        t("team.mine_line", team=escape(m.team.name), contest=escape(m.contest.name))
+        for m in memberships
+    ]
+    return "\n".join(lines)
+
+
+def my_teams_keyboard(memberships: list[Membership]) -> InlineKeyboardMarkup | None:
+    if not memberships:
+        return None
+    builder = InlineKeyboardBuilder()
+    for membership in memberships:
+        builder.button(
+            text=t("team.button.leave", team=truncate(membership.team.name, 40)),
+            callback_data=TeamLeaveCb(team_id=membership.team.id),
         )
     builder.adjust(1)
     return builder.as_markup()

@@ -158,6 +158,10 @@ class TeamJoinCb(CallbackData, prefix="tj"):
     team_id: int
 
 
+class TeamLeaveCb(CallbackData, prefix="tx"):
+    team_id: int
+
+
 class ContestAction(StrEnum):
     LIST = "ls"
     NEW = "new"
@@ -394,6 +398,7 @@ ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
     ActNameCb,
     ChallengeCb,
     TeamJoinCb,
+    TeamLeaveCb,
     ContestCb,
     WizardCb,
     WizardCategoryCb,

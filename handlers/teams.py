@@ -13,10 +13,10 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import action_views as views
-from bot.callbacks import TeamJoinCb
+from bot.callbacks import TeamJoinCb, TeamLeaveCb
 from bot.clock import Clock
 from bot.commands import Scope, command
-from bot.formatting import escape
+from bot.formatting import escape, truncate
 from bot.i18n import t
 from bot.services import contests, leaderboard
 from bot.settings import Settings
@@ -27,9 +27,12 @@ logger = logging.getLogger(__name__)
 
 COMMANDS = [
     command("team", "commands.team", Scope.GROUP),
+    command("team", "commands.my_teams", Scope.PRIVATE),
     command("leaderboard", "commands.leaderboard", Scope.PRIVATE, Scope.GROUP),
 ]
 
+# Alerts hold 200 characters; team names up to 128 would not fit in the longest text.
+ALERT_NAME_LIMIT = 48
 ADMIN_STATUSES = {ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR}
 
 
@@ -95,8 +98,36 @@ async def team(
 
 
 @router.message(Command("team"))
-async def team_in_private(message: Message) -> None:
-    await message.answer(t("team.group_only"))
+async def my_teams(message: Message, session: AsyncSession, user: User) -> None:
+    """In private, /team lists the person's teams, each with a leave button."""
+    memberships = await contests.member_teams(session, user.id)
+    await message.answer(
+        views.my_teams_text(memberships), reply_markup=views.my_teams_keyboard(memberships)
+    )
+
+
+@router.callback_query(TeamLeaveCb.filter())
+async def leave(
+    query: CallbackQuery, callback_data: TeamLeaveCb, session: AsyncSession, user: User
+) -> None:
+    """Only the tapper's own membership can go: the service deletes (user, team) or
+    refuses."""
+    try:
+        team = await contests.leave_team(session, callback_data.team_id, user.id)
+    except contests.TeamNotFoundError:
+        await query.answer(t("team.gone"), show_alert=True)
+        return
+    except contests.NotMemberError as error:
+        await query.answer(
+            t("team.not_member", team=truncate(error.team_name, ALERT_NAME_LIMIT)), show_alert=True
+        )
+        return
+    await query.answer(t("team.left", team=truncate(team.name, ALERT_NAME_LIMIT)), show_alert=True)
+    if isinstance(query.message, Message):
+        memberships = await contests.member_teams(session, user.id)
+        await query.message.edit_text(
+            views.my_teams_text(memberships), reply_markup=views.my_teams_keyboard(memberships)
+        )
 
 
 async def open_team_link(message: Message, session: AsyncSession, bot: Bot, team_id: int) -> None:
@@ -133,10 +164,12 @@ async def join(
         await query.answer(t("team.contest_closed"), show_alert=True)
         return
     except contests.AlreadyInTeamError as other:
-        await query.answer(t("team.other_team", team=other.team_name), show_alert=True)
+        await query.answer(
+            t("team.other_team", team=truncate(other.team_name, ALERT_NAME_LIMIT)), show_alert=True
+        )
         return
     key = "team.joined" if created else "team.already_member"
-    await query.answer(t(key, team=joined.name), show_alert=True)
+    await query.answer(t(key, team=truncate(joined.name, ALERT_NAME_LIMIT)), show_alert=True)
 
 
 @router.message(Command("leaderboard"))

@@ -7,10 +7,13 @@ import gzip
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -459,3 +462,25 @@ async def test_equal_ratios_share_a_team_rank(db: async_sessionmaker[AsyncSessio
                 await log(session, uid, slug, now)
         board = await leaderboard.team_board(session, contest, date(2026, 1, 5))
     assert [(r.rank, r.name) for r in board.rows] == [(1, "T2"), (1, "T1"), (3, "T3")]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 100_000), st.integers(0, 100_000)),
+        min_size=2,
+        max_size=60,
+    )
+)
+# Nearly equal ratios: 99,999/100,000 vs 99,998/99,999, and equal ones written apart.
+@example([(99_999, 100_000), (99_998, 99_999), (1, 1), (3, 3), (99_999, 99_999)])
+@example([(2, 4), (1, 2), (50_000, 100_000), (0, 0), (0, 7)])
+def test_team_ranking_key_orders_exactly_like_fractions(teams: list[tuple[int, int]]) -> None:
+    """The float key of the team sort against exact rational arithmetic, on the sizes the
+    key's docstring promises (fewer than 100,000 active members and actions per member)."""
+    rows = [
+        (team_id, f"t{team_id}", min(actions, active * 100_000), active)
+        for team_id, (actions, active) in enumerate(teams, start=1)
+    ]
+    rows = [row if row[3] else (row[0], row[1], 0, 0) for row in rows]
+    exact = sorted(rows, key=lambda r: (-Fraction(r[2], max(r[3], 1)), -r[2], r[0]))
+    assert sorted(rows, key=leaderboard._ranking_key) == exact

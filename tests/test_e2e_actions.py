@@ -29,6 +29,7 @@ from models import (
     ContestStatus,
     Team,
     TeamMember,
+    WeekTeamTotal,
 )
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
@@ -334,6 +335,38 @@ async def test_one_team_per_contest_by_buttons(tg: FakeTelegramServer, app: Runn
     await tg.click(ALICE, registered, tr.t("team.button.join", "en"), count=0)
     answer = next(c for c in tg.calls[since:] if c.method == "answerCallbackQuery")
     assert answer.params["text"] == text("team.other_team", "fr", team="IUT Talence")
+    assert await count(app, TeamMember, TeamMember.user_id == ALICE.id) == 1
+
+
+async def test_leave_a_team_from_private_then_join_another(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    code = await _contest_with_team(tg, app)
+    tg.set_chat_member(OTHER_GROUP.id, BOB.id, "creator")
+    (registered,) = await tg.reply_to(BOB, f"/team {code}", chat=OTHER_GROUP)
+    (reply,) = await tg.reply_to(ALICE, "/act bike_trip")
+    assert "IUT Talence" in reply.text
+    # A forged leave for a team Bob is not in changes nothing.
+    answer = await alert(tg, BOB, "tx:1")
+    assert answer == text("team.not_member", "en", team="IUT Talence")
+    assert await count(app, TeamMember, TeamMember.user_id == ALICE.id) == 1
+    answer = await alert(tg, BOB, "tx:999")
+    assert answer == text("team.gone", "en")
+    # In private, /team lists Alice's team with a leave button.
+    (mine,) = await tg.reply_to(ALICE, "/team")
+    assert text("team.mine", "fr") in mine.text and "IUT Talence" in mine.text
+    since = tg.mark()
+    (edited,) = await tg.click(ALICE, mine, tr.t("team.button.leave", "fr", team="IUT Talence"))
+    toast = next(c for c in tg.calls[since:] if c.method == "answerCallbackQuery")
+    assert toast.params["text"] == text("team.left", "fr", team="IUT Talence")
+    assert edited.text == text("team.none", "fr")
+    assert await count(app, TeamMember, TeamMember.user_id == ALICE.id) == 0
+    # What she logged stays in the team's week; she can now join the other team.
+    assert await count(app, WeekTeamTotal, WeekTeamTotal.actions == 1) == 1
+    since = tg.mark()
+    await tg.click(ALICE, registered, tr.t("team.button.join", "en"), count=0)
+    answer = next(c for c in tg.calls[since:] if c.method == "answerCallbackQuery")
+    assert answer.params["text"] == text("team.joined", "fr", team="Fac de Pessac")
     assert await count(app, TeamMember, TeamMember.user_id == ALICE.id) == 1
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.users import is_organiser
@@ -49,6 +49,13 @@ class InvalidNameError(ValueError):
 @dataclass(frozen=True, slots=True)
 class AlreadyInTeamError(Exception):
     """The person is in another team of the same contest."""
+
+    team_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotMemberError(Exception):
+    """The person is not (or no longer) in that team."""
 
     team_name: str
 
@@ -200,6 +207,18 @@ async def join_team(
     session.add(TeamMember(team_id=team.id, user_id=user_id, contest_id=contest.id, joined_at=now))
     await session.flush()
     return team, True
+
+
+async def leave_team(session: AsyncSession, team_id: int, user_id: int) -> Team:
+    """Leave a team (of an open or closed contest). What the person logged for it stays in
+    the team's totals: published aggregates keep their numbers."""
+    team, _contest = await team_with_contest(session, team_id)
+    left = await session.execute(
+        delete(TeamMember).where(TeamMember.team_id == team_id, TeamMember.user_id == user_id)
+    )
+    if not left.rowcount:  # type: ignore[attr-defined]
+        raise NotMemberError(team.name)
+    return team
 
 
 async def member_teams(session: AsyncSession, user_id: int) -> list[Membership]:

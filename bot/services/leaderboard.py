@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from functools import cmp_to_key
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,14 +116,16 @@ def _cross(a: _TeamTuple, b: _TeamTuple) -> tuple[int, int]:
     return a[2] * max(b[3], 1), b[2] * max(a[3], 1)
 
 
-def _by_ratio(a: _TeamTuple, b: _TeamTuple) -> int:
-    """Best ratio first (exact, in integers), then most actions, then oldest."""
-    left, right = _cross(a, b)
-    if left != right:
-        return -1 if left > right else 1
-    if a[2] != b[2]:
-        return -1 if a[2] > b[2] else 1
-    return (a[0] > b[0]) - (a[0] < b[0])
+def _ranking_key(team: _TeamTuple) -> tuple[float, int, int]:
+    """Best ratio first, then most actions, then oldest.
+
+    The ratio as a float orders teams exactly: IEEE division is correctly rounded, so
+    equal ratios give equal floats; two different ratios p/q and r/s are at least 1/(q*s)
+    apart, more than the spacing of doubles near them (ratio * 2**-52) as long as
+    q * s * ratio < 2**52, e.g. teams under 100,000 active members logging under 100,000
+    actions each a week. A key sort makes ~300 key calls where the cmp_to_key sort made
+    ~2,000 comparisons (5 ms of the 20 ms budget)."""
+    return (-(team[2] / max(team[3], 1)), -team[2], team[0])
 
 
 async def team_board(
@@ -137,7 +138,7 @@ async def team_board(
     """Every team of the contest, best ratio first (then most actions, then oldest).
 
     A contest has at most a few hundred teams: they are read in one query and ranked
-    here, comparing ratios exactly in integers (equal ratios share a rank)."""
+    here (equal ratios, compared exactly in integers, share a rank)."""
     rows = await session.execute(
         select(Team.id, Team.name, WeekTeamTotal.actions, WeekTeamTotal.active_members)
         .outerjoin(
@@ -151,7 +152,7 @@ async def team_board(
         for team_id, name, actions, active in rows
     ]
 
-    teams.sort(key=cmp_to_key(_by_ratio))
+    teams.sort(key=_ranking_key)
     ranked: list[TeamRow] = []
     for position, (team_id, name, actions, active) in enumerate(teams):
         previous = ranked[-1] if ranked else None
