@@ -16,6 +16,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKey
 from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import telegram_types  # noqa: F401  (keeps aiogram's response models built)
 from bot.clock import Clock, SystemClock
 from bot.commands import register_commands
 from bot.fsm import CompactMemoryStorage, LocalEventIsolation

@@ -329,6 +329,12 @@ class BroadcastAudienceCb(CallbackData, prefix="ba"):
     audience: AudienceKind
 
 
+class BroadcastTargetCb(CallbackData, prefix="ua"):
+    """/broadcast: the challenge or contest an audience is about."""
+
+    id: int
+
+
 class BroadcastStep(StrEnum):
     SKIP = "skip"
     SEND_NOW = "now"
@@ -407,6 +413,7 @@ ALL_CALLBACKS: tuple[type[CallbackData], ...] = (
     NotifKindCb,
     SnoozeCb,
     BroadcastAudienceCb,
+    BroadcastTargetCb,
     BroadcastWizardCb,
     BroadcastCb,
     NeighboursCb,

@@ -137,3 +137,44 @@ async def sweep_offers() -> None:
         notices += await offers.due_reminders(session, now)
         await offer_notices.enqueue(session, context.translator, notices, now, context.settings)
         await session.commit()
+
+
+# ----------------------------------------------------------------- weeks, nudges, recaps
+
+WEEK_ROLLOVER_JOB = "weeks:rollover"
+WEEK_ROLLOVER_REF = "bot.jobs:roll_over_weeks"
+WEEK_ROLLOVER_SECONDS = 15 * 60.0
+NUDGES_JOB = "nudges:tick"
+NUDGES_REF = "bot.jobs:nudge_tick"
+# Milestones ride on this tick too, so it is frequent; the weekly kinds only do work when
+# a zone's slot has come (see bot/services/weekly_nudges.py for the catch-up rules).
+NUDGES_SECONDS = 5 * 60.0
+
+
+async def roll_over_weeks() -> None:
+    """Archive finished challenge weeks without waiting for someone to log or look."""
+    from bot.services import challenges
+
+    context = current()
+    async with context.sessionmaker() as session:
+        archived = await challenges.roll_over(session, context.clock.now(), context.settings.tz)
+        await session.commit()
+    if archived:
+        logger.info("weeks: %d challenge weeks archived", archived)
+
+
+async def nudge_tick() -> None:
+    """Queue what is due now: weekly nudges per time zone, milestones, team recaps.
+    Safe to run any number of times (outbox keys)."""
+    from bot import nudging
+
+    context = current()
+    env = nudging.Env(context.sessionmaker, context.translator, context.settings)
+    now = context.clock.now()
+    # The rollover first, so a recap or summary reads a week that has been opened.
+    await roll_over_weeks()
+    queued = await nudging.queue_weekly(env, now)
+    queued += await nudging.queue_milestones(env, now)
+    queued += await nudging.queue_team_recaps(env, now)
+    if queued:
+        logger.info("nudges: %d queued", queued)

@@ -47,6 +47,7 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import telegram_types  # noqa: F401  (keeps aiogram's response models built)
 from bot.clock import Clock
 from bot.pacing import EPSILON, Pacer, PacerTime, RealTime
 from bot.services import outbox

@@ -208,6 +208,10 @@ class Background:
         self.scheduler.every(
             jobs.OFFERS_SWEEP_JOB, Every(jobs.OFFERS_SWEEP_SECONDS), jobs.OFFERS_SWEEP_REF
         )
+        self.scheduler.every(
+            jobs.WEEK_ROLLOVER_JOB, Every(jobs.WEEK_ROLLOVER_SECONDS), jobs.WEEK_ROLLOVER_REF
+        )
+        self.scheduler.every(jobs.NUDGES_JOB, Every(jobs.NUDGES_SECONDS), jobs.NUDGES_REF)
         self.scheduler.resume()
         self.leading.set()
         stop_sender = asyncio.Event()

@@ -31,6 +31,7 @@ from bot.callbacks import (
     BroadcastAudienceCb,
     BroadcastCb,
     BroadcastStep,
+    BroadcastTargetCb,
     BroadcastWizardCb,
 )
 from bot.clock import Clock
@@ -58,8 +59,21 @@ AUTOMATIC_ENTITIES = frozenset(
 )
 
 
+# Challenges or contests offered as buttons (newest first).
+TARGET_BUTTONS = 20
+TARGET_TEXTS = {
+    AudienceKind.CHALLENGE: ("broadcast.ask_challenge", "broadcast.target.challenge"),
+    AudienceKind.CONTEST_TEAMS: ("broadcast.ask_contest", "broadcast.target.contest"),
+}
+AUDIENCE_OF = {
+    AudienceKind.CHALLENGE: "broadcast.audience.challenge_of",
+    AudienceKind.CONTEST_TEAMS: "broadcast.audience.teams_of",
+}
+
+
 class BroadcastForm(StatesGroup):
     audience = State()
+    target = State()
     text = State()
     photo = State()
     button = State()
@@ -96,6 +110,7 @@ def _skip_row() -> list[tuple[str, str]]:
 def _draft(data: dict[str, Any]) -> Draft:
     return Draft(
         audience=AudienceKind(data["audience"]),
+        audience_target_id=data.get("target"),
         text=data["text"],
         photo_file_id=data.get("photo"),
         button_label=data.get("button_label"),
@@ -147,17 +162,76 @@ async def start_wizard(message: Message, state: FSMContext, session: AsyncSessio
 
 @router.callback_query(BroadcastAudienceCb.filter(), BroadcastForm.audience, IsOrganiser())
 async def audience_chosen(
-    query: CallbackQuery, callback_data: BroadcastAudienceCb, state: FSMContext
+    query: CallbackQuery,
+    callback_data: BroadcastAudienceCb,
+    state: FSMContext,
+    session: AsyncSession,
+    clock: Clock,
 ) -> None:
-    if callback_data.audience not in audiences.available():
+    kind = callback_data.audience
+    if kind not in audiences.available():
         await query.answer(t("broadcast.error.audience"), show_alert=True)
         return
-    await state.update_data(audience=callback_data.audience.value)
+    if audiences.needs_target(kind):
+        choices = (await audiences.targets(session, kind, clock.now()))[:TARGET_BUTTONS]
+        if not choices:
+            await query.answer(t("broadcast.error.no_targets"), show_alert=True)
+            return
+        ask_key, label_key = TARGET_TEXTS[kind]
+        await state.update_data(audience=kind.value, target=None)
+        await state.set_state(BroadcastForm.target)
+        await query.answer()
+        rows = [
+            [
+                (
+                    t(label_key, title=choice.name, name=choice.name, count=choice.count),
+                    BroadcastTargetCb(id=choice.id).pack(),
+                )
+            ]
+            for choice in choices
+        ]
+        message = _message_of(query)
+        if message is not None:
+            await message.edit_text(t(ask_key), reply_markup=_keyboard(*rows, _abort_row()))
+        return
+    await state.update_data(audience=kind.value, target=None)
+    await _ask_text(query, state)
+
+
+async def _ask_text(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(BroadcastForm.text)
     await query.answer()
     message = _message_of(query)
     if message is not None:
         await message.edit_text(t("broadcast.ask_text"), reply_markup=_keyboard(_abort_row()))
+
+
+@router.callback_query(BroadcastTargetCb.filter(), BroadcastForm.target, IsOrganiser())
+async def target_chosen(
+    query: CallbackQuery,
+    callback_data: BroadcastTargetCb,
+    state: FSMContext,
+    session: AsyncSession,
+    clock: Clock,
+) -> None:
+    kind = AudienceKind((await state.get_data())["audience"])
+    if await audiences.target(session, kind, callback_data.id, clock.now()) is None:
+        await query.answer(t("broadcast.error.stale"), show_alert=True)
+        return
+    await state.update_data(target=callback_data.id)
+    await _ask_text(query, state)
+
+
+async def _audience_label(session: AsyncSession, draft: Draft, clock: Clock) -> str:
+    count = await audiences.count(session, draft.audience, draft.audience_target_id)
+    if draft.audience_target_id is not None and draft.audience in AUDIENCE_OF:
+        choice = await audiences.target(
+            session, draft.audience, draft.audience_target_id, clock.now()
+        )
+        if choice is not None:
+            name = escape(choice.name)
+            return t(AUDIENCE_OF[draft.audience], title=name, name=name, count=count)
+    return t(f"broadcast.audience.{draft.audience.value}", count=count)
 
 
 @router.message(BroadcastForm.text, F.chat.type == "private", IsOrganiser(), _not_a_command())
@@ -200,14 +274,16 @@ async def _ask_button(message: Message, state: FSMContext) -> None:
 
 
 @router.message(BroadcastForm.button, F.chat.type == "private", IsOrganiser(), _not_a_command())
-async def button_given(message: Message, state: FSMContext, session: AsyncSession) -> None:
+async def button_given(
+    message: Message, state: FSMContext, session: AsyncSession, clock: Clock
+) -> None:
     try:
         label, url = broadcasts.parse_button(message.text or "")
     except DraftError as error:
         await message.answer(_error_text(error), reply_markup=_keyboard(_skip_row()))
         return
     await state.update_data(button_label=label, button_url=url)
-    await _review(message, state, session)
+    await _review(message, state, session, clock)
 
 
 @router.callback_query(
@@ -215,7 +291,9 @@ async def button_given(message: Message, state: FSMContext, session: AsyncSessio
     StateFilter(BroadcastForm.photo, BroadcastForm.button),
     IsOrganiser(),
 )
-async def skipped(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+async def skipped(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, clock: Clock
+) -> None:
     await query.answer()
     message = _message_of(query)
     if message is None:
@@ -224,10 +302,10 @@ async def skipped(query: CallbackQuery, state: FSMContext, session: AsyncSession
     if await state.get_state() == BroadcastForm.photo.state:
         await _ask_button(message, state)
     else:
-        await _review(message, state, session)
+        await _review(message, state, session, clock)
 
 
-async def _review(message: Message, state: FSMContext, session: AsyncSession) -> None:
+async def _review(message: Message, state: FSMContext, session: AsyncSession, clock: Clock) -> None:
     """The preview, exactly as recipients will see it, then the controls."""
     draft = _draft(await state.get_data())
     markup = broadcasts.button_markup(draft.button_label, draft.button_url)
@@ -237,13 +315,10 @@ async def _review(message: Message, state: FSMContext, session: AsyncSession) ->
         await message.answer_photo(draft.photo_file_id, caption=draft.text, reply_markup=keyboard)
     else:
         await message.answer(draft.text, reply_markup=keyboard)
-    count = await audiences.count(session, draft.audience, None)
+    audience = await _audience_label(session, draft, clock)
     await state.set_state(BroadcastForm.review)
     await message.answer(
-        t(
-            "broadcast.review",
-            audience=t(f"broadcast.audience.{draft.audience.value}", count=count),
-        ),
+        t("broadcast.review", audience=audience),
         reply_markup=_keyboard(
             [
                 _wizard_button("broadcast.button.send_now", BroadcastStep.SEND_NOW),
@@ -429,7 +504,7 @@ async def abort(query: CallbackQuery, state: FSMContext) -> None:
 
 
 @router.message(
-    StateFilter(BroadcastForm.audience, BroadcastForm.review),
+    StateFilter(BroadcastForm.audience, BroadcastForm.target, BroadcastForm.review),
     F.chat.type == "private",
     IsOrganiser(),
     _not_a_command(),
@@ -440,6 +515,7 @@ async def use_the_buttons(message: Message) -> None:
 
 @router.callback_query(BroadcastWizardCb.filter(), IsOrganiser())
 @router.callback_query(BroadcastAudienceCb.filter(), IsOrganiser())
+@router.callback_query(BroadcastTargetCb.filter(), IsOrganiser())
 async def stale_wizard_button(query: CallbackQuery) -> None:
     await query.answer(t("broadcast.error.stale"), show_alert=True)
 
@@ -496,6 +572,7 @@ async def refuse_message(message: Message, state: FSMContext) -> None:
 
 @router.callback_query(BroadcastWizardCb.filter())
 @router.callback_query(BroadcastAudienceCb.filter())
+@router.callback_query(BroadcastTargetCb.filter())
 @router.callback_query(BroadcastCb.filter())
 async def refuse_callback(query: CallbackQuery, state: FSMContext) -> None:
     if await state.get_state() in {s.state for s in BroadcastForm.__states__}:

@@ -114,6 +114,8 @@ def check_url(url: str) -> str:
 def check_draft(draft: Draft) -> None:
     if draft.audience not in audiences.available():
         raise DraftError("audience")
+    if audiences.needs_target(draft.audience) and draft.audience_target_id is None:
+        raise DraftError("audience")
     check_text(draft.text, with_photo=draft.photo_file_id is not None)
     if (draft.button_label is None) != (draft.button_url is None):
         raise DraftError("button_format")
