@@ -8,12 +8,20 @@ client and is never trusted: handlers re-check ownership and state in the servic
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 from bot.services.audiences import AudienceKind
 from bot.services.catalogue import ActionCategory
 from bot.services.nudges import NudgeKind
+
+
+# Ids and numbers in callback data go to the database as they are: one beyond a 64-bit
+# column (forged data) must fail to unpack, so the stale-button answer handles it,
+# instead of overflowing the driver in the middle of a handler.
+DbInt = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class Language(StrEnum):
@@ -64,7 +72,7 @@ class MakerAction(StrEnum):
 
 class MakerCb(CallbackData, prefix="mc"):
     action: MakerAction
-    maker_id: int
+    maker_id: DbInt
 
 
 class MakersListAction(StrEnum):
@@ -77,8 +85,8 @@ class MakersListCb(CallbackData, prefix="ml"):
     the person's conversation data, `search` tells which search the button belongs to."""
 
     action: MakersListAction
-    search: int
-    offset: int
+    search: DbInt
+    offset: DbInt
     category: CategoryChoice
 
 
@@ -102,7 +110,7 @@ class ModerationAction(StrEnum):
 
 class ModerationCb(CallbackData, prefix="mm"):
     action: ModerationAction
-    maker_id: int
+    maker_id: DbInt
 
 
 # ---------------------------------------------------------------- eco-actions, challenges, teams
@@ -117,7 +125,7 @@ class ActCategoryCb(CallbackData, prefix="ac"):
 class ActLogCb(CallbackData, prefix="al"):
     """/act, second tap: the action, by its position in the catalogue."""
 
-    index: int
+    index: DbInt
 
 
 class ActNav(StrEnum):
@@ -151,11 +159,11 @@ class ChallengeAction(StrEnum):
 
 class ChallengeCb(CallbackData, prefix="ch"):
     action: ChallengeAction
-    id: int
+    id: DbInt
 
 
 class TeamJoinCb(CallbackData, prefix="tj"):
-    team_id: int
+    team_id: DbInt
 
 
 class ContestAction(StrEnum):
@@ -169,7 +177,7 @@ class ContestCb(CallbackData, prefix="co"):
     """/contest (organisers)."""
 
     action: ContestAction
-    id: int
+    id: DbInt
 
 
 class ChallengeWizardAction(StrEnum):
@@ -190,7 +198,7 @@ class WizardCb(CallbackData, prefix="cw"):
     """/newchallenge (organisers): `value` is an id or a number of weeks where it matters."""
 
     action: ChallengeWizardAction
-    value: int
+    value: DbInt
 
 
 class WizardCategoryCb(CallbackData, prefix="cc"):
@@ -214,7 +222,7 @@ class OfferAction(StrEnum):
 
 class OfferCb(CallbackData, prefix="of"):
     action: OfferAction
-    offer_id: int
+    offer_id: DbInt
 
 
 class ReservationAction(StrEnum):
@@ -224,14 +232,14 @@ class ReservationAction(StrEnum):
 
 class ReservationCb(CallbackData, prefix="rs"):
     action: ReservationAction
-    reservation_id: int
+    reservation_id: DbInt
 
 
 class OffersListCb(CallbackData, prefix="ol"):
     """ "More" under /offers; the search point is in the person's conversation data."""
 
-    search: int
-    offset: int
+    search: DbInt
+    offset: DbInt
 
 
 class OfferWizardAction(StrEnum):
@@ -270,7 +278,7 @@ class OfferWizardCb(CallbackData, prefix="ow"):
 class AlertCb(CallbackData, prefix="oa"):
     """A radius in km for new-offer alerts; 0 switches them off."""
 
-    radius: int
+    radius: DbInt
 
 
 class ReportChoice(StrEnum):
@@ -281,7 +289,7 @@ class ReportChoice(StrEnum):
 
 
 class ReportCb(CallbackData, prefix="rp"):
-    offer_id: int
+    offer_id: DbInt
     reason: ReportChoice
 
 
@@ -292,7 +300,7 @@ class OfferModerationAction(StrEnum):
 
 class OfferModerationCb(CallbackData, prefix="om"):
     action: OfferModerationAction
-    offer_id: int
+    offer_id: DbInt
 
 
 # --- nudges and notification settings (handlers/notifications.py)
@@ -345,7 +353,7 @@ class BroadcastAction(StrEnum):
 
 class BroadcastCb(CallbackData, prefix="b"):
     action: BroadcastAction
-    broadcast_id: int
+    broadcast_id: DbInt
 
 
 # ---------------------------------------------------------------- neighbours ("gn"), /forget ("gf")

@@ -9,7 +9,7 @@ import io
 import itertools
 import random
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -193,58 +193,84 @@ class World:
     # ------------------------------------------------------------------ scripted walks
 
     async def explore(
-        self, user: TgUser, commands: list[str], seed: int = 8, walks: int = 6
+        self,
+        user: TgUser,
+        commands: list[str],
+        *,
+        before_walk: Callable[[], Awaitable[None]] | None = None,
+        seed: int = 8,
+        walks: int = 3,
     ) -> None:
-        """Walk every wizard from its command with plausible answers (random among the
-        offered buttons), recording the conversation data seen in each state."""
+        """Walk every wizard from its command with plausible answers, recording the
+        conversation data seen in each state. Buttons not yet tapped in a state are tapped
+        first, so a few walks go through every branch; a command that starts no
+        conversation is walked once."""
         rng = random.Random(seed)
-        answers = {
-            "name": "Atelier Vert",
-            "title": "Pain du jour",
-            "description": "Une description honnête.",
-            "address": "1 rue Sainte-Catherine, Bordeaux",
-            "website": "https://example.org",
-            "phone": "05 56 00 00 00",
-            "quantity": "3",
-            "target": "5",
-            "pledge": "Un arbre planté",
-            "end": "4",
-            "pickup": "21:00",
-            "reason": "Informations incomplètes",
-            "text": "Bonjour à toutes et à tous",
-            "button": "https://example.org Voir",
-        }
+        tapped: set[tuple[str | None, str]] = set()
+
+        def pick(state: str | None, buttons: list[str]) -> str:
+            safe = [b for b in buttons if not _looks_like_exit(b)] or buttons
+            fresh = [b for b in safe if (state, b) not in tapped]
+            choice = rng.choice(fresh or safe)
+            tapped.add((state, choice))
+            return choice
+
         for command in commands:
             for walk in range(walks):
+                if before_walk is not None:
+                    await before_walk()
                 await self.feed(self.text(user, "/cancel"))
                 calls = await self.feed(self.text(user, f"/{command}"))
-                for _step in range(20):
+                entered = False
+                for step in range(24):
                     state, data = await self.state_of(user.id, user.id)
                     buttons = _inline_buttons(calls)
                     if state is None:
                         # Some conversations start from a button under the command's answer.
-                        if not buttons or _step >= 3:
+                        if entered or not buttons or step >= 3:
                             break
-                        safe = [b for b in buttons if not _looks_like_exit(b)] or buttons
-                        calls = await self.feed(self.callback(user, rng.choice(safe))) or calls
+                        calls = await self.feed(self.callback(user, pick(None, buttons))) or calls
                         continue
-                    self.state_data.setdefault(state, [])
-                    if data not in self.state_data[state]:
-                        self.state_data[state].append(data)
+                    entered = True
+                    seen = self.state_data.setdefault(state, [])
+                    if data not in seen:
+                        seen.append(data)
                     short = state.split(":")[-1]
                     if short in {"location", "alert_location"}:
                         lat, lon = BORDEAUX
-                        update = self.message(user, {"location": {"latitude": lat, "longitude": lon}})
-                    elif short == "photo" and walk != 1:
-                        photo = self.server._photo_sizes(png())
-                        update = self.message(user, {"photo": photo})
-                    elif buttons and (short not in answers or rng.random() < 0.5):
-                        safe = [b for b in buttons if not _looks_like_exit(b)] or buttons
-                        update = self.callback(user, rng.choice(safe))
+                        fields: JsonDict = {"location": {"latitude": lat, "longitude": lon}}
+                        update = self.message(user, fields)
+                    elif short == "photo" and walk % 2 == 0:
+                        update = self.message(user, {"photo": self.server._photo_sizes(png())})
+                    elif any(not _looks_like_exit(b) for b in buttons) and (
+                        short not in _ANSWERS or walk % 2 == 1
+                    ):
+                        update = self.callback(user, pick(state, buttons))
                     else:
-                        update = self.text(user, answers.get(short, "Oui"))
+                        update = self.text(user, _ANSWERS.get(short, "Oui"))
                     calls = await self.feed(update) or calls
+                if not entered and walk >= 1:
+                    break
         await self.feed(self.text(user, "/cancel"))
+
+
+# Plausible answers to a wizard's question, by the name of its state.
+_ANSWERS = {
+    "name": "Atelier Vert",
+    "title": "Pain du jour",
+    "description": "Une description honnête.",
+    "address": "1 rue Sainte-Catherine, Bordeaux",
+    "website": "https://example.org",
+    "phone": "05 56 00 00 00",
+    "quantity": "3",
+    "target": "5",
+    "pledge": "Un arbre planté",
+    "end": "4",
+    "pickup": "21:00",
+    "reason": "Informations incomplètes",
+    "text": "Bonjour à toutes et à tous",
+    "button": "https://example.org Voir",
+}
 
 
 def _inline_buttons(calls: list[RecordedCall]) -> list[str]:

@@ -1,0 +1,56 @@
+"""Regression tests for the bugs the hostile-input suite (tests/test_hostile_input.py) found,
+each through the real bot polling the test Bot API server."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+from aiogram.filters.callback_data import CallbackData
+
+from bot.callbacks import ALL_CALLBACKS
+from bot.i18n import create_translator
+from bot.settings import PROJECT_ROOT
+from tests.conftest import make_settings
+from tests.harness import running_bot
+from tests.hostile.checks import capture_errors
+from tests.tg_server import FakeTelegramServer, TgUser
+
+MALLORY = TgUser(id=7001, first_name="Mallory", language_code="en")
+tr = create_translator(PROJECT_ROOT / "locales", "fr")
+
+
+def _forged(cls: type[CallbackData], number: int) -> str | None:
+    """`cls`'s data with valid enum members and `number` in every int field (None when
+    the class has no int field)."""
+    parts = [cls.__prefix__]  # type: ignore[attr-defined]
+    has_int = False
+    for info in cls.model_fields.values():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Enum):
+            parts.append(str(next(iter(annotation)).value))
+        else:
+            parts.append(str(number))
+            has_int = True
+    return ":".join(parts) if has_int else None
+
+
+async def test_callback_ids_beyond_64_bits_get_the_stale_button_answer(tmp_path: Path) -> None:
+    """Forged callback data with an id past a BIGINT overflowed the database driver
+    (OverflowError) in the middle of a handler: now it does not unpack, like any forged
+    data, and the person reads the stale-button answer."""
+    settings = make_settings(tmp_path, throttle_burst=10**6)
+    async with FakeTelegramServer() as server, running_bot(settings, server) as app:
+        await server.reply_to(MALLORY, "/start")
+        with capture_errors() as errors:
+            for number in (2**63, -(2**63) - 1, 10**40):
+                for cls in ALL_CALLBACKS:
+                    data = _forged(cls, number)
+                    if data is None or len(data.encode()) > 64:
+                        continue
+                    query_id = server.push_callback(MALLORY, data)
+                    await app.settled()
+                    answer = server.callback_answer(query_id)
+                    assert answer is not None, data
+                    assert answer.params.get("text") == tr.t("fallback.stale_button", "en"), data
+        assert errors.describe() == []
