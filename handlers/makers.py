@@ -33,6 +33,7 @@ from bot.callbacks import (
 from bot.clock import Clock
 from bot.commands import Scope, command
 from bot.filters import MenuButton
+from bot.editing import edit_text
 from bot.formatting import escape, truncate
 from bot.i18n import Translator, t
 from bot.keyboards import main_menu
@@ -375,7 +376,7 @@ async def list_button(
     text, markup = page_view(search, page, locale)
     if callback_data.action is MakersListAction.CATEGORY:
         await state.update_data(makers_search=search)
-        await message.edit_text(text, reply_markup=markup)
+        await edit_text(message, text, markup)
     elif page.makers:
         await message.answer(text, reply_markup=markup)
     else:

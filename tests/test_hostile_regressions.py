@@ -54,3 +54,37 @@ async def test_callback_ids_beyond_64_bits_get_the_stale_button_answer(tmp_path:
                     assert answer is not None, data
                     assert answer.params.get("text") == tr.t("fallback.stale_button", "en"), data
         assert errors.describe() == []
+
+
+async def test_tapping_the_shown_category_again_edits_nothing_and_fails_nothing(
+    tmp_path: Path,
+) -> None:
+    """A second tap on the makers list's category button asked Telegram to edit the list
+    into itself; the "message is not modified" refusal reached the errors handler."""
+    from bot.demo import load_demo_makers
+
+    settings = make_settings(tmp_path, throttle_burst=10**6)
+    async with FakeTelegramServer() as server, running_bot(settings, server) as app:
+        async with app.sessionmaker() as session:
+            await load_demo_makers(session, app.settings)
+            await session.commit()
+        await server.reply_to(MALLORY, "/makers")
+        since = server.mark()
+        server.push_location(MALLORY, 44.8378, -0.5792)
+        _noted, listing = await server.wait_for(
+            ("sendMessage",), chat_id=MALLORY.id, count=2, since=since
+        )
+        category = next(
+            data
+            for row in listing.params["reply_markup"]["inline_keyboard"]
+            for button in row
+            if (data := button.get("callback_data", "")).startswith("ml:c:")
+        )
+        with capture_errors() as errors:
+            for _ in range(2):
+                query_id = server.push_callback(MALLORY, category)
+                await app.settled()
+                assert server.callback_answer(query_id) is not None
+        assert errors.describe() == []
+        sent = [call for call in server.calls[since:] if call.method != "getUpdates"]
+        assert all(call.ok for call in sent), sent
