@@ -33,7 +33,7 @@ from bot.callbacks import (
 from bot.clock import Clock
 from bot.commands import Scope, command
 from bot.filters import MenuButton
-from bot.editing import edit_text
+from bot.editing import edit_markup, edit_text
 from bot.formatting import escape, truncate
 from bot.i18n import Translator, t
 from bot.keyboards import main_menu
@@ -413,7 +413,7 @@ async def favourite_button(
         return
     await query.answer(t("makers.favourite.added" if wanted else "makers.favourite.removed"))
     if query.message is not None and not isinstance(query.message, InaccessibleMessage):
-        await query.message.edit_reply_markup(reply_markup=card_keyboard(maker, wanted))
+        await edit_markup(query.message, reply_markup=card_keyboard(maker, wanted))
 
 
 @router.callback_query(MakerCb.filter(F.action == MakerAction.QR))

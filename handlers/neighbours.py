@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import ForgetAction, ForgetCb, NeighboursAction, NeighboursCb
 from bot.clock import Clock
 from bot.commands import Scope, command
+from bot.editing import edit_markup, edit_text
 from bot.filters import MenuButton
 from bot.formatting import escape
 from bot.i18n import t
@@ -216,13 +217,13 @@ async def neighbours_button(
         await state.clear()
         await query.answer()
         if message is not None:
-            await message.edit_text(t("neighbours.consent.declined"))
+            await edit_text(message, t("neighbours.consent.declined"))
         return
     if action is NeighboursAction.ACCEPT:
         await neighbours.consent(session, user.id, clock.now())
         await query.answer()
         if message is not None:
-            await message.edit_text(t("neighbours.consent.accepted"))
+            await edit_text(message, t("neighbours.consent.accepted"))
             await state.set_state(NeighboursFlow.name)
             await message.answer(t("neighbours.name.ask"), reply_markup=name_keyboard())
         return
@@ -243,7 +244,7 @@ async def neighbours_button(
         if await state.get_state() != NeighboursFlow.name.state:
             return
         await neighbours.set_display_name(session, user.id, None)
-        await message.edit_reply_markup(reply_markup=None)
+        await edit_markup(message, reply_markup=None)
         await after_name(message, state, session, user.id, clock, settings)
     elif action is NeighboursAction.RENAME:
         await state.set_state(NeighboursFlow.name)
@@ -255,7 +256,7 @@ async def neighbours_button(
         if profile.visible != wanted:
             await neighbours.set_visible(session, user.id, wanted)
             # Only when it changes: Telegram refuses an edit that changes nothing.
-            await message.edit_reply_markup(reply_markup=panel_keyboard(profile))
+            await edit_markup(message, reply_markup=panel_keyboard(profile))
         key = "neighbours.shown" if profile.visible else "neighbours.hidden"
         await message.answer(t(key))
     elif action is NeighboursAction.PANEL:
@@ -377,10 +378,10 @@ async def forget_button(
     await query.answer()
     if callback_data.action is ForgetAction.CANCEL:
         if message is not None:
-            await message.edit_text(t("forget.cancelled"))
+            await edit_text(message, t("forget.cancelled"))
         return
     # Conversation state first: it may hold places or drafts of this person.
     await state.clear()
     await erasure.erase_person(session, user.id)
     if message is not None:
-        await message.edit_text(t("forget.done"))
+        await edit_text(message, t("forget.done"))

@@ -49,7 +49,6 @@ from tests.hostile.world import (
     ORGANISER,
     PROTECTED_IDS,
     SCOUT,
-    VICTIM,
     World,
     all_commands,
     all_states,
@@ -103,6 +102,10 @@ def build_update(world: World, user: TgUser, spec: strategies.Spec) -> JsonDict:
     chat = ATTACKER_GROUP if spec.group else None
     if spec.kind == "callback":
         return world.callback(user, spec.fields["data"], chat)
+    if spec.kind == "replay":
+        shown = world.shown_buttons(chat.id if chat is not None else user.id)
+        data = shown[spec.fields["index"] % len(shown)] if shown else "st:close"
+        return world.callback(user, data, chat)
     if spec.kind == "edited":
         return world.edited(user, spec.fields, chat)
     if spec.kind == "photo":
@@ -198,7 +201,9 @@ def world_templates(world: World) -> str:
     if key not in _CACHE:
         texts = []
         for locale in world.translator.locales:
-            texts += [world.translator.gettext(k, locale=locale) for k in world.translator.keys(locale)]
+            texts += [
+                world.translator.gettext(k, locale=locale) for k in world.translator.keys(locale)
+            ]
         _CACHE[key] = "\n".join(texts)
     return _CACHE[key]  # type: ignore[no-any-return]
 
@@ -275,8 +280,15 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert checks.markup_problems([refused], [], "")
 
     before = {("offers", (1,)): {"id": 1, "title": "Pain", "quantity_left": 3}}
-    assert checks.data_changes(before, {("offers", (1,)): {"id": 1, "title": "Pain", "quantity_left": 2}}) == []
-    assert checks.data_changes(before, {("offers", (1,)): {"id": 1, "title": "X", "quantity_left": 3}})
+    assert (
+        checks.data_changes(
+            before, {("offers", (1,)): {"id": 1, "title": "Pain", "quantity_left": 2}}
+        )
+        == []
+    )
+    assert checks.data_changes(
+        before, {("offers", (1,)): {"id": 1, "title": "X", "quantity_left": 3}}
+    )
     assert checks.data_changes(before, {})
     assert checks.data_changes({}, {("maker_favourites", (7002, 1)): {}})
 
@@ -299,7 +311,17 @@ async def test_hostile_updates_through_polling(tmp_path: Path) -> None:
             server.push_location(mallory, 90.0, 180.0, live_period=900)
             server.push_callback(mallory, "of:r:" + str(2**63))
             server.push_callback(mallory, "\x00\u202e<b>")
-            server.push_raw({"edited_message": {"message_id": 999, "date": 0, "chat": mallory.private_chat(), "from": mallory.to_json(), "text": "<i>"}})
+            server.push_raw(
+                {
+                    "edited_message": {
+                        "message_id": 999,
+                        "date": 0,
+                        "chat": mallory.private_chat(),
+                        "from": mallory.to_json(),
+                        "text": "<i>",
+                    }
+                }
+            )
             await app.settled()
         calls = [c for c in server.calls[since:] if c.method != "getUpdates"]
         assert errors.describe() == []

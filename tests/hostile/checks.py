@@ -115,8 +115,11 @@ class Catalogue:
 
 
 def _plain_template(template: str) -> str:
-    return re.sub(r"<[^<>]*>", "", template).replace("&lt;", "<").replace("&gt;", ">").replace(
-        "&amp;", "&"
+    return (
+        re.sub(r"<[^<>]*>", "", template)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
     )
 
 
@@ -208,7 +211,9 @@ def _leaks(text: str, catalogue: Catalogue, inputs: str, call: RecordedCall) -> 
 # --------------------------------------------------------------------------- 3. escaping
 
 
-def markup_problems(calls: Iterable[RecordedCall], fragments: Iterable[str], templates: str) -> list[str]:
+def markup_problems(
+    calls: Iterable[RecordedCall], fragments: Iterable[str], templates: str
+) -> list[str]:
     """Calls the server refused (bad HTML entities among them), and pieces of markup the
     person typed that reached an HTML message unescaped (live markup)."""
     problems: list[str] = []
@@ -228,7 +233,9 @@ def markup_problems(calls: Iterable[RecordedCall], fragments: Iterable[str], tem
                 problems.append(f"{call.method}: bad HTML {error}")
             for fragment in live:
                 if fragment in raw:
-                    problems.append(f"{call.method}: user markup {fragment!r} sent live in {raw[:160]!r}")
+                    problems.append(
+                        f"{call.method}: user markup {fragment!r} sent live in {raw[:160]!r}"
+                    )
     return problems
 
 
@@ -250,7 +257,9 @@ SHARED_NEW_ROWS: frozenset[str] = frozenset({"outbox", "outbox_blobs"})
 def _owner_columns(table: Table) -> list[str]:
     names = []
     for column in table.columns:
-        if PERSON in column.info or any(fk.column.table.name == "users" for fk in column.foreign_keys):
+        if PERSON in column.info or any(
+            fk.column.table.name == "users" for fk in column.foreign_keys
+        ):
             names.append(column.name)
     return names
 

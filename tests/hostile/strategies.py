@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, get_args, get_origin
+from typing import Any, get_args
 
 from aiogram.filters.callback_data import CallbackData
 from hypothesis import strategies as st
@@ -82,25 +82,50 @@ markup = st.sampled_from(
     ]
 )
 plain_words = st.sampled_from(
-    ["Bordeaux", "pain", "0", "-1", "99999999999999999999", "1e308", "nan", "oui", "yes", "33000", "18:00", "https://example.org", "+33 6 00 00 00 00"]
+    [
+        "Bordeaux",
+        "pain",
+        "0",
+        "-1",
+        "99999999999999999999",
+        "1e308",
+        "nan",
+        "oui",
+        "yes",
+        "33000",
+        "18:00",
+        "https://example.org",
+        "+33 6 00 00 00 00",
+    ]
 )
 
 hostile_text = st.one_of(
     st.text(any_char, min_size=1, max_size=TEXT_LIMIT),
-    st.lists(st.one_of(markup, tricky_chars, plain_words, st.text(any_char, max_size=5)), min_size=1, max_size=30).map("".join),
+    st.lists(
+        st.one_of(markup, tricky_chars, plain_words, st.text(any_char, max_size=5)),
+        min_size=1,
+        max_size=30,
+    ).map("".join),
     st.integers(1, TEXT_LIMIT).map(lambda n: ("é" * n)[:TEXT_LIMIT]),
     st.integers(1, TEXT_LIMIT // 2).map(lambda n: "🌱" * n),
 ).filter(lambda s: 0 < len(s.encode("utf-16-le")) // 2 <= TEXT_LIMIT)
 
 name_text = st.one_of(
     st.text(any_char, min_size=1, max_size=64),
-    st.lists(st.one_of(markup, tricky_chars), min_size=1, max_size=8).map(lambda p: "".join(p)[:64]),
+    st.lists(st.one_of(markup, tricky_chars), min_size=1, max_size=8).map(
+        lambda p: "".join(p)[:64]
+    ),
 ).filter(lambda s: s.strip() != "")
 
 
 def commands_with_junk(commands: Sequence[str]) -> st.SearchStrategy[str]:
     suffix = st.sampled_from(["", "@greenhood_test_bot", "@other_bot", "@", "@GREENHOOD_TEST_BOT"])
-    junk = st.one_of(st.just(""), st.text(any_char, max_size=60).map(lambda s: " " + s), markup.map(lambda s: " " + s), plain_words.map(lambda s: " " + s))
+    junk = st.one_of(
+        st.just(""),
+        st.text(any_char, max_size=60).map(lambda s: " " + s),
+        markup.map(lambda s: " " + s),
+        plain_words.map(lambda s: " " + s),
+    )
     return st.builds(lambda c, s, j: f"/{c}{s}{j}", st.sampled_from(list(commands)), suffix, junk)
 
 
@@ -108,20 +133,27 @@ def _fits(data: str) -> bool:
     return 0 < len(data.encode()) <= CALLBACK_LIMIT
 
 
+EDGE_INTS = [0, -1, 1, 2**31, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 10**30]
+
+
 def _field_values(annotation: Any, ids: Sequence[int]) -> st.SearchStrategy[str]:
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         valid = st.sampled_from([str(member.value) for member in annotation])
-        return st.one_of(valid, valid, st.text(any_char, max_size=6).filter(lambda s: ":" not in s))
-    if annotation is int or (get_origin(annotation) is None and annotation == "int"):
+        junk = st.text(any_char, max_size=6).filter(lambda s: ":" not in s)
+        return st.one_of(valid, valid, valid, junk)
+    if annotation is int:
         numbers = st.one_of(
             st.sampled_from(list(ids) or [1]),
-            st.integers(-3, 3),
-            st.sampled_from([2**31, 2**63 - 1, 2**63, -(2**63), 10**30]),
+            st.sampled_from(list(ids) or [1]),
+            st.sampled_from(EDGE_INTS),
             st.integers(),
         )
-        return numbers.map(str) | st.sampled_from(["", "x", "1.5", "0x10", "١"])
+        junk = st.sampled_from(["", "x", "1.5", "0x10", "\u0661", " 1", "1_0", "+1"])
+        return st.one_of(numbers.map(str), numbers.map(str), numbers.map(str), junk)
     if get_args(annotation):
-        return st.one_of(*(_field_values(a, ids) for a in get_args(annotation) if a is not type(None)))
+        return st.one_of(
+            *(_field_values(a, ids) for a in get_args(annotation) if a is not type(None))
+        )
     return st.text(any_char, max_size=8).filter(lambda s: ":" not in s)
 
 
@@ -141,20 +173,56 @@ def callback_data(ids: Sequence[int]) -> st.SearchStrategy[str]:
     any_bytes = st.binary(min_size=1, max_size=CALLBACK_LIMIT).map(
         lambda raw: raw.decode("utf-8", errors="ignore")
     )
+    forged = st.sampled_from(ALL_CALLBACKS).flatmap(lambda cls: mutated_callback(cls, ids))
     return st.one_of(
         any_bytes.filter(_fits),
         st.text(any_char, min_size=1, max_size=CALLBACK_LIMIT).filter(_fits),
-        st.sampled_from(ALL_CALLBACKS).flatmap(lambda cls: mutated_callback(cls, ids)),
-        st.sampled_from(ALL_CALLBACKS).flatmap(lambda cls: mutated_callback(cls, ids)),
+        forged,
+        forged,
+        forged,
+        forged,
     )
 
 
-EDGE_LATITUDES = [90.0, -90.0, 0.0, 89.999999, -89.999999, math.nan, math.inf, -math.inf, 1e308, -1e308, 91.0, 5e-324]
-EDGE_LONGITUDES = [180.0, -180.0, 0.0, 179.999999, -179.999999, math.nan, math.inf, -math.inf, 1e308, 181.0, -181.0]
+EDGE_LATITUDES = [
+    90.0,
+    -90.0,
+    0.0,
+    89.999999,
+    -89.999999,
+    math.nan,
+    math.inf,
+    -math.inf,
+    1e308,
+    -1e308,
+    91.0,
+    5e-324,
+]
+EDGE_LONGITUDES = [
+    180.0,
+    -180.0,
+    0.0,
+    179.999999,
+    -179.999999,
+    math.nan,
+    math.inf,
+    -math.inf,
+    1e308,
+    181.0,
+    -181.0,
+]
 
 coordinates = st.tuples(
-    st.one_of(st.sampled_from(EDGE_LATITUDES), st.floats(allow_nan=True, allow_infinity=True), st.floats(-90, 90)),
-    st.one_of(st.sampled_from(EDGE_LONGITUDES), st.floats(allow_nan=True, allow_infinity=True), st.floats(-180, 180)),
+    st.one_of(
+        st.sampled_from(EDGE_LATITUDES),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.floats(-90, 90),
+    ),
+    st.one_of(
+        st.sampled_from(EDGE_LONGITUDES),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.floats(-180, 180),
+    ),
 )
 
 
@@ -174,15 +242,25 @@ def location_fields(lat: float, lon: float, live: int | None) -> dict[str, Any]:
     return {"location": location}
 
 
-def specs(commands: Sequence[str], ids: Sequence[int], menu_labels: Sequence[str]) -> st.SearchStrategy[Spec]:
+def specs(
+    commands: Sequence[str], ids: Sequence[int], menu_labels: Sequence[str]
+) -> st.SearchStrategy[Spec]:
     group = st.booleans()
     text_spec = st.builds(lambda t, g: Spec("message", {"text": t}, g), hostile_text, group)
-    command_spec = st.builds(lambda t, g: Spec("message", {"text": t}, g), commands_with_junk(commands), group)
-    menu_spec = st.builds(lambda t, g: Spec("message", {"text": t}, g), st.sampled_from(list(menu_labels)), st.just(False))
-    callback_spec = st.builds(lambda d, g: Spec("callback", {"data": d}, g), callback_data(ids), group)
+    command_spec = st.builds(
+        lambda t, g: Spec("message", {"text": t}, g), commands_with_junk(commands), group
+    )
+    menu_spec = st.builds(
+        lambda t, g: Spec("message", {"text": t}, g),
+        st.sampled_from(list(menu_labels)),
+        st.just(False),
+    )
+    callback_spec = st.builds(
+        lambda d, g: Spec("callback", {"data": d}, g), callback_data(ids), group
+    )
     live = st.one_of(st.none(), st.sampled_from([60, 900, 86400, 0x7FFFFFFF, -1, 0]))
     location_spec = st.builds(
-        lambda c, l, g: Spec("message", location_fields(c[0], c[1], l), g), coordinates, live, group
+        lambda c, period, g: Spec("message", location_fields(c[0], c[1], period), g), coordinates, live, group
     )
     edited_location = st.builds(
         lambda c, g: Spec("edited", location_fields(c[0], c[1], 900), g), coordinates, group
@@ -192,7 +270,11 @@ def specs(commands: Sequence[str], ids: Sequence[int], menu_labels: Sequence[str
             "message",
             {
                 **location_fields(c[0], c[1], None),
-                "venue": {"location": location_fields(c[0], c[1], None)["location"], "title": title, "address": address},
+                "venue": {
+                    "location": location_fields(c[0], c[1], None)["location"],
+                    "title": title,
+                    "address": address,
+                },
             },
             g,
         ),
@@ -239,18 +321,31 @@ def specs(commands: Sequence[str], ids: Sequence[int], menu_labels: Sequence[str
         lambda name, mime, caption, g: Spec(
             "message",
             {
-                "document": {"file_id": "BQACAgIAAxkBAAE", "file_unique_id": "AgADBQ", "file_name": name, "mime_type": mime, "file_size": 10},
+                "document": {
+                    "file_id": "BQACAgIAAxkBAAE",
+                    "file_unique_id": "AgADBQ",
+                    "file_name": name,
+                    "mime_type": mime,
+                    "file_size": 10,
+                },
                 **({"caption": caption} if caption else {}),
             },
             g,
         ),
         name_text,
-        st.sampled_from(["text/csv", "application/pdf", "image/png", "application/x-msdownload", "<b>"]),
+        st.sampled_from(
+            ["text/csv", "application/pdf", "image/png", "application/x-msdownload", "<b>"]
+        ),
         st.one_of(st.none(), hostile_text.map(lambda s: s[:1024])),
         group,
     )
     edited_text = st.builds(lambda t, g: Spec("edited", {"text": t}, g), hostile_text, group)
+    # A button the bot showed, tapped again (double taps, old messages, other wizards).
+    replay = st.builds(lambda n, g: Spec("replay", {"index": n}, g), st.integers(0, 200), group)
     return st.one_of(
+        replay,
+        replay,
+        callback_spec,
         text_spec,
         command_spec,
         command_spec,

@@ -60,7 +60,11 @@ def all_states() -> list[State]:
     found: dict[str, State] = {}
     for module in vars(handlers).values():
         for value in vars(module).values() if hasattr(module, "__dict__") else ():
-            if isinstance(value, type) and issubclass(value, StatesGroup) and value is not StatesGroup:
+            if (
+                isinstance(value, type)
+                and issubclass(value, StatesGroup)
+                and value is not StatesGroup
+            ):
                 for state in value.__all_states__:
                     if state.state is not None:
                         found[state.state] = state
@@ -117,9 +121,7 @@ class World:
 
     # ------------------------------------------------------------------ building updates
 
-    def message(
-        self, user: TgUser, fields: JsonDict, chat: TgChat | None = None
-    ) -> JsonDict:
+    def message(self, user: TgUser, fields: JsonDict, chat: TgChat | None = None) -> JsonDict:
         stored = self.server._user_message(user, chat, fields)
         return {"update_id": self.next_update_id(), "message": dict(stored)}
 
@@ -167,6 +169,16 @@ class World:
             query["message"] = {"chat": chat_json, "message_id": 1, "date": 0}
         self.server._queries[query_id] = {"answered": False, "query": query}
         return {"update_id": self.next_update_id(), "callback_query": query}
+
+    def shown_buttons(self, chat_id: int, last: int = 5) -> list[str]:
+        """The callback data of the buttons on the bot's latest messages in a chat."""
+        stored = self.server._messages.get(chat_id, {})
+        mine = [m for _id, m in sorted(stored.items()) if m["from"]["id"] == self.server.bot_id]
+        found: list[str] = []
+        for message in mine[-last:]:
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard") or []:
+                found += [str(b["callback_data"]) for b in row if b.get("callback_data")]
+        return found
 
     # ------------------------------------------------------------------ feeding
 
@@ -380,15 +392,27 @@ async def seed_other_people(world: World) -> None:
         offer, _notices = await offers.publish(
             session,
             VICTIM.id,
-            OfferDraft(title="Pain de Victor", description="Pain complet de la veille", quantity=4, pickup_end=end,
-                       latitude=BORDEAUX[0], longitude=BORDEAUX[1]),
+            OfferDraft(
+                title="Pain de Victor",
+                description="Pain complet de la veille",
+                quantity=4,
+                pickup_end=end,
+                latitude=BORDEAUX[0],
+                longitude=BORDEAUX[1],
+            ),
             now,
         )
         other_offer, _notices = await offers.publish(
             session,
             ORGANISER.id,
-            OfferDraft(title="Soupe d'Olga", description="Soupe de légumes", quantity=3, pickup_end=end,
-                       latitude=BORDEAUX[0], longitude=BORDEAUX[1]),
+            OfferDraft(
+                title="Soupe d'Olga",
+                description="Soupe de légumes",
+                quantity=3,
+                pickup_end=end,
+                latitude=BORDEAUX[0],
+                longitude=BORDEAUX[1],
+            ),
             now,
         )
         reservation, _offer, _notices = await offers.reserve(
@@ -446,4 +470,3 @@ async def build_world(settings: Settings) -> AsyncIterator[World]:
             await dispatcher.storage.close()
             await bot.session.close()
             await engine.dispose()
-
