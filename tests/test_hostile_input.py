@@ -104,8 +104,10 @@ def build_update(world: World, user: TgUser, spec: strategies.Spec) -> JsonDict:
         return world.callback(user, spec.fields["data"], chat)
     if spec.kind == "replay":
         shown = world.shown_buttons(chat.id if chat is not None else user.id)
-        data = shown[spec.fields["index"] % len(shown)] if shown else "st:close"
-        return world.callback(user, data, chat)
+        if not shown:
+            return world.callback(user, "st:close", chat)
+        message_id, data = shown[spec.fields["index"] % len(shown)]
+        return world.callback(user, data, chat, message_id)
     if spec.kind == "edited":
         return world.edited(user, spec.fields, chat)
     if spec.kind == "photo":

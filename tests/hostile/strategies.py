@@ -260,7 +260,10 @@ def specs(
     )
     live = st.one_of(st.none(), st.sampled_from([60, 900, 86400, 0x7FFFFFFF, -1, 0]))
     location_spec = st.builds(
-        lambda c, period, g: Spec("message", location_fields(c[0], c[1], period), g), coordinates, live, group
+        lambda c, period, g: Spec("message", location_fields(c[0], c[1], period), g),
+        coordinates,
+        live,
+        group,
     )
     edited_location = st.builds(
         lambda c, g: Spec("edited", location_fields(c[0], c[1], 900), g), coordinates, group

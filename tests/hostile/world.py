@@ -149,8 +149,10 @@ class World:
         original["from"] = user.to_json()
         return {"update_id": self.next_update_id(), "edited_message": original}
 
-    def callback(self, user: TgUser, data: str, chat: TgChat | None = None) -> JsonDict:
-        """A tap on the latest bot message of the chat, carrying `data`."""
+    def callback(
+        self, user: TgUser, data: str, chat: TgChat | None = None, message_id: int | None = None
+    ) -> JsonDict:
+        """A tap carrying `data` on a bot message (the latest in the chat by default)."""
         chat_json = chat.to_json() if chat is not None else user.private_chat()
         chat_id = int(chat_json["id"])
         self.server._chats.setdefault(chat_id, chat_json)
@@ -163,21 +165,27 @@ class World:
             "chat_instance": str(-abs(chat_id) - 777),
             "data": data,
         }
-        if mine:
+        if message_id in stored:
+            query["message"] = dict(stored[message_id])
+        elif mine:
             query["message"] = dict(stored[max(mine)])
         else:
             query["message"] = {"chat": chat_json, "message_id": 1, "date": 0}
         self.server._queries[query_id] = {"answered": False, "query": query}
         return {"update_id": self.next_update_id(), "callback_query": query}
 
-    def shown_buttons(self, chat_id: int, last: int = 5) -> list[str]:
-        """The callback data of the buttons on the bot's latest messages in a chat."""
+    def shown_buttons(self, chat_id: int, last: int = 5) -> list[tuple[int, str]]:
+        """(message id, callback data) of the buttons on the bot's latest messages."""
         stored = self.server._messages.get(chat_id, {})
         mine = [m for _id, m in sorted(stored.items()) if m["from"]["id"] == self.server.bot_id]
-        found: list[str] = []
+        found: list[tuple[int, str]] = []
         for message in mine[-last:]:
             for row in (message.get("reply_markup") or {}).get("inline_keyboard") or []:
-                found += [str(b["callback_data"]) for b in row if b.get("callback_data")]
+                found += [
+                    (int(message["message_id"]), str(b["callback_data"]))
+                    for b in row
+                    if b.get("callback_data")
+                ]
         return found
 
     # ------------------------------------------------------------------ feeding
