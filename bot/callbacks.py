@@ -17,7 +17,6 @@ from bot.services.audiences import AudienceKind
 from bot.services.catalogue import ActionCategory
 from bot.services.nudges import NudgeKind
 
-
 # Ids and numbers in callback data go to the database as they are: one beyond a 64-bit
 # column (forged data) must fail to unpack, so the stale-button answer handles it,
 # instead of overflowing the driver in the middle of a handler.

@@ -31,7 +31,9 @@ async def edit_text(
 ) -> None:
     if message.html_text == text and _same(message.reply_markup, reply_markup):
         return
-    if not await _unless_unchanged(message.edit_text(text, reply_markup=reply_markup)):
+    if message.text is None or not await _unless_unchanged(
+        message.edit_text(text, reply_markup=reply_markup)
+    ):
         await message.answer(text, reply_markup=reply_markup)
 
 
@@ -39,6 +41,9 @@ async def edit_caption(
     message: Message, caption: str, reply_markup: InlineKeyboardMarkup | None = None
 ) -> None:
     if message.html_text == caption and _same(message.reply_markup, reply_markup):
+        return
+    if message.text is not None:
+        await edit_text(message, caption, reply_markup)
         return
     edit = message.edit_caption(caption=caption, reply_markup=reply_markup)
     if not await _unless_unchanged(edit):

@@ -32,8 +32,8 @@ from bot.callbacks import (
 )
 from bot.clock import Clock
 from bot.commands import Scope, command
-from bot.filters import MenuButton
 from bot.editing import edit_markup, edit_text
+from bot.filters import MenuButton
 from bot.formatting import escape, truncate
 from bot.i18n import Translator, t
 from bot.keyboards import main_menu
