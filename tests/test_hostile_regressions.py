@@ -88,3 +88,30 @@ async def test_tapping_the_shown_category_again_edits_nothing_and_fails_nothing(
         assert errors.describe() == []
         sent = [call for call in server.calls[since:] if call.method != "getUpdates"]
         assert all(call.ok for call in sent), sent
+
+
+async def test_a_button_tapped_again_or_on_a_photo_never_fails(tmp_path: Path) -> None:
+    """Closing the settings twice (an old client, a double tap) asked Telegram to edit the
+    message into itself, and a close tapped under a photo asked it to edit a text that is
+    not there: both reached the errors handler. Now the first is a no-op and the second
+    answers with a new message; the bot makes no call Telegram refuses."""
+    from aiogram.types import BufferedInputFile
+
+    from tests.hostile.world import png
+
+    settings = make_settings(tmp_path, throttle_burst=10**6)
+    async with FakeTelegramServer() as server, running_bot(settings, server) as app:
+        (menu,) = await server.reply_to(MALLORY, "/settings")
+        since = server.mark()
+        with capture_errors() as errors:
+            for _ in range(2):
+                server.push_callback(MALLORY, "st:close", menu.result["message_id"])
+                await app.settled()
+            photo = await app.bot.send_photo(MALLORY.id, BufferedInputFile(png(), "p.png"))
+            server.push_callback(MALLORY, "st:close", photo.message_id)
+            await app.settled()
+        assert errors.describe() == []
+        sent = [call for call in server.calls[since:] if call.method != "getUpdates"]
+        assert all(call.ok for call in sent), sent
+        closed = tr.t("settings.closed", "en")
+        assert [c.method for c in sent if c.text == closed] == ["editMessageText", "sendMessage"]
