@@ -28,6 +28,7 @@ import math
 import os
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -64,17 +65,34 @@ ATTACKERS = frozenset({ATTACKER_ID, ATTACKER_GROUP.id})
 MARKUP_CHARS = re.compile(r"[<>&]")
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def _world(tmp_path: Path, **overrides: Any) -> AsyncIterator[World]:
     base = make_settings(
         tmp_path,
         organiser_ids=frozenset({ORGANISER.id, SCOUT.id}),
         throttle_burst=10**9,
+        **overrides,
     )
     async with build_world(base) as built:
         await seed_pending_listing(built)
         await built.explore(SCOUT, all_commands(), before_walk=lambda: seed_pending_listing(built))
         await seed_other_people(built)
+        yield built
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async for built in _world(tmp_path):
+        yield built
+
+
+@pytest.fixture
+async def pg_world(
+    tmp_path: Path, postgres_url: str, redis_url: str, redis_prefix: str
+) -> AsyncIterator[World]:
+    """The same world on PostgreSQL, with the conversations in Redis."""
+    async for built in _world(
+        tmp_path, database_url=postgres_url, redis_url=redis_url, redis_prefix=redis_prefix
+    ):
         yield built
 
 
@@ -135,8 +153,7 @@ def typed_fragments(inputs: list[str]) -> list[str]:
 LOCALES = st.sampled_from(["fr", "en", None, "de", "en-GB", "zz-Latn-ZZ-x-junk"])
 
 
-@settings(
-    max_examples=EXAMPLES,
+HYPOTHESIS = settings(
     deadline=None,
     derandomize=True,
     suppress_health_check=[
@@ -146,43 +163,60 @@ LOCALES = st.sampled_from(["fr", "en", None, "de", "en-GB", "zz-Latn-ZZ-x-junk"]
         HealthCheck.filter_too_much,
     ],
 )
+
+
+@settings(HYPOTHESIS, max_examples=EXAMPLES)
 @given(data=st.data())
-async def test_hostile_update(world: World, data: st.DataObject) -> None:
+async def test_hostile_updates(world: World, data: st.DataObject) -> None:
+    await hostile_example(world, data)
+
+
+@settings(HYPOTHESIS, max_examples=max(EXAMPLES // 3, 20))
+@given(data=st.data())
+async def test_hostile_updates_on_postgres_and_redis(pg_world: World, data: st.DataObject) -> None:
+    await hostile_example(pg_world, data)
+
+
+async def hostile_example(world: World, data: st.DataObject) -> None:
+    """One person, in some conversation state, sends one to three hostile updates."""
     names = [str(state.state) for state in all_states()]
     # Every state starts examples with the data a real conversation had there.
     assert not [name for name in names if not world.state_data.get(name)], "a state no walk reached"
     state = data.draw(st.sampled_from([None, *names]), label="state")
     seen = world.state_data.get(state or "", [])
     state_data = data.draw(st.sampled_from(seen), label="state data") if seen else {}
-    spec = data.draw(
-        strategies.specs(all_commands(), world.foreign_ids, menu_labels(world)), label="update"
-    )
+    update_specs = strategies.specs(all_commands(), world.foreign_ids, menu_labels(world))
+    specs = data.draw(st.lists(update_specs, min_size=1, max_size=3), label="updates")
     user = TgUser(
         ATTACKER_ID,
         data.draw(st.one_of(st.just("Mallory"), strategies.name_text), label="first name"),
         data.draw(LOCALES, label="language"),
     )
-    chat_id = ATTACKER_GROUP.id if spec.group else ATTACKER_ID
-    await world.put_in_state(ATTACKER_ID, chat_id, state, state_data)
-    update = build_update(world, user, spec)
+    group = specs[0].group
+    await world.put_in_state(
+        ATTACKER_ID, ATTACKER_GROUP.id if group else ATTACKER_ID, state, state_data
+    )
     async with world.sessionmaker() as session:
         before = await checks.snapshot(session, PROTECTED_IDS, ATTACKERS)
-
-    with checks.capture_errors() as errors:
-        calls = await world.feed(update)
-
+    problems: list[str] = []
+    inputs: list[str] = []
+    catalogue = world_catalogue(world)
+    for spec in specs:
+        # Follow-ups stay in the conversation the first update was sent to.
+        update = build_update(world, user, replace(spec, group=group))
+        with checks.capture_errors() as errors:
+            calls = await world.feed(update)
+        inputs += checks.user_inputs_of(update, user)
+        problems += [f"error: {line}" for line in errors.describe()]
+        localized = checks.localization_problems(calls, catalogue, inputs, world_labels(world))
+        if localized:
+            # Names and titles stored since (a new offer, a renamed neighbour) are data too.
+            labels = world_labels(world) | await stored_strings(world)
+            localized = checks.localization_problems(calls, catalogue, inputs, labels)
+        problems += localized
+        problems += checks.markup_problems(calls, typed_fragments(inputs), world_templates(world))
     async with world.sessionmaker() as session:
         after = await checks.snapshot(session, PROTECTED_IDS, ATTACKERS)
-    inputs = checks.user_inputs_of(update, user)
-    problems = [f"error: {line}" for line in errors.describe()]
-    catalogue = world_catalogue(world)
-    localized = checks.localization_problems(calls, catalogue, inputs, world_labels(world))
-    if localized:
-        # Names and titles stored since (a new offer, a renamed neighbour) are data too.
-        labels = world_labels(world) | await stored_strings(world)
-        localized = checks.localization_problems(calls, catalogue, inputs, labels)
-    problems += localized
-    problems += checks.markup_problems(calls, typed_fragments(inputs), world_templates(world))
     problems += checks.data_changes(before, after)
     assert not problems, "\n".join(problems)
 

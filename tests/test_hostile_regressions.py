@@ -115,3 +115,27 @@ async def test_a_button_tapped_again_or_on_a_photo_never_fails(tmp_path: Path) -
         assert all(call.ok for call in sent), sent
         closed = tr.t("settings.closed", "en")
         assert [c.method for c in sent if c.text == closed] == ["editMessageText", "sendMessage"]
+
+
+async def test_a_nul_character_is_dropped_not_fatal_on_postgresql(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """PostgreSQL refuses U+0000 in text: a first name (or a title, a search) holding one
+    made every update of that person fail. It is now dropped from what is stored."""
+    from sqlalchemy import select
+
+    from models import User
+
+    settings = make_settings(tmp_path, database_url=postgres_url, throttle_burst=10**6)
+    nul = TgUser(id=7003, first_name="Mal\x00lory", language_code="en")
+    async with FakeTelegramServer() as server, running_bot(settings, server) as app:
+        with capture_errors() as errors:
+            (greeting,) = await server.reply_to(nul, "/start")
+            await server.reply_to(nul, "/makers Pot\x00erie")
+            await app.settled()
+        assert errors.describe() == []
+        assert greeting.text.startswith(tr.t("start.greeting", "en").split("{", 1)[0].strip()[:5])
+        async with app.sessionmaker() as session:
+            assert await session.scalar(select(User.first_name).where(User.id == nul.id)) == (
+                "Mallory"
+            )

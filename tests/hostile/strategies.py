@@ -101,6 +101,7 @@ plain_words = st.sampled_from(
 
 hostile_text = st.one_of(
     st.text(any_char, min_size=1, max_size=TEXT_LIMIT),
+    st.sampled_from(["a\x00b", "<b>x</b>", "&", "\u202e", "x" * TEXT_LIMIT, "/", "@"]),
     st.lists(
         st.one_of(markup, tricky_chars, plain_words, st.text(any_char, max_size=5)),
         min_size=1,
@@ -112,6 +113,7 @@ hostile_text = st.one_of(
 
 name_text = st.one_of(
     st.text(any_char, min_size=1, max_size=64),
+    st.sampled_from(["Mal\x00lory", "\u202eyrollaM", "<b>Mal</b>", "&amp;", "{name}", " "]),
     st.lists(st.one_of(markup, tricky_chars), min_size=1, max_size=8).map(
         lambda p: "".join(p)[:64]
     ),
