@@ -145,7 +145,9 @@ def typed_fragments(inputs: list[str]) -> list[str]:
     for text in inputs:
         for match in MARKUP_CHARS.finditer(text):
             piece = text[max(0, match.start() - 6) : match.end() + 6]
-            if len(piece) >= 4:
+            # Long enough to carry some of the person's own text: a bare "&amp;" could
+            # come from any name the bot shows, escaped as it should be.
+            if len(piece) >= 8:
                 fragments.append(piece)
     return fragments
 
