@@ -17,10 +17,11 @@ from bot.services.audiences import AudienceKind
 from bot.services.catalogue import ActionCategory
 from bot.services.nudges import NudgeKind
 
-# Ids and numbers in callback data go to the database as they are: one beyond a 64-bit
-# column (forged data) must fail to unpack, so the stale-button answer handles it,
-# instead of overflowing the driver in the middle of a handler.
-DbInt = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+# Ids and numbers in callback data go to the database as they are: one beyond a 32-bit
+# INTEGER column (forged data; PostgreSQL refuses it, SQLite's driver overflows past 64
+# bits) must fail to unpack, so the stale-button answer handles it, instead of failing
+# in the middle of a handler. Every id and number the bot puts in a button fits.
+DbInt = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 
 
 class Language(StrEnum):

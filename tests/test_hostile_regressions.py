@@ -10,7 +10,7 @@ from aiogram.filters.callback_data import CallbackData
 
 from bot.callbacks import ALL_CALLBACKS
 from bot.i18n import create_translator
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import make_settings
 from tests.harness import running_bot
 from tests.hostile.checks import capture_errors
@@ -35,15 +35,24 @@ def _forged(cls: type[CallbackData], number: int) -> str | None:
     return ":".join(parts) if has_int else None
 
 
-async def test_callback_ids_beyond_64_bits_get_the_stale_button_answer(tmp_path: Path) -> None:
-    """Forged callback data with an id past a BIGINT overflowed the database driver
-    (OverflowError) in the middle of a handler: now it does not unpack, like any forged
-    data, and the person reads the stale-button answer."""
-    settings = make_settings(tmp_path, throttle_burst=10**6)
+async def test_callback_ids_beyond_32_bits_get_the_stale_button_answer(tmp_path: Path) -> None:
+    """Forged callback data with an id past a 64-bit integer overflowed SQLite's driver
+    (OverflowError), and past a 32-bit INTEGER column PostgreSQL refused the query, in the
+    middle of a handler: now it does not unpack, like any forged data, and the person reads
+    the stale-button answer."""
+    await _forged_numbers_are_stale(make_settings(tmp_path, throttle_burst=10**6))
+
+
+async def test_callback_ids_beyond_32_bits_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    settings = make_settings(tmp_path, database_url=postgres_url, throttle_burst=10**6)
+    await _forged_numbers_are_stale(settings)
+
+
+async def _forged_numbers_are_stale(settings: Settings) -> None:
     async with FakeTelegramServer() as server, running_bot(settings, server) as app:
         await server.reply_to(MALLORY, "/start")
         with capture_errors() as errors:
-            for number in (2**63, -(2**63) - 1, 10**40):
+            for number in (2**31, -(2**31) - 1, 2**63, 10**40):
                 for cls in ALL_CALLBACKS:
                     data = _forged(cls, number)
                     if data is None or len(data.encode()) > 64:
