@@ -8,12 +8,20 @@ client and is never trusted: handlers re-check ownership and state in the servic
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 from bot.services.audiences import AudienceKind
 from bot.services.catalogue import ActionCategory
 from bot.services.nudges import NudgeKind
+
+# Ids and numbers in callback data go to the database as they are: one beyond a 32-bit
+# INTEGER column (forged data; PostgreSQL refuses it, SQLite's driver overflows past 64
+# bits) must fail to unpack, so the stale-button answer handles it, instead of failing
+# in the middle of a handler. Every id and number the bot puts in a button fits.
+DbInt = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 
 
 class Language(StrEnum):
@@ -64,7 +72,7 @@ class MakerAction(StrEnum):
 
 class MakerCb(CallbackData, prefix="mc"):
     action: MakerAction
-    maker_id: int
+    maker_id: DbInt
 
 
 class MakersListAction(StrEnum):
@@ -77,8 +85,8 @@ class MakersListCb(CallbackData, prefix="ml"):
     the person's conversation data, `search` tells which search the button belongs to."""
 
     action: MakersListAction
-    search: int
-    offset: int
+    search: DbInt
+    offset: DbInt
     category: CategoryChoice
 
 
@@ -102,7 +110,7 @@ class ModerationAction(StrEnum):
 
 class ModerationCb(CallbackData, prefix="mm"):
     action: ModerationAction
-    maker_id: int
+    maker_id: DbInt
 
 
 # ---------------------------------------------------------------- eco-actions, challenges, teams
@@ -117,7 +125,7 @@ class ActCategoryCb(CallbackData, prefix="ac"):
 class ActLogCb(CallbackData, prefix="al"):
     """/act, second tap: the action, by its position in the catalogue."""
 
-    index: int
+    index: DbInt
 
 
 class ActNav(StrEnum):
@@ -151,15 +159,15 @@ class ChallengeAction(StrEnum):
 
 class ChallengeCb(CallbackData, prefix="ch"):
     action: ChallengeAction
-    id: int
+    id: DbInt
 
 
 class TeamJoinCb(CallbackData, prefix="tj"):
-    team_id: int
+    team_id: DbInt
 
 
 class TeamLeaveCb(CallbackData, prefix="tx"):
-    team_id: int
+    team_id: DbInt
 
 
 class ContestAction(StrEnum):
@@ -173,7 +181,7 @@ class ContestCb(CallbackData, prefix="co"):
     """/contest (organisers)."""
 
     action: ContestAction
-    id: int
+    id: DbInt
 
 
 class ChallengeWizardAction(StrEnum):
@@ -194,7 +202,7 @@ class WizardCb(CallbackData, prefix="cw"):
     """/newchallenge (organisers): `value` is an id or a number of weeks where it matters."""
 
     action: ChallengeWizardAction
-    value: int
+    value: DbInt
 
 
 class WizardCategoryCb(CallbackData, prefix="cc"):
@@ -218,7 +226,7 @@ class OfferAction(StrEnum):
 
 class OfferCb(CallbackData, prefix="of"):
     action: OfferAction
-    offer_id: int
+    offer_id: DbInt
 
 
 class ReservationAction(StrEnum):
@@ -228,14 +236,14 @@ class ReservationAction(StrEnum):
 
 class ReservationCb(CallbackData, prefix="rs"):
     action: ReservationAction
-    reservation_id: int
+    reservation_id: DbInt
 
 
 class OffersListCb(CallbackData, prefix="ol"):
     """ "More" under /offers; the search point is in the person's conversation data."""
 
-    search: int
-    offset: int
+    search: DbInt
+    offset: DbInt
 
 
 class OfferWizardAction(StrEnum):
@@ -274,7 +282,7 @@ class OfferWizardCb(CallbackData, prefix="ow"):
 class AlertCb(CallbackData, prefix="oa"):
     """A radius in km for new-offer alerts; 0 switches them off."""
 
-    radius: int
+    radius: DbInt
 
 
 class ReportChoice(StrEnum):
@@ -285,7 +293,7 @@ class ReportChoice(StrEnum):
 
 
 class ReportCb(CallbackData, prefix="rp"):
-    offer_id: int
+    offer_id: DbInt
     reason: ReportChoice
 
 
@@ -296,7 +304,7 @@ class OfferModerationAction(StrEnum):
 
 class OfferModerationCb(CallbackData, prefix="om"):
     action: OfferModerationAction
-    offer_id: int
+    offer_id: DbInt
 
 
 # --- nudges and notification settings (handlers/notifications.py)
@@ -332,7 +340,7 @@ class BroadcastAudienceCb(CallbackData, prefix="ba"):
 class BroadcastTargetCb(CallbackData, prefix="ua"):
     """/broadcast: the challenge or contest an audience is about."""
 
-    id: int
+    id: DbInt
 
 
 class BroadcastStep(StrEnum):
@@ -355,7 +363,7 @@ class BroadcastAction(StrEnum):
 
 class BroadcastCb(CallbackData, prefix="b"):
     action: BroadcastAction
-    broadcast_id: int
+    broadcast_id: DbInt
 
 
 # ---------------------------------------------------------------- neighbours ("gn"), /forget ("gf")

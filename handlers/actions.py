@@ -14,6 +14,7 @@ from bot import action_views as views
 from bot.callbacks import ActCategoryCb, ActLogCb, ActNameCb, ActNav, ActNavCb, NameChoice
 from bot.clock import Clock
 from bot.commands import Scope, command
+from bot.editing import edit_text
 from bot.filters import MenuButton
 from bot.formatting import escape
 from bot.i18n import Translator, t
@@ -105,7 +106,7 @@ async def back_to_categories(query: CallbackQuery, callback_data: ActNavCb) -> N
     if callback_data.to is ActNav.AGAIN:
         await query.message.answer(t(key), reply_markup=views.categories_keyboard())
     else:
-        await query.message.edit_text(t(key), reply_markup=views.categories_keyboard())
+        await edit_text(query.message, t(key), reply_markup=views.categories_keyboard())
 
 
 @router.callback_query(ActCategoryCb.filter())
@@ -113,7 +114,8 @@ async def category_chosen(query: CallbackQuery, callback_data: ActCategoryCb, lo
     await query.answer()
     if query.message is None or isinstance(query.message, InaccessibleMessage):
         return
-    await query.message.edit_text(
+    await edit_text(
+        query.message,
         t("act.choose_action", category=views.category_label(callback_data.category)),
         reply_markup=views.actions_keyboard(callback_data.category, locale),
     )
@@ -159,7 +161,7 @@ async def action_chosen(
         await query.answer(t("act.logged_toast", co2=views.kg(result.co2e_g, locale)))
         text = views.log_text(result, locale)
         if message is not None:
-            await message.edit_text(text, reply_markup=views.after_log_keyboard())
+            await edit_text(message, text, reply_markup=views.after_log_keyboard())
         else:
             await bot.send_message(user.id, text, reply_markup=views.after_log_keyboard())
     await tell_organisers(bot, translator, result.pledges_met)
@@ -193,6 +195,6 @@ async def name_choice(
     await query.answer(t("me.named" if show else "me.anonymous"))
     if isinstance(query.message, Message):
         figures = await actions.my_figures(session, user.id, clock.now(), settings.tz)
-        await query.message.edit_text(
-            views.me_text(figures, locale), reply_markup=views.me_keyboard(figures)
+        await edit_text(
+            query.message, views.me_text(figures, locale), reply_markup=views.me_keyboard(figures)
         )

@@ -36,6 +36,7 @@ from bot.callbacks import (
 )
 from bot.clock import Clock
 from bot.commands import Scope, command
+from bot.editing import edit_markup, edit_text
 from bot.filters import IsOrganiser
 from bot.formatting import escape
 from bot.i18n import Translator, t
@@ -192,7 +193,7 @@ async def audience_chosen(
         ]
         message = _message_of(query)
         if message is not None:
-            await message.edit_text(t(ask_key), reply_markup=_keyboard(*rows, _abort_row()))
+            await edit_text(message, t(ask_key), reply_markup=_keyboard(*rows, _abort_row()))
         return
     await state.update_data(audience=kind.value, target=None)
     await _ask_text(query, state)
@@ -203,7 +204,7 @@ async def _ask_text(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
     message = _message_of(query)
     if message is not None:
-        await message.edit_text(t("broadcast.ask_text"), reply_markup=_keyboard(_abort_row()))
+        await edit_text(message, t("broadcast.ask_text"), reply_markup=_keyboard(_abort_row()))
 
 
 @router.callback_query(BroadcastTargetCb.filter(), BroadcastForm.target, IsOrganiser())
@@ -298,7 +299,7 @@ async def skipped(
     message = _message_of(query)
     if message is None:
         return
-    await message.edit_reply_markup(reply_markup=None)
+    await edit_markup(message, reply_markup=None)
     if await state.get_state() == BroadcastForm.photo.state:
         await _ask_button(message, state)
     else:
@@ -364,7 +365,7 @@ async def send_now(
     message = _message_of(query)
     if message is not None:
         count = started.recipients if started is not None else 0
-        await message.edit_text(t("broadcast.started", id=broadcast.id, count=count))
+        await edit_text(message, t("broadcast.started", id=broadcast.id, count=count))
 
 
 @router.callback_query(
@@ -375,7 +376,8 @@ async def ask_time(query: CallbackQuery, state: FSMContext, settings: Settings) 
     await query.answer()
     message = _message_of(query)
     if message is not None:
-        await message.edit_text(
+        await edit_text(
+            message,
             t("broadcast.ask_time", zone=escape(settings.timezone)),
             reply_markup=_keyboard(
                 [
@@ -486,7 +488,7 @@ async def time_picked(
         answer = target.strftime("%d/%m/%Y %H:%M")
     else:
         answer = (local_now + timedelta(days=1)).strftime("%d/%m/%Y 09:00")
-    await message.edit_reply_markup(reply_markup=None)
+    await edit_markup(message, reply_markup=None)
     await _schedule(message, state, session, user, settings, clock, scheduler, locale, answer)
 
 
@@ -500,7 +502,7 @@ async def abort(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
     message = _message_of(query)
     if message is not None:
-        await message.edit_text(t("broadcast.aborted"))
+        await edit_text(message, t("broadcast.aborted"))
 
 
 @router.message(
@@ -553,7 +555,7 @@ async def stop(
         await query.answer(t("broadcast.stopped"))
         message = _message_of(query)
         if message is not None:
-            await message.edit_text(t("broadcast.cancelled_scheduled", id=result.broadcast.id))
+            await edit_text(message, t("broadcast.cancelled_scheduled", id=result.broadcast.id))
         return
     # Sending: the progress message turns into the final figures once in-flight ones land.
     await query.answer(t("broadcast.stopping", count=result.cancelled_messages), show_alert=True)

@@ -15,6 +15,7 @@ from bot import action_views as views
 from bot.callbacks import ChallengeAction, ChallengeCb
 from bot.clock import Clock
 from bot.commands import Scope, command
+from bot.editing import edit_caption, edit_text
 from bot.filters import IsOrganiser, MenuButton
 from bot.formatting import escape
 from bot.i18n import t
@@ -192,7 +193,7 @@ async def join_or_leave(
     message = query.message
     if isinstance(message, Message) and message.photo:
         caption, keyboard = await _caption(session, user, view, now, settings, locale)
-        await message.edit_caption(caption=caption, reply_markup=keyboard)
+        await edit_caption(message, caption, reply_markup=keyboard)
 
 
 @router.callback_query(
@@ -225,7 +226,7 @@ async def delete(
         await query.answer(t("challenges.gone"), show_alert=True)
         return
     await query.answer()
-    await query.message.edit_text(t("challenges.deleted", title=escape(challenge.title)))
+    await edit_text(query.message, t("challenges.deleted", title=escape(challenge.title)))
 
 
 @router.callback_query(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import LanguageCb, SettingsAction, SettingsCb
 from bot.commands import Scope, command
+from bot.editing import edit_text
 from bot.filters import MenuButton
 from bot.i18n import Translator, t
 from bot.keyboards import language_picker, main_menu, settings_menu
@@ -53,7 +54,7 @@ async def language_chosen(
     with i18n.use_locale(locale):
         await query.answer(t("language.changed"))
         if query.message is not None and not isinstance(query.message, InaccessibleMessage):
-            await query.message.edit_text(t("language.changed"))
+            await edit_text(query.message, t("language.changed"))
             await query.message.answer(t("menu.refreshed"), reply_markup=main_menu())
 
 
@@ -74,11 +75,11 @@ def settings_view(locale: str) -> tuple[str, InlineKeyboardMarkup]:
 async def settings_language(query: CallbackQuery, locale: str) -> None:
     await query.answer()
     if query.message is not None and not isinstance(query.message, InaccessibleMessage):
-        await query.message.edit_text(t("language.choose"), reply_markup=language_picker(locale))
+        await edit_text(query.message, t("language.choose"), reply_markup=language_picker(locale))
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.CLOSE))
 async def settings_close(query: CallbackQuery) -> None:
     await query.answer()
     if query.message is not None and not isinstance(query.message, InaccessibleMessage):
-        await query.message.edit_text(t("settings.closed"))
+        await edit_text(query.message, t("settings.closed"))

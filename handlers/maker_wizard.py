@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import CategoryChoice, MakerWizardCb, WizardAction
 from bot.clock import Clock
 from bot.commands import Scope, command
+from bot.editing import edit_markup
 from bot.formatting import escape, truncate
 from bot.i18n import Translator, t
 from bot.keyboards import main_menu
@@ -350,7 +351,7 @@ async def wizard_button(
         await query.answer()
         await state.set_state(None)
         await state.update_data(draft=None, editing=None)
-        await message.edit_reply_markup(reply_markup=None)
+        await edit_markup(message, reply_markup=None)
         await message.answer(t("wizard.submitted"), reply_markup=main_menu())
     else:
         await query.answer(t("wizard.expired"), show_alert=True)

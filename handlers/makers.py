@@ -32,6 +32,7 @@ from bot.callbacks import (
 )
 from bot.clock import Clock
 from bot.commands import Scope, command
+from bot.editing import edit_markup, edit_text
 from bot.filters import MenuButton
 from bot.formatting import escape, truncate
 from bot.i18n import Translator, t
@@ -375,7 +376,7 @@ async def list_button(
     text, markup = page_view(search, page, locale)
     if callback_data.action is MakersListAction.CATEGORY:
         await state.update_data(makers_search=search)
-        await message.edit_text(text, reply_markup=markup)
+        await edit_text(message, text, markup)
     elif page.makers:
         await message.answer(text, reply_markup=markup)
     else:
@@ -412,7 +413,7 @@ async def favourite_button(
         return
     await query.answer(t("makers.favourite.added" if wanted else "makers.favourite.removed"))
     if query.message is not None and not isinstance(query.message, InaccessibleMessage):
-        await query.message.edit_reply_markup(reply_markup=card_keyboard(maker, wanted))
+        await edit_markup(query.message, reply_markup=card_keyboard(maker, wanted))
 
 
 @router.callback_query(MakerCb.filter(F.action == MakerAction.QR))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import ModerationAction, ModerationCb
 from bot.clock import Clock
 from bot.commands import Scope, command
+from bot.editing import edit_markup
 from bot.filters import IsOrganiser
 from bot.formatting import escape
 from bot.i18n import Translator, t
@@ -131,7 +132,7 @@ async def moderation_button(
         return
     await query.answer()
     if message is not None and not isinstance(message, InaccessibleMessage):
-        await message.edit_reply_markup(reply_markup=None)
+        await edit_markup(message, reply_markup=None)
     target = query.from_user.id
     if callback_data.action is ModerationAction.APPROVE:
         await bot.send_message(target, t("moderation.approved", name=escape(maker.name)))

@@ -21,6 +21,7 @@ from bot.callbacks import ForgetAction, ForgetCb, NeighboursAction, NeighboursCb
 from bot.clock import Clock
 from bot.commands import Scope, command
 from bot.conversation_state import forget_conversations
+from bot.editing import edit_markup, edit_text
 from bot.filters import MenuButton
 from bot.formatting import escape
 from bot.i18n import Translator, t
@@ -219,13 +220,13 @@ async def neighbours_button(
         await state.clear()
         await query.answer()
         if message is not None:
-            await message.edit_text(t("neighbours.consent.declined"))
+            await edit_text(message, t("neighbours.consent.declined"))
         return
     if action is NeighboursAction.ACCEPT:
         await neighbours.consent(session, user.id, clock.now())
         await query.answer()
         if message is not None:
-            await message.edit_text(t("neighbours.consent.accepted"))
+            await edit_text(message, t("neighbours.consent.accepted"))
             await state.set_state(NeighboursFlow.name)
             await message.answer(t("neighbours.name.ask"), reply_markup=name_keyboard())
         return
@@ -246,7 +247,7 @@ async def neighbours_button(
         if await state.get_state() != NeighboursFlow.name.state:
             return
         await neighbours.set_display_name(session, user.id, None)
-        await message.edit_reply_markup(reply_markup=None)
+        await edit_markup(message, reply_markup=None)
         await after_name(message, state, session, user.id, clock, settings)
     elif action is NeighboursAction.RENAME:
         await state.set_state(NeighboursFlow.name)
@@ -258,7 +259,7 @@ async def neighbours_button(
         if profile.visible != wanted:
             await neighbours.set_visible(session, user.id, wanted)
             # Only when it changes: Telegram refuses an edit that changes nothing.
-            await message.edit_reply_markup(reply_markup=panel_keyboard(profile))
+            await edit_markup(message, reply_markup=panel_keyboard(profile))
         key = "neighbours.shown" if profile.visible else "neighbours.hidden"
         await message.answer(t(key))
     elif action is NeighboursAction.PANEL:
@@ -384,7 +385,7 @@ async def forget_button(
     await query.answer()
     if callback_data.action is ForgetAction.CANCEL:
         if message is not None:
-            await message.edit_text(t("forget.cancelled"))
+            await edit_text(message, t("forget.cancelled"))
         return
     # Conversation state first, in every chat: it may hold places or drafts of this person.
     await forget_conversations(state.storage, user.id)
@@ -393,4 +394,4 @@ async def forget_button(
     await offer_notices.enqueue(session, translator, forgotten.notices, now, settings)
     offer_notices.cancel_offer_jobs(scheduler, forgotten.offer_ids)
     if message is not None:
-        await message.edit_text(t("forget.done"))
+        await edit_text(message, t("forget.done"))

@@ -20,6 +20,7 @@ from bot.callbacks import (
 )
 from bot.clock import Clock
 from bot.commands import CommandSpec
+from bot.editing import edit_text
 from bot.i18n import t
 from bot.services import nudges
 from bot.services.nudges import NudgeKind, Prefs
@@ -101,7 +102,7 @@ async def _show(
     await query.answer()
     message = query.message
     if message is not None and not isinstance(message, InaccessibleMessage):
-        await message.edit_text(text, reply_markup=markup)
+        await edit_text(message, text, reply_markup=markup)
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.NOTIFICATIONS))
@@ -130,7 +131,7 @@ async def back(query: CallbackQuery, locale: str) -> None:
     message = query.message
     if message is not None and not isinstance(message, InaccessibleMessage):
         text, markup = settings_view(locale)
-        await message.edit_text(text, reply_markup=markup)
+        await edit_text(message, text, reply_markup=markup)
 
 
 @router.callback_query(NotifCb.filter())

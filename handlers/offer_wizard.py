@@ -22,6 +22,7 @@ from bot.callbacks import (
     PickupChoice,
 )
 from bot.clock import Clock
+from bot.editing import edit_markup
 from bot.formatting import escape
 from bot.i18n import Translator, t
 from bot.keyboards import main_menu
@@ -467,7 +468,7 @@ async def wizard_button(
         await query.answer()
         await state.set_state(None)
         await state.update_data(offer_draft=None)
-        await message.edit_reply_markup(reply_markup=None)
+        await edit_markup(message, reply_markup=None)
         await message.answer(t("offers.wizard.published", id=offer.id), reply_markup=main_menu())
         await send_card(bot, message.chat.id, offer, zone_of(user, settings), now, user.id)
         await offer_notices.enqueue(session, translator, notices, now, settings)

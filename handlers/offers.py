@@ -38,6 +38,7 @@ from bot.callbacks import (
 )
 from bot.clock import Clock
 from bot.commands import Scope, command
+from bot.editing import edit_markup, edit_text
 from bot.filters import IsOrganiser, MenuButton
 from bot.formatting import escape, truncate
 from bot.i18n import Translator, t
@@ -393,7 +394,7 @@ async def more_button(
         await query.answer(t("offers.list.expired"), show_alert=True)
         return
     await query.answer()
-    await message.edit_reply_markup(reply_markup=None)
+    await edit_markup(message, reply_markup=None)
     offset = max(0, min(callback_data.offset, 10_000))
     await show_page(message, bot, session, user, settings, clock, search, offset, locale)
 
@@ -490,7 +491,7 @@ async def reservation_button(
     await query.answer(t(key))
     message = _usable(query)
     if message is not None:
-        await message.edit_reply_markup(reply_markup=None)
+        await edit_markup(message, reply_markup=None)
     await bot.send_message(query.from_user.id, t(key + "_text", title=escape(offer.title)))
     await offer_notices.enqueue(session, translator, notices, now, settings)
 
@@ -550,7 +551,7 @@ async def report_reason(
     )
     message = _usable(query)
     if message is not None:
-        await message.edit_text(t("offers.report.thanks" if new else "offers.report.already"))
+        await edit_text(message, t("offers.report.thanks" if new else "offers.report.already"))
 
 
 @router.callback_query(OfferCb.filter(F.action == OfferAction.MAKER))
@@ -825,7 +826,7 @@ async def moderation_button(
     await query.answer()
     message = _usable(query)
     if message is not None:
-        await message.edit_reply_markup(reply_markup=None)
+        await edit_markup(message, reply_markup=None)
     await bot.send_message(query.from_user.id, text)
     await offer_notices.enqueue(session, translator, notices, clock.now(), settings)
 

@@ -29,6 +29,7 @@ from bot.callbacks import (
 )
 from bot.clock import Clock
 from bot.commands import Scope, command
+from bot.editing import edit_markup, edit_text
 from bot.filters import IsOrganiser
 from bot.formatting import escape, truncate
 from bot.i18n import t
@@ -156,7 +157,7 @@ async def contest_button(
             await query.answer(t("contest.already_closed"), show_alert=True)
             return
         await query.answer()
-        await message.edit_text(t("contest.closed", name=escape(closed.name)))
+        await edit_text(message, t("contest.closed", name=escape(closed.name)))
 
 
 @_organisers.message(ContestForm.name, F.text)
@@ -303,7 +304,7 @@ async def wizard_toggle(
     await state.update_data(categories=chosen)
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=_categories_keyboard(chosen))
+        await edit_markup(query.message, reply_markup=_categories_keyboard(chosen))
 
 
 @_organisers.callback_query(
@@ -581,7 +582,9 @@ async def wizard_create(
     await query.answer()
     username = (await bot.me()).username or ""
     link = deep_link_url(username, DeepLink(DeepLinkKind.JOIN, created.id))
-    await query.message.edit_text(t("newchallenge.created", title=escape(created.title), link=link))
+    await edit_text(
+        query.message, t("newchallenge.created", title=escape(created.title), link=link)
+    )
 
 
 @_organisers.callback_query(
@@ -591,7 +594,7 @@ async def wizard_cancel(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_text(t("newchallenge.cancelled"))
+        await edit_text(query.message, t("newchallenge.cancelled"))
 
 
 @_organisers.message(StateFilter(Wizard))

@@ -16,6 +16,7 @@ from bot import action_views as views
 from bot.callbacks import TeamJoinCb, TeamLeaveCb
 from bot.clock import Clock
 from bot.commands import Scope, command
+from bot.editing import edit_text
 from bot.formatting import escape, truncate
 from bot.i18n import t
 from bot.services import contests, leaderboard
@@ -125,8 +126,10 @@ async def leave(
     await query.answer(t("team.left", team=truncate(team.name, ALERT_NAME_LIMIT)), show_alert=True)
     if isinstance(query.message, Message):
         memberships = await contests.member_teams(session, user.id)
-        await query.message.edit_text(
-            views.my_teams_text(memberships), reply_markup=views.my_teams_keyboard(memberships)
+        await edit_text(
+            query.message,
+            views.my_teams_text(memberships),
+            reply_markup=views.my_teams_keyboard(memberships),
         )
 
 

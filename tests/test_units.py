@@ -53,7 +53,8 @@ def _largest_instance(cls: type[CallbackData]) -> CallbackData:
         if isinstance(annotation, type) and issubclass(annotation, __import__("enum").Enum):
             values[name] = max(annotation, key=lambda member: len(str(member.value)))
         elif annotation is int:
-            values[name] = -(2**63)
+            # The widest number callback data accepts (bot/callbacks.py DbInt).
+            values[name] = -(2**31)
         elif annotation is bool:
             values[name] = True
         else:

@@ -1,0 +1,480 @@
+"""The world a hostile update lands in: the production dispatcher and bot talking real HTTP
+to the test Bot API server, a database where other people have data in every feature,
+and a catalogue of every conversation state with plausible conversation data."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
+from PIL import Image
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+import handlers
+from bot.app import create_bot, create_dispatcher, prepare_database
+from bot.clock import ManualClock
+from bot.demo import load_demo_makers
+from bot.i18n import Translator, create_translator
+from bot.settings import Settings
+from handlers import get_commands, get_routers
+from models.database import create_sessionmaker
+from tests.tg_server import FakeTelegramServer, JsonDict, RecordedCall, TgChat, TgUser
+
+ATTACKER_ID = 7001
+VICTIM = TgUser(id=7002, first_name="Victor", language_code="en")
+ORGANISER = TgUser(id=7099, first_name="Olga", language_code="fr")
+SCOUT = TgUser(id=7050, first_name="Scout", language_code="fr")
+SUBMITTER = TgUser(id=7060, first_name="Sam", language_code="fr")
+VICTIM_GROUP = TgChat(id=-5001, type="supergroup", title="Quartier Victor")
+ATTACKER_GROUP = TgChat(id=-5002, type="supergroup", title="Hostile group")
+BORDEAUX = (44.8378, -0.5792)
+# People whose data no update of the attacker may change.
+PROTECTED_IDS = frozenset({VICTIM.id, ORGANISER.id, VICTIM_GROUP.id, SUBMITTER.id})
+
+
+def png(colour: str = "green") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------------- walking code
+
+
+def all_states() -> list[State]:
+    """Every conversation state declared in handlers/, found by walking the modules, so a
+    state added later is covered without touching the suite."""
+    found: dict[str, State] = {}
+    for module in vars(handlers).values():
+        for value in vars(module).values() if hasattr(module, "__dict__") else ():
+            if (
+                isinstance(value, type)
+                and issubclass(value, StatesGroup)
+                and value is not StatesGroup
+            ):
+                for state in value.__all_states__:
+                    if state.state is not None:
+                        found[state.state] = state
+    return [found[name] for name in sorted(found)]
+
+
+def _filter_commands(router: Router) -> set[str]:
+    names: set[str] = set()
+    for handler in router.message.handlers:
+        for flt in handler.filters or ():
+            callback = flt.callback
+            if isinstance(callback, CommandStart):
+                names.add("start")
+            elif isinstance(callback, Command):
+                for item in callback.commands:
+                    if isinstance(item, str):
+                        names.add(item)
+                    elif hasattr(item, "command"):
+                        names.add(str(item.command))
+    for sub in router.sub_routers:
+        names |= _filter_commands(sub)
+    return names
+
+
+def all_commands() -> list[str]:
+    """Every command a handler filters on, listed in the menu or not."""
+    names = {spec.name for spec in get_commands()}
+    for router in get_routers():
+        names |= _filter_commands(router)
+    return sorted(names)
+
+
+# ----------------------------------------------------------------------------- the world
+
+
+@dataclass
+class World:
+    settings: Settings
+    server: FakeTelegramServer
+    bot: Bot
+    dispatcher: Dispatcher
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: ManualClock
+    translator: Translator
+    # Conversation data seen for each state while scripted walks went through the wizards.
+    state_data: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Ids of other people's things, for forged callback data.
+    foreign_ids: list[int] = field(default_factory=list)
+    _update_ids: Iterable[int] = field(default_factory=lambda: itertools.count(100_000))
+
+    def next_update_id(self) -> int:
+        return next(iter(self._update_ids))
+
+    # ------------------------------------------------------------------ building updates
+
+    def message(self, user: TgUser, fields: JsonDict, chat: TgChat | None = None) -> JsonDict:
+        stored = self.server._user_message(user, chat, fields)
+        return {"update_id": self.next_update_id(), "message": dict(stored)}
+
+    def text(self, user: TgUser, text: str, chat: TgChat | None = None) -> JsonDict:
+        fields: JsonDict = {"text": text}
+        if text.startswith("/"):
+            word = text.split(maxsplit=1)[0] if text.split() else text
+            length = len(word.encode("utf-16-le")) // 2
+            fields["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return self.message(user, fields, chat)
+
+    def edited(self, user: TgUser, fields: JsonDict, chat: TgChat | None = None) -> JsonDict:
+        """An edit of the user's latest message in that chat (a new one if none)."""
+        chat_id = chat.id if chat is not None else user.id
+        mine = [
+            m
+            for m in self.server._messages.get(chat_id, {}).values()
+            if m.get("from", {}).get("id") == user.id
+        ]
+        if not mine:
+            return self.message(user, fields, chat) | {}
+        original = dict(mine[-1])
+        original.update(fields)
+        original["edit_date"] = int(time.time())
+        original["from"] = user.to_json()
+        return {"update_id": self.next_update_id(), "edited_message": original}
+
+    def callback(
+        self, user: TgUser, data: str, chat: TgChat | None = None, message_id: int | None = None
+    ) -> JsonDict:
+        """A tap carrying `data` on a bot message (the latest in the chat by default)."""
+        chat_json = chat.to_json() if chat is not None else user.private_chat()
+        chat_id = int(chat_json["id"])
+        self.server._chats.setdefault(chat_id, chat_json)
+        stored = self.server._messages.get(chat_id, {})
+        mine = [mid for mid, m in stored.items() if m["from"]["id"] == self.server.bot_id]
+        query_id = str(9_000_000_000 + self.next_update_id())
+        query: JsonDict = {
+            "id": query_id,
+            "from": user.to_json(),
+            "chat_instance": str(-abs(chat_id) - 777),
+            "data": data,
+        }
+        if message_id in stored:
+            query["message"] = dict(stored[message_id])
+        elif mine:
+            query["message"] = dict(stored[max(mine)])
+        else:
+            query["message"] = {"chat": chat_json, "message_id": 1, "date": 0}
+        self.server._queries[query_id] = {"answered": False, "query": query}
+        return {"update_id": self.next_update_id(), "callback_query": query}
+
+    def shown_buttons(self, chat_id: int, last: int = 5) -> list[tuple[int, str]]:
+        """(message id, callback data) of the buttons on the bot's latest messages."""
+        stored = self.server._messages.get(chat_id, {})
+        mine = [m for _id, m in sorted(stored.items()) if m["from"]["id"] == self.server.bot_id]
+        found: list[tuple[int, str]] = []
+        for message in mine[-last:]:
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard") or []:
+                found += [
+                    (int(message["message_id"]), str(b["callback_data"]))
+                    for b in row
+                    if b.get("callback_data")
+                ]
+        return found
+
+    # ------------------------------------------------------------------ feeding
+
+    async def feed(self, update: JsonDict) -> list[RecordedCall]:
+        """Feed one update to the production dispatcher; the Bot API calls it made."""
+        start = len(self.server.calls)
+        await self.dispatcher.feed_raw_update(self.bot, update)
+        return self.server.calls[start:]
+
+    def context(self, user_id: int, chat_id: int) -> Any:
+        return self.dispatcher.fsm.get_context(self.bot, chat_id=chat_id, user_id=user_id)
+
+    async def state_of(self, user_id: int, chat_id: int) -> tuple[str | None, dict[str, Any]]:
+        ctx = self.context(user_id, chat_id)
+        return await ctx.get_state(), await ctx.get_data()
+
+    async def put_in_state(
+        self, user_id: int, chat_id: int, state: str | None, data: dict[str, Any]
+    ) -> None:
+        key = StorageKey(bot_id=self.bot.id, chat_id=chat_id, user_id=user_id)
+        await self.dispatcher.storage.set_state(key, state)
+        await self.dispatcher.storage.set_data(key, data)
+
+    # ------------------------------------------------------------------ scripted walks
+
+    async def explore(
+        self,
+        user: TgUser,
+        commands: list[str],
+        *,
+        before_walk: Callable[[], Awaitable[None]] | None = None,
+        seed: int = 8,
+        walks: int = 3,
+    ) -> None:
+        """Walk every wizard from its command with plausible answers, recording the
+        conversation data seen in each state. Buttons not yet tapped in a state are tapped
+        first, so a few walks go through every branch; a command that starts no
+        conversation is walked once."""
+        rng = random.Random(seed)
+        tapped: set[tuple[str | None, str]] = set()
+
+        def pick(state: str | None, buttons: list[str]) -> str:
+            safe = [b for b in buttons if not _looks_like_exit(b)] or buttons
+            fresh = [b for b in safe if (state, b) not in tapped]
+            choice = rng.choice(fresh or safe)
+            tapped.add((state, choice))
+            return choice
+
+        for command in commands:
+            for walk in range(walks):
+                if before_walk is not None:
+                    await before_walk()
+                await self.feed(self.text(user, "/cancel"))
+                calls = await self.feed(self.text(user, f"/{command}"))
+                entered = False
+                for step in range(24):
+                    state, data = await self.state_of(user.id, user.id)
+                    buttons = _inline_buttons(calls)
+                    if state is None:
+                        # Some conversations start from a button under the command's answer.
+                        if entered or not buttons or step >= 3:
+                            break
+                        calls = await self.feed(self.callback(user, pick(None, buttons))) or calls
+                        continue
+                    entered = True
+                    seen = self.state_data.setdefault(state, [])
+                    if data not in seen:
+                        seen.append(data)
+                    short = state.split(":")[-1]
+                    if short in {"location", "alert_location"}:
+                        lat, lon = BORDEAUX
+                        fields: JsonDict = {"location": {"latitude": lat, "longitude": lon}}
+                        update = self.message(user, fields)
+                    elif short == "photo" and walk % 2 == 0:
+                        update = self.message(user, {"photo": self.server._photo_sizes(png())})
+                    elif any(not _looks_like_exit(b) for b in buttons) and (
+                        short not in _ANSWERS or walk % 2 == 1
+                    ):
+                        update = self.callback(user, pick(state, buttons))
+                    else:
+                        update = self.text(user, _ANSWERS.get(short, "Oui"))
+                    calls = await self.feed(update) or calls
+                if not entered and walk >= 1:
+                    break
+        await self.feed(self.text(user, "/cancel"))
+
+
+# Plausible answers to a wizard's question, by the name of its state.
+_ANSWERS = {
+    "name": "Atelier Vert",
+    "title": "Pain du jour",
+    "description": "Une description honnête.",
+    "address": "1 rue Sainte-Catherine, Bordeaux",
+    "website": "https://example.org",
+    "phone": "05 56 00 00 00",
+    "quantity": "3",
+    "target": "5",
+    "pledge": "Un arbre planté",
+    "end": "4",
+    "pickup": "21:00",
+    "reason": "Informations incomplètes",
+    "text": "Bonjour à toutes et à tous",
+    "button": "https://example.org Voir",
+}
+
+
+def _inline_buttons(calls: list[RecordedCall]) -> list[str]:
+    found: list[str] = []
+    for call in calls:
+        markup = call.params.get("reply_markup")
+        if isinstance(markup, dict) and markup.get("inline_keyboard"):
+            found += [
+                str(b["callback_data"])
+                for row in markup["inline_keyboard"]
+                for b in row
+                if b.get("callback_data")
+            ]
+    return found
+
+
+def _looks_like_exit(data: str) -> bool:
+    return data.endswith((":x", ":abort", ":r")) or data in {"bw:abort"}
+
+
+# ----------------------------------------------------------------------------- other people's data
+
+
+async def seed_pending_listing(world: World) -> None:
+    """A maker listing waiting for moderation (so the moderation states can be reached)."""
+    from bot.services import makers
+    from bot.services.users import TelegramProfile, upsert_user
+
+    now = world.clock.now()
+    async with world.sessionmaker() as session:
+        await upsert_user(
+            session,
+            TelegramProfile(SUBMITTER.id, SUBMITTER.first_name, None, SUBMITTER.language_code),
+            now,
+        )
+        draft = makers.ListingDraft(
+            name="Atelier de Sam",
+            description="Bijoux en verre recyclé",
+            address="2 place de la Bourse",
+            category="other",
+            latitude=BORDEAUX[0],
+            longitude=BORDEAUX[1],
+            city="Bordeaux",
+        )
+        await makers.submit_listing(session, SUBMITTER.id, draft, now)
+        await session.commit()
+
+
+async def seed_other_people(world: World) -> None:
+    """The victim, the organiser and a group get data in every feature, through the
+    services (the same code the handlers call)."""
+    from bot.services import actions, contests, makers, neighbours, nudges, offers
+    from bot.services.challenges import (
+        ChallengeDraft,
+        ChallengeScope,
+        create_challenge,
+        join_challenge,
+    )
+    from bot.services.offers import OfferDraft
+    from bot.services.users import TelegramProfile, upsert_user
+    from models import Maker
+
+    await seed_pending_listing(world)
+    now = world.clock.now()
+    zone = world.settings.tz
+    slug = _first_slug()
+    async with world.sessionmaker() as session:
+        for person in (VICTIM, ORGANISER):
+            await upsert_user(
+                session,
+                TelegramProfile(person.id, person.first_name, None, person.language_code),
+                now,
+            )
+        listed = select(Maker.id).where(Maker.owner_id.is_(None)).order_by(Maker.id).limit(3)
+        maker_ids = list((await session.scalars(listed)).all())
+        for maker_id in maker_ids:
+            await makers.set_favourite(session, VICTIM.id, maker_id, True, now)
+        await actions.log_action(
+            session, user_id=VICTIM.id, slug=slug, chat_id=VICTIM.id, now=now, tz=zone
+        )
+        contest = await contests.create_contest(
+            session, "Défi des quartiers", ORGANISER.id, world.settings.organiser_ids, now
+        )
+        team, _contest, _new = await contests.register_team(
+            session, contest.join_code, VICTIM_GROUP.id, VICTIM_GROUP.title, VICTIM.id, now
+        )
+        await contests.join_team(session, team.id, VICTIM.id, now)
+        await actions.log_action(
+            session, user_id=VICTIM.id, slug=slug, chat_id=VICTIM_GROUP.id, now=now, tz=zone
+        )
+        draft = ChallengeDraft(
+            title="Zéro déchet",
+            description="",
+            action_slugs=(slug,),
+            weekly_target=5,
+            scope=ChallengeScope.TEAM,
+            contest_id=None,
+            team_id=team.id,
+            pledge=None,
+            last_day=(now + timedelta(days=20)).date(),
+        )
+        challenge = await create_challenge(
+            session, draft, ORGANISER.id, world.settings.organiser_ids, now, zone
+        )
+        await join_challenge(session, challenge.id, VICTIM.id, now)
+        end = now + timedelta(hours=5)
+        offer, _notices = await offers.publish(
+            session,
+            VICTIM.id,
+            OfferDraft(
+                title="Pain de Victor",
+                description="Pain complet de la veille",
+                quantity=4,
+                pickup_end=end,
+                latitude=BORDEAUX[0],
+                longitude=BORDEAUX[1],
+            ),
+            now,
+        )
+        other_offer, _notices = await offers.publish(
+            session,
+            ORGANISER.id,
+            OfferDraft(
+                title="Soupe d'Olga",
+                description="Soupe de légumes",
+                quantity=3,
+                pickup_end=end,
+                latitude=BORDEAUX[0],
+                longitude=BORDEAUX[1],
+            ),
+            now,
+        )
+        reservation, _offer, _notices = await offers.reserve(
+            session, other_offer.id, VICTIM.id, now
+        )
+        await offers.subscribe_alerts(session, VICTIM.id, BORDEAUX[0], BORDEAUX[1], 5, now)
+        await neighbours.consent(session, VICTIM.id, now)
+        await neighbours.record_position(session, VICTIM.id, BORDEAUX[0], BORDEAUX[1], now)
+        await nudges.next_cap(session, VICTIM.id)
+        await nudges.snooze_week(session, VICTIM.id, now)
+        await session.commit()
+        pending = await session.scalar(select(Maker.id).where(Maker.owner_id == SUBMITTER.id))
+        world.foreign_ids = sorted(
+            {
+                *maker_ids,
+                pending or 0,
+                contest.id,
+                team.id,
+                challenge.id,
+                offer.id,
+                other_offer.id,
+                reservation.id,
+                VICTIM.id,
+                ORGANISER.id,
+                VICTIM_GROUP.id,
+            }
+        )
+
+
+def _first_slug() -> str:
+    from bot.services.catalogue import default_catalogue
+
+    return next(iter(default_catalogue())).slug
+
+
+@contextlib.asynccontextmanager
+async def build_world(settings: Settings) -> AsyncIterator[World]:
+    async with FakeTelegramServer() as server:
+        settings = settings.model_copy(
+            update={"telegram_api_base": server.base_url, "bot_token": SecretStr(server.token)}
+        )
+        engine = await prepare_database(settings, seed_demo=False)
+        sessionmaker = create_sessionmaker(engine)
+        async with sessionmaker() as session:
+            await load_demo_makers(session, settings)
+            await session.commit()
+        clock = ManualClock()
+        translator = create_translator(settings.locales_dir, settings.default_language)
+        bot = create_bot(settings)
+        dispatcher = create_dispatcher(settings, sessionmaker, translator=translator, clock=clock)
+        world = World(settings, server, bot, dispatcher, engine, sessionmaker, clock, translator)
+        try:
+            yield world
+        finally:
+            await dispatcher.storage.close()
+            await bot.session.close()
+            await engine.dispose()
