@@ -21,15 +21,19 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psutil
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from benchmarks.common import report
-from benchmarks.throughput import SCRIPT, _push, _wait_calls
+from benchmarks.throughput import SCRIPT, _push, _wait_answered
+from bot.services.actions import grams, rebuild_weekly_totals
+from bot.services.catalogue import default_catalogue
 from bot.settings import PROJECT_ROOT
-from models import User
+from bot.weeks import week_of
+from models import ActionLog, User
 from models.database import create_engine, upgrade
 from tests.tg_server import FakeTelegramServer, TgUser
 
@@ -64,8 +68,42 @@ async def fill_users(connection: AsyncConnection, rng: random.Random) -> str:
     return f"{PEOPLE} people"
 
 
-# The actions feature appends its filler here (1,000,000 logged actions).
-FILLERS: list[Filler] = [fill_users]
+LOGS = 1_000_000
+LOG_WEEKS = 10
+
+
+async def fill_action_logs(connection: AsyncConnection, rng: random.Random) -> str:
+    """1,000,000 eco-actions over ten weeks, most people logging a little, a few a lot,
+    and the weekly tables /me and /leaderboard read, rebuilt from them."""
+    catalogue = default_catalogue().actions
+    zone = ZoneInfo("Europe/Paris")
+    activity = [1 / (rank**0.5) for rank in range(1, PEOPLE + 1)]
+    people = rng.choices(range(PEOPLE), activity, k=LOGS)
+    span = timedelta(weeks=LOG_WEEKS).total_seconds()
+    for start in range(0, LOGS, 20_000):
+        rows = []
+        for person in people[start : start + 20_000]:
+            action = catalogue[rng.randrange(len(catalogue))]
+            instant = START + timedelta(seconds=rng.uniform(0, span))
+            rows.append(
+                {
+                    "user_id": FIRST_ID + person,
+                    "action_slug": action.slug,
+                    "category": action.category.value,
+                    "co2e_g": grams(action.co2e_kg),
+                    "logged_at": instant,
+                    "week_start": week_of(instant, zone),
+                    "chat_id": FIRST_ID + person,
+                }
+            )
+        await connection.execute(insert(ActionLog), rows)
+    await rebuild_weekly_totals(AsyncSession(bind=connection))
+    return f"{LOGS} logged actions"
+
+
+FILLERS: list[Filler] = [fill_users, fill_action_logs]
+# The throughput mix, plus the two commands that read the logs' weekly tables.
+MEMORY_SCRIPT = [*SCRIPT, "/me", "/leaderboard"]
 
 
 async def _make_database(path: Path) -> list[str]:
@@ -116,11 +154,13 @@ async def _measure(server: FakeTelegramServer, database: Path, eager: bool) -> d
         updates = 0
         for number, people in enumerate(waves):
             wave_since = server.mark()
-            expected = 0
+            queries: dict[str, int] = {}
             for index, person in enumerate(people):
-                step = SCRIPT[(index + number) % len(SCRIPT)]
-                expected += _push(server, person, step)[1]
-            await _wait_calls(server, wave_since, expected)
+                step = MEMORY_SCRIPT[(index + number) % len(MEMORY_SCRIPT)]
+                query = _push(server, person, step)
+                if query is not None:
+                    queries[query] = person.id
+            await _wait_answered(server, wave_since, {p.id for p in people}, queries)
             updates += len(people)
         seconds = time.monotonic() - started
         rss, peak = _memory(process.pid)

@@ -74,8 +74,10 @@ async def _world(tmp_path: Path, **overrides: Any) -> AsyncIterator[World]:
     )
     async with build_world(base) as built:
         await seed_pending_listing(built)
-        await built.explore(SCOUT, all_commands(), before_walk=lambda: seed_pending_listing(built))
+        # Other people first: some wizard steps only exist when there is something to pick
+        # (a challenge's participants, a contest's team groups as a broadcast audience).
         await seed_other_people(built)
+        await built.explore(SCOUT, all_commands(), before_walk=lambda: seed_pending_listing(built))
         yield built
 
 

@@ -8,6 +8,7 @@ import contextlib
 import io
 import itertools
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -219,24 +220,32 @@ class World:
         *,
         before_walk: Callable[[], Awaitable[None]] | None = None,
         seed: int = 8,
-        walks: int = 3,
+        max_walks: int = 16,
+        patience: int = 4,
     ) -> None:
         """Walk every wizard from its command with plausible answers, recording the
         conversation data seen in each state. Buttons not yet tapped in a state are tapped
-        first, so a few walks go through every branch; a command that starts no
-        conversation is walked once."""
-        rng = random.Random(seed)
+        first; a command's walks stop once `patience` walks in a row found no new state
+        (each command has its own random generator, so a change to one wizard does not
+        reshuffle the others' walks); a command that starts no conversation is walked
+        once."""
         tapped: set[tuple[str | None, str]] = set()
+        rng = random.Random(seed)
 
         def pick(state: str | None, buttons: list[str]) -> str:
+            # Buttons count as tapped by kind (ids blanked): "approve #3" then "approve #4"
+            # would be no exploration, "reject" is.
             safe = [b for b in buttons if not _looks_like_exit(b)] or buttons
-            fresh = [b for b in safe if (state, b) not in tapped]
+            fresh = [b for b in safe if (state, _kind(b)) not in tapped]
             choice = rng.choice(fresh or safe)
-            tapped.add((state, choice))
+            tapped.add((state, _kind(choice)))
             return choice
 
         for command in commands:
-            for walk in range(walks):
+            rng.seed(f"{seed}:{command}")
+            fruitless = 0
+            for walk in range(max_walks):
+                known = len(self.state_data)
                 if before_walk is not None:
                     await before_walk()
                 await self.feed(self.text(user, "/cancel"))
@@ -247,7 +256,7 @@ class World:
                     buttons = _inline_buttons(calls)
                     if state is None:
                         # Some conversations start from a button under the command's answer.
-                        if entered or not buttons or step >= 3:
+                        if entered or not buttons or step >= 8:
                             break
                         calls = await self.feed(self.callback(user, pick(None, buttons))) or calls
                         continue
@@ -270,6 +279,9 @@ class World:
                         update = self.text(user, _ANSWERS.get(short, "Oui"))
                     calls = await self.feed(update) or calls
                 if not entered and walk >= 1:
+                    break
+                fruitless = fruitless + 1 if len(self.state_data) == known else 0
+                if fruitless >= patience:
                     break
         await self.feed(self.text(user, "/cancel"))
 
@@ -305,6 +317,10 @@ def _inline_buttons(calls: list[RecordedCall]) -> list[str]:
                 if b.get("callback_data")
             ]
     return found
+
+
+def _kind(data: str) -> str:
+    return re.sub(r"-?\d+", "#", data)
 
 
 def _looks_like_exit(data: str) -> bool:
