@@ -26,6 +26,7 @@ from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from pydantic import ValidationError
+from pydantic_core import to_json
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -89,7 +90,15 @@ class UpdateProcessor:
     ) -> list[Update]:
         """Commit updates to the inbox; returns those not seen before, in order."""
         if payloads is None:
-            payloads = [u.model_dump_json(exclude_unset=True, by_alias=True) for u in updates]
+            # NaN and infinities kept as JSON constants (model_dump_json would write null,
+            # which Update then refuses to read back: a location with NaN coordinates
+            # stayed in the inbox unreadable, found on PostgreSQL by the hostile suite).
+            payloads = [
+                to_json(
+                    u.model_dump(exclude_unset=True, by_alias=True), inf_nan_mode="constants"
+                ).decode()
+                for u in updates
+            ]
         received = [
             inbox.ReceivedUpdate(update.update_id, sender_id(update), payload)
             for update, payload in zip(updates, payloads, strict=True)

@@ -345,3 +345,30 @@ async def test_a_second_run_is_rolled_back_when_another_process_won(
     finally:
         await bot.session.close()
         await engine.dispose()
+
+
+async def test_a_stored_update_with_nan_coordinates_reads_back(rig: Rig) -> None:
+    """Regression: the stored payload wrote NaN as null, which Update then refused to read
+    back, so a location with impossible coordinates stayed unreadable in the inbox."""
+    processor = rig.runtime.processor
+    update = Update.model_validate(
+        {
+            "update_id": 41,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": ALICE.private_chat(),
+                "from": ALICE.to_json(),
+                "location": {"latitude": float("nan"), "longitude": float("inf")},
+            },
+        }
+    )
+    assert len(await processor.store([update])) == 1
+    async with rig.sessionmaker() as session:
+        payload = await session.scalar(
+            select(InboxUpdate.payload).where(InboxUpdate.update_id == 41)
+        )
+    assert payload is not None
+    location = processor.parse(payload).message.location  # type: ignore[union-attr]
+    assert location is not None
+    assert location.latitude != location.latitude and location.longitude == float("inf")
