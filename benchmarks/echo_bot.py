@@ -32,7 +32,8 @@ def dispatcher() -> Dispatcher:
     async def pressed(query: CallbackQuery) -> None:
         await query.answer()
         if query.message is not None and not isinstance(query.message, InaccessibleMessage):
-            await query.message.edit_text(f"pressed {query.data}")
+            # A different text each press: an edit that changes nothing is refused (400).
+            await query.message.edit_text(f"pressed {query.data} ({query.id})")
 
     return dp
 

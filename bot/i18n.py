@@ -8,10 +8,12 @@ language, so features never fight over one file. Message ids are keys such as
 
 from __future__ import annotations
 
+import functools
 import gettext
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 from aiogram.utils.i18n import I18n
 from babel.messages.catalog import Catalog
@@ -19,6 +21,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot.settings import SUPPORTED_LANGUAGES
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def load_catalog(locale_dir: Path, locale: str) -> Catalog:
@@ -102,3 +107,22 @@ def t(key: str, /, **params: object) -> str:
     (`bot.formatting.escape`), since messages are sent as HTML.
     """
     return current_translator().t(key, None, **params)
+
+
+def per_locale(build: Callable[P, T]) -> Callable[P, T]:
+    """Build once per translator, language and arguments, then reuse: for localized
+    content that nobody modifies afterwards, such as the main-menu keyboard that goes with
+    most replies (building a keyboard costs more than the rest of handling a /help).
+    Arguments must be hashable."""
+    built: dict[tuple[Hashable, ...], Any] = {}
+
+    @functools.wraps(build)
+    def cached(*args: P.args, **kwargs: P.kwargs) -> T:
+        translator = current_translator()
+        key = (id(translator), translator.current_locale, args, tuple(sorted(kwargs.items())))
+        if key not in built:
+            built[key] = build(*args, **kwargs)
+        result: T = built[key]
+        return result
+
+    return cached

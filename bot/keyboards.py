@@ -16,7 +16,7 @@ from bot.callbacks import (
     SettingsCb,
     SnoozeCb,
 )
-from bot.i18n import Translator, t
+from bot.i18n import Translator, per_locale, t
 
 MAIN_MENU_KEYS: tuple[tuple[str, str], ...] = (
     ("menu.makers", "menu.offers"),
@@ -25,6 +25,7 @@ MAIN_MENU_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
+@per_locale
 def main_menu() -> ReplyKeyboardMarkup:
     rows = [[KeyboardButton(text=t(key)) for key in row] for row in MAIN_MENU_KEYS]
     return ReplyKeyboardMarkup(
@@ -32,6 +33,7 @@ def main_menu() -> ReplyKeyboardMarkup:
     )
 
 
+@per_locale
 def language_picker(current: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for language in Language:
@@ -44,6 +46,7 @@ def language_picker(current: str) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+@per_locale
 def settings_menu() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(

@@ -70,7 +70,7 @@ class InboxRequestHandler(SimpleRequestHandler):
             logger.warning("webhook: unreadable update %s refused", raw["update_id"])
             return web.Response(status=400, text="not an update")
         try:
-            new = await self._processor.store([update], [json.dumps(raw)])
+            new = await self._processor.store_one(update, json.dumps(raw))
         except SQLAlchemyError:
             logger.exception("webhook: could not store update %s", update.update_id)
             return web.Response(status=503, text="try again")

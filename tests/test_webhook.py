@@ -161,6 +161,42 @@ async def test_a_redelivered_update_is_handled_once(
     assert row.payload == ""  # only the update_id is kept once handled
 
 
+async def test_deliveries_at_once_share_commits_and_each_is_handled_once(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    """Forty people write at the same moment and one update arrives three times at once:
+    stores that wait for a commit share the next one (fewer commits than updates), every
+    delivery is answered 200, and each update is handled exactly once."""
+    url = app.settings.webhook_url
+    assert url is not None
+    people = [TgUser(id=7_000 + n, first_name=f"P{n}", language_code="en") for n in range(40)]
+    bodies = [update_json(910_000 + n, "/help", person) for n, person in enumerate(people)]
+    bodies += [update_json(910_000, "/help", people[0])] * 2
+    stores: list[int] = []
+    store = app.runtime.processor.store
+
+    async def counting_store(updates: Any, payloads: Any = None) -> Any:
+        stores.append(len(updates))
+        return await store(updates, payloads)
+
+    app.runtime.processor.store = counting_store  # type: ignore[method-assign]
+    since = tg.mark()
+    statuses = await asyncio.gather(*(post(url, body) for body in bodies))
+    assert [status for status, _ in statuses] == [200] * len(bodies)
+    await app.settled()
+    assert sum(stores) == len(bodies)
+    assert len(stores) < len(bodies)
+    replies = [c for c in tg.calls[since:] if c.method == "sendMessage"]
+    assert sorted(c.chat_id for c in replies) == sorted(p.id for p in people)
+    async with app.sessionmaker() as session:
+        done = await session.scalar(
+            select(func.count())
+            .select_from(InboxUpdate)
+            .where(InboxUpdate.update_id >= 910_000, InboxUpdate.status == InboxStatus.DONE)
+        )
+    assert done == len(people)
+
+
 async def test_healthz_reports_database_and_inbox(app: RunningBot) -> None:
     assert app.runtime.port is not None
     async with (

@@ -686,7 +686,11 @@ class FakeTelegramServer:
         self._pinned: dict[int, int] = {}
         self._webhook: JsonDict | None = None
         self._webhook_queue: asyncio.Queue[JsonDict] = asyncio.Queue()
-        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_tasks: set[asyncio.Task[None]] = set()
+        self.webhook_connections = 1
+        """Deliveries in flight at once. Telegram opens up to the webhook's max_connections
+        (40 by default) and so does not keep updates in order; 1 (one after the other)
+        keeps tests that talk turn by turn deterministic; benchmarks raise it."""
         self._webhook_error: tuple[int, str] | None = None
         self._posting: set[int] = set()
         self._blocked: set[int] = set()
@@ -745,11 +749,10 @@ class FakeTelegramServer:
     async def stop(self) -> None:
         self._closing.set()
         self._wake()
-        if self._webhook_task is not None:
-            self._webhook_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._webhook_task
-            self._webhook_task = None
+        for task in self._webhook_tasks:
+            task.cancel()
+        await asyncio.gather(*self._webhook_tasks, return_exceptions=True)
+        self._webhook_tasks.clear()
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -1568,8 +1571,10 @@ class FakeTelegramServer:
 
     def _deliver(self, update: JsonDict) -> None:
         self._webhook_queue.put_nowait(update)
-        if self._webhook_task is None or self._webhook_task.done():
-            self._webhook_task = asyncio.get_running_loop().create_task(self._webhook_worker())
+        self._webhook_tasks = {task for task in self._webhook_tasks if not task.done()}
+        loop = asyncio.get_running_loop()
+        while len(self._webhook_tasks) < self.webhook_connections:
+            self._webhook_tasks.add(loop.create_task(self._webhook_worker()))
 
     async def _webhook_worker(self) -> None:
         while True:
