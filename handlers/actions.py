@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import action_views as views
+from bot import pledge_notices
 from bot.callbacks import ActCategoryCb, ActLogCb, ActNameCb, ActNav, ActNavCb, NameChoice
 from bot.clock import Clock
 from bot.commands import Scope, command
@@ -19,12 +17,10 @@ from bot.filters import MenuButton
 from bot.formatting import escape
 from bot.i18n import Translator, t
 from bot.services import actions, contests
-from bot.services.challenges import PledgeMet
 from bot.settings import Settings
 from models import User
 
 router = Router(name=__name__)
-logger = logging.getLogger(__name__)
 
 COMMANDS = [
     command("act", "commands.act", Scope.PRIVATE, Scope.GROUP),
@@ -38,19 +34,6 @@ def _in_group(message: Message) -> bool:
     return message.chat.type in GROUP_TYPES
 
 
-async def tell_organisers(bot: Bot, translator: Translator, pledges: list[PledgeMet]) -> None:
-    """Tell each pledge's organiser that its weekly target was met (once per week: the
-    service claims the week atomically before returning it)."""
-    for met in pledges:
-        locale = translator.resolve_locale(*met.organiser_languages)
-        text = views.pledge_notice(translator, locale, met.challenge, met.total)
-        try:
-            # outbox: goes through the shared outbox once it lands (retries, blocked users).
-            await bot.send_message(met.challenge.created_by, text)
-        except TelegramAPIError:
-            logger.warning("could not tell organiser %s", met.challenge.created_by, exc_info=True)
-
-
 @router.message(Command("act"))
 @router.message(MenuButton("menu.act"), F.chat.type == "private")
 async def act(
@@ -60,7 +43,6 @@ async def act(
     clock: Clock,
     settings: Settings,
     locale: str,
-    bot: Bot,
     translator: Translator,
     command: CommandObject | None = None,
 ) -> None:
@@ -69,13 +51,14 @@ async def act(
         key = "act.choose_category_group" if _in_group(message) else "act.choose_category"
         await message.answer(t(key), reply_markup=views.categories_keyboard())
         return
+    now = clock.now()
     try:
         result = await actions.log_action(
             session,
             user_id=user.id,
             slug=slug,
             chat_id=message.chat.id,
-            now=clock.now(),
+            now=now,
             tz=settings.tz,
         )
     except actions.UnknownActionError:
@@ -86,6 +69,8 @@ async def act(
     except actions.DailyCapError as capped:
         await message.answer(views.capped_text(capped.action, capped.logged_today, locale))
         return
+    # In the log's transaction: the organiser is told once the log commits, by the sender.
+    await pledge_notices.enqueue(session, translator, result.pledges_met, now)
     if _in_group(message):
         teams = [m.team.id for m in await contests.teams_of_chat(session, message.chat.id)]
         await message.reply(views.group_log_text(user.first_name, result, teams, locale))
@@ -93,7 +78,6 @@ async def act(
         await message.answer(
             views.log_text(result, locale), reply_markup=views.after_log_keyboard()
         )
-    await tell_organisers(bot, translator, result.pledges_met)
 
 
 @router.callback_query(ActNavCb.filter())
@@ -135,6 +119,7 @@ async def action_chosen(
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     chat_id = message.chat.id if message is not None else user.id
+    now = clock.now()
     try:
         action = actions.action_at(callback_data.index)
         result = await actions.log_action(
@@ -142,7 +127,7 @@ async def action_chosen(
             user_id=user.id,
             slug=action.slug,
             chat_id=chat_id,
-            now=clock.now(),
+            now=now,
             tz=settings.tz,
         )
     except actions.UnknownActionError:
@@ -152,6 +137,7 @@ async def action_chosen(
         text = views.capped_text(capped.action, capped.logged_today, locale, html=False)
         await query.answer(text, show_alert=True)
         return
+    await pledge_notices.enqueue(session, translator, result.pledges_met, now)
     if message is not None and message.chat.type in GROUP_TYPES:
         # The keyboard stays for the rest of the group; the log is told in one line.
         await query.answer(t("act.logged_toast", co2=views.kg(result.co2e_g, locale)))
@@ -164,7 +150,6 @@ async def action_chosen(
             await edit_text(message, text, reply_markup=views.after_log_keyboard())
         else:
             await bot.send_message(user.id, text, reply_markup=views.after_log_keyboard())
-    await tell_organisers(bot, translator, result.pledges_met)
 
 
 @router.message(Command("me"), F.chat.type == "private")

@@ -23,7 +23,7 @@ from bot.commands import CommandSpec
 from bot.editing import edit_text
 from bot.i18n import t
 from bot.services import nudges
-from bot.services.nudges import NudgeKind, Prefs
+from bot.services.nudges import PERSON_KINDS, Prefs
 from bot.settings import Settings
 from handlers.common import settings_view
 from models import User
@@ -67,7 +67,7 @@ def notifications_view(
         snoozed=snooze_line,
     )
     builder = InlineKeyboardBuilder()
-    for kind in NudgeKind:
+    for kind in PERSON_KINDS:
         state = "off" if kind.value in prefs.opted_out else "on"
         builder.button(
             text=t(f"notif.kind.{state}", label=t(f"nudges.kind.{kind.value}")),
@@ -90,7 +90,9 @@ def notifications_view(
             text=t("notif.button.snooze"), callback_data=NotifCb(action=NotifAction.SNOOZE)
         )
     builder.button(text=t("notif.button.back"), callback_data=NotifCb(action=NotifAction.BACK))
-    builder.adjust(*([2] * ((len(NudgeKind) + 1) // 2)), 1, 1, 1, 1)
+    # The switches two by two (an odd one alone on its row), then one button per row.
+    switch_rows = [2] * (len(PERSON_KINDS) // 2) + [1] * (len(PERSON_KINDS) % 2)
+    builder.adjust(*switch_rows, 1, 1, 1, 1)
     return text, builder.as_markup()
 
 
@@ -121,6 +123,10 @@ async def toggle_kind(
     settings: Settings,
     clock: Clock,
 ) -> None:
+    if callback_data.kind not in PERSON_KINDS:
+        # A switch no longer offered (team recaps, on a settings view shown before).
+        await query.answer(t("fallback.stale_button"), show_alert=True)
+        return
     await nudges.toggle_kind(session, user.id, callback_data.kind)
     await _show(query, session, user, settings, clock)
 

@@ -23,7 +23,7 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import offer_notices
+from bot import offer_notices, pledge_notices
 from bot.callbacks import (
     AlertCb,
     OfferAction,
@@ -476,7 +476,9 @@ async def reservation_button(
             reservation, offer, notices = await offers.confirm_pickup(
                 session, callback_data.reservation_id, user.id, now
             )
-            await offers.log_saved_food(session, reservation, now, settings.tz)
+            logged = await offers.log_saved_food(session, reservation, now, settings.tz)
+            if logged is not None:
+                await pledge_notices.enqueue(session, translator, logged.pledges_met, now)
     except ReservationNotFoundError:
         await query.answer(t("offers.reservation.not_found"), show_alert=True)
         return

@@ -17,18 +17,23 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import pledge_notices
 from bot.clock import ManualClock
+from bot.i18n import create_translator
 from bot.services import actions, challenges, contests, leaderboard, reports
 from bot.services.users import TelegramProfile, upsert_user
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 from models import (
     ActionLog,
     ChallengeScope,
     ChallengeWeek,
+    OutboxMessage,
+    User,
     WeekTeamMember,
     WeekTeamTotal,
     WeekUserTotal,
 )
+from models.base import NOBODY
 from models.database import create_engine, create_sessionmaker, upgrade
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -193,6 +198,95 @@ async def test_challenge_progress_pledge_told_once_and_rollover(
         result = await log(session, bob, "veggie_meal", clock.now())
         assert len(result.pledges_met) == 1
         await session.commit()
+
+
+async def test_pledge_met_queues_one_outbox_notice_a_week(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """The notice is queued in the log's transaction, in the organiser's language, with a
+    key naming the challenge and the week: logs past the target, or the same pledges
+    queued again (a redelivered update), leave one message."""
+    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    clock = ManualClock(MONDAY)
+    async with db() as session:
+        alice = await person(session, 1)
+        await upsert_user(session, TelegramProfile(ORGANISER, "Orga", None, "en"), MONDAY)
+        challenge = await challenges.create_challenge(
+            session, draft(), ORGANISER, ORGANISERS, clock.now(), PARIS
+        )
+        await challenges.join_challenge(session, challenge.id, alice, clock.now())
+        queued = []
+        for slug in ("veggie_meal", "vegan_meal", "veggie_meal", "vegan_meal", "veggie_meal"):
+            result = await log(session, alice, slug, clock.now())
+            queued.append(
+                await pledge_notices.enqueue(session, translator, result.pledges_met, clock.now())
+            )
+            if result.pledges_met:
+                met = result.pledges_met
+        # Only the third log met the pledge; the fourth and fifth are past the target.
+        assert queued == [0, 0, 1, 0, 0]
+        assert await pledge_notices.enqueue(session, translator, met, clock.now()) == 0
+        await session.commit()
+    async with db() as session:
+        rows = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.idempotency_key.startswith("pledge:"))
+            )
+        )
+    assert [(m.chat_id, m.kind, m.idempotency_key, m.status) for m in rows] == [
+        (ORGANISER, "pledge.met", f"pledge:{challenge.id}:2026-01-05", "pending")
+    ]
+    assert rows[0].text == translator.t(
+        "challenges.pledge_met_notice",
+        "en",
+        title="Semaine végé",
+        total=3,
+        target=3,
+        pledge="La cantine sert un menu végé de plus",
+    )
+
+    # Next week the pledge is met again: a new notice, under that week's key.
+    clock.advance(timedelta(days=7))
+    async with db() as session:
+        for slug in ("veggie_meal", "vegan_meal", "veggie_meal"):
+            result = await log(session, alice, slug, clock.now())
+            await pledge_notices.enqueue(session, translator, result.pledges_met, clock.now())
+        await session.commit()
+        keys = await session.scalars(
+            select(OutboxMessage.idempotency_key)
+            .where(OutboxMessage.idempotency_key.startswith("pledge:"))
+            .order_by(OutboxMessage.id)
+        )
+        assert list(keys) == [
+            f"pledge:{challenge.id}:2026-01-05",
+            f"pledge:{challenge.id}:2026-01-12",
+        ]
+
+
+async def test_pledge_notice_skips_an_organiser_who_is_gone(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """An organiser who blocked the bot, or erased their data (the challenge outlives them
+    under NOBODY), is not queued a notice; the week still counts as met."""
+    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    async with db() as session:
+        alice = await person(session, 1)
+        organiser = await session.get(User, await person(session, ORGANISER))
+        assert organiser is not None
+        blocked = await challenges.create_challenge(
+            session, draft(weekly_target=1), ORGANISER, ORGANISERS, MONDAY, PARIS
+        )
+        orphan = await challenges.create_challenge(
+            session, draft(weekly_target=1), ORGANISER, ORGANISERS, MONDAY, PARIS
+        )
+        orphan.created_by = NOBODY
+        organiser.is_active = False
+        for challenge in (blocked, orphan):
+            await challenges.join_challenge(session, challenge.id, alice, MONDAY)
+        result = await log(session, alice, "veggie_meal", MONDAY)
+        assert {met.challenge.id for met in result.pledges_met} == {blocked.id, orphan.id}
+        assert await pledge_notices.enqueue(session, translator, result.pledges_met, MONDAY) == 0
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
 async def test_rollover_fills_weeks_nobody_looked_at(

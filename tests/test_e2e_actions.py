@@ -19,6 +19,8 @@ from bot.clock import ManualClock
 from bot.i18n import create_translator
 from bot.services import actions, challenges, contests
 from bot.settings import PROJECT_ROOT, Settings
+from bot.weeks import week_of
+from bot.worker import BackgroundTiming
 from models import (
     ActionLog,
     Challenge,
@@ -27,6 +29,7 @@ from models import (
     ChallengeWeek,
     Contest,
     ContestStatus,
+    OutboxMessage,
     Team,
     TeamMember,
     WeekTeamTotal,
@@ -43,6 +46,7 @@ CAMPUS = TgChat(id=-1001234, type="supergroup", title="IUT Talence")
 OTHER_GROUP = TgChat(id=-1005678, type="supergroup", title="Fac de Pessac")
 
 tr = create_translator(PROJECT_ROOT / "locales", "fr")
+FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
 
 
 def text(key: str, locale: str, **params: object) -> str:
@@ -66,6 +70,18 @@ async def app(
     tg: FakeTelegramServer, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     async with running_bot(settings, tg, clock=clock) as running:
+        yield running
+
+
+@pytest.fixture
+async def app_with_sender(
+    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+) -> AsyncIterator[RunningBot]:
+    """The bot with its background worker: what it sends on its own (through the outbox)
+    arrives too."""
+    async with running_bot(
+        settings, tg, clock=clock, background=True, background_timing=FAST
+    ) as running:
         yield running
 
 
@@ -188,8 +204,9 @@ async def test_act_in_a_team_group_answers_briefly(
 
 
 async def test_join_by_deep_link_and_see_progress_move(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: FakeTelegramServer, app_with_sender: RunningBot, clock: ManualClock
 ) -> None:
+    app = app_with_sender
     challenge_id = await make_challenge(app, clock)
     _greeting, joined, detail = await tg.reply_to(ALICE, f"/start join_{challenge_id}", count=3)
     assert joined.text == text("challenges.joined", "fr")
@@ -214,10 +231,19 @@ async def test_join_by_deep_link_and_see_progress_move(
     (reply,) = await tg.reply_to(ALICE, "/act vegan_meal")
     assert "3/3 cette semaine" in reply.text
     assert text("challenges.pledge_met_short", "fr") in reply.text
+    # The organiser is told through the outbox, in their language, by the sender.
     (notice,) = await tg.wait_for("sendMessage", chat_id=ORGANISER.id, since=since)
     assert notice.text.startswith("🎉 Le défi « Semaine végé » a atteint son objectif")
     # Once a week: the next log does not tell the organiser again.
     await tg.reply_to(BOB, "/act veggie_meal")
+    key = f"pledge:{challenge_id}:{week_of(clock.now(), app.settings.tz).isoformat()}"
+    async with app.sessionmaker() as session:
+        queued = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.chat_id == ORGANISER.id)
+            )
+        )
+    assert [(m.idempotency_key, m.kind) for m in queued] == [(key, "pledge.met")]
     await tg.wait_idle()
     assert [c for c in tg.calls if c.method == "sendMessage" and c.chat_id == ORGANISER.id] == [
         notice

@@ -8,7 +8,7 @@ import html
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import zxingcpp
@@ -24,11 +24,21 @@ from bot.callbacks import (
 )
 from bot.clock import ManualClock
 from bot.i18n import create_translator
-from bot.services import offers
+from bot.services import challenges, offers
+from bot.services.challenges import ChallengeDraft
 from bot.services.offers import OfferDraft
 from bot.settings import PROJECT_ROOT, Settings
 from bot.worker import BackgroundTiming
-from models import ActionLog, Offer, OfferStatus, Reservation, ReservationStatus, User
+from models import (
+    ActionLog,
+    ChallengeScope,
+    Offer,
+    OfferStatus,
+    OutboxMessage,
+    Reservation,
+    ReservationStatus,
+    User,
+)
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
 from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser, buttons
@@ -289,6 +299,57 @@ async def test_post_find_reserve_confirm_with_alerts(
         closed = await session.get(Offer, offer.id)
         assert closed is not None
         assert closed.status == OfferStatus.CLOSED.value and closed.quantity_left == 2
+
+
+async def test_a_confirmed_pickup_that_meets_a_pledge_tells_its_organiser(
+    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+) -> None:
+    """The saved-food log of a confirmed pickup counts for challenges like any log: when
+    it meets a pledge, the organiser's notice is queued with it and delivered."""
+    offer_id = await post_directly(app, clock, ALICE)
+    await tg.reply_to(BOB, "/start")
+    async with app.sessionmaker() as session:
+        challenge = await challenges.create_challenge(
+            session,
+            ChallengeDraft(
+                title="Anti-gaspi",
+                description="Sauver des invendus",
+                action_slugs=("saved_food",),
+                weekly_target=1,
+                scope=ChallengeScope.EVERYONE,
+                contest_id=None,
+                team_id=None,
+                pledge="Un frigo solidaire au campus",
+                last_day=date(2026, 3, 1),
+            ),
+            ORGANISER.id,
+            app.settings.organiser_ids,
+            clock.now(),
+            app.settings.tz,
+        )
+        await challenges.join_challenge(session, challenge.id, BOB.id, clock.now())
+        reservation, _, _ = await offers.reserve(session, offer_id, BOB.id, clock.now())
+        await session.commit()
+        challenge_id, reservation_id = challenge.id, reservation.id
+    since = tg.mark()
+    confirm = ReservationCb(action=ReservationAction.CONFIRM, reservation_id=reservation_id)
+    await press(tg, ALICE, confirm.pack(), count=1)
+    (notice,) = await tg.wait_for("sendMessage", chat_id=ORGANISER.id, since=since)
+    assert notice.text == text(
+        "challenges.pledge_met_notice",
+        "fr",
+        title="Anti-gaspi",
+        total=1,
+        target=1,
+        pledge="Un frigo solidaire au campus",
+    )
+    async with app.sessionmaker() as session:
+        keys = list(
+            await session.scalars(
+                select(OutboxMessage.idempotency_key).where(OutboxMessage.chat_id == ORGANISER.id)
+            )
+        )
+    assert keys == [f"pledge:{challenge_id}:2026-01-05"]
 
 
 async def test_an_ended_offer_disappears_and_its_reservation_is_released(

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import SnoozeCb
+from bot.callbacks import NotifKindCb, SnoozeCb
 from bot.clock import ManualClock
 from bot.i18n import create_translator
 from bot.keyboards import snooze_row
@@ -126,8 +126,8 @@ async def test_service_applies_cap_per_local_day_and_keys(session: AsyncSession)
 async def test_settings_services(session: AsyncSession) -> None:
     clock = ManualClock(paris(5, 12))
     user = await _person(session, clock)
-    assert await nudges.toggle_kind(session, user.id, NudgeKind.RECAP) is False
-    assert await nudges.toggle_kind(session, user.id, NudgeKind.RECAP) is True
+    assert await nudges.toggle_kind(session, user.id, NudgeKind.SUMMARY) is False
+    assert await nudges.toggle_kind(session, user.id, NudgeKind.SUMMARY) is True
     assert await nudges.next_quiet_preset(session, user.id) == (21 * 60, 7 * 60)
     assert await nudges.next_cap(session, user.id) == 2
     until = await nudges.snooze_week(session, user.id, clock.now())
@@ -159,12 +159,30 @@ def labels(call: object) -> list[str]:
     return [label for row in buttons(call) for label, _ in row]  # type: ignore[arg-type]
 
 
+def test_team_recaps_have_no_personal_switch() -> None:
+    """Recaps go to team groups, not people: every other kind is a person's to switch."""
+    assert NudgeKind.RECAP not in nudges.PERSON_KINDS
+    assert set(nudges.PERSON_KINDS) == set(NudgeKind) - {NudgeKind.RECAP}
+    # The enum keeps it: the Sunday recap's slot is one.
+    assert NudgeKind("recap") is NudgeKind.RECAP
+
+
 async def test_notification_settings_from_settings(tg: FakeTelegramServer, app: RunningBot) -> None:
     (menu,) = await tg.reply_to(ALICE, "/settings")
     assert tr.t("settings.button.notifications", "fr") in labels(menu)
     (view,) = await tg.click(ALICE, menu, "Notifications")
     assert "22:00–08:00" in view.text
     assert "✅ Lancement de la semaine" in labels(view)
+    # One switch per kind sent to a person (no team recap), two by two, then the
+    # quiet hours, the daily cap, the snooze and back, one per row.
+    switches = [
+        tr.t("notif.kind.on", "fr", label=tr.t(f"nudges.kind.{k}", "fr"))
+        for k in nudges.PERSON_KINDS
+    ]
+    rows = [[label for label, _ in row] for row in buttons(view)]
+    assert [label for row in rows[:-4] for label in row] == switches
+    assert [len(row) for row in rows] == [2, 2, 2, 1, 1, 1, 1]
+    assert all(NudgeKind.RECAP.value not in str(data) for row in buttons(view) for _, data in row)
     (view,) = await tg.click(ALICE, view, "Lancement de la semaine")
     assert "🔕 Lancement de la semaine" in labels(view)
     (view,) = await tg.click(ALICE, view, "Heures calmes")
@@ -181,6 +199,27 @@ async def test_notification_settings_from_settings(tg: FakeTelegramServer, app: 
         prefs = await nudges.load_prefs(session, ALICE.id)
     assert prefs.opted_out == frozenset({"kickoff"})
     assert prefs.daily_cap == 2
+
+
+async def test_a_team_recap_switch_from_an_older_view_is_stale(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    """A settings view shown before recaps lost their switch (or a forged press) toggles
+    nothing: the person is told the button is stale."""
+    (menu,) = await tg.reply_to(ALICE, "/settings")
+    await tg.click(ALICE, menu, "Notifications")
+    since = tg.mark()
+    query_id = tg.push_callback(ALICE, NotifKindCb(kind=NudgeKind.RECAP).pack())
+    await tg.wait_for("answerCallbackQuery", since=since)
+    await tg.wait_idle()
+    answer = tg.callback_answer(query_id)
+    assert answer is not None
+    assert answer.params.get("text") == tr.t("fallback.stale_button", "fr")
+    assert answer.params.get("show_alert") is True
+    assert not [c for c in tg.calls[since:] if c.method == "editMessageText"]
+    async with app.sessionmaker() as session:
+        prefs = await nudges.load_prefs(session, ALICE.id)
+    assert prefs.opted_out == frozenset()
 
 
 async def test_a_nudge_carries_a_snooze_button_that_works(

@@ -45,6 +45,8 @@ from models import (
 TITLE_LIMIT = 80
 DESCRIPTION_LIMIT = 600
 PLEDGE_LIMIT = 300
+# The outbox kind of the notice telling an organiser their pledge's target was met.
+PLEDGE_NOTICE_KIND = "pledge.met"
 TARGET_LIMIT = 1_000_000
 LONGEST_RUN = timedelta(days=366)
 
@@ -80,13 +82,23 @@ class ChallengeView:
 
 @dataclass(frozen=True, slots=True)
 class PledgeMet:
-    """A pledge whose weekly target was just reached: its organiser is to be told (once)."""
+    """A pledge whose weekly target was just reached: its organiser is to be told (once),
+    through the outbox in the log's transaction (bot/pledge_notices.py)."""
 
     challenge: Challenge
     week: date
     total: int
     # The organiser's language choices, to tell them in their own language.
     organiser_languages: tuple[str | None, str | None]
+
+    @property
+    def organiser_id(self) -> int:
+        return self.challenge.created_by
+
+    @property
+    def key(self) -> str:
+        """The notice's idempotency key: one notice per challenge and week, ever."""
+        return f"pledge:{self.challenge.id}:{self.week.isoformat()}"
 
 
 @dataclass(frozen=True, slots=True)

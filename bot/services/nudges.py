@@ -4,8 +4,9 @@ The policy is a pure function (`decide`) of a person's preferences, the kind of 
 time and how many nudges they already have that day; `may_nudge` feeds it from the
 database and `enqueue_nudge` queues the message through the outbox when allowed.
 
-Nudge kinds are an enum the features extend: add a member here (and its labels
-`nudges.kind.<value>` in locales/*/LC_MESSAGES/nudges.po); /settings lists every member.
+Nudge kinds are an enum the features extend: add a member here. /settings shows a switch
+for each of `PERSON_KINDS`, every member sent to a person (its label is
+`nudges.kind.<value>` in locales/*/LC_MESSAGES/).
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ class NudgeKind(StrEnum):
     @property
     def outbox_kind(self) -> str:
         return KIND_PREFIX + self.value
+
+
+# The kinds a person receives, each with its own on/off switch in /settings. RECAP is a
+# team's weekly recap, posted in the team's group, not to anyone: no person's switch
+# could stop it, so none is offered.
+PERSON_KINDS: tuple[NudgeKind, ...] = tuple(
+    kind for kind in NudgeKind if kind is not NudgeKind.RECAP
+)
 
 
 class Refusal(StrEnum):

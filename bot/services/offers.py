@@ -996,13 +996,14 @@ SAVED_FOOD = "saved_food"
 
 async def log_saved_food(
     session: AsyncSession, reservation: Reservation, now: datetime, tz: tzinfo
-) -> bool:
+) -> actions.LogResult | None:
     """Log the reserver's `saved_food` eco-action for a confirmed pickup, through the
     actions service. Called right after `confirm_pickup`, which lets a reservation be
-    confirmed once only, so one pickup is one log. False when the person already reached
-    the action's daily cap (the pickup stays confirmed)."""
+    confirmed once only, so one pickup is one log. None when the person already reached
+    the action's daily cap (the pickup stays confirmed); otherwise the log, whose
+    `pledges_met` the caller queues like any log's (bot/pledge_notices.py)."""
     try:
-        await actions.log_action(
+        return await actions.log_action(
             session,
             user_id=reservation.user_id,
             slug=SAVED_FOOD,
@@ -1011,8 +1012,7 @@ async def log_saved_food(
             tz=tz,
         )
     except actions.DailyCapError:
-        return False
-    return True
+        return None
 
 
 # ----------------------------------------------------------------------------- erasure
