@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import recipients
 from bot.callbacks import OfferAction, OfferCb
 from bot.formatting import escape
 from bot.i18n import Translator
@@ -23,17 +24,11 @@ from bot.services.nudges import NudgeKind
 from bot.services.offers import REMINDER_BEFORE, Notice, NoticeKind
 from bot.services.outbox import Priority
 from bot.settings import Settings
-from models import Offer, User
+from models import Offer
 
 EXPIRE_REF = "bot.jobs:expire_offer"
 REMIND_REF = "bot.jobs:remind_offer"
 NUDGE_KINDS = {NoticeKind.ALERT: NudgeKind.OFFER_ALERT, NoticeKind.REMINDER: NudgeKind.PICKUP}
-
-
-def locale_of(translator: Translator, user: User | None) -> str:
-    return translator.resolve_locale(
-        user.language if user else None, user.telegram_language if user else None
-    )
 
 
 def render(notice: Notice, translator: Translator, locale: str) -> str:
@@ -67,10 +62,10 @@ async def enqueue(
     were queued. Someone who blocked the bot is skipped."""
     queued = 0
     for notice in notices:
-        user = await session.get(User, notice.chat_id)
-        if user is None or not user.is_active:
+        user = await recipients.reachable(session, notice.chat_id)
+        if user is None:
             continue
-        locale = locale_of(translator, user)
+        locale = recipients.locale_of(translator, user)
         text = render(notice, translator, locale)
         reply_markup = markup(notice, translator, locale)
         nudge = NUDGE_KINDS.get(notice.kind)

@@ -3,10 +3,7 @@ Checked on every update (IsOrganiser, and again in the service); anyone else is 
 
 from __future__ import annotations
 
-import logging
-
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -14,6 +11,7 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import maker_notices
 from bot.callbacks import ModerationAction, ModerationCb
 from bot.clock import Clock
 from bot.commands import Scope, command
@@ -32,10 +30,9 @@ from bot.services.makers import (
 from bot.settings import Settings
 from handlers.makers import card_text
 from handlers.offers import send_reported_offers
-from models import Maker, User
+from models import User
 
 router = Router(name=__name__)
-logger = logging.getLogger(__name__)
 
 COMMANDS = [command("moderation", "commands.moderation", Scope.ORGANISER)]
 
@@ -57,24 +54,6 @@ def _buttons(maker_id: int) -> InlineKeyboardMarkup:
         callback_data=ModerationCb(action=ModerationAction.REJECT, maker_id=maker_id),
     )
     return builder.as_markup()
-
-
-async def _tell_owner(
-    bot: Bot, session: AsyncSession, translator: Translator, maker: Maker, key: str, **params: str
-) -> None:
-    """The maker hears the decision in their own language."""
-    if maker.owner_id is None:
-        return
-    owner = await session.get(User, maker.owner_id)
-    locale = translator.resolve_locale(
-        owner.language if owner else None, owner.telegram_language if owner else None
-    )
-    text = translator.t(key, locale, name=escape(maker.name), **params)
-    try:
-        # outbox: sent from the handler until the shared outbox lands.
-        await bot.send_message(maker.owner_id, text)
-    except TelegramAPIError:
-        logger.warning("could not tell maker owner %s about listing %s", maker.owner_id, maker.id)
 
 
 @router.message(Command("moderation"), F.chat.type == "private", IsOrganiser())
@@ -112,10 +91,11 @@ async def moderation_button(
     translator: Translator,
 ) -> None:
     message = query.message
+    now = clock.now()
     try:
         if callback_data.action is ModerationAction.APPROVE:
             maker = await makers.approve_listing(
-                session, callback_data.maker_id, user.id, settings.organiser_ids, clock.now()
+                session, callback_data.maker_id, user.id, settings.organiser_ids, now
             )
         else:
             maker = await makers.check_can_reject(
@@ -133,10 +113,13 @@ async def moderation_button(
     await query.answer()
     if message is not None and not isinstance(message, InaccessibleMessage):
         await edit_markup(message, reply_markup=None)
+    # The organiser who pressed the button, in their own private chat (/moderation is
+    # private only): a reply, sent directly even when the pressed message is inaccessible.
     target = query.from_user.id
     if callback_data.action is ModerationAction.APPROVE:
+        # In the decision's transaction: the owner is told once it commits, by the sender.
+        await maker_notices.enqueue(session, translator, maker, now)
         await bot.send_message(target, t("moderation.approved", name=escape(maker.name)))
-        await _tell_owner(bot, session, translator, maker, "moderation.notify.approved")
         return
     await state.set_state(ModerationFlow.reason)
     await state.update_data(reject_maker_id=maker.id)
@@ -158,7 +141,6 @@ async def rejection_reason(
     settings: Settings,
     state: FSMContext,
     clock: Clock,
-    bot: Bot,
     translator: Translator,
 ) -> None:
     data = await state.get_data()
@@ -170,9 +152,10 @@ async def rejection_reason(
     if not message.text:
         await message.answer(t("wizard.error.not_text"))
         return
+    now = clock.now()
     try:
         maker = await makers.reject_listing(
-            session, maker_id, user.id, settings.organiser_ids, message.text, clock.now()
+            session, maker_id, user.id, settings.organiser_ids, message.text, now
         )
     except InvalidFieldError as error:
         await message.answer(t(f"wizard.error.{error.code}", limit=makers.REASON_LIMIT))
@@ -185,16 +168,10 @@ async def rejection_reason(
         await state.set_state(None)
         await message.answer(t("moderation.already"))
         return
+    # In the decision's transaction: the owner is told once it commits, by the sender.
+    await maker_notices.enqueue(session, translator, maker, now)
     await state.set_state(None)
     await state.update_data(reject_maker_id=None)
     await message.answer(
         t("moderation.rejected", name=escape(maker.name)), reply_markup=main_menu()
-    )
-    await _tell_owner(
-        bot,
-        session,
-        translator,
-        maker,
-        "moderation.notify.rejected",
-        reason=escape(maker.rejection_reason or ""),
     )

@@ -8,6 +8,7 @@ import html
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 import zxingcpp
@@ -18,10 +19,12 @@ from bot.callbacks import ModerationAction, ModerationCb
 from bot.clock import ManualClock
 from bot.demo import DEMO_MAKERS, load_demo_makers
 from bot.i18n import create_translator
+from bot.services import makers
 from bot.services.geo import format_distance, haversine_km
 from bot.services.geocoding import lookup_place
 from bot.settings import PROJECT_ROOT, Settings
-from models import Maker, MakerStatus
+from bot.worker import BackgroundTiming
+from models import InboxStatus, InboxUpdate, Maker, MakerStatus, OutboxMessage
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
 from tests.tg_server import (
@@ -40,6 +43,7 @@ ORGANISER = TgUser(id=2099, first_name="Olga", language_code="fr")
 BORDEAUX = (44.8378, -0.5792)
 
 tr = create_translator(PROJECT_ROOT / "locales", "fr")
+FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
 
 
 def text(key: str, locale: str, **params: object) -> str:
@@ -95,15 +99,44 @@ def settings(tmp_path: object) -> Settings:
     )
 
 
+async def with_demo_makers(running: RunningBot) -> RunningBot:
+    async with running.sessionmaker() as session:
+        await load_demo_makers(session, running.settings)
+        await session.commit()
+    return running
+
+
 @pytest.fixture
 async def app(
     tg: FakeTelegramServer, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     async with running_bot(settings, tg, clock=clock) as running:
-        async with running.sessionmaker() as session:
-            await load_demo_makers(session, running.settings)
-            await session.commit()
-        yield running
+        yield await with_demo_makers(running)
+
+
+@pytest.fixture
+async def app_with_sender(
+    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+) -> AsyncIterator[RunningBot]:
+    """The bot with its background worker, as `greenhood run`: what it sends on its own
+    through the outbox (a listing owner's moderation notice) arrives too."""
+    async with running_bot(
+        settings, tg, clock=clock, background=True, background_timing=FAST
+    ) as running:
+        yield await with_demo_makers(running)
+
+
+async def queued_for(app: RunningBot, user: TgUser) -> list[tuple[str, str]]:
+    """(kind, idempotency key) of the outbox messages to `user`, oldest first."""
+    async with app.sessionmaker() as session:
+        rows = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.chat_id == user.id).order_by(OutboxMessage.id)
+        )
+        return [(row.kind, row.idempotency_key) for row in rows]
+
+
+def decided_at(clock: ManualClock) -> str:
+    return clock.now().isoformat(timespec="microseconds")
 
 
 async def share(
@@ -249,7 +282,10 @@ async def test_deep_link_to_an_unknown_or_unlisted_maker(
     assert answer.text == text("makers.card.not_found", "en")
 
 
-async def test_register_approve_then_find(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_register_approve_then_find(
+    tg: FakeTelegramServer, app_with_sender: RunningBot, clock: ManualClock
+) -> None:
+    app = app_with_sender
     intro, ask_name = await tg.reply_to(CAROL, "/maker", count=2)
     assert intro.text == text("wizard.intro.new", "en")
     assert ask_name.text == text("wizard.ask.name", "en")
@@ -309,7 +345,7 @@ async def test_register_approve_then_find(tg: FakeTelegramServer, app: RunningBo
         assert still is not None
         assert still.status == MakerStatus.PENDING.value
 
-    # The organiser approves; Carol is told in English.
+    # The organiser approves; Carol is told in English, by the sender, from the outbox.
     header, item = await tg.reply_to(ORGANISER, "/moderation", count=2)
     assert header.text == text("moderation.header", "fr", count=1)
     assert "Atelier <Carol> & Co" in item.text
@@ -317,13 +353,17 @@ async def test_register_approve_then_find(tg: FakeTelegramServer, app: RunningBo
     await tg.click(ORGANISER, item, tr.t("moderation.button.approve", "fr"), count=2)
     (told,) = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since)
     assert told.text == text("moderation.notify.approved", "en", name="Atelier <Carol> & Co")
+    assert await queued_for(app, CAROL) == [
+        ("maker.approved", f"maker:{listing.id}:approved:{decided_at(clock)}")
+    ]
     (found,) = await tg.reply_to(BOB, "/makers Carol")
     assert items(found)[0].startswith("1. Atelier <Carol> & Co")
 
 
 async def test_reject_with_a_reason_tells_the_maker(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: FakeTelegramServer, app_with_sender: RunningBot, clock: ManualClock
 ) -> None:
+    app = app_with_sender
     await tg.reply_to(CAROL, "/maker", count=2)
     (category,) = await tg.reply_to(CAROL, "Savons Carol")
     await tg.click(CAROL, category, tr.t("makers.category.cosmetics", "en"))
@@ -340,16 +380,116 @@ async def test_reject_with_a_reason_tells_the_maker(
     since = tg.mark()
     (done,) = await tg.reply_to(ORGANISER, "Adresse <incomplète>")
     assert done.text == text("moderation.rejected", "fr", name="Savons Carol")
+    # Carol reads the organiser's reason in English, from the outbox.
     (told,) = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since)
     assert told.text == text(
         "moderation.notify.rejected", "en", name="Savons Carol", reason="Adresse <incomplète>"
     )
-    # A second click on the same button is stale.
+    async with app.sessionmaker() as session:
+        listing = await session.scalar(select(Maker).where(Maker.owner_id == CAROL.id))
+    assert listing is not None
+    assert await queued_for(app, CAROL) == [
+        ("maker.rejected", f"maker:{listing.id}:rejected:{decided_at(clock)}")
+    ]
+    # A second click on the same button is stale, and tells Carol nothing more.
     since = tg.mark()
     query_id = tg.push_callback(
-        ORGANISER, ModerationCb(action=ModerationAction.APPROVE, maker_id=1).pack()
+        ORGANISER, ModerationCb(action=ModerationAction.APPROVE, maker_id=listing.id).pack()
     )
     await tg.wait_for("answerCallbackQuery", since=since)
     answer = tg.callback_answer(query_id)
     assert answer is not None
     assert answer.params.get("text") == tr.t("moderation.already", "fr")
+    await tg.wait_idle()
+    assert not any(c.chat_id == CAROL.id for c in tg.calls[since:])
+    assert len(await queued_for(app, CAROL)) == 1
+
+
+async def test_a_redelivered_approval_tells_the_owner_once_and_the_next_decision_too(
+    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+) -> None:
+    """Telegram posts the organiser's approval to the webhook three times (deliveries not
+    acknowledged in time) and the organiser presses once more: the owner is told once.
+    She edits her listing; the next decisions, a rejection then a second approval, are
+    told too, in the language she chose (English; Telegram says French, as does the
+    organiser)."""
+    async with running_bot(
+        settings, tg, clock=clock, webhook=True, background=True, background_timing=FAST
+    ) as app:
+        (picker,) = await tg.reply_to(ALICE, "/language")
+        await tg.click(ALICE, picker, "English", count=2)
+        draft = makers.ListingDraft(
+            name="Bijoux <Alice>",
+            category="jewellery",
+            description="Rings.",
+            latitude=44.84,
+            longitude=-0.58,
+            address="1 rue X",
+        )
+        async with app.sessionmaker() as session:
+            listing_id = (await makers.submit_listing(session, ALICE.id, draft, clock.now())).id
+            await session.commit()
+        _, item = await tg.reply_to(ORGANISER, "/moderation", count=2)
+        approve = ModerationCb(action=ModerationAction.APPROVE, maker_id=listing_id).pack()
+        since = tg.mark()
+        query_id = tg.push_callback(ORGANISER, approve, item.result["message_id"])
+        (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+        assert told.text == text("moderation.notify.approved", "en", name="Bijoux <Alice>")
+        approved_key = f"maker:{listing_id}:approved:{decided_at(clock)}"
+        update_id = tg.redeliver_callback(query_id)
+        tg.redeliver_callback(query_id)
+        pressed_again = tg.push_callback(ORGANISER, approve, item.result["message_id"])
+        await app.settled()
+        await tg.wait_idle()
+        # The redeliveries reached the bot, which handled the update once.
+        deliveries = [status for uid, status in tg.webhook_deliveries if uid == update_id]
+        assert deliveries == [200, 200, 200]
+        async with app.sessionmaker() as session:
+            inbox = await session.get(InboxUpdate, update_id)
+        assert inbox is not None
+        assert inbox.status == InboxStatus.DONE
+        again = tg.callback_answer(pressed_again)
+        assert again is not None
+        assert again.params.get("text") == tr.t("moderation.already", "fr")
+        sent = [c for c in tg.calls[since:] if c.method == "sendMessage"]
+        assert sorted(c.chat_id for c in sent) == [ALICE.id, ORGANISER.id]
+        assert await queued_for(app, ALICE) == [("maker.approved", approved_key)]
+
+        # An edit puts the listing back in moderation; the organiser rejects it later on.
+        clock.advance(timedelta(minutes=5))
+        async with app.sessionmaker() as session:
+            await makers.submit_listing(session, ALICE.id, draft, clock.now())
+            await session.commit()
+        _, item = await tg.reply_to(ORGANISER, "/moderation", count=2)
+        await tg.click(ORGANISER, item, tr.t("moderation.button.reject", "fr"), count=2)
+        since = tg.mark()
+        (done,) = await tg.reply_to(ORGANISER, "Photos floues & <rien>")
+        assert done.text == text("moderation.rejected", "fr", name="Bijoux <Alice>")
+        (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+        assert told.text == text(
+            "moderation.notify.rejected",
+            "en",
+            name="Bijoux <Alice>",
+            reason="Photos floues & <rien>",
+        )
+        rejected_key = f"maker:{listing_id}:rejected:{decided_at(clock)}"
+        assert await queued_for(app, ALICE) == [
+            ("maker.approved", approved_key),
+            ("maker.rejected", rejected_key),
+        ]
+
+        # Fixed and approved again: a second approval of the same listing is told too.
+        clock.advance(timedelta(minutes=5))
+        async with app.sessionmaker() as session:
+            await makers.submit_listing(session, ALICE.id, draft, clock.now())
+            await session.commit()
+        _, item = await tg.reply_to(ORGANISER, "/moderation", count=2)
+        since = tg.mark()
+        await tg.click(ORGANISER, item, tr.t("moderation.button.approve", "fr"), count=2)
+        (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+        assert told.text == text("moderation.notify.approved", "en", name="Bijoux <Alice>")
+        assert await queued_for(app, ALICE) == [
+            ("maker.approved", approved_key),
+            ("maker.rejected", rejected_key),
+            ("maker.approved", f"maker:{listing_id}:approved:{decided_at(clock)}"),
+        ]

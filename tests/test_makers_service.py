@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import maker_notices
+from bot.i18n import create_translator
 from bot.services import makers
 from bot.services.geo import (
     MAX_DISTANCE_KM,
@@ -31,7 +33,9 @@ from bot.services.makers import (
     MakerNotFoundError,
     NotOrganiserError,
 )
-from models import Maker, MakerCategory, MakerSource, MakerStatus, User
+from bot.services.users import TelegramProfile, upsert_user
+from bot.settings import PROJECT_ROOT
+from models import Maker, MakerCategory, MakerSource, MakerStatus, OutboxMessage, User
 from models.database import create_engine, create_sessionmaker, upgrade
 from models.maker import geo_cell
 from tests.conftest import current_backend
@@ -390,6 +394,67 @@ async def test_listing_lifecycle_and_moderation(session: AsyncSession) -> None:
     assert (rejected.status, rejected.rejection_reason) == (MakerStatus.REJECTED.value, "Flou")
     count = await session.scalar(select(Maker.id).where(Maker.owner_id == 42))
     assert count == maker.id
+
+
+async def test_decision_notice_is_queued_once_per_decision(session: AsyncSession) -> None:
+    """In the owner's language (the one they chose over Telegram's), under a key naming the
+    listing, the decision and its moment: the same decision queued again is one message,
+    the next decision on the edited listing is another."""
+    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    organisers = frozenset({900})
+    owner = await upsert_user(session, TelegramProfile(42, "Ana", None, "fr"), NOW)
+    owner.language = "en"
+    draft = ListingDraft(
+        name="Fil <d'Or>",
+        category="jewellery",
+        description="B",
+        latitude=1,
+        longitude=2,
+        address="1 rue X",
+    )
+    maker = await makers.submit_listing(session, 42, draft, NOW)
+    with pytest.raises(ValueError, match="no decision"):
+        await maker_notices.enqueue(session, translator, maker, NOW)
+    await makers.approve_listing(session, maker.id, 900, organisers, NOW)
+    assert await maker_notices.enqueue(session, translator, maker, NOW) is True
+    assert await maker_notices.enqueue(session, translator, maker, NOW) is False
+    later = NOW + timedelta(hours=1)
+    await makers.submit_listing(session, 42, draft, later)
+    await makers.reject_listing(session, maker.id, 900, organisers, "<Flou>", later)
+    assert await maker_notices.enqueue(session, translator, maker, later) is True
+    rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    assert [(m.chat_id, m.kind, m.idempotency_key, m.priority) for m in rows] == [
+        (42, "maker.approved", f"maker:{maker.id}:approved:2026-01-05T09:00:00.000000+00:00", 0),
+        (42, "maker.rejected", f"maker:{maker.id}:rejected:2026-01-05T10:00:00.000000+00:00", 0),
+    ]
+    name = "Fil &lt;d'Or&gt;"
+    assert rows[0].text == translator.t("moderation.notify.approved", "en", name=name)
+    assert rows[1].text == translator.t(
+        "moderation.notify.rejected", "en", name=name, reason="&lt;Flou&gt;"
+    )
+
+
+async def test_decision_notice_skips_an_owner_out_of_reach(session: AsyncSession) -> None:
+    """An owner who blocked the bot is not queued a notice, nor is anyone for a listing
+    without an owner (an imported one)."""
+    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    organisers = frozenset({900})
+    owner = await upsert_user(session, TelegramProfile(42, "Ana", None, "en"), NOW)
+    draft = ListingDraft(
+        name="Fil",
+        category="jewellery",
+        description="B",
+        latitude=1,
+        longitude=2,
+        address="1 rue X",
+    )
+    maker = await makers.submit_listing(session, 42, draft, NOW)
+    await makers.approve_listing(session, maker.id, 900, organisers, NOW)
+    owner.is_active = False
+    assert await maker_notices.enqueue(session, translator, maker, NOW) is False
+    maker.owner_id = None
+    assert await maker_notices.enqueue(session, translator, maker, NOW) is False
+    assert (await session.scalars(select(OutboxMessage))).all() == []
 
 
 async def test_impossible_coordinates_are_refused(session: AsyncSession) -> None:

@@ -1557,8 +1557,16 @@ class FakeTelegramServer:
                     "date": 0,
                 }
         self._queries[query_id] = {"answered": False, "query": query}
-        self._enqueue({"callback_query": query})
+        self._queries[query_id]["update_id"] = self._enqueue({"callback_query": query})
         return query_id
+
+    def redeliver_callback(self, query_id: str) -> int:
+        """Deliver a pushed callback query's update again, same ``update_id``, as Telegram
+        does when a webhook did not acknowledge it. (A poller that confirmed it never sees
+        it again: getUpdates drops ids below the offset.) Returns the update id."""
+        pushed = self._queries[query_id]
+        update = {"update_id": pushed["update_id"], "callback_query": _copy(pushed["query"])}
+        return self._enqueue(update)
 
     def push_raw(self, update: JsonDict) -> int:
         """Push any update; an ``update_id`` is assigned when missing."""
