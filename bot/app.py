@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
@@ -14,6 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
+from magic_filter import MagicFilter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import telegram_types  # noqa: F401  (keeps aiogram's response models built)
@@ -67,6 +68,27 @@ def _detach(router: Router) -> None:
     if parent is not None:
         parent.sub_routers.remove(router)
         router._parent_router = None
+
+
+def _magic_filters_on_the_loop(router: Router) -> None:
+    """aiogram runs every synchronous filter in a worker thread (`asyncio.to_thread`),
+    including the `F.…` magic filters most handlers carry, and tries filters handler after
+    handler until one matches: a thread hand-off each, for a check of a few attribute
+    reads. They are resolved on the event loop instead (found profiling the throughput
+    benchmark: 2.5 % of the CPU went to those hand-offs)."""
+    for observer in router.observers.values():
+        for handler in (observer._handler, *observer.handlers):
+            for item in handler.filters or ():
+                if item.magic is not None and not item.awaitable:
+                    item.callback = _on_the_loop(item.magic)
+                    item.awaitable = True
+
+
+def _on_the_loop(magic: MagicFilter) -> Callable[[Any], Awaitable[Any]]:
+    async def resolve(value: Any) -> Any:
+        return magic.resolve(value)
+
+    return resolve
 
 
 def create_dispatcher(
@@ -125,6 +147,8 @@ def create_dispatcher(
     for router in (*routers, *extra_routers):
         _detach(router)
     dispatcher.include_routers(*routers[:-1], *extra_routers, routers[-1])
+    for router in dispatcher.chain_tail:
+        _magic_filters_on_the_loop(router)
 
     async def on_startup(bot: Bot) -> None:
         async with sessionmaker() as session:

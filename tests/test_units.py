@@ -140,3 +140,40 @@ def test_settings_parse_organiser_ids_and_reject_bad_timezone(
     monkeypatch.setenv("TIMEZONE", "Mars/Olympus")
     with pytest.raises(ValueError, match="time zone"):
         Settings(_env_file=None)
+
+
+async def test_magic_filters_run_on_the_event_loop(settings: Settings, engine: object) -> None:
+    """aiogram would hand every synchronous `F.…` filter to a worker thread; the wiring
+    makes them coroutines, and they still decide as before."""
+    from aiogram import F, Router
+    from aiogram.types import Chat
+
+    from bot.app import _magic_filters_on_the_loop, create_dispatcher
+    from models.database import create_sessionmaker
+
+    dispatcher = create_dispatcher(settings, create_sessionmaker(engine))  # type: ignore[arg-type]
+    magic = [
+        item
+        for router in dispatcher.chain_tail
+        for observer in router.observers.values()
+        for handler in (observer._handler, *observer.handlers)
+        for item in handler.filters or ()
+        if item.magic is not None
+    ]
+    assert magic, "the handlers carry F filters"
+    assert all(item.awaitable for item in magic)
+    router = Router()
+
+    @router.message(F.chat.type == "private")
+    async def private_only(message: object) -> None: ...
+
+    _magic_filters_on_the_loop(router)
+    (private,) = router.message.handlers[0].filters or []
+
+    class Event:
+        def __init__(self, chat: Chat) -> None:
+            self.chat = chat
+
+    assert private.awaitable
+    assert await private.call(Event(Chat(id=1, type="private"))) is True
+    assert not await private.call(Event(Chat(id=-1, type="group")))
