@@ -29,13 +29,19 @@ logger = logging.getLogger(__name__)
 _EDITS = (EditMessageText, EditMessageCaption, EditMessageReplyMarkup, EditMessageMedia)
 
 
+class AnswerOrRaise(AnswerCallbackQuery):
+    """An answer to a press whose refusal is not hidden, for a caller that has another
+    way to reach the person (the error handler, when the failed handler had already
+    answered the press)."""
+
+
 def _harmless(method: TelegramMethod[Any], error: TelegramBadRequest) -> bool:
     message = error.message.lower()
     if isinstance(method, _EDITS):
         # Both taps of a double tap carry the old message: the second edit asks for what
         # the message already shows.
         return "message is not modified" in message
-    if isinstance(method, AnswerCallbackQuery):
+    if isinstance(method, AnswerCallbackQuery) and not isinstance(method, AnswerOrRaise):
         # Only the spinner is late: an update handled again after a restart, or after a
         # queue, still has its real work to do.
         return "query is too old" in message or "query id is invalid" in message

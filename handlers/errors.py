@@ -9,6 +9,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
 from bot.i18n import Translator
+from bot.requests import AnswerOrRaise
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)
@@ -25,11 +26,19 @@ async def apologise(
         exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
     )
     text = translator.t("errors.apology", locale or translator.default_locale)
+    query = update.callback_query
+    chat_id = update.message.chat.id if update.message is not None else None
+    if query is not None:
+        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+        try:
+            await bot(AnswerOrRaise(callback_query_id=query.id, text=text, show_alert=True))
+            return True
+        except TelegramAPIError:
+            # Most handlers answer the press first, and a press is answered only once.
+            logger.info("press %s already answered: apologising in the chat", query.id)
     try:
-        if update.callback_query is not None:
-            await bot.answer_callback_query(update.callback_query.id, text=text, show_alert=True)
-        elif update.message is not None:
-            await bot.send_message(update.message.chat.id, text)
+        if chat_id is not None:
+            await bot.send_message(chat_id, text)
     except TelegramAPIError:
         logger.warning("could not apologise for update %s", update.update_id, exc_info=True)
     return True

@@ -8,9 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 
 from bot.clock import ManualClock
@@ -42,6 +42,12 @@ boom_router = Router(name="test-boom")
 @boom_router.message(Command("boom"))
 async def boom(message: Message) -> None:
     raise RuntimeError("a handler failed")
+
+
+@boom_router.callback_query(F.data == "boom")
+async def boom_after_answering(query: CallbackQuery) -> None:
+    await query.answer()
+    raise RuntimeError("a handler failed after answering the press")
 
 
 @pytest.fixture
@@ -191,6 +197,18 @@ async def test_error_handler_apologises_and_bot_keeps_serving(
     assert any("a handler failed" in str(r.exc_info) for r in caplog.records if r.exc_info)
     (reply,) = await tg.reply_to(BOB, "/help")
     assert reply.text == text("help.text", "en")
+
+
+async def test_a_press_answered_before_the_failure_gets_the_apology_in_the_chat(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    await tg.reply_to(BOB, "/help")
+    since = tg.mark()
+    tg.push_callback(BOB, "boom")
+    (apology,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    assert apology.text == text("errors.apology", "en")
+    answers = [c for c in tg.calls[since:] if c.method == "answerCallbackQuery"]
+    assert [c.ok for c in answers] == [True, False]  # the handler's, then the refused one
 
 
 async def test_throttling_warns_once_then_recovers(
