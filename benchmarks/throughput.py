@@ -71,9 +71,22 @@ async def _wait_answered(
     `since`. Counting expected replies is fragile: an edit that would change nothing is
     rightly skipped by the bot."""
     deadline = time.monotonic() + 120
+    replies: list[RecordedCall] = []
+    answered: set[int | None] = set()
+    # Calls are appended at arrival and marked done when answered: look again only from the
+    # oldest reply not yet done (the server shares this process; a full rescan every 2 ms
+    # would take CPU from the bots being measured).
+    cursor = since
     while True:
-        replies = [c for c in server.calls[since:] if c.method in REPLIES and c.done]
-        answered = {_answered(call, queries) for call in replies}
+        calls = server.calls
+        while cursor < len(calls):
+            call = calls[cursor]
+            if call.method in REPLIES:
+                if not call.done:
+                    break
+                replies.append(call)
+                answered.add(_answered(call, queries))
+            cursor += 1
         if people <= answered:
             return replies
         if time.monotonic() > deadline:
