@@ -27,6 +27,7 @@ from bot.formatting import escape, progress_bar
 from bot.i18n import Translator
 from bot.keyboards import snooze_row
 from bot.pictures import PictureTexts, progress_picture
+from bot.recipients import locale_of
 from bot.services import nudges, outbox
 from bot.services import weekly_nudges as plan
 from bot.services.actions import index_of
@@ -47,10 +48,6 @@ class Env:
     sessionmaker: async_sessionmaker[AsyncSession]
     translator: Translator
     settings: Settings
-
-
-def locale_of(translator: Translator, user: User) -> str:
-    return translator.resolve_locale(user.language, user.telegram_language)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -99,6 +96,15 @@ def _challenges_button(translator: Translator, locale: str) -> dict[str, Any]:
     }
 
 
+def _challenges_and_snooze(translator: Translator, locale: str) -> dict[str, Any]:
+    return {
+        "inline_keyboard": [
+            [_challenges_button(translator, locale)],
+            snooze_row(translator, locale),
+        ]
+    }
+
+
 def render_kickoff(
     translator: Translator, locale: str, user: User, kickoff: plan.KickoffPlan
 ) -> tuple[str, dict[str, Any]]:
@@ -109,13 +115,7 @@ def render_kickoff(
     if kickoff.joinable:
         parts.append(translator.t("nudges.kickoff.joinable", locale))
         parts.extend(_lines(translator, locale, kickoff.joinable, "nudges.challenge_line"))
-    markup = {
-        "inline_keyboard": [
-            [_challenges_button(translator, locale)],
-            snooze_row(translator, locale),
-        ]
-    }
-    return "\n".join(parts), markup
+    return "\n".join(parts), _challenges_and_snooze(translator, locale)
 
 
 def render_midweek(
@@ -145,13 +145,7 @@ def render_summary(
     if summary.challenges:
         parts.append(translator.t("nudges.summary.challenges", locale))
         parts.extend(_lines(translator, locale, summary.challenges, "nudges.challenge_line"))
-    markup = {
-        "inline_keyboard": [
-            [_challenges_button(translator, locale)],
-            snooze_row(translator, locale),
-        ]
-    }
-    return "\n".join(parts), markup
+    return "\n".join(parts), _challenges_and_snooze(translator, locale)
 
 
 def render_milestone(
