@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -36,6 +35,7 @@ from bot.services.geocoding import create_geocoder
 from bot.services.users import all_organiser_ids
 from bot.settings import Settings
 from bot.throttling import MemoryThrottle, RedisThrottle
+from bot.transport import JsonAiohttpSession
 from handlers import get_commands, get_routers
 from models.database import create_engine, create_sessionmaker, is_empty, needs_upgrade, upgrade
 
@@ -51,7 +51,7 @@ OFFLINE_TOKEN = "1000000000:offline-console-token"
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     token = settings.token or OFFLINE_TOKEN
     if session is None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+        session = JsonAiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
         session.middleware(TolerateStaleUi())
     return Bot(
         token=token,

@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.locks import Locks
 from bot.middlewares.inbox import InboxReceipt
-from bot.services import inbox
+from bot.prefetch import UserPrefetch
+from bot.services import inbox, users
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,9 @@ class UpdateProcessor:
         self._batcher: asyncio.Task[None] | None = None
         self._to_store: list[tuple[Update, str, asyncio.Future[bool]]] = []
         self._storer: asyncio.Task[None] | None = None
+        # Senders' rows read with their batch (bot.prefetch); not when replicas share the
+        # inbox, as another one may be changing a row meanwhile.
+        self._prefetch = UserPrefetch()
 
     @property
     def in_flight(self) -> int:
@@ -105,9 +109,25 @@ class UpdateProcessor:
             inbox.ReceivedUpdate(update.update_id, sender_id(update), payload)
             for update, payload in zip(updates, payloads, strict=True)
         ]
-        async with self._sessionmaker() as session:
-            new = await inbox.store_updates(session, received, self._clock.now())
-            await session.commit()
+        expected = (
+            []
+            if self._shared
+            else self._prefetch.expect((r.update_id, r.user_id) for r in received)
+        )
+        try:
+            async with self._sessionmaker() as session:
+                known = (
+                    await users.read_users(session, {item.user_id for item in expected})
+                    if expected
+                    else {}
+                )
+                new = await inbox.store_updates(session, received, self._clock.now())
+                await session.commit()
+        except BaseException:
+            self._prefetch.discard(item.update_id for item in expected)
+            raise
+        self._prefetch.fill(expected, known)
+        self._prefetch.discard(item.update_id for item in expected if item.update_id not in new)
         duplicates = len(updates) - len(new)
         if duplicates:
             logger.info("%d update(s) received again and ignored", duplicates)
@@ -160,19 +180,20 @@ class UpdateProcessor:
             user_id = sender_id(update)
             if user_id is None:
                 async with self._running:
-                    await self._feed(update, claim=claim)
+                    await self._feed(update, claim=claim, user_id=None)
                 return
             # The person's lock first: updates waiting for it hold no running slot.
             async with self._locks.lock(f"user:{user_id}"), self._running:
                 if self._shared:
                     await self._drain_user(user_id, update)
                 else:
-                    await self._feed(update, claim=claim)
+                    await self._feed(update, claim=claim, user_id=user_id)
         except Exception:  # a task boundary: the update stays in the inbox
             logger.exception(
                 "update %s could not be handled now; it stays pending", update.update_id
             )
         finally:
+            self._prefetch.discard((update.update_id,))
             if update.update_id not in self._done_later:
                 self._scheduled.discard(update.update_id)
             self._queued.release()
@@ -182,7 +203,7 @@ class UpdateProcessor:
             pending = await inbox.pending_for_user(session, user_id, update.update_id)
         for row in pending:
             if row.update_id == update.update_id:
-                await self._feed(update, claim=True)
+                await self._feed(update, claim=True, user_id=user_id)
                 continue
             try:
                 earlier = self.parse(row.payload)
@@ -190,16 +211,27 @@ class UpdateProcessor:
                 logger.exception("update %s in the inbox is unreadable", row.update_id)
                 await self._mark_failed(row.update_id)
                 continue
-            await self._feed(earlier, claim=True)
+            await self._feed(earlier, claim=True, user_id=user_id)
 
-    async def _feed(self, update: Update, *, claim: bool) -> None:
-        receipt = InboxReceipt(update.update_id, claim=claim, batch_if_unchanged=not self._shared)
+    async def _feed(self, update: Update, *, claim: bool, user_id: int | None) -> None:
+        receipt = InboxReceipt(
+            update.update_id,
+            claim=claim,
+            batch_if_unchanged=not self._shared,
+            known_user=self._prefetch.take(update.update_id),
+        )
+        if user_id is not None:
+            # Rows read for the person's later updates may be out of date from now on.
+            self._prefetch.touch(user_id)
         try:
             result = await self._dispatcher.feed_update(self._bot, update, inbox_receipt=receipt)
             if isinstance(result, TelegramMethod):
                 await self._dispatcher.silent_call_request(self._bot, result)
         except Exception:  # the error handler itself failed: logged, not retried
             logger.exception("update %s failed outside its handler", update.update_id)
+        finally:
+            if user_id is not None:
+                self._prefetch.touch(user_id)
         if receipt.batched:
             self._mark_done_later(update.update_id)
         elif not receipt.settled:

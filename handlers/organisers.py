@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, StateFilter, or_f
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, FSInputFile, InlineKeyboardMarkup, Message
@@ -41,8 +41,6 @@ from models import ChallengeScope, ContestStatus, User
 
 router = Router(name=__name__)
 _organisers = Router(name=f"{__name__}.organisers")
-_organisers.message.filter(F.chat.type == "private", IsOrganiser())
-_organisers.callback_query.filter(IsOrganiser())
 _refusals = Router(name=f"{__name__}.refusals")
 router.include_routers(_organisers, _refusals)
 
@@ -65,6 +63,18 @@ class Wizard(StatesGroup):
     pledge = State()
     end = State()
     preview = State()
+
+
+# Whether the sender is an organiser is asked (a database read) only of the updates one of
+# these handlers could take: not of every message that no earlier router wanted.
+_organisers.message.filter(
+    F.chat.type == "private",
+    or_f(Command(*ORGANISER_COMMANDS), StateFilter(ContestForm, Wizard)),
+    IsOrganiser(),
+)
+_organisers.callback_query.filter(
+    or_f(ContestCb.filter(), WizardCb.filter(), WizardCategoryCb.filter()), IsOrganiser()
+)
 
 
 # ---------------------------------------------------------------- /contest

@@ -1752,6 +1752,26 @@ class FakeTelegramServer:
                 )
             await self._wait_change(event, remaining)
 
+    async def wait_arrival(
+        self,
+        method: str,
+        *,
+        since: int,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> RecordedCall:
+        """The first ``method`` call at index >= ``since`` as soon as it arrives, answered
+        or not (``wait_for`` returns answered calls: this sees one a Stall holds)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            event = self._changed
+            for call in self.calls[since:]:
+                if call.method == method:
+                    return call
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {method} arrived within {timeout}s")
+            await self._wait_change(event, remaining)
+
     async def reply_to(
         self,
         user: TgUser,

@@ -10,6 +10,7 @@ from aiogram.types import TelegramObject
 
 from bot.clock import Clock
 from bot.services import inbox
+from bot.services.users import KnownUser
 from models.database import has_writes
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ class InboxReceipt:
     batch_if_unchanged: bool = False
     settled: bool = False
     batched: bool = False
+    # The sender's row, read with the update's batch and still current (bot.prefetch).
+    known_user: KnownUser | None = None
 
 
 class InboxMiddleware(BaseMiddleware):

@@ -8,6 +8,7 @@ from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
 
 from bot.clock import Clock
+from bot.middlewares.inbox import InboxReceipt
 from bot.services.users import TelegramProfile, upsert_user
 
 
@@ -31,5 +32,11 @@ class UserMiddleware(BaseMiddleware):
                 username=sender.username,
                 language_code=sender.language_code,
             )
-            data["user"] = await upsert_user(data["session"], profile, self._clock.now())
+            receipt: InboxReceipt | None = data.get("inbox_receipt")
+            data["user"] = await upsert_user(
+                data["session"],
+                profile,
+                self._clock.now(),
+                known=receipt.known_user if receipt is not None else None,
+            )
         return await handler(event, data)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from bot.settings import SUPPORTED_LANGUAGES
 from models import Organiser, User
@@ -34,9 +36,48 @@ class UnsupportedLanguageError(ValueError):
     pass
 
 
-async def upsert_user(session: AsyncSession, profile: TelegramProfile, now: datetime) -> User:
-    """Create or refresh the row of the person behind an update."""
-    user = await session.get(User, profile.id)
+@dataclass(frozen=True, slots=True)
+class KnownUser:
+    """A person's row as read a moment ago (`columns`), or None when there was none."""
+
+    columns: Mapping[str, Any] | None
+
+
+async def read_users(session: AsyncSession, ids: Collection[int]) -> dict[int, KnownUser]:
+    """The rows of these people, read in one statement (absent ones as KnownUser(None))."""
+    table = User.__table__
+    result = await session.execute(select(*table.columns).where(table.c.id.in_(ids)))
+    known = {row.id: KnownUser(row._asdict()) for row in result}
+    return {user_id: known.get(user_id, KnownUser(None)) for user_id in ids}
+
+
+def _attach(session: AsyncSession, columns: Mapping[str, Any]) -> User:
+    """The row as a persistent User of this session, without reading it again: changes
+    made to it are written at the next flush, as for a row the session had loaded."""
+    sync = session.sync_session
+    loaded = sync.identity_map.get(sync.identity_key(User, columns["id"]))
+    if isinstance(loaded, User):
+        return loaded
+    user = User(**columns)
+    make_transient_to_detached(user)
+    session.add(user)
+    return user
+
+
+async def upsert_user(
+    session: AsyncSession,
+    profile: TelegramProfile,
+    now: datetime,
+    known: KnownUser | None = None,
+) -> User:
+    """Create or refresh the row of the person behind an update; `known` spares reading it
+    when the caller has just read it (bot.processing reads a whole batch's at once)."""
+    if known is None:
+        user = await session.get(User, profile.id)
+    elif known.columns is None:
+        user = None
+    else:
+        user = _attach(session, known.columns)
     first_name = profile.first_name[:FIRST_NAME_LIMIT]
     username = profile.username[:USERNAME_LIMIT] if profile.username else None
     language = profile.language_code[:LANGUAGE_TAG_LIMIT] if profile.language_code else None
