@@ -29,6 +29,8 @@ from bot.services.users import KnownUser
 
 # Past this many seconds, a row read with its batch is read again.
 MAX_AGE = 3.0
+# More rows waiting than this, and the stale ones are dropped.
+FORGET_PAST = 10_000
 
 
 @dataclass(slots=True, eq=False)
@@ -54,6 +56,10 @@ class UserPrefetch:
         before the read, so that a touch during it voids it. One per person: the person's
         first update in the batch (handling it voids the rest anyway)."""
         now = self._monotonic()
+        if len(self._by_update) > FORGET_PAST:
+            # Rows read for updates that were never handled here (a webhook request cut
+            # between storing and scheduling): useless past MAX_AGE.
+            self.discard([u for u, p in self._by_update.items() if now - p.read_at > MAX_AGE])
         expected: list[Prefetch] = []
         seen: set[int] = set()
         for update_id, user_id in senders:

@@ -85,6 +85,11 @@ class UpdateProcessor:
         self._prefetch = UserPrefetch()
 
     @property
+    def shared(self) -> bool:
+        """Whether other processes handle this inbox too (then no row is read ahead)."""
+        return self._shared
+
+    @property
     def in_flight(self) -> int:
         return len(self._tasks)
 

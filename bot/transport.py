@@ -12,6 +12,7 @@ text directly, faster than dicts. Calls that upload files keep aiogram's multipa
 
 from __future__ import annotations
 
+import functools
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@functools.cache
+def _response_type(method: type[TelegramMethod[Any]]) -> type[Response[Any]]:
+    return Response[method.__returning__]  # type: ignore[name-defined]
 
 
 class JsonAiohttpSession(AiohttpSession):
@@ -88,7 +94,7 @@ class JsonAiohttpSession(AiohttpSession):
         a body that does not parse) goes through aiogram's own checks, which raise the
         right exception."""
         if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
-            response_type = Response[method.__returning__]  # type: ignore[name-defined]
+            response_type = _response_type(type(method))
             try:
                 response = cast(
                     "Response[TelegramType]",

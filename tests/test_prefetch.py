@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
@@ -12,11 +13,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ManualClock
-from bot.prefetch import MAX_AGE, UserPrefetch
+from bot.prefetch import FORGET_PAST, MAX_AGE, UserPrefetch
 from bot.services.users import KnownUser, TelegramProfile, read_users, upsert_user
-from bot.settings import Settings
 from models import User
 from models.database import has_writes
+from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
 from tests.test_e2e_foundation import text
 from tests.tg_server import FakeTelegramServer, Stall, TgUser
@@ -68,6 +69,16 @@ def test_a_row_read_too_long_ago_is_read_again() -> None:
     assert prefetch.take(1) == KnownUser({"id": 7})
     monotonic.now += MAX_AGE
     assert prefetch.take(2) is None
+
+
+def test_reads_never_taken_are_forgotten_once_stale() -> None:
+    monotonic = FakeMonotonic()
+    prefetch = UserPrefetch(monotonic)
+    prefetch.expect((update_id, update_id) for update_id in range(FORGET_PAST + 1))
+    monotonic.now += MAX_AGE + 1
+    fresh = prefetch.expect([(FORGET_PAST + 1, 1)])
+    assert len(prefetch) == 1
+    assert [item.update_id for item in fresh] == [FORGET_PAST + 1]
 
 
 def test_discarded_reads_leave_nothing_behind() -> None:
@@ -134,9 +145,12 @@ async def tg() -> AsyncIterator[FakeTelegramServer]:
 
 @pytest.fixture
 async def app(
-    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
+    """One serving process (no Redis), on the test backend's database."""
+    settings = make_settings(tmp_path, redis_url=None)
     async with running_bot(settings, tg, clock=clock) as running:
+        assert not running.runtime.processor.shared
         yield running
 
 
@@ -194,3 +208,25 @@ async def test_a_row_changed_by_the_previous_update_is_read_again(
     assert help_reply.text == text("help.text", "en")
     # /help's batch read the row while it still said French; /help then read it again.
     assert len(user_reads) == 2, user_reads
+
+
+async def test_replicas_read_each_row_when_handling(
+    tg: FakeTelegramServer, tmp_path: Path, redis_url: str, user_reads: list[str]
+) -> None:
+    """With Redis, replicas share the inbox: another one may be changing a person's row,
+    so nothing is read ahead."""
+    settings = make_settings(tmp_path, redis_url=redis_url)
+    async with running_bot(settings, tg) as running:
+        assert running.runtime.processor.shared
+        people = [TgUser(id=5200 + i, first_name=f"R{i}", language_code="en") for i in range(3)]
+        for person in people:
+            await tg.reply_to(person, "/start")
+        await running.tracker.settled()
+        user_reads.clear()
+        since = tg.mark()
+        for person in people:
+            tg.push_text(person, "/help")
+        replies = await tg.wait_for("sendMessage", count=len(people), since=since)
+        await running.tracker.settled()
+    assert all(call.text == text("help.text", "en") for call in replies)
+    assert len(user_reads) == len(people), user_reads

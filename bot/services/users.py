@@ -47,7 +47,8 @@ async def read_users(session: AsyncSession, ids: Collection[int]) -> dict[int, K
     """The rows of these people, read in one statement (absent ones as KnownUser(None))."""
     table = User.__table__
     result = await session.execute(select(*table.columns).where(table.c.id.in_(ids)))
-    known = {row.id: KnownUser(row._asdict()) for row in result}
+    keys = tuple(result.keys())
+    known = {row.id: KnownUser(dict(zip(keys, row, strict=True))) for row in result}
     return {user_id: known.get(user_id, KnownUser(None)) for user_id in ids}
 
 
