@@ -5,7 +5,7 @@ person forever: a leak in a long-running process with many users)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import Mapping
 from copy import copy
 from typing import Any
 
@@ -60,10 +60,9 @@ class LocalEventIsolation(BaseEventIsolation):
     def __init__(self) -> None:
         self._locks = LocalLocks()
 
-    @contextlib.asynccontextmanager
-    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
-        async with self._locks.lock(key):
-            yield
+    # aiogram declares an asynccontextmanager; any async context manager will do.
+    def lock(self, key: StorageKey) -> contextlib.AbstractAsyncContextManager[None]:  # type: ignore[override]
+        return self._locks.lock(key)
 
     async def close(self) -> None:
         pass

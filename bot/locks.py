@@ -36,6 +36,40 @@ class _Entry:
         self.users = 0
 
 
+class _Held:
+    """`async with` one named lock of LocalLocks. A class rather than an
+    asynccontextmanager: taken twice per update (the person's turn, aiogram's event
+    isolation), the generator machinery was a visible share of an update's CPU."""
+
+    __slots__ = ("_entries", "_entry", "_name")
+
+    def __init__(self, entries: dict[Hashable, _Entry], name: Hashable) -> None:
+        self._entries = entries
+        self._name = name
+
+    async def __aenter__(self) -> None:
+        entry = self._entries.get(self._name)
+        if entry is None:
+            entry = self._entries[self._name] = _Entry()
+        self._entry = entry
+        entry.users += 1
+        try:
+            await entry.lock.acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._entry.lock.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        entry = self._entry
+        entry.users -= 1
+        if entry.users == 0:
+            del self._entries[self._name]
+
+
 class LocalLocks:
     """asyncio locks by name, forgotten as soon as nobody holds or waits for them (a lock per
     person must not grow with the number of people who ever wrote)."""
@@ -46,19 +80,8 @@ class LocalLocks:
     def __len__(self) -> int:
         return len(self._entries)
 
-    @contextlib.asynccontextmanager
-    async def lock(self, name: Hashable) -> AsyncIterator[None]:
-        entry = self._entries.get(name)
-        if entry is None:
-            entry = self._entries[name] = _Entry()
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                del self._entries[name]
+    def lock(self, name: Hashable) -> _Held:
+        return _Held(self._entries, name)
 
     @contextlib.asynccontextmanager
     async def try_lock(self, name: Hashable) -> AsyncIterator[bool]:

@@ -57,6 +57,32 @@ async def test_local_locks_exclude_and_forget() -> None:
     assert len(locks) == 0
 
 
+async def test_a_local_lock_waiter_cancelled_or_failing_leaves_nothing_held() -> None:
+    locks = LocalLocks()
+    order: list[str] = []
+    async with locks.lock("p"):
+        waiter = asyncio.create_task(_hold(locks, "p", order, "cancelled"))
+        second = asyncio.create_task(_hold(locks, "p", order, "second"))
+        await asyncio.sleep(0)
+        waiter.cancel()
+        await asyncio.sleep(0)
+    await second
+    assert waiter.cancelled()
+    assert order == ["second"]
+    with pytest.raises(RuntimeError):
+        async with locks.lock("p"):
+            raise RuntimeError("the handler failed")
+    assert len(locks) == 0
+    # Free again: taken at once.
+    async with asyncio.timeout(1), locks.lock("p"):
+        pass
+
+
+async def _hold(locks: LocalLocks, name: str, order: list[str], tag: str) -> None:
+    async with locks.lock(name):
+        order.append(tag)
+
+
 @pytest.fixture
 async def redis_clients(redis_url: str) -> AsyncIterator[tuple[Redis, Redis]]:
     # Two connections stand for two processes.
