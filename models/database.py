@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
 from sqlalchemy.util import await_
 
@@ -182,14 +183,26 @@ def _returned(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     record.info.pop("wrote", None)
 
 
+@event.listens_for(Session, "after_begin")
+def _session_connected(session: Session, transaction: Any, connection: Connection) -> None:
+    session.info["connection"] = connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _session_released(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop("connection", None)
+
+
 async def has_writes(session: AsyncSession) -> bool:
-    """Whether the session's transaction wrote, or is about to write, anything."""
+    """Whether the session's transaction wrote, or is about to write, anything. Asked
+    without taking a connection from the pool: a transaction that never took one (most
+    updates: their rows come from elsewhere, bot.prefetch) has written nothing."""
     sync = session.sync_session
     if sync.new or sync.deleted or any(sync.is_modified(obj) for obj in sync.dirty):
         return True
-    if not sync.in_transaction():
-        return False
-    return bool((await session.connection()).info.get("wrote"))
+    connection: Connection | None = sync.info.get("connection")
+    return connection is not None and bool(connection.info.get("wrote"))
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -372,3 +372,26 @@ async def test_a_stored_update_with_nan_coordinates_reads_back(rig: Rig) -> None
     location = processor.parse(payload).message.location  # type: ignore[union-attr]
     assert location is not None
     assert location.latitude != location.latitude and location.longitude == float("inf")
+
+
+async def test_has_writes_sees_core_and_orm_writes_without_taking_a_connection(
+    session: AsyncSession,
+) -> None:
+    from sqlalchemy import update
+
+    from models.database import has_writes
+
+    assert not await has_writes(session)
+    assert "connection" not in session.sync_session.info  # asking took none
+    await session.execute(select(User.id))
+    assert not await has_writes(session)
+    await inbox.store_updates(session, [received(1)], NOW)  # Core INSERT
+    assert await has_writes(session)
+    await session.commit()
+    assert not await has_writes(session)
+    await session.execute(update(InboxUpdate).values(status=InboxStatus.DONE.value))
+    assert await has_writes(session)
+    await session.rollback()
+    assert not await has_writes(session)
+    session.add(User(id=9, first_name="N", is_active=True, created_at=NOW, last_seen_at=NOW))
+    assert await has_writes(session)  # pending ORM changes count before their flush
