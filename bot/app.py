@@ -29,7 +29,7 @@ from bot.middlewares import (
     UserMiddleware,
 )
 from bot.middlewares.throttling import Throttle
-from bot.requests import TolerateStaleUi
+from bot.requests import CommitBeforeCalls, TolerateStaleUi
 from bot.scheduler import Scheduler
 from bot.services.geocoding import create_geocoder
 from bot.services.users import all_organiser_ids
@@ -53,6 +53,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
         session = JsonAiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
         session.middleware(TolerateStaleUi())
+        session.middleware(CommitBeforeCalls())
     return Bot(
         token=token,
         session=session,

@@ -20,6 +20,8 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import TelegramType
 
+from bot.middlewares.inbox import commit_before_call
+
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.methods import Response
@@ -68,3 +70,17 @@ class TolerateStaleUi(BaseRequestMiddleware):
             # The session hands the result (not a Response) up the chain; True is what
             # Telegram answers both calls with when they succeed without a message.
             return cast("Response[TelegramType]", True)
+
+
+class CommitBeforeCalls(BaseRequestMiddleware):
+    """Before any call to Telegram made while handling an update, commit what the handler
+    has changed so far (bot.middlewares.inbox explains why); a no-op elsewhere."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        await commit_before_call()
+        return await make_request(bot, method)

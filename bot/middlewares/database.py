@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """One session per update, committed when the handler returns, rolled back if it raises."""
+    """One session per update, committed when the handler returns (and, with changes,
+    before each of its calls to Telegram: bot.middlewares.inbox), rolled back if it raises."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker

@@ -1,0 +1,170 @@
+"""An update's changes are committed before its handler talks to Telegram (the inbox row
+marked done with them): SQLite's write lock is never held across a round trip to
+Telegram, and what a person was told has happened is not rolled back afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import create_bot, create_dispatcher, prepare_database
+from bot.clock import ManualClock
+from bot.i18n import t
+from bot.middlewares.inbox import InboxReceipt
+from bot.services import inbox
+from bot.services.users import set_language
+from models import InboxStatus, InboxUpdate, User
+from models.database import create_sessionmaker
+from tests.conftest import make_settings
+from tests.harness import RunningBot, running_bot
+from tests.test_e2e_foundation import text
+from tests.test_inbox import NOW, make_update, received
+from tests.tg_server import FakeTelegramServer, Stall, TgUser
+
+ALICE = TgUser(id=8001, first_name="Alice", language_code="fr")
+BOB = TgUser(id=8002, first_name="Bob", language_code="fr")
+
+other_process: list[async_sessionmaker[AsyncSession]] = []
+router = Router(name="test-commit-before-calls")
+
+
+@router.message(Command("told_then_fail"))
+async def told_then_fail(message: Message, session: AsyncSession, user: User) -> None:
+    await set_language(session, user.id, "en")
+    await message.answer(t("language.changed"))
+    raise RuntimeError("a handler failed after telling the person")
+
+
+@router.message(Command("reply_then_write"))
+async def reply_then_write(message: Message, session: AsyncSession, user: User) -> None:
+    await message.answer(t("language.changed"))
+    await set_language(session, user.id, "en")
+
+
+@router.message(Command("lost"))
+async def lost(message: Message, session: AsyncSession, user: User) -> None:
+    # Another process handles the same update and commits first (possible without row
+    # locks: SQLite); this run then changes the language and is about to say so.
+    async with other_process[0]() as other:
+        await inbox.mark_done(other, message.message_id, NOW)
+        await other.commit()
+    await set_language(session, user.id, "en")
+    await message.answer(t("language.changed"))
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def app(
+    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[RunningBot]:
+    settings = make_settings(tmp_path)
+    async with running_bot(settings, tg, clock=clock, extra_routers=[router]) as running:
+        yield running
+
+
+async def _language_and_status(app: RunningBot, person: TgUser, update_id: int) -> tuple:  # type: ignore[type-arg]
+    async with app.sessionmaker() as session:
+        language = await session.scalar(select(User.language).where(User.id == person.id))
+        status = await session.scalar(
+            select(InboxUpdate.status).where(InboxUpdate.update_id == update_id)
+        )
+    return language, status
+
+
+async def test_a_stalled_reply_holds_up_nobody_and_its_changes_are_already_saved(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    # Alice's first /start creates her row (a write); Telegram then takes its time to
+    # take her reply.
+    tg.inject(Stall(5.0), method="sendMessage", chat_id=ALICE.id)
+    since = tg.mark()
+    alice_update = tg.push_text(ALICE, "/start")
+    stalled = await tg.wait_arrival("sendMessage", since=since)
+    assert stalled.done is False
+    # Meanwhile Bob's /start (another write) goes all the way through.
+    (bob_reply,) = await tg.reply_to(BOB, "/start")
+    assert bob_reply.chat_id == BOB.id
+    assert stalled.done is False, "Bob was answered before Alice's reply was taken"
+    # Alice's row and her update's inbox mark were committed before her reply went out.
+    async with app.engine.connect() as connection:
+        alice = await connection.scalar(select(User.first_name).where(User.id == ALICE.id))
+        status = await connection.scalar(
+            select(InboxUpdate.status).where(InboxUpdate.update_id == alice_update)
+        )
+    assert alice == "Alice"
+    assert status == InboxStatus.DONE
+    await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since, timeout=10)
+
+
+async def test_what_a_person_was_told_stays_when_the_handler_fails_later(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    await tg.reply_to(ALICE, "/start")
+    since = tg.mark()
+    update_id = tg.push_text(ALICE, "/told_then_fail")
+    told, apology = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since, count=2)
+    await app.tracker.settled()
+    # (The update began in French: its replies stay in French.)
+    assert told.text == text("language.changed", "fr")
+    assert apology.text == text("errors.apology", "fr")
+    # Told "done in English": it is done, and the update is not handled again.
+    assert await _language_and_status(app, ALICE, update_id) == ("en", InboxStatus.DONE)
+
+
+async def test_changes_after_a_reply_are_saved_too(tg: FakeTelegramServer, app: RunningBot) -> None:
+    await tg.reply_to(ALICE, "/start")
+    since = tg.mark()
+    update_id = tg.push_text(ALICE, "/reply_then_write")
+    await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+    await app.tracker.settled()
+    assert await _language_and_status(app, ALICE, update_id) == ("en", InboxStatus.DONE)
+
+
+async def test_a_run_that_lost_to_another_process_says_nothing(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    # SQLite only: on PostgreSQL the claimed inbox row is locked, the other process waits.
+    async with FakeTelegramServer() as tg:
+        settings = make_settings(
+            tmp_path,
+            database_url=f"sqlite+aiosqlite:///{tmp_path}/lost.db",
+            redis_url=None,
+            telegram_api_base=tg.base_url,
+            bot_token=SecretStr(tg.token),
+        )
+        engine = await prepare_database(settings, seed_demo=False)
+        sessionmaker = create_sessionmaker(engine)
+        other_process[:] = [sessionmaker]
+        bot = create_bot(settings)
+        dispatcher = create_dispatcher(settings, sessionmaker, clock=clock, extra_routers=[router])
+        try:
+            async with sessionmaker() as session:
+                await inbox.store_updates(session, [received(7, ALICE.id)], NOW)
+                session.add(User(id=ALICE.id, first_name="Alice", created_at=NOW, last_seen_at=NOW))
+                await session.commit()
+            receipt = InboxReceipt(7)
+            since = tg.mark()
+            await dispatcher.feed_update(
+                bot, make_update(bot, 7, ALICE, "/lost"), inbox_receipt=receipt
+            )
+            assert receipt.settled
+            assert [c for c in tg.calls[since:] if c.method == "sendMessage"] == []
+            async with sessionmaker() as session:
+                user = await session.get(User, ALICE.id)
+            assert user is not None and user.language is None
+        finally:
+            await bot.session.close()
+            await engine.dispose()
