@@ -8,7 +8,15 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("startup", "makers", "leaderboard", "broadcast", "throughput", "memory")
+BENCHMARKS = (
+    "startup",
+    "makers",
+    "leaderboard",
+    "broadcast",
+    "throughput",
+    "slow_replies",
+    "memory",
+)
 
 
 def main(argv: list[str]) -> int:
