@@ -17,7 +17,11 @@ logger = logging.getLogger(__name__)
 
 @router.errors()
 async def apologise(
-    event: ErrorEvent, bot: Bot, translator: Translator, locale: str | None = None
+    event: ErrorEvent,
+    bot: Bot,
+    translator: Translator,
+    locale: str | None = None,
+    saved_before_failure: bool = False,
 ) -> bool:
     update = event.update
     logger.error(
@@ -25,7 +29,9 @@ async def apologise(
         update.update_id,
         exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
     )
-    text = translator.t("errors.apology", locale or translator.default_locale)
+    # Changes committed before the failure (bot.middlewares.inbox) stay: say so.
+    key = "errors.apology_saved" if saved_before_failure else "errors.apology"
+    text = translator.t(key, locale or translator.default_locale)
     query = update.callback_query
     chat_id = update.message.chat.id if update.message is not None else None
     if query is not None:

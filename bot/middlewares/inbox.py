@@ -73,6 +73,9 @@ class _UpdateTransaction:
         self._receipt = receipt
         self._clock = clock
         self._lock = asyncio.Lock()
+        # Whether some of the handler's changes are already committed (and stay, even if
+        # it fails later).
+        self.committed = False
 
     async def before_call(self) -> None:
         async with self._lock:
@@ -85,6 +88,7 @@ class _UpdateTransaction:
                     raise HandledElsewhere(receipt.update_id)
                 receipt.settled = True
             await self._session.commit()
+            self.committed = True
 
 
 class InboxMiddleware(BaseMiddleware):
@@ -121,6 +125,11 @@ class InboxMiddleware(BaseMiddleware):
         except HandledElsewhere:
             self._handled_twice(receipt)
             return None
+        except Exception:
+            # For the error handler: the apology must not invite a retry that would
+            # repeat what is already saved.
+            data["saved_before_failure"] = transaction.committed
+            raise
         finally:
             _before_call.reset(token)
         if receipt is None or receipt.settled:
