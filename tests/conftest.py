@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.clock import ManualClock
 from bot.settings import Settings
 from models.database import create_engine, create_sessionmaker, upgrade
+from tests.tg_server import FakeTelegramServer
 
 POSTGRES_ENV = "GREENHOOD_TEST_POSTGRES_URL"
 REDIS_ENV = "GREENHOOD_TEST_REDIS_URL"
@@ -214,6 +215,13 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         values["database_url"] = f"sqlite+aiosqlite:///{tmp_path / 'greenhood.db'}"
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegramServer]:
+    """The test Bot API server (tests/tg_server.py), for the bot to talk to."""
+    async with FakeTelegramServer() as server:
+        yield server
 
 
 @pytest.fixture

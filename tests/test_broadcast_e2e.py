@@ -63,12 +63,6 @@ async def add_people(
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def app(
     tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:

@@ -61,12 +61,6 @@ async def lost(message: Message, session: AsyncSession, user: User) -> None:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def app(
     tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:

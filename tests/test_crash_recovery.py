@@ -14,10 +14,8 @@ import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from bot.settings import PROJECT_ROOT
@@ -34,12 +32,6 @@ AUDIT = [
     "CREATE TRIGGER audit_update AFTER UPDATE ON users BEGIN "
     "INSERT INTO audit (user_id, language) VALUES (NEW.id, NEW.language); END",
 ]
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
 
 
 async def start_bot(tg: FakeTelegramServer, database: Path) -> asyncio.subprocess.Process:

@@ -60,12 +60,6 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def app(
     tg: FakeTelegramServer, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:

@@ -51,12 +51,6 @@ async def boom_after_answering(query: CallbackQuery) -> None:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def app(
     tg: FakeTelegramServer, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:

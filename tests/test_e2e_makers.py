@@ -84,12 +84,6 @@ def items(call: RecordedCall) -> list[str]:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 def settings(tmp_path: object) -> Settings:
     # Long conversations: throttling has its own tests.
     return make_settings(

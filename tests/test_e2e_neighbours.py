@@ -47,12 +47,6 @@ def plain(key: str, locale: str, **params: object) -> str:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # Long conversations are not floods: the throttle has its own tests.
     return make_settings(tmp_path, throttle_burst=1000)

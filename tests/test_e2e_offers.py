@@ -74,12 +74,6 @@ def png(colour: str = "green") -> bytes:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 def settings(tmp_path: object) -> Settings:
     return make_settings(
         tmp_path,  # type: ignore[arg-type]

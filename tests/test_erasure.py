@@ -171,12 +171,6 @@ async def test_rows_that_outlive_an_erased_row_by_their_foreign_key_are_detached
 # ----------------------------------------------------------------------------- end to end
 
 
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
 @pytest.fixture(params=["sqlite", "postgres+redis"])
 def erasure_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     overrides: dict[str, object] = {

@@ -141,12 +141,6 @@ ALICE = TgUser(id=1201, first_name="Alice", language_code="fr")
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def app(
     tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:

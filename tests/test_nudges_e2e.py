@@ -58,12 +58,6 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def app(
     tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:

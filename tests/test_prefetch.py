@@ -20,7 +20,7 @@ from models.database import has_writes
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
 from tests.test_e2e_foundation import text
-from tests.tg_server import FakeTelegramServer, Stall, TgUser
+from tests.tg_server import FakeTelegramServer, RecordedCall, Stall, TgUser
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ALICE = TgUser(id=5001, first_name="Alice", language_code="fr")
@@ -138,12 +138,6 @@ async def test_a_known_row_is_used_without_reading_it_again(session: AsyncSessio
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def app(
     tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
@@ -173,16 +167,8 @@ async def test_a_batch_of_updates_reads_its_senders_once(
     tg: FakeTelegramServer, app: RunningBot, user_reads: list[str]
 ) -> None:
     people = [TgUser(id=5100 + i, first_name=f"P{i}", language_code="fr") for i in range(5)]
-    for person in people:
-        await tg.reply_to(person, "/start")
-    await app.tracker.settled()
-    user_reads.clear()
-    since = tg.mark()
     # Pushed together: one getUpdates hands them over, one statement reads their rows.
-    for person in people:
-        tg.push_text(person, "/help")
-    replies = await tg.wait_for("sendMessage", count=len(people), since=since)
-    await app.tracker.settled()
+    replies = await _help_together(tg, app, people, user_reads)
     assert sorted(call.chat_id or 0 for call in replies) == [p.id for p in people]
     assert all(call.text == text("help.text", "fr") for call in replies)
     assert len(user_reads) == 1, user_reads
@@ -219,14 +205,23 @@ async def test_replicas_read_each_row_when_handling(
     async with running_bot(settings, tg) as running:
         assert running.runtime.processor.shared
         people = [TgUser(id=5200 + i, first_name=f"R{i}", language_code="en") for i in range(3)]
-        for person in people:
-            await tg.reply_to(person, "/start")
-        await running.tracker.settled()
-        user_reads.clear()
-        since = tg.mark()
-        for person in people:
-            tg.push_text(person, "/help")
-        replies = await tg.wait_for("sendMessage", count=len(people), since=since)
-        await running.tracker.settled()
+        replies = await _help_together(tg, running, people, user_reads)
     assert all(call.text == text("help.text", "en") for call in replies)
     assert len(user_reads) == len(people), user_reads
+
+
+async def _help_together(
+    tg: FakeTelegramServer, app: RunningBot, people: list[TgUser], user_reads: list[str]
+) -> list[RecordedCall]:
+    """Everyone starts; then, counting reads of `users` from there, everyone sends /help at
+    once; returns the /help replies."""
+    for person in people:
+        await tg.reply_to(person, "/start")
+    await app.tracker.settled()
+    user_reads.clear()
+    since = tg.mark()
+    for person in people:
+        tg.push_text(person, "/help")
+    replies = await tg.wait_for("sendMessage", count=len(people), since=since)
+    await app.tracker.settled()
+    return replies

@@ -36,12 +36,6 @@ from tests.tg_server import (
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def bot(tg: FakeTelegramServer, settings: Settings) -> AsyncIterator[Bot]:
     configured = settings.model_copy(
         update={"telegram_api_base": tg.base_url, "bot_token": SecretStr(tg.token)}

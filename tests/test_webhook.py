@@ -46,12 +46,6 @@ def text(key: str, locale: str, **params: object) -> str:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
 def hook_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"webhook_secret": SecretStr(SECRET)})
 
