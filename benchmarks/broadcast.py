@@ -22,13 +22,13 @@ from pathlib import Path
 import psutil
 
 from benchmarks.common import report
-from bot import broadcasting
-from bot.clock import SystemClock
-from bot.i18n import create_translator
+from bot.core.clock import SystemClock
+from bot.core.settings import PROJECT_ROOT
 from bot.services import broadcasts
 from bot.services.audiences import AudienceKind
 from bot.services.broadcasts import Draft
-from bot.settings import PROJECT_ROOT
+from bot.ui.i18n import create_translator
+from bot.ui.notices import broadcasts as broadcasting
 from models import User
 from models.database import create_engine, create_sessionmaker, upgrade
 from tests.tg_server import FakeTelegramServer
@@ -112,7 +112,7 @@ async def run() -> dict[str, object]:
             gc.disable()
             started = time.perf_counter()
             process = await asyncio.create_subprocess_exec(
-                sys.executable, *profiler, "-m", "bot.cli", "worker", env=env, cwd=folder
+                sys.executable, *profiler, "-m", "bot.app.cli", "worker", env=env, cwd=folder
             )
             try:
                 worker = psutil.Process(process.pid)

@@ -27,10 +27,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from benchmarks.common import percentile, report
+from bot.core.weeks import week_of
 from bot.services.actions import grams, rebuild_weekly_totals
 from bot.services.catalogue import default_catalogue
 from bot.services.leaderboard import weekly_leaderboard
-from bot.weeks import week_of
 from models import (
     ActionLog,
     ActionLogTeam,

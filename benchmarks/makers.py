@@ -44,8 +44,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from benchmarks.common import percentile, report
 from bot.services import makers
-from bot.services.geo import DIAMETER_KM, RADIANS, Origin
-from bot.services.geocoding import DATA_FILE
+from bot.services.geo.distance import DIAMETER_KM, RADIANS, Origin
+from bot.services.geo.geocoding import DATA_FILE
 from models import MakerCategory
 from models.database import create_engine, create_sessionmaker, upgrade
 from models.maker import geo_cell

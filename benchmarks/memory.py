@@ -4,7 +4,7 @@ them (PRODUCT.md §4: under 200 MB).
 
 The same process is measured twice: as shipped, and with GREENHOOD_EAGER_MODELS=1
 (aiogram's pydantic models all built at import, as aiogram does by itself), to show what
-bot/lazy_models.py saves.
+bot/core/lazy_models.py saves.
 
 Filling the database is a list of FILLERS: a feature adds its own (e.g. 1,000,000 logged
 actions) by appending one function.
@@ -29,10 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from benchmarks.common import report
 from benchmarks.throughput import SCRIPT, _push, _wait_answered
+from bot.core.settings import PROJECT_ROOT
+from bot.core.weeks import week_of
 from bot.services.actions import grams, rebuild_weekly_totals
 from bot.services.catalogue import default_catalogue
-from bot.settings import PROJECT_ROOT
-from bot.weeks import week_of
 from models import ActionLog, User
 from models.database import create_engine, upgrade
 from tests.tg_server import FakeTelegramServer, TgUser
@@ -138,7 +138,7 @@ async def _measure(server: FakeTelegramServer, database: Path, eager: bool) -> d
         env["GREENHOOD_EAGER_MODELS"] = "1"
     since = server.mark()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env, cwd=database.parent
+        sys.executable, "-m", "bot.app.cli", "run", env=env, cwd=database.parent
     )
     try:
         await server.wait_for("getUpdates", since=since, timeout=180)

@@ -30,7 +30,7 @@ async def _one_start(server: FakeTelegramServer, database: Path) -> tuple[float,
     since = server.mark()
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env, cwd=database.parent
+        sys.executable, "-m", "bot.app.cli", "run", env=env, cwd=database.parent
     )
     try:
         await server.wait_for("getUpdates", since=since, timeout=60)

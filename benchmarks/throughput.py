@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import percentile, report
-from bot.i18n import create_translator
-from bot.settings import PROJECT_ROOT
+from bot.core.settings import PROJECT_ROOT
+from bot.ui.i18n import create_translator
 from tests.harness import free_port
 from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser
 
@@ -56,7 +56,13 @@ def _command(bot: str, mode: str, server: FakeTelegramServer, port: int) -> list
         if mode == "webhook":
             args += [url, str(port), SECRET]
         return [sys.executable, "-m", "benchmarks.echo_bot", *args]
-    return [sys.executable, "-m", "bot.cli", "run", *(["--webhook"] if mode == "webhook" else [])]
+    return [
+        sys.executable,
+        "-m",
+        "bot.app.cli",
+        "run",
+        *(["--webhook"] if mode == "webhook" else []),
+    ]
 
 
 def _answered(call: RecordedCall, queries: dict[str, int]) -> int | None:

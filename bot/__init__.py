@@ -1,8 +1,8 @@
 """Greenhood's bot package.
 
 Importing it first defers the build of aiogram's pydantic models to their first use (see
-bot/lazy_models.py): about 120 MB less resident memory per process."""
+bot/core/lazy_models.py): about 120 MB less resident memory per process."""
 
-from bot.lazy_models import install as _defer_aiogram_models
+from bot.core.lazy_models import install as _defer_aiogram_models
 
 _defer_aiogram_models()

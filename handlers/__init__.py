@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.commands import CommandSpec
+from bot.ui.commands import CommandSpec
 from handlers import (
     actions,
     broadcast,

@@ -7,17 +7,17 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import action_views as views
-from bot import pledge_notices
-from bot.callbacks import ActCategoryCb, ActLogCb, ActNameCb, ActNav, ActNavCb, NameChoice
-from bot.clock import Clock
-from bot.commands import Scope, command
-from bot.editing import edit_text
-from bot.filters import MenuButton
-from bot.formatting import escape
-from bot.i18n import Translator, t
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 from bot.services import actions, contests
-from bot.settings import Settings
+from bot.ui.callbacks import ActCategoryCb, ActLogCb, ActNameCb, ActNav, ActNavCb, NameChoice
+from bot.ui.commands import Scope, command
+from bot.ui.editing import edit_text
+from bot.ui.filters import MenuButton
+from bot.ui.formatting import escape
+from bot.ui.i18n import Translator, t
+from bot.ui.notices import pledges as pledge_notices
+from bot.ui.views import actions as views
 from models import User
 
 router = Router(name=__name__)

@@ -1,6 +1,6 @@
 """/broadcast: an organiser writes to an audience — text (HTML), optional photo and link
 button, a preview exactly as recipients will see it, then send now or at a time; a live
-progress message with a stop button follows (from the worker, see bot/worker.py).
+progress message with a stop button follows (from the worker, see bot/worker/background.py).
 
 Organiser rights are checked on every update (IsOrganiser here, and again in the service);
 anyone else is refused, whatever state or button they come with.
@@ -25,8 +25,13 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import broadcasting
-from bot.callbacks import (
+from bot.core.clock import Clock
+from bot.core.settings import Settings
+from bot.core.telegram_html import HtmlError
+from bot.services import audiences, broadcasts
+from bot.services.audiences import AudienceKind
+from bot.services.broadcasts import Draft, DraftError
+from bot.ui.callbacks import (
     BroadcastAction,
     BroadcastAudienceCb,
     BroadcastCb,
@@ -34,18 +39,13 @@ from bot.callbacks import (
     BroadcastTargetCb,
     BroadcastWizardCb,
 )
-from bot.clock import Clock
-from bot.commands import Scope, command
-from bot.editing import edit_markup, edit_text
-from bot.filters import IsOrganiser
-from bot.formatting import escape
-from bot.i18n import Translator, t
-from bot.scheduler import Scheduler
-from bot.services import audiences, broadcasts
-from bot.services.audiences import AudienceKind
-from bot.services.broadcasts import Draft, DraftError
-from bot.settings import Settings
-from bot.telegram_html import HtmlError
+from bot.ui.commands import Scope, command
+from bot.ui.editing import edit_markup, edit_text
+from bot.ui.filters import IsOrganiser
+from bot.ui.formatting import escape
+from bot.ui.i18n import Translator, t
+from bot.ui.notices import broadcasts as broadcasting
+from bot.worker.scheduler import Scheduler
 from models import User
 
 router = Router(name=__name__)

@@ -11,20 +11,20 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import action_views as views
-from bot.callbacks import ChallengeAction, ChallengeCb
-from bot.clock import Clock
-from bot.commands import Scope, command
-from bot.editing import edit_caption, edit_text
-from bot.filters import IsOrganiser, MenuButton
-from bot.formatting import escape
-from bot.i18n import t
-from bot.pictures import progress_picture
+from bot.core.clock import Clock
+from bot.core.settings import Settings
+from bot.core.weeks import week_of
 from bot.services import challenges
 from bot.services.contests import NotOrganiserError
 from bot.services.users import is_organiser
-from bot.settings import Settings
-from bot.weeks import week_of
+from bot.ui.callbacks import ChallengeAction, ChallengeCb
+from bot.ui.commands import Scope, command
+from bot.ui.editing import edit_caption, edit_text
+from bot.ui.filters import IsOrganiser, MenuButton
+from bot.ui.formatting import escape
+from bot.ui.i18n import t
+from bot.ui.pictures import progress_picture
+from bot.ui.views import actions as views
 from models import User
 
 router = Router(name=__name__)

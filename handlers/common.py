@@ -8,13 +8,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import LanguageCb, SettingsAction, SettingsCb
-from bot.commands import Scope, command
-from bot.editing import edit_text
-from bot.filters import MenuButton
-from bot.i18n import Translator, t
-from bot.keyboards import language_picker, main_menu, settings_menu
 from bot.services import users
+from bot.ui.callbacks import LanguageCb, SettingsAction, SettingsCb
+from bot.ui.commands import Scope, command
+from bot.ui.editing import edit_text
+from bot.ui.filters import MenuButton
+from bot.ui.i18n import Translator, t
+from bot.ui.keyboards import language_picker, main_menu, settings_menu
 from models import User
 
 router = Router(name=__name__)

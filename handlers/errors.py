@@ -8,8 +8,8 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
-from bot.i18n import Translator
-from bot.requests import AnswerOrRaise
+from bot.serving.requests import AnswerOrRaise
+from bot.ui.i18n import Translator
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ async def apologise(
         update.update_id,
         exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
     )
-    # Changes committed before the failure (bot.middlewares.inbox) stay: say so.
+    # Changes committed before the failure (bot.serving.middlewares.inbox) stay: say so.
     key = "errors.apology_saved" if saved_before_failure else "errors.apology"
     text = translator.t(key, locale or translator.default_locale)
     query = update.callback_query

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.i18n import t
-from bot.keyboards import main_menu
+from bot.ui.i18n import t
+from bot.ui.keyboards import main_menu
 
 router = Router(name=__name__)
 

@@ -22,17 +22,17 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import CategoryChoice, MakerWizardCb, WizardAction
-from bot.clock import Clock
-from bot.commands import Scope, command
-from bot.editing import edit_markup
-from bot.formatting import escape, truncate
-from bot.i18n import Translator, t
-from bot.keyboards import main_menu
-from bot.location import LocationProblem, location_prompt, problem_text, read_location
+from bot.core.clock import Clock
 from bot.services import makers
-from bot.services.geocoding import Geocoder
+from bot.services.geo.geocoding import Geocoder
 from bot.services.makers import InvalidFieldError, ListingDraft
+from bot.ui.callbacks import CategoryChoice, MakerWizardCb, WizardAction
+from bot.ui.commands import Scope, command
+from bot.ui.editing import edit_markup
+from bot.ui.formatting import escape, truncate
+from bot.ui.i18n import Translator, t
+from bot.ui.keyboards import main_menu
+from bot.ui.places import LocationProblem, location_prompt, problem_text, read_location
 from handlers.makers import card_text, category_label
 from models import Maker, MakerCategory, User
 

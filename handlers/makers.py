@@ -21,7 +21,14 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import (
+from bot.core.clock import Clock
+from bot.services import makers
+from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
+from bot.services.geo.distance import format_distance
+from bot.services.geo.geocoding import Geocoder, normalize_name
+from bot.services.makers import MakerFilter, MakerNotFoundError, NearbyPage
+from bot.services.qrcodes import qr_png
+from bot.ui.callbacks import (
     CategoryChoice,
     MakerAction,
     MakerCb,
@@ -30,14 +37,13 @@ from bot.callbacks import (
     OfferAction,
     OfferCb,
 )
-from bot.clock import Clock
-from bot.commands import Scope, command
-from bot.editing import edit_markup, edit_text
-from bot.filters import MenuButton
-from bot.formatting import escape, truncate
-from bot.i18n import Translator, t
-from bot.keyboards import main_menu
-from bot.location import (
+from bot.ui.commands import Scope, command
+from bot.ui.editing import edit_markup, edit_text
+from bot.ui.filters import MenuButton
+from bot.ui.formatting import escape, truncate
+from bot.ui.i18n import Translator, t
+from bot.ui.keyboards import main_menu
+from bot.ui.places import (
     GivenLocation,
     LocationProblem,
     location_keyboard,
@@ -45,12 +51,6 @@ from bot.location import (
     problem_text,
     read_location,
 )
-from bot.services import makers
-from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
-from bot.services.geo import format_distance
-from bot.services.geocoding import Geocoder, normalize_name
-from bot.services.makers import MakerFilter, MakerNotFoundError, NearbyPage
-from bot.services.qrcodes import qr_png
 from models import Maker, MakerCategory, User
 
 router = Router(name=__name__)

@@ -11,15 +11,8 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import maker_notices
-from bot.callbacks import ModerationAction, ModerationCb
-from bot.clock import Clock
-from bot.commands import Scope, command
-from bot.editing import edit_markup
-from bot.filters import IsOrganiser
-from bot.formatting import escape
-from bot.i18n import Translator, t
-from bot.keyboards import main_menu
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 from bot.services import makers
 from bot.services.makers import (
     AlreadyModeratedError,
@@ -27,7 +20,14 @@ from bot.services.makers import (
     MakerNotFoundError,
     NotOrganiserError,
 )
-from bot.settings import Settings
+from bot.ui.callbacks import ModerationAction, ModerationCb
+from bot.ui.commands import Scope, command
+from bot.ui.editing import edit_markup
+from bot.ui.filters import IsOrganiser
+from bot.ui.formatting import escape
+from bot.ui.i18n import Translator, t
+from bot.ui.keyboards import main_menu
+from bot.ui.notices import makers as maker_notices
 from handlers.makers import card_text
 from handlers.offers import send_reported_offers
 from models import User

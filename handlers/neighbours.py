@@ -16,31 +16,31 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import offer_notices
-from bot.callbacks import ForgetAction, ForgetCb, NeighboursAction, NeighboursCb
-from bot.clock import Clock
-from bot.commands import Scope, command
-from bot.conversation_state import forget_conversations
-from bot.editing import edit_markup, edit_text
-from bot.filters import MenuButton
-from bot.formatting import escape
-from bot.i18n import Translator, t
-from bot.keyboards import main_menu
-from bot.location import (
+from bot.core.clock import Clock
+from bot.core.settings import Settings
+from bot.core.weeks import week_of
+from bot.services import erasure, neighbours
+from bot.services.catalogue import ActionCategory
+from bot.services.geo.geocoding import Geocoder
+from bot.services.geo.places import point
+from bot.services.neighbours import Neighbourhood, NeighboursProblem
+from bot.ui.callbacks import ForgetAction, ForgetCb, NeighboursAction, NeighboursCb
+from bot.ui.commands import Scope, command
+from bot.ui.conversations import forget_conversations
+from bot.ui.editing import edit_markup, edit_text
+from bot.ui.filters import MenuButton
+from bot.ui.formatting import escape
+from bot.ui.i18n import Translator, t
+from bot.ui.keyboards import main_menu
+from bot.ui.notices import offers as offer_notices
+from bot.ui.places import (
     GivenLocation,
     location_keyboard,
     location_prompt,
     problem_text,
     read_location,
 )
-from bot.scheduler import Scheduler
-from bot.services import erasure, neighbours
-from bot.services.catalogue import ActionCategory
-from bot.services.geocoding import Geocoder
-from bot.services.location import point
-from bot.services.neighbours import Neighbourhood, NeighboursProblem
-from bot.settings import Settings
-from bot.weeks import week_of
+from bot.worker.scheduler import Scheduler
 from models import NeighbourProfile, User
 
 router = Router(name=__name__)

@@ -10,21 +10,14 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import (
-    NotifAction,
-    NotifCb,
-    NotifKindCb,
-    SettingsAction,
-    SettingsCb,
-    SnoozeCb,
-)
-from bot.clock import Clock
-from bot.commands import CommandSpec
-from bot.editing import edit_text
-from bot.i18n import t
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 from bot.services import nudges
 from bot.services.nudges import PERSON_KINDS, Prefs
-from bot.settings import Settings
+from bot.ui.callbacks import NotifAction, NotifCb, NotifKindCb, SettingsAction, SettingsCb, SnoozeCb
+from bot.ui.commands import CommandSpec
+from bot.ui.editing import edit_text
+from bot.ui.i18n import t
 from handlers.common import settings_view
 from models import User
 

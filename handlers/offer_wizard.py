@@ -14,30 +14,25 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import offer_notices
-from bot.callbacks import (
-    OfferCategoryChoice,
-    OfferWizardAction,
-    OfferWizardCb,
-    PickupChoice,
-)
-from bot.clock import Clock
-from bot.editing import edit_markup
-from bot.formatting import escape
-from bot.i18n import Translator, t
-from bot.keyboards import main_menu
-from bot.location import (
+from bot.core.clock import Clock
+from bot.core.settings import Settings
+from bot.services import offers
+from bot.services.geo.geocoding import Geocoder
+from bot.services.offers import OfferDraft, OfferFieldError, PickupPreset
+from bot.ui.callbacks import OfferCategoryChoice, OfferWizardAction, OfferWizardCb, PickupChoice
+from bot.ui.editing import edit_markup
+from bot.ui.formatting import escape
+from bot.ui.i18n import Translator, t
+from bot.ui.keyboards import main_menu
+from bot.ui.notices import offers as offer_notices
+from bot.ui.places import (
     LocationProblem,
     location_keyboard,
     location_prompt,
     problem_text,
     read_location,
 )
-from bot.scheduler import Scheduler
-from bot.services import offers
-from bot.services.geocoding import Geocoder
-from bot.services.offers import OfferDraft, OfferFieldError, PickupPreset
-from bot.settings import Settings
+from bot.worker.scheduler import Scheduler
 from handlers.offers import card_text, category_label, format_when, send_card, zone_of
 from models import Offer, OfferCategory, User
 

@@ -23,38 +23,12 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import offer_notices, pledge_notices
-from bot.callbacks import (
-    AlertCb,
-    OfferAction,
-    OfferCb,
-    OfferModerationAction,
-    OfferModerationCb,
-    OffersListCb,
-    ReportCb,
-    ReportChoice,
-    ReservationAction,
-    ReservationCb,
-)
-from bot.clock import Clock
-from bot.commands import Scope, command
-from bot.editing import edit_markup, edit_text
-from bot.filters import IsOrganiser, MenuButton
-from bot.formatting import escape, truncate
-from bot.i18n import Translator, t
-from bot.keyboards import main_menu
-from bot.location import (
-    GivenLocation,
-    LocationProblem,
-    location_keyboard,
-    location_prompt,
-    problem_text,
-    read_location,
-)
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 from bot.services import offers
 from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
-from bot.services.geo import format_distance
-from bot.services.geocoding import Geocoder
+from bot.services.geo.distance import format_distance
+from bot.services.geo.geocoding import Geocoder
 from bot.services.offers import (
     AlreadyReservedError,
     NotOrganiserError,
@@ -66,7 +40,34 @@ from bot.services.offers import (
     SoldOutError,
 )
 from bot.services.qrcodes import qr_png
-from bot.settings import Settings
+from bot.ui.callbacks import (
+    AlertCb,
+    OfferAction,
+    OfferCb,
+    OfferModerationAction,
+    OfferModerationCb,
+    OffersListCb,
+    ReportCb,
+    ReportChoice,
+    ReservationAction,
+    ReservationCb,
+)
+from bot.ui.commands import Scope, command
+from bot.ui.editing import edit_markup, edit_text
+from bot.ui.filters import IsOrganiser, MenuButton
+from bot.ui.formatting import escape, truncate
+from bot.ui.i18n import Translator, t
+from bot.ui.keyboards import main_menu
+from bot.ui.notices import offers as offer_notices
+from bot.ui.notices import pledges as pledge_notices
+from bot.ui.places import (
+    GivenLocation,
+    LocationProblem,
+    location_keyboard,
+    location_prompt,
+    problem_text,
+    read_location,
+)
 from handlers.makers import recent_location, remember_location
 from models import Offer, OfferStatus, ReportReason, Reservation, ReservationStatus, User
 

@@ -19,24 +19,24 @@ from aiogram.types import CallbackQuery, FSInputFile, InlineKeyboardMarkup, Mess
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import action_views as views
-from bot.callbacks import (
+from bot.core.clock import Clock
+from bot.core.settings import Settings
+from bot.services import challenges, contests, reports
+from bot.services.catalogue import ActionCategory, default_catalogue
+from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
+from bot.ui.callbacks import (
     ChallengeWizardAction,
     ContestAction,
     ContestCb,
     WizardCategoryCb,
     WizardCb,
 )
-from bot.clock import Clock
-from bot.commands import Scope, command
-from bot.editing import edit_markup, edit_text
-from bot.filters import IsOrganiser
-from bot.formatting import escape, truncate
-from bot.i18n import t
-from bot.services import challenges, contests, reports
-from bot.services.catalogue import ActionCategory, default_catalogue
-from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
-from bot.settings import Settings
+from bot.ui.commands import Scope, command
+from bot.ui.editing import edit_markup, edit_text
+from bot.ui.filters import IsOrganiser
+from bot.ui.formatting import escape, truncate
+from bot.ui.i18n import t
+from bot.ui.views import actions as views
 from models import ChallengeScope, ContestStatus, User
 
 router = Router(name=__name__)

@@ -10,13 +10,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
-from bot.commands import Scope, command
-from bot.formatting import escape
-from bot.i18n import t
-from bot.keyboards import main_menu
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 from bot.services.deeplinks import DeepLink, DeepLinkKind, parse_payload
-from bot.settings import Settings
+from bot.ui.commands import Scope, command
+from bot.ui.formatting import escape
+from bot.ui.i18n import t
+from bot.ui.keyboards import main_menu
 from handlers import challenges, teams
 from handlers.makers import open_maker
 from handlers.offers import open_offer

@@ -12,15 +12,15 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import action_views as views
-from bot.callbacks import TeamJoinCb, TeamLeaveCb
-from bot.clock import Clock
-from bot.commands import Scope, command
-from bot.editing import edit_text
-from bot.formatting import escape, truncate
-from bot.i18n import t
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 from bot.services import contests, leaderboard
-from bot.settings import Settings
+from bot.ui.callbacks import TeamJoinCb, TeamLeaveCb
+from bot.ui.commands import Scope, command
+from bot.ui.editing import edit_text
+from bot.ui.formatting import escape, truncate
+from bot.ui.i18n import t
+from bot.ui.views import actions as views
 from models import User
 
 router = Router(name=__name__)

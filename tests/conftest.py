@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.clock import ManualClock
-from bot.settings import Settings
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from models.database import create_engine, create_sessionmaker, upgrade
 from tests.tg_server import FakeTelegramServer
 

@@ -14,12 +14,12 @@ from aiogram.types import Update
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import create_bot, create_dispatcher, poll, prepare_database, serve_webhook
-from bot.clock import Clock
-from bot.i18n import create_translator
-from bot.runtime import Runtime
-from bot.settings import Settings
-from bot.worker import Background, BackgroundTiming
+from bot.app.wiring import create_bot, create_dispatcher, poll, prepare_database, serve_webhook
+from bot.core.clock import Clock
+from bot.core.settings import Settings
+from bot.serving.runtime import Runtime
+from bot.ui.i18n import create_translator
+from bot.worker.background import Background, BackgroundTiming
 from models.database import create_sessionmaker
 from tests.tg_server import FakeTelegramServer
 
@@ -133,7 +133,7 @@ async def running_bot(
 ) -> AsyncIterator[RunningBot]:
     """The bot polling `server`, or with `webhook=True` serving a webhook on a free port
     that `server` delivers to (the WEBHOOK_* settings are filled in). `background`: also
-    run the scheduler, the sender and the progress reporter (bot/worker.py), as
+    run the scheduler, the sender and the progress reporter (bot/worker/background.py), as
     `greenhood run` does."""
     update: dict[str, object] = {
         "telegram_api_base": server.base_url,

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import pledge_notices
-from bot.clock import ManualClock
-from bot.i18n import create_translator
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import actions, challenges, contests, leaderboard, reports
 from bot.services.users import TelegramProfile, upsert_user
-from bot.settings import PROJECT_ROOT, Settings
+from bot.ui.i18n import create_translator
+from bot.ui.notices import pledges as pledge_notices
 from models import (
     ActionLog,
     ChallengeScope,

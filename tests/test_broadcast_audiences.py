@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import ManualClock
-from bot.i18n import create_translator
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT
 from bot.services import audiences
 from bot.services.audiences import AudienceKind
-from bot.settings import PROJECT_ROOT
-from bot.worker import BackgroundTiming
+from bot.ui.i18n import create_translator
+from bot.worker.background import BackgroundTiming
 from models import (
     Challenge,
     ChallengeParticipant,

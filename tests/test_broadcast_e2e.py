@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import jobs
-from bot.callbacks import BroadcastAction, BroadcastCb, BroadcastStep, BroadcastWizardCb
-from bot.clock import ManualClock
-from bot.i18n import create_translator
-from bot.settings import PROJECT_ROOT
-from bot.worker import BackgroundTiming
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT
+from bot.ui.callbacks import BroadcastAction, BroadcastCb, BroadcastStep, BroadcastWizardCb
+from bot.ui.i18n import create_translator
+from bot.worker import jobs
+from bot.worker.background import BackgroundTiming
 from models import Broadcast, BroadcastStatus, OutboxMessage, User
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.telegram_html import HtmlError, plain_text
 from bot.services.broadcasts import DraftError, check_text, parse_button, parse_send_time
-from bot.telegram_html import HtmlError, plain_text
 from tests.tg_server import EntityParseError, parse_html
 
 SAMPLES = [

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.settings import PROJECT_ROOT
 from bot.services.catalogue import (
     MAX_TITLE_LENGTH,
     ActionCategory,
@@ -17,7 +18,6 @@ from bot.services.catalogue import (
     default_catalogue,
     load_catalogue,
 )
-from bot.settings import PROJECT_ROOT
 
 REQUIRED_SLUGS = ("veggie_meal", "bike_trip", "saved_food", "local_maker")
 

@@ -15,12 +15,12 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import create_bot, create_dispatcher, prepare_database
-from bot.clock import ManualClock
-from bot.i18n import t
-from bot.middlewares.inbox import InboxReceipt
+from bot.app.wiring import create_bot, create_dispatcher, prepare_database
+from bot.core.clock import ManualClock
 from bot.services import inbox
 from bot.services.users import set_language
+from bot.serving.middlewares.inbox import InboxReceipt
+from bot.ui.i18n import t
 from models import InboxStatus, InboxUpdate, User
 from models.database import create_sessionmaker
 from tests.conftest import make_settings

@@ -26,8 +26,7 @@ from aiogram.types import (
 from PIL import Image
 from rich.console import Console
 
-from bot.app import create_bot
-from bot.console import (
+from bot.app.console import (
     FILES_DIR,
     ConsoleSession,
     ConsoleUnsupportedMethodError,
@@ -38,10 +37,11 @@ from bot.console import (
     spans_from_entities,
     to_rich_text,
 )
-from bot.i18n import Translator, create_translator
-from bot.keyboards import MAIN_MENU_KEYS
-from bot.settings import Settings
-from bot.telegram_html import parse as parse_html
+from bot.app.wiring import create_bot
+from bot.core.settings import Settings
+from bot.core.telegram_html import parse as parse_html
+from bot.ui.i18n import Translator, create_translator
+from bot.ui.keyboards import MAIN_MENU_KEYS
 from models.database import create_engine, create_sessionmaker, upgrade
 
 Step = str | None | Callable[[str], str]

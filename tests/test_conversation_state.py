@@ -9,7 +9,7 @@ from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
 
-from bot.conversation_state import forget_conversations
+from bot.ui.conversations import forget_conversations
 
 BOT = 42
 ZOE, YAN = 3001, 3002

@@ -1,4 +1,4 @@
-"""No update lost, none applied twice: the real `python -m bot.cli run` is SIGKILLed in the
+"""No update lost, none applied twice: the real `python -m bot.app.cli run` is SIGKILLed in the
 middle of a batch, restarted, and every update has taken effect exactly once.
 
 The handlers are the real ones (/start creates the person's row, each language button
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.settings import PROJECT_ROOT
+from bot.core.settings import PROJECT_ROOT
 from models import InboxStatus
 from models.database import create_engine, upgrade
 from tests.tg_server import FakeTelegramServer, TgUser
@@ -48,7 +48,7 @@ async def start_bot(tg: FakeTelegramServer, database: Path) -> asyncio.subproces
         "PYTHONPATH": str(PROJECT_ROOT),
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env, cwd=database.parent
+        sys.executable, "-m", "bot.app.cli", "run", env=env, cwd=database.parent
     )
 
 

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 import models
-from bot.cli import app as cli
-from bot.demo import load_demo_into
+from bot.app.cli import app as cli
+from bot.app.demo import load_demo_into
+from bot.core.settings import Settings
 from bot.services import inbox
 from bot.services.inbox import ReceivedUpdate
 from bot.services.makers import exhaustive_nearest_ids, nearest_ids
-from bot.settings import Settings
 from models import (
     Broadcast,
     InboxUpdate,

@@ -15,12 +15,12 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.clock import ManualClock
-from bot.i18n import create_translator
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT, Settings
+from bot.core.weeks import week_of
 from bot.services import actions, challenges, contests
-from bot.settings import PROJECT_ROOT, Settings
-from bot.weeks import week_of
-from bot.worker import BackgroundTiming
+from bot.ui.i18n import create_translator
+from bot.worker.background import BackgroundTiming
 from models import (
     ActionLog,
     Challenge,

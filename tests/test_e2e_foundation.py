@@ -13,9 +13,9 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 
-from bot.clock import ManualClock
-from bot.i18n import create_translator
-from bot.settings import PROJECT_ROOT, Settings
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT, Settings
+from bot.ui.i18n import create_translator
 from models import User
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot

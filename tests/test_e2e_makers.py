@@ -15,15 +15,15 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
-from bot.callbacks import ModerationAction, ModerationCb
-from bot.clock import ManualClock
-from bot.demo import DEMO_MAKERS, load_demo_makers
-from bot.i18n import create_translator
+from bot.app.demo import DEMO_MAKERS, load_demo_makers
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import makers
-from bot.services.geo import format_distance, haversine_km
-from bot.services.geocoding import lookup_place
-from bot.settings import PROJECT_ROOT, Settings
-from bot.worker import BackgroundTiming
+from bot.services.geo.distance import format_distance, haversine_km
+from bot.services.geo.geocoding import lookup_place
+from bot.ui.callbacks import ModerationAction, ModerationCb
+from bot.ui.i18n import create_translator
+from bot.worker.background import BackgroundTiming
 from models import InboxStatus, InboxUpdate, Maker, MakerStatus, OutboxMessage
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot

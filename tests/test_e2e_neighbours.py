@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import jobs
-from bot.clock import ManualClock
-from bot.i18n import create_translator
-from bot.services import actions, geohash, neighbours
-from bot.settings import PROJECT_ROOT, Settings
-from bot.worker import BackgroundTiming
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT, Settings
+from bot.services import actions, neighbours
+from bot.services.geo import geohash
+from bot.ui.i18n import create_translator
+from bot.worker import jobs
+from bot.worker.background import BackgroundTiming
 from models import Base, NeighbourProfile
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot

@@ -15,20 +15,15 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
-from bot import jobs
-from bot.callbacks import (
-    OfferAction,
-    OfferCb,
-    ReservationAction,
-    ReservationCb,
-)
-from bot.clock import ManualClock
-from bot.i18n import create_translator
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import challenges, offers
 from bot.services.challenges import ChallengeDraft
 from bot.services.offers import OfferDraft
-from bot.settings import PROJECT_ROOT, Settings
-from bot.worker import BackgroundTiming
+from bot.ui.callbacks import OfferAction, OfferCb, ReservationAction, ReservationCb
+from bot.ui.i18n import create_translator
+from bot.worker import jobs
+from bot.worker.background import BackgroundTiming
 from models import (
     ActionLog,
     ChallengeScope,

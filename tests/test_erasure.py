@@ -12,9 +12,8 @@ import pytest
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import jobs, offer_notices
-from bot.clock import ManualClock
-from bot.i18n import create_translator
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import (
     actions,
     challenges,
@@ -28,8 +27,10 @@ from bot.services import (
 )
 from bot.services.offers import OfferDraft
 from bot.services.users import TelegramProfile, upsert_user
-from bot.settings import PROJECT_ROOT, Settings
-from bot.worker import BackgroundTiming
+from bot.ui.i18n import create_translator
+from bot.ui.notices import offers as offer_notices
+from bot.worker import jobs
+from bot.worker.background import BackgroundTiming
 from models import (
     ActionLog,
     Base,

@@ -6,11 +6,7 @@ import math
 
 import pytest
 
-from bot.services.geocoding import (
-    lookup_place,
-    normalize_name,
-    validate_coordinates,
-)
+from bot.services.geo.geocoding import lookup_place, normalize_name, validate_coordinates
 
 
 @pytest.mark.parametrize(
@@ -165,7 +161,7 @@ async def test_nominatim_geocoder_behind_the_same_interface() -> None:
 
     from geopy.exc import GeocoderUnavailable
 
-    from bot.services.geocoding import NominatimGeocoder, OfflineGeocoder, create_geocoder
+    from bot.services.geo.geocoding import NominatimGeocoder, OfflineGeocoder, create_geocoder
 
     assert isinstance(create_geocoder("offline"), OfflineGeocoder)
     geocoder = create_geocoder("nominatim")
@@ -199,7 +195,7 @@ async def test_nominatim_geocoder_behind_the_same_interface() -> None:
     ],
 )
 def test_typed_coordinates(typed: str, expected: object) -> None:
-    from bot.services.location import LocationProblem, parse_coordinates
+    from bot.services.geo.places import LocationProblem, parse_coordinates
 
     result = parse_coordinates(typed)
     if expected == "invalid":
@@ -209,8 +205,8 @@ def test_typed_coordinates(typed: str, expected: object) -> None:
 
 
 async def test_resolve_text() -> None:
-    from bot.services.geocoding import OfflineGeocoder
-    from bot.services.location import GivenLocation, LocationProblem, resolve_text
+    from bot.services.geo.geocoding import OfflineGeocoder
+    from bot.services.geo.places import GivenLocation, LocationProblem, resolve_text
 
     geocoder = OfflineGeocoder()
     assert await resolve_text("   ", geocoder) is LocationProblem.MISSING

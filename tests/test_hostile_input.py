@@ -38,8 +38,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import String, Text, select
 
-from bot.keyboards import MAIN_MENU_KEYS
 from bot.services.catalogue import default_catalogue
+from bot.ui.keyboards import MAIN_MENU_KEYS
 from models import Base
 from tests.conftest import make_settings
 from tests.harness import running_bot
@@ -267,7 +267,7 @@ def menu_labels(world: World) -> list[str]:
 async def test_the_server_refuses_bad_html() -> None:
     async with FakeTelegramServer() as server:
         settings_ = make_settings(Path("."), telegram_api_base=server.base_url)
-        from bot.app import create_bot
+        from bot.app.wiring import create_bot
 
         bot = create_bot(settings_.model_copy(update={"bot_token": None}))
         bot = type(bot)(server.token, session=bot.session, default=bot.default)
@@ -283,8 +283,8 @@ async def test_the_server_refuses_bad_html() -> None:
 
 
 def test_the_checks_catch_what_they_are_for() -> None:
-    from bot.i18n import create_translator
-    from bot.settings import PROJECT_ROOT
+    from bot.core.settings import PROJECT_ROOT
+    from bot.ui.i18n import create_translator
     from tests.tg_server import RecordedCall
 
     translator = create_translator(PROJECT_ROOT / "locales", "fr")

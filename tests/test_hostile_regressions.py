@@ -8,9 +8,9 @@ from pathlib import Path
 
 from aiogram.filters.callback_data import CallbackData
 
-from bot.callbacks import ALL_CALLBACKS
-from bot.i18n import create_translator
-from bot.settings import PROJECT_ROOT, Settings
+from bot.core.settings import PROJECT_ROOT, Settings
+from bot.ui.callbacks import ALL_CALLBACKS
+from bot.ui.i18n import create_translator
 from tests.conftest import make_settings
 from tests.harness import running_bot
 from tests.hostile.checks import capture_errors
@@ -70,7 +70,7 @@ async def test_tapping_the_shown_category_again_edits_nothing_and_fails_nothing(
 ) -> None:
     """A second tap on the makers list's category button asked Telegram to edit the list
     into itself; the "message is not modified" refusal reached the errors handler."""
-    from bot.demo import load_demo_makers
+    from bot.app.demo import load_demo_makers
 
     settings = make_settings(tmp_path, throttle_burst=10**6)
     async with FakeTelegramServer() as server, running_bot(settings, server) as app:

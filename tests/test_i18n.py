@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import create_translator
-from bot.settings import PROJECT_ROOT
+from bot.core.settings import PROJECT_ROOT
+from bot.ui.i18n import create_translator
 
 SOURCE_DIRS = ("bot", "handlers", "models")
 # t("key"...), translator.t("key", ...), _key="..." constants ending in keys:

@@ -17,16 +17,16 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import create_bot, create_dispatcher, create_runtime, prepare_database
-from bot.clock import ManualClock
-from bot.locks import LocalLocks
-from bot.middlewares.inbox import InboxReceipt
-from bot.processing import UpdateProcessor
-from bot.runtime import Runtime
+from bot.app.wiring import create_bot, create_dispatcher, create_runtime, prepare_database
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from bot.services import inbox
 from bot.services.inbox import KEEP_FOR, ReceivedUpdate
 from bot.services.users import set_language
-from bot.settings import Settings
+from bot.serving.locks import LocalLocks
+from bot.serving.middlewares.inbox import InboxReceipt
+from bot.serving.processing import UpdateProcessor
+from bot.serving.runtime import Runtime
 from models import InboxStatus, InboxUpdate, User
 from models.database import create_engine, create_sessionmaker, upgrade
 from tests.conftest import make_settings

@@ -1,16 +1,16 @@
-"""aiogram's models, deferred by bot.lazy_models, still all build and validate."""
+"""aiogram's models, deferred by bot.core.lazy_models, still all build and validate."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from bot.settings import PROJECT_ROOT
+from bot.core.settings import PROJECT_ROOT
 
 # In a fresh interpreter: this test process has long built the models it used.
 CHECK = """
 import bot  # installs the deferral before aiogram is imported
-from bot import lazy_models
+from bot.core import lazy_models
 assert lazy_models._installed, "not installed"
 import aiogram.methods as methods
 import aiogram.types as types
@@ -56,7 +56,7 @@ def test_every_deferred_model_builds_and_validates() -> None:
 
 
 def test_the_deferral_can_be_turned_off() -> None:
-    script = "import bot, sys; from bot import lazy_models; sys.exit(lazy_models._installed)"
+    script = "import bot, sys; from bot.core import lazy_models; sys.exit(lazy_models._installed)"
     env = {"GREENHOOD_EAGER_MODELS": "1", "PATH": ""}
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, timeout=120, check=False

@@ -13,12 +13,12 @@ from aiogram.fsm.storage.base import StorageKey
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.app import create_bot
-from bot.clock import ManualClock
-from bot.fsm import CompactMemoryStorage, LocalEventIsolation
-from bot.locks import LocalLocks, Locks, RedisLocks
-from bot.settings import Settings
-from bot.throttling import MemoryThrottle, RedisThrottle, ThrottleVerdict
+from bot.app.wiring import create_bot
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
+from bot.services.throttling import MemoryThrottle, RedisThrottle, ThrottleVerdict
+from bot.serving.fsm import CompactMemoryStorage, LocalEventIsolation
+from bot.serving.locks import LocalLocks, Locks, RedisLocks
 from tests.tg_server import FakeTelegramServer
 
 KEY = StorageKey(bot_id=1, chat_id=2, user_id=2)

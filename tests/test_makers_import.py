@@ -14,15 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
-from bot.cli import app as cli
-from bot.demo import load_demo_makers
-from bot.services.maker_import import (
-    UnreadableFileError,
-    read_makers_file,
-    upsert_makers,
-)
-from bot.services.osm_import import read_osm_file
-from bot.settings import Settings
+from bot.app.cli import app as cli
+from bot.app.demo import load_demo_makers
+from bot.core.settings import Settings
+from bot.services.imports.makers import UnreadableFileError, read_makers_file, upsert_makers
+from bot.services.imports.osm import read_osm_file
 from models import Maker, MakerSource, MakerStatus
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -16,10 +16,9 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import maker_notices
-from bot.i18n import create_translator
+from bot.core.settings import PROJECT_ROOT
 from bot.services import makers
-from bot.services.geo import (
+from bot.services.geo.distance import (
     MAX_DISTANCE_KM,
     Origin,
     cap_boxes,
@@ -34,7 +33,8 @@ from bot.services.makers import (
     NotOrganiserError,
 )
 from bot.services.users import TelegramProfile, upsert_user
-from bot.settings import PROJECT_ROOT
+from bot.ui.i18n import create_translator
+from bot.ui.notices import makers as maker_notices
 from models import Maker, MakerCategory, MakerSource, MakerStatus, OutboxMessage, User
 from models.database import create_engine, create_sessionmaker, upgrade
 from models.maker import geo_cell

@@ -11,14 +11,15 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import ManualClock, SystemClock
-from bot.demo import load_demo_into
-from bot.services import actions, geohash, neighbours
-from bot.services.demo_actions import DEMO_USER_BASE
+from bot.app.demo import load_demo_into
+from bot.core.clock import ManualClock, SystemClock
+from bot.core.settings import Settings
+from bot.core.weeks import week_of
+from bot.services import actions, neighbours
+from bot.services.demo.actions import DEMO_USER_BASE
+from bot.services.geo import geohash
 from bot.services.neighbours import Band, NeighboursProblem
 from bot.services.users import TelegramProfile, upsert_user
-from bot.settings import Settings
-from bot.weeks import week_of
 from models import NeighbourProfile
 
 KM_LAT = 1 / 110.574

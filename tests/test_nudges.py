@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import NotifKindCb, SnoozeCb
-from bot.clock import ManualClock
-from bot.i18n import create_translator
-from bot.keyboards import snooze_row
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT
 from bot.services import nudges
 from bot.services.nudges import Decision, NudgeKind, Prefs, Refusal, decide
-from bot.settings import PROJECT_ROOT
+from bot.ui.callbacks import NotifKindCb, SnoozeCb
+from bot.ui.i18n import create_translator
+from bot.ui.keyboards import snooze_row
 from models import OutboxMessage, User
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot

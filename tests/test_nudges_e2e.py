@@ -15,14 +15,14 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import jobs
-from bot.callbacks import ActLogCb
-from bot.clock import ManualClock
-from bot.i18n import create_translator
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT
 from bot.services import nudges
 from bot.services.nudges import NudgeKind, Refusal
-from bot.settings import PROJECT_ROOT
-from bot.worker import BackgroundTiming
+from bot.ui.callbacks import ActLogCb
+from bot.ui.i18n import create_translator
+from bot.worker import jobs
+from bot.worker.background import BackgroundTiming
 from models import (
     ActionLog,
     Challenge,

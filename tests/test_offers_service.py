@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import offer_notices
-from bot.i18n import create_translator
+from bot.core.settings import Settings
 from bot.services import nudges, offers
 from bot.services.nudges import NudgeKind
 from bot.services.offers import (
@@ -29,7 +28,8 @@ from bot.services.offers import (
     ReservationNotFoundError,
     SoldOutError,
 )
-from bot.settings import Settings
+from bot.ui.i18n import create_translator
+from bot.ui.notices import offers as offer_notices
 from models import (
     ActionLog,
     Offer,

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from bot.services import postcodes
-from bot.services.postcodes import PostcodePlace, is_postcode, lookup_postcode
+from bot.services.geo import postcodes
+from bot.services.geo.postcodes import PostcodePlace, is_postcode, lookup_postcode
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -1,4 +1,4 @@
-"""People's rows read with their batch of updates (bot.prefetch): used when still current,
+"""People's rows read with their batch of updates (bot.serving.prefetch): used when still current,
 read again when not, and never one read per update when they are."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import ManualClock
-from bot.prefetch import FORGET_PAST, MAX_AGE, UserPrefetch
+from bot.core.clock import ManualClock
 from bot.services.users import KnownUser, TelegramProfile, read_users, upsert_user
+from bot.serving.prefetch import FORGET_PAST, MAX_AGE, UserPrefetch
 from models import User
 from models.database import has_writes
 from tests.conftest import make_settings

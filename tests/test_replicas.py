@@ -26,8 +26,8 @@ from aiogram.fsm.storage.redis import RedisStorage
 from aiohttp import ClientSession, ClientTimeout, web
 from sqlalchemy import update
 
-from bot.i18n import create_translator
-from bot.settings import PROJECT_ROOT
+from bot.core.settings import PROJECT_ROOT
+from bot.ui.i18n import create_translator
 from models import Broadcast
 from models.database import create_engine
 from tests.harness import free_port
@@ -129,7 +129,14 @@ async def cluster(
                 log = (tmp_path / f"replica-{index}.log").open("wb")
                 processes.append(
                     await asyncio.create_subprocess_exec(
-                        *(sys.executable, "-m", "bot.cli", "run", "--webhook", "--no-scheduler"),
+                        *(
+                            sys.executable,
+                            "-m",
+                            "bot.app.cli",
+                            "run",
+                            "--webhook",
+                            "--no-scheduler",
+                        ),
                         env=env,
                         cwd=tmp_path,
                         stdout=log,
@@ -140,7 +147,7 @@ async def cluster(
             log = (tmp_path / "replica-worker.log").open("wb")
             processes.append(
                 await asyncio.create_subprocess_exec(
-                    *(sys.executable, "-m", "bot.cli", "worker"),
+                    *(sys.executable, "-m", "bot.app.cli", "worker"),
                     env=common,
                     cwd=tmp_path,
                     stdout=log,

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import pickle
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import MetaData, Table, create_engine, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import create_bot
-from bot.i18n import create_translator
-from bot.scheduler import ApsScheduler, Cron, Every, check_func_ref, sync_database_url
-from bot.settings import Settings
-from bot.worker import Background, BackgroundTiming
+from bot.app.wiring import create_bot
+from bot.core.settings import Settings
+from bot.ui.i18n import create_translator
+from bot.worker import scheduler as scheduler_module
+from bot.worker.background import Background, BackgroundTiming
+from bot.worker.scheduler import (
+    JOBS_TABLE,
+    ApsScheduler,
+    Cron,
+    Every,
+    check_func_ref,
+    sync_database_url,
+)
 from models.database import create_sessionmaker
 
 RUNS: collections.Counter[str] = collections.Counter()
@@ -83,6 +93,41 @@ async def test_job_scheduled_before_a_restart_runs_once_after_it(
         assert RUNS["once"] == 1
     finally:
         third.shutdown()
+
+
+async def test_a_job_stored_under_a_moved_module_is_renamed_and_runs(
+    engine: AsyncEngine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = ApsScheduler(settings.database_url)
+    first.start(paused=True)
+    first.at("moved", real_now() - timedelta(seconds=5), REF, tag="moved")
+    first.shutdown()
+    # What an earlier release stored: the same job under the function's old module.
+    jobs_engine = create_engine(sync_database_url(settings.database_url))
+    table = Table(JOBS_TABLE, MetaData(), autoload_with=jobs_engine)
+    with jobs_engine.begin() as connection:
+        [blob] = connection.execute(select(table.c.job_state)).scalars().all()
+        state = pickle.loads(blob)
+        state["func"] = "tests.old_home:record_run"
+        connection.execute(update(table).values(job_state=pickle.dumps(state)))
+    jobs_engine.dispose()
+    monkeypatch.setattr(
+        scheduler_module, "MOVED_JOB_MODULES", {"tests.old_home:": "tests.test_scheduler:"}
+    )
+
+    second = ApsScheduler(settings.database_url)
+    second.start(paused=False)
+    try:
+        await wait_runs({"moved": 1})
+    finally:
+        second.shutdown()
+
+
+def test_moved_job_modules_point_at_the_jobs_that_used_to_live_there() -> None:
+    for old, new in scheduler_module.MOVED_JOB_MODULES.items():
+        assert old != new
+        for name in ("sweep_broadcasts", "start_broadcast", "sweep_offers", "expire_offer"):
+            check_func_ref(new + name)
 
 
 async def test_registering_a_periodic_job_again_keeps_one_job_and_its_overdue_run(
@@ -179,7 +224,7 @@ def test_job_references_and_arguments_are_checked(settings: Settings) -> None:
     with pytest.raises(ValueError, match=r"package\.module:function"):
         check_func_ref("no_colon")
     with pytest.raises(ValueError, match="coroutine"):
-        check_func_ref("bot.scheduler:sync_database_url")
+        check_func_ref("bot.worker.scheduler:sync_database_url")
     check_func_ref(REF)
     scheduler = ApsScheduler(settings.database_url)
     with pytest.raises(TypeError, match="must be an id"):

@@ -18,13 +18,13 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import create_bot
-from bot.clock import ManualClock
-from bot.pacing import ManualTime
-from bot.sender import Sender, SenderConfig
+from bot.app.wiring import create_bot
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from bot.services import outbox
 from bot.services.outbox import OutgoingMessage, Priority
-from bot.settings import Settings
+from bot.worker.pacing import ManualTime
+from bot.worker.sender import Sender, SenderConfig
 from models import OutboxMessage, OutboxStatus, User
 from tests.tg_server import (
     DropConnection,
@@ -368,7 +368,7 @@ async def test_cancelled_before_start_is_never_sent(
 async def _concurrent_claims_are_disjoint(url: str) -> None:
     import asyncio
 
-    from bot.clock import SystemClock
+    from bot.core.clock import SystemClock
     from models.database import create_engine, create_sessionmaker, upgrade
 
     engine = create_engine(url)

@@ -18,13 +18,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot import broadcasting
-from bot.clock import SystemClock
-from bot.i18n import create_translator
+from bot.core.clock import SystemClock
+from bot.core.settings import PROJECT_ROOT
 from bot.services import broadcasts
 from bot.services.audiences import AudienceKind
 from bot.services.broadcasts import Draft
-from bot.settings import PROJECT_ROOT
+from bot.ui.i18n import create_translator
+from bot.ui.notices import broadcasts as broadcasting
 from models import User
 from models.database import create_engine, create_sessionmaker, upgrade
 from tests.tg_server import FakeTelegramServer, Stall
@@ -98,7 +98,7 @@ async def start_worker(server: FakeTelegramServer, database: Path) -> asyncio.su
         "LOG_LEVEL": "WARNING",
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "worker", env=env, cwd=database.parent
+        sys.executable, "-m", "bot.app.cli", "worker", env=env, cwd=database.parent
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n import create_translator
-from bot.settings import PROJECT_ROOT
-from bot.telegram_html import HtmlError, Span, parse
+from bot.core.settings import PROJECT_ROOT
+from bot.core.telegram_html import HtmlError, Span, parse
+from bot.ui.i18n import create_translator
 
 
 def test_spans_of_every_supported_tag() -> None:

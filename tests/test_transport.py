@@ -12,9 +12,9 @@ from aiogram.methods import GetUpdates, SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from pydantic import SecretStr
 
-from bot.app import create_bot
-from bot.settings import Settings
-from bot.transport import JsonAiohttpSession
+from bot.app.wiring import create_bot
+from bot.core.settings import Settings
+from bot.serving.transport import JsonAiohttpSession
 from tests.tg_server import FakeTelegramServer, TgUser, TooManyRequests, buttons
 
 ALICE = TgUser(id=6001, first_name="Alice", language_code="fr")

@@ -8,12 +8,12 @@ import pytest
 from aiogram.filters.callback_data import CallbackData
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import ALL_CALLBACKS
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from bot.services import users
 from bot.services.deeplinks import DeepLink, DeepLinkKind, parse_payload
-from bot.settings import Settings
-from bot.throttling import MemoryThrottle
+from bot.services.throttling import MemoryThrottle
+from bot.ui.callbacks import ALL_CALLBACKS
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def _largest_instance(cls: type[CallbackData]) -> CallbackData:
         if isinstance(annotation, type) and issubclass(annotation, __import__("enum").Enum):
             values[name] = max(annotation, key=lambda member: len(str(member.value)))
         elif annotation is int:
-            # The widest number callback data accepts (bot/callbacks.py DbInt).
+            # The widest number callback data accepts (bot/ui/callbacks.py DbInt).
             values[name] = -(2**31)
         elif annotation is bool:
             values[name] = True
@@ -148,7 +148,7 @@ async def test_magic_filters_run_on_the_event_loop(settings: Settings, engine: o
     from aiogram import F, Router
     from aiogram.types import Chat
 
-    from bot.app import _magic_filters_on_the_loop, create_dispatcher
+    from bot.app.wiring import _magic_filters_on_the_loop, create_dispatcher
     from models.database import create_sessionmaker
 
     dispatcher = create_dispatcher(settings, create_sessionmaker(engine))  # type: ignore[arg-type]

@@ -21,13 +21,13 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from bot.app import create_dispatcher
-from bot.cli import app as cli
-from bot.clock import ManualClock
-from bot.i18n import create_translator
-from bot.runtime import ConfigurationError, check_webhook_settings
-from bot.settings import PROJECT_ROOT, Settings
-from bot.webhook import SECRET_HEADER, health_handler
+from bot.app.cli import app as cli
+from bot.app.wiring import create_dispatcher
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT, Settings
+from bot.serving.runtime import ConfigurationError, check_webhook_settings
+from bot.serving.webhook import SECRET_HEADER, health_handler
+from bot.ui.i18n import create_translator
 from models import InboxStatus, InboxUpdate, User
 from models.database import create_engine, create_sessionmaker
 from tests.conftest import make_settings

@@ -15,13 +15,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import jobs, nudging
-from bot.clock import ManualClock
-from bot.i18n import create_translator
+from bot.core.clock import ManualClock
+from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import actions, nudges
 from bot.services import weekly_nudges as plan
 from bot.services.nudges import NudgeKind
-from bot.settings import PROJECT_ROOT, Settings
+from bot.ui.i18n import create_translator
+from bot.ui.notices import nudges as nudging
+from bot.worker import jobs
 from models import (
     Challenge,
     ChallengeParticipant,

@@ -1,4 +1,4 @@
-"""bot.weeks: week and day boundaries in a time zone, and streaks (pure, no database)."""
+"""bot.core.weeks: week and day boundaries in a time zone, and streaks (pure, no database)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.weeks import day_bounds, local_midnight, streak, week_bounds, week_of, weeks_between
+from bot.core.weeks import day_bounds, local_midnight, streak, week_bounds, week_of, weeks_between
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -16,11 +16,11 @@ from decimal import Decimal
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.weeks import day_bounds, streak, week_of
 from bot.services.catalogue import Catalogue, EcoAction, default_catalogue
 from bot.services.challenges import ChallengeView, PledgeMet, record_progress, roll_over
 from bot.services.contests import Membership, member_teams
 from bot.services.counters import bump
-from bot.weeks import day_bounds, streak, week_of
 from models import (
     ActionLog,
     ActionLogTeam,

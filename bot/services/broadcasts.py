@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.telegram_html import plain_text
 from bot.services import audiences, outbox
 from bot.services.audiences import AudienceKind
 from bot.services.outbox import OutgoingMessage, Priority
 from bot.services.users import is_organiser
-from bot.telegram_html import plain_text
 from models import Broadcast, BroadcastStatus, OutboxStatus
 
 TEXT_LIMIT = 4096

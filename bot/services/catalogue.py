@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from bot.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
+from bot.core.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
 
 DEFAULT_CATALOGUE_PATH = PROJECT_ROOT / "data" / "actions.yaml"
 SLUG_PATTERN = re.compile(r"[a-z0-9_]{1,24}")

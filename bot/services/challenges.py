@@ -3,7 +3,7 @@ progress, the pledge, and the week rollover that archives each finished week.
 
 A challenge counts the logs of its participants, of the actions it names, during its
 run. Its scope says who may take part: everyone, the members of a contest's teams, or
-the members of one team (in an open contest). Weeks are those of `bot.weeks`, in the
+the members of one team (in an open contest). Weeks are those of `bot.core.weeks`, in the
 configured time zone: a week's total lives in `challenge_weeks`, live while the week
 runs and archived by `roll_over` once it is over, so a new week starts at 0.
 """
@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.weeks import local_midnight, week_of, weeks_between
 from bot.services.catalogue import Catalogue, default_catalogue
 from bot.services.contests import (
     ContestClosedError,
@@ -28,7 +29,6 @@ from bot.services.contests import (
     team_with_contest,
 )
 from bot.services.counters import bump, insert_missing
-from bot.weeks import local_midnight, week_of, weeks_between
 from models import (
     ActionProfile,
     Challenge,
@@ -83,7 +83,7 @@ class ChallengeView:
 @dataclass(frozen=True, slots=True)
 class PledgeMet:
     """A pledge whose weekly target was just reached: its organiser is to be told (once),
-    through the outbox in the log's transaction (bot/pledge_notices.py)."""
+    through the outbox in the log's transaction (bot/ui/notices/pledges.py)."""
 
     challenge: Challenge
     week: date

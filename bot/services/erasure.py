@@ -120,7 +120,7 @@ async def erase_person(
 class Forgotten:
     """What /forget did: rows affected per table, and the messages owed to other people
     (holders of a reservation on the person's offers, posters of offers they reserved),
-    which the caller queues (bot/offer_notices.py) in the same transaction."""
+    which the caller queues (bot/ui/notices/offers.py) in the same transaction."""
 
     counts: dict[str, int]
     notices: list[offers.Notice]

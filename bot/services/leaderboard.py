@@ -15,8 +15,8 @@ from datetime import date, datetime, tzinfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.weeks import week_of
 from bot.services.contests import member_teams, teams_of_chat
-from bot.weeks import week_of
 from models import ActionProfile, Contest, Team, User, WeekTeamTotal, WeekUserTotal
 
 PEOPLE_SHOWN = 10

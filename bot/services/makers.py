@@ -26,8 +26,8 @@ from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import drafts, users
-from bot.services.geo import MAX_DISTANCE_KM, Box, Origin, cap_boxes, haversine_sql
-from bot.services.geocoding import normalize_name, validate_coordinates
+from bot.services.geo.distance import MAX_DISTANCE_KM, Box, Origin, cap_boxes, haversine_sql
+from bot.services.geo.geocoding import normalize_name, validate_coordinates
 from models import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
 from models.maker import GEO_CELL_COLUMNS, geo_cell_column, geo_cell_row
 

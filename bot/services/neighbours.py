@@ -19,8 +19,8 @@ from enum import StrEnum
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import geohash
-from bot.services.geo import haversine_km
+from bot.services.geo import geohash
+from bot.services.geo.distance import haversine_km
 from models import ActionLog, NeighbourProfile
 
 POSITION_TTL = timedelta(days=30)

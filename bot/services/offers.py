@@ -10,7 +10,7 @@ SQLite (one writer at a time) or PostgreSQL (the row lock re-checks the conditio
 
 Whatever must reach someone other than the person acting (the poster hearing about a
 reservation, a subscriber hearing about a new offer...) is returned as `Notice`s, which
-the caller delivers (bot/offer_notices.py).
+the caller delivers (bot/ui/notices/offers.py).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import actions, drafts, users
-from bot.services.geo import Origin, cap_boxes
-from bot.services.geocoding import validate_coordinates
+from bot.services.geo.distance import Origin, cap_boxes
+from bot.services.geo.geocoding import validate_coordinates
 from models import (
     Maker,
     MakerStatus,
@@ -1001,7 +1001,7 @@ async def log_saved_food(
     actions service. Called right after `confirm_pickup`, which lets a reservation be
     confirmed once only, so one pickup is one log. None when the person already reached
     the action's daily cap (the pickup stays confirmed); otherwise the log, whose
-    `pledges_met` the caller queues like any log's (bot/pledge_notices.py)."""
+    `pledges_met` the caller queues like any log's (bot/ui/notices/pledges.py)."""
     try:
         return await actions.log_action(
             session,

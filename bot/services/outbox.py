@@ -3,7 +3,7 @@
 Services call `enqueue` (or `enqueue_many`) inside their own transaction: the message is
 decided exactly when the rest of the change commits, and the idempotency key makes the
 same decision taken twice (a job run again after a crash, a double click) one message.
-The sender (bot/sender.py) uses the claim/record functions below; they hold all the SQL.
+The sender (bot/worker/sender.py) uses the claim/record functions below; they hold all the SQL.
 
 Delivery states: pending -> sending (claimed, under a lease) -> sent | blocked | failed,
 or back to pending for a retry; pending/claimed-but-not-started -> cancelled.

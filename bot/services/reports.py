@@ -20,11 +20,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.weeks import week_of
 from bot.services.actions import GRAMS_PER_KG
 from bot.services.challenges import participant_count, roll_over
 from bot.services.contests import require_organiser
 from bot.services.leaderboard import team_board
-from bot.weeks import week_of
 from models import (
     ActionLog,
     ActionLogTeam,

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from bot.settings import SUPPORTED_LANGUAGES
+from bot.core.settings import SUPPORTED_LANGUAGES
 from models import Organiser, User
 
 FIRST_NAME_LIMIT = 128
@@ -72,7 +72,7 @@ async def upsert_user(
     known: KnownUser | None = None,
 ) -> User:
     """Create or refresh the row of the person behind an update; `known` spares reading it
-    when the caller has just read it (bot.processing reads a whole batch's at once)."""
+    when the caller has just read it (bot.serving.processing reads a whole batch's at once)."""
     if known is None:
         user = await session.get(User, profile.id)
     elif known.columns is None:

@@ -1,8 +1,8 @@
 """Who gets which scheduled nudge, and when (PRODUCT.md §2.4 recap, §2.6 nudges).
 
-Plain data only: the rendering and the queuing are in bot/nudging.py.
+Plain data only: the rendering and the queuing are in bot/ui/notices/nudges.py.
 
-Timing. A frequent job (bot/jobs.py) asks, for each time zone present among active
+Timing. A frequent job (bot/worker/jobs.py) asks, for each time zone present among active
 people, which kinds are due there now: a kind is due from its local hour until the end of
 that local day (kick-off Monday 09:00, mid-week Wednesday 18:00, summary Sunday 19:00).
 Each person's nudge is keyed by (kind, person, their local week), and the key is checked
@@ -31,9 +31,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.weeks import week_of
 from bot.services.catalogue import default_catalogue
 from bot.services.nudges import NudgeKind
-from bot.weeks import week_of
 from models import (
     Challenge,
     ChallengeParticipant,

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator
+from bot.ui.i18n import Translator
 from models import Base
 from models.base import PERSON
 from tests.tg_server import RecordedCall, TgUser, parse_html, strip_html

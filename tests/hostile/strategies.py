@@ -11,7 +11,7 @@ from typing import Any, get_args
 from aiogram.filters.callback_data import CallbackData
 from hypothesis import strategies as st
 
-from bot.callbacks import ALL_CALLBACKS
+from bot.ui.callbacks import ALL_CALLBACKS
 
 TEXT_LIMIT = 4096
 CALLBACK_LIMIT = 64

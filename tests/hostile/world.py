@@ -25,11 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
-from bot.app import create_bot, create_dispatcher, prepare_database
-from bot.clock import ManualClock
-from bot.demo import load_demo_makers
-from bot.i18n import Translator, create_translator
-from bot.settings import Settings
+from bot.app.demo import load_demo_makers
+from bot.app.wiring import create_bot, create_dispatcher, prepare_database
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
+from bot.ui.i18n import Translator, create_translator
 from handlers import get_commands, get_routers
 from models.database import create_sessionmaker
 from tests.tg_server import FakeTelegramServer, JsonDict, RecordedCall, TgChat, TgUser

@@ -1,0 +1,81 @@
+"""Configuration, read from the environment or a `.env` file (PRODUCT.md §3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TELEGRAM_PUBLIC_API = "https://api.telegram.org"
+SUPPORTED_LANGUAGES = ("fr", "en")
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot. Built once per process by the CLI and passed down."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr | None = None
+    telegram_api_base: str = TELEGRAM_PUBLIC_API
+    database_url: str = "sqlite+aiosqlite:///greenhood.db"
+    redis_url: str | None = None
+    redis_prefix: str = "greenhood"
+    # NoDecode: a plain "1,2,3" must not be parsed as JSON by pydantic-settings.
+    organiser_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    default_language: Literal["fr", "en"] = "fr"
+    timezone: str = "Europe/Paris"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8080
+    broadcast_rate: float = Field(default=25.0, gt=0)
+    geocoder: Literal["offline", "nominatim"] = "offline"
+
+    # Not in the product table: operational knobs with sensible defaults.
+    locales_dir: Path = PROJECT_ROOT / "locales"
+    max_concurrent_updates: int = Field(default=64, ge=1)
+    throttle_rate: float = Field(default=2.0, gt=0, description="tokens refilled per second")
+    throttle_burst: int = Field(default=8, ge=1, description="updates allowed in a burst")
+    polling_timeout: int = Field(default=30, ge=0)
+    shutdown_timeout: float = Field(
+        default=20.0, ge=0, description="seconds given to updates in hand when stopping"
+    )
+    log_level: str = "INFO"
+
+    @field_validator("organiser_ids", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.replace(";", ",").split(",")]
+            return frozenset(int(part) for part in parts if part)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @field_validator("telegram_api_base")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def token(self) -> str | None:
+        return self.bot_token.get_secret_value() if self.bot_token else None

@@ -1,0 +1,67 @@
+"""Where a person is, from what they typed: coordinates, a postcode or a town. Pure: no
+Telegram (bot/ui/places.py reads the Telegram messages and calls this)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.services.geo.geocoding import MAX_QUERY_LENGTH, Geocoder, validate_coordinates
+
+_DECIMAL = r"[-+]?\d{1,3}(?:[.,]\d{1,15})?"
+# "44.84, -0.58", "44,84 ; -0,58", "44.84 -0.58": comma decimals need a separator.
+_COORDINATES = re.compile(rf"^\s*({_DECIMAL})\s*(?:[;,/]\s*|\s+)({_DECIMAL})\s*$")
+
+
+class LocationProblem(StrEnum):
+    """Why no point came out of a message; a locale key suffix (location.<problem>)."""
+
+    MISSING = "missing"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class GivenLocation:
+    latitude: float
+    longitude: float
+    # The town the person typed or the venue they sent; None for a bare point.
+    label: str | None = None
+
+
+def parse_coordinates(text: str) -> tuple[float, float] | LocationProblem | None:
+    """(lat, lon) if `text` is a pair of coordinates, INVALID if impossible ones, else None."""
+    match = _COORDINATES.match(text)
+    if match is None:
+        return None
+    latitude, longitude = (float(group.replace(",", ".")) for group in match.groups())
+    if not validate_coordinates(latitude, longitude):
+        return LocationProblem.INVALID
+    return latitude, longitude
+
+
+def point(
+    latitude: float, longitude: float, label: str | None = None
+) -> GivenLocation | LocationProblem:
+    if not validate_coordinates(latitude, longitude):
+        return LocationProblem.INVALID
+    return GivenLocation(float(latitude), float(longitude), label)
+
+
+async def resolve_text(text: str, geocoder: Geocoder) -> GivenLocation | LocationProblem:
+    """Typed coordinates, or a town or postcode the geocoder knows."""
+    query = " ".join(text.split())
+    if not query:
+        return LocationProblem.MISSING
+    if len(query) > MAX_QUERY_LENGTH:
+        return LocationProblem.NOT_FOUND
+    coordinates = parse_coordinates(query)
+    if isinstance(coordinates, LocationProblem):
+        return coordinates
+    if coordinates is not None:
+        return GivenLocation(*coordinates)
+    place = await geocoder.locate(query)
+    if place is None:
+        return LocationProblem.NOT_FOUND
+    return GivenLocation(place.latitude, place.longitude, place.name)

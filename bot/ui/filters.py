@@ -1,0 +1,42 @@
+"""Filters shared by several routers."""
+
+from __future__ import annotations
+
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.settings import Settings
+from bot.services.throttling import ThrottleVerdict
+from bot.services.users import is_organiser
+from bot.ui.i18n import Translator
+
+
+class MenuButton(Filter):
+    """A reply-keyboard button, recognised in every language (the keyboard a person
+    has may predate a language switch)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    async def __call__(self, message: Message, i18n: Translator) -> bool:
+        return message.text is not None and message.text in i18n.every_translation(self.key)
+
+
+class IsOrganiser(Filter):
+    """Checked on every update: hiding the commands is not the protection."""
+
+    async def __call__(
+        self, event: TelegramObject, session: AsyncSession, settings: Settings
+    ) -> bool:
+        sender = event.from_user if isinstance(event, Message | CallbackQuery) else None
+        if sender is None:
+            return False
+        return await is_organiser(session, sender.id, settings.organiser_ids)
+
+
+class Throttled(Filter):
+    async def __call__(
+        self, event: TelegramObject, throttled: ThrottleVerdict | None = None
+    ) -> bool:
+        return throttled is not None
