@@ -26,25 +26,26 @@ from handlers import (
 )
 
 
-def get_routers() -> list[Router]:
+def create_routers() -> list[Router]:
+    """The feature routers, built anew (a router can belong to one dispatcher only)."""
     return [
-        errors.router,
-        throttle.router,
-        start.router,
-        common.router,
-        makers.router,
-        maker_wizard.router,
-        moderation.router,
-        actions.router,
-        challenges.router,
-        teams.router,
-        neighbours.router,
-        organisers.router,
-        offers.router,
-        offer_wizard.router,
-        notifications.router,
-        broadcast.router,
-        fallback.router,
+        errors.create_router(),
+        throttle.create_router(),
+        start.create_router(),
+        common.create_router(),
+        makers.create_router(),
+        maker_wizard.create_router(),
+        moderation.create_router(),
+        actions.create_router(),
+        challenges.create_router(),
+        teams.create_router(),
+        neighbours.create_router(),
+        organisers.create_router(),
+        offers.create_router(),
+        offer_wizard.create_router(),
+        notifications.create_router(),
+        broadcast.create_router(),
+        fallback.create_router(),
     ]
 
 

@@ -13,14 +13,12 @@ from bot.services import actions, contests
 from bot.ui.callbacks import ActCategoryCb, ActLogCb, ActNameCb, ActNav, ActNavCb, NameChoice
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_text
-from bot.ui.filters import MenuButton
+from bot.ui.filters import Magic, MenuButton
 from bot.ui.formatting import escape
 from bot.ui.i18n import Translator, t
 from bot.ui.notices import pledges as pledge_notices
 from bot.ui.views import actions as views
 from models import User
-
-router = Router(name=__name__)
 
 COMMANDS = [
     command("act", "commands.act", Scope.PRIVATE, Scope.GROUP),
@@ -34,8 +32,6 @@ def _in_group(message: Message) -> bool:
     return message.chat.type in GROUP_TYPES
 
 
-@router.message(Command("act"))
-@router.message(MenuButton("menu.act"), F.chat.type == "private")
 async def act(
     message: Message,
     session: AsyncSession,
@@ -80,7 +76,6 @@ async def act(
         )
 
 
-@router.callback_query(ActNavCb.filter())
 async def back_to_categories(query: CallbackQuery, callback_data: ActNavCb) -> None:
     await query.answer()
     if not isinstance(query.message, Message):
@@ -93,7 +88,6 @@ async def back_to_categories(query: CallbackQuery, callback_data: ActNavCb) -> N
         await edit_text(query.message, t(key), reply_markup=views.categories_keyboard())
 
 
-@router.callback_query(ActCategoryCb.filter())
 async def category_chosen(query: CallbackQuery, callback_data: ActCategoryCb, locale: str) -> None:
     await query.answer()
     if query.message is None or isinstance(query.message, InaccessibleMessage):
@@ -105,7 +99,6 @@ async def category_chosen(query: CallbackQuery, callback_data: ActCategoryCb, lo
     )
 
 
-@router.callback_query(ActLogCb.filter())
 async def action_chosen(
     query: CallbackQuery,
     callback_data: ActLogCb,
@@ -152,7 +145,6 @@ async def action_chosen(
             await bot.send_message(user.id, text, reply_markup=views.after_log_keyboard())
 
 
-@router.message(Command("me"), F.chat.type == "private")
 async def me(
     message: Message,
     session: AsyncSession,
@@ -165,7 +157,6 @@ async def me(
     await message.answer(views.me_text(figures, locale), reply_markup=views.me_keyboard(figures))
 
 
-@router.callback_query(ActNameCb.filter())
 async def name_choice(
     query: CallbackQuery,
     callback_data: ActNameCb,
@@ -183,3 +174,15 @@ async def name_choice(
         await edit_text(
             query.message, views.me_text(figures, locale), reply_markup=views.me_keyboard(figures)
         )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(act, MenuButton("menu.act"), Magic(F.chat.type == "private"))
+    router.message.register(act, Command("act"))
+    router.callback_query.register(back_to_categories, ActNavCb.filter())
+    router.callback_query.register(category_chosen, ActCategoryCb.filter())
+    router.callback_query.register(action_chosen, ActLogCb.filter())
+    router.message.register(me, Command("me"), Magic(F.chat.type == "private"))
+    router.callback_query.register(name_choice, ActNameCb.filter())
+    return router

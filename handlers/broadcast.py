@@ -26,6 +26,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
+from bot.core.scheduling import Scheduler
 from bot.core.settings import Settings
 from bot.core.telegram_html import HtmlError
 from bot.services import audiences, broadcasts
@@ -41,14 +42,11 @@ from bot.ui.callbacks import (
 )
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup, edit_text
-from bot.ui.filters import IsOrganiser
+from bot.ui.filters import IsOrganiser, Magic
 from bot.ui.formatting import escape
 from bot.ui.i18n import Translator, t
 from bot.ui.notices import broadcasts as broadcasting
-from bot.worker.scheduler import Scheduler
 from models import User
-
-router = Router(name=__name__)
 
 COMMANDS = [command("broadcast", "commands.broadcast", Scope.ORGANISER)]
 
@@ -82,8 +80,8 @@ class BroadcastForm(StatesGroup):
     when = State()
 
 
-def _not_a_command() -> Any:
-    return ~F.text.startswith("/")
+def _not_a_command() -> Magic:
+    return Magic(~F.text.startswith("/"))
 
 
 def _wizard_button(key: str, step: BroadcastStep, **params: object) -> tuple[str, str]:
@@ -143,7 +141,6 @@ def _organiser_text(message: Message) -> str | None:
 # --------------------------------------------------------------------------- the wizard
 
 
-@router.message(Command("broadcast"), F.chat.type == "private", IsOrganiser())
 async def start_wizard(message: Message, state: FSMContext, session: AsyncSession) -> None:
     await state.clear()
     await state.set_state(BroadcastForm.audience)
@@ -161,7 +158,6 @@ async def start_wizard(message: Message, state: FSMContext, session: AsyncSessio
     await message.answer(t("broadcast.ask_audience"), reply_markup=_keyboard(*rows, _abort_row()))
 
 
-@router.callback_query(BroadcastAudienceCb.filter(), BroadcastForm.audience, IsOrganiser())
 async def audience_chosen(
     query: CallbackQuery,
     callback_data: BroadcastAudienceCb,
@@ -207,7 +203,6 @@ async def _ask_text(query: CallbackQuery, state: FSMContext) -> None:
         await edit_text(message, t("broadcast.ask_text"), reply_markup=_keyboard(_abort_row()))
 
 
-@router.callback_query(BroadcastTargetCb.filter(), BroadcastForm.target, IsOrganiser())
 async def target_chosen(
     query: CallbackQuery,
     callback_data: BroadcastTargetCb,
@@ -235,7 +230,6 @@ async def _audience_label(session: AsyncSession, draft: Draft, clock: Clock) -> 
     return t(f"broadcast.audience.{draft.audience.value}", count=count)
 
 
-@router.message(BroadcastForm.text, F.chat.type == "private", IsOrganiser(), _not_a_command())
 async def text_given(message: Message, state: FSMContext) -> None:
     text = _organiser_text(message)
     if text is None:
@@ -251,7 +245,6 @@ async def text_given(message: Message, state: FSMContext) -> None:
     await message.answer(t("broadcast.ask_photo"), reply_markup=_keyboard(_skip_row()))
 
 
-@router.message(BroadcastForm.photo, F.chat.type == "private", IsOrganiser(), F.photo)
 async def photo_given(message: Message, state: FSMContext) -> None:
     assert message.photo is not None
     data = await state.get_data()
@@ -264,7 +257,6 @@ async def photo_given(message: Message, state: FSMContext) -> None:
     await _ask_button(message, state)
 
 
-@router.message(BroadcastForm.photo, F.chat.type == "private", IsOrganiser(), _not_a_command())
 async def photo_expected(message: Message) -> None:
     await message.answer(t("broadcast.error.photo_expected"), reply_markup=_keyboard(_skip_row()))
 
@@ -274,7 +266,6 @@ async def _ask_button(message: Message, state: FSMContext) -> None:
     await message.answer(t("broadcast.ask_button"), reply_markup=_keyboard(_skip_row()))
 
 
-@router.message(BroadcastForm.button, F.chat.type == "private", IsOrganiser(), _not_a_command())
 async def button_given(
     message: Message, state: FSMContext, session: AsyncSession, clock: Clock
 ) -> None:
@@ -287,11 +278,6 @@ async def button_given(
     await _review(message, state, session, clock)
 
 
-@router.callback_query(
-    BroadcastWizardCb.filter(F.step == BroadcastStep.SKIP),
-    StateFilter(BroadcastForm.photo, BroadcastForm.button),
-    IsOrganiser(),
-)
 async def skipped(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, clock: Clock
 ) -> None:
@@ -330,9 +316,6 @@ async def _review(message: Message, state: FSMContext, session: AsyncSession, cl
     )
 
 
-@router.callback_query(
-    BroadcastWizardCb.filter(F.step == BroadcastStep.SEND_NOW), BroadcastForm.review, IsOrganiser()
-)
 async def send_now(
     query: CallbackQuery,
     state: FSMContext,
@@ -368,9 +351,6 @@ async def send_now(
         await edit_text(message, t("broadcast.started", id=broadcast.id, count=count))
 
 
-@router.callback_query(
-    BroadcastWizardCb.filter(F.step == BroadcastStep.SCHEDULE), BroadcastForm.review, IsOrganiser()
-)
 async def ask_time(query: CallbackQuery, state: FSMContext, settings: Settings) -> None:
     await state.set_state(BroadcastForm.when)
     await query.answer()
@@ -444,7 +424,6 @@ async def _schedule(
     )
 
 
-@router.message(BroadcastForm.when, F.chat.type == "private", IsOrganiser(), _not_a_command())
 async def time_typed(
     message: Message,
     state: FSMContext,
@@ -460,13 +439,6 @@ async def time_typed(
     )
 
 
-@router.callback_query(
-    BroadcastWizardCb.filter(
-        F.step.in_({BroadcastStep.IN_ONE_HOUR, BroadcastStep.TOMORROW_MORNING})
-    ),
-    BroadcastForm.when,
-    IsOrganiser(),
-)
 async def time_picked(
     query: CallbackQuery,
     callback_data: BroadcastWizardCb,
@@ -492,11 +464,6 @@ async def time_picked(
     await _schedule(message, state, session, user, settings, clock, scheduler, locale, answer)
 
 
-@router.callback_query(
-    BroadcastWizardCb.filter(F.step == BroadcastStep.ABORT),
-    StateFilter(BroadcastForm),
-    IsOrganiser(),
-)
 async def abort(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await query.answer()
@@ -505,19 +472,10 @@ async def abort(query: CallbackQuery, state: FSMContext) -> None:
         await edit_text(message, t("broadcast.aborted"))
 
 
-@router.message(
-    StateFilter(BroadcastForm.audience, BroadcastForm.target, BroadcastForm.review),
-    F.chat.type == "private",
-    IsOrganiser(),
-    _not_a_command(),
-)
 async def use_the_buttons(message: Message) -> None:
     await message.answer(t("broadcast.error.use_buttons"))
 
 
-@router.callback_query(BroadcastWizardCb.filter(), IsOrganiser())
-@router.callback_query(BroadcastAudienceCb.filter(), IsOrganiser())
-@router.callback_query(BroadcastTargetCb.filter(), IsOrganiser())
 async def stale_wizard_button(query: CallbackQuery) -> None:
     await query.answer(t("broadcast.error.stale"), show_alert=True)
 
@@ -525,7 +483,6 @@ async def stale_wizard_button(query: CallbackQuery) -> None:
 # --------------------------------------------------------------------------- stop
 
 
-@router.callback_query(BroadcastCb.filter(F.action == BroadcastAction.STOP), IsOrganiser())
 async def stop(
     query: CallbackQuery,
     callback_data: BroadcastCb,
@@ -564,19 +521,120 @@ async def stop(
 # --------------------------------------------------------------------------- refusals
 
 
-@router.message(Command("broadcast"))
-@router.message(StateFilter(BroadcastForm), _not_a_command())
 async def refuse_message(message: Message, state: FSMContext) -> None:
     if await state.get_state() is not None:
         await state.clear()
     await message.answer(t("broadcast.refused"))
 
 
-@router.callback_query(BroadcastWizardCb.filter())
-@router.callback_query(BroadcastAudienceCb.filter())
-@router.callback_query(BroadcastTargetCb.filter())
-@router.callback_query(BroadcastCb.filter())
 async def refuse_callback(query: CallbackQuery, state: FSMContext) -> None:
     if await state.get_state() in {s.state for s in BroadcastForm.__states__}:
         await state.clear()
     await query.answer(t("broadcast.refused"), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(
+        start_wizard, Command("broadcast"), Magic(F.chat.type == "private"), IsOrganiser()
+    )
+    router.callback_query.register(
+        audience_chosen,
+        BroadcastAudienceCb.filter(),
+        StateFilter(BroadcastForm.audience),
+        IsOrganiser(),
+    )
+    router.callback_query.register(
+        target_chosen, BroadcastTargetCb.filter(), StateFilter(BroadcastForm.target), IsOrganiser()
+    )
+    router.message.register(
+        text_given,
+        StateFilter(BroadcastForm.text),
+        Magic(F.chat.type == "private"),
+        IsOrganiser(),
+        _not_a_command(),
+    )
+    router.message.register(
+        photo_given,
+        StateFilter(BroadcastForm.photo),
+        Magic(F.chat.type == "private"),
+        IsOrganiser(),
+        Magic(F.photo),
+    )
+    router.message.register(
+        photo_expected,
+        StateFilter(BroadcastForm.photo),
+        Magic(F.chat.type == "private"),
+        IsOrganiser(),
+        _not_a_command(),
+    )
+    router.message.register(
+        button_given,
+        StateFilter(BroadcastForm.button),
+        Magic(F.chat.type == "private"),
+        IsOrganiser(),
+        _not_a_command(),
+    )
+    router.callback_query.register(
+        skipped,
+        BroadcastWizardCb.filter(F.step == BroadcastStep.SKIP),
+        StateFilter(BroadcastForm.photo, BroadcastForm.button),
+        IsOrganiser(),
+    )
+    router.callback_query.register(
+        send_now,
+        BroadcastWizardCb.filter(F.step == BroadcastStep.SEND_NOW),
+        StateFilter(BroadcastForm.review),
+        IsOrganiser(),
+    )
+    router.callback_query.register(
+        ask_time,
+        BroadcastWizardCb.filter(F.step == BroadcastStep.SCHEDULE),
+        StateFilter(BroadcastForm.review),
+        IsOrganiser(),
+    )
+    router.message.register(
+        time_typed,
+        StateFilter(BroadcastForm.when),
+        Magic(F.chat.type == "private"),
+        IsOrganiser(),
+        _not_a_command(),
+    )
+    router.callback_query.register(
+        time_picked,
+        BroadcastWizardCb.filter(
+            F.step.in_({BroadcastStep.IN_ONE_HOUR, BroadcastStep.TOMORROW_MORNING})
+        ),
+        StateFilter(BroadcastForm.when),
+        IsOrganiser(),
+    )
+    router.callback_query.register(
+        abort,
+        BroadcastWizardCb.filter(F.step == BroadcastStep.ABORT),
+        StateFilter(BroadcastForm),
+        IsOrganiser(),
+    )
+    router.message.register(
+        use_the_buttons,
+        StateFilter(
+            BroadcastForm.audience,
+            BroadcastForm.target,
+            BroadcastForm.review,
+        ),
+        Magic(F.chat.type == "private"),
+        IsOrganiser(),
+        _not_a_command(),
+    )
+    router.callback_query.register(stale_wizard_button, BroadcastTargetCb.filter(), IsOrganiser())
+    router.callback_query.register(stale_wizard_button, BroadcastAudienceCb.filter(), IsOrganiser())
+    router.callback_query.register(stale_wizard_button, BroadcastWizardCb.filter(), IsOrganiser())
+    router.callback_query.register(
+        stop, BroadcastCb.filter(F.action == BroadcastAction.STOP), IsOrganiser()
+    )
+    router.message.register(refuse_message, StateFilter(BroadcastForm), _not_a_command())
+    router.message.register(refuse_message, Command("broadcast"))
+    router.callback_query.register(refuse_callback, BroadcastCb.filter())
+    router.callback_query.register(refuse_callback, BroadcastTargetCb.filter())
+    router.callback_query.register(refuse_callback, BroadcastAudienceCb.filter())
+    router.callback_query.register(refuse_callback, BroadcastWizardCb.filter())
+    return router

@@ -20,14 +20,12 @@ from bot.services.users import is_organiser
 from bot.ui.callbacks import ChallengeAction, ChallengeCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_caption, edit_text
-from bot.ui.filters import IsOrganiser, MenuButton
+from bot.ui.filters import IsOrganiser, Magic, MenuButton
 from bot.ui.formatting import escape
 from bot.ui.i18n import t
 from bot.ui.pictures import progress_picture
 from bot.ui.views import actions as views
 from models import User
-
-router = Router(name=__name__)
 
 COMMANDS = [command("challenges", "commands.challenges", Scope.PRIVATE)]
 
@@ -114,8 +112,6 @@ async def open_challenge_link(
     await send_detail(message, session, user, clock, settings, locale, challenge_id)
 
 
-@router.message(Command("challenges"), F.chat.type == "private")
-@router.message(MenuButton("menu.challenges"), F.chat.type == "private")
 async def list_challenges(
     message: Message,
     session: AsyncSession,
@@ -127,7 +123,6 @@ async def list_challenges(
     await send_list(message, session, user, clock, settings, locale)
 
 
-@router.callback_query(ChallengeCb.filter(F.action == ChallengeAction.LIST))
 async def list_from_button(
     query: CallbackQuery,
     session: AsyncSession,
@@ -141,7 +136,6 @@ async def list_from_button(
         await send_list(query.message, session, user, clock, settings, locale)
 
 
-@router.callback_query(ChallengeCb.filter(F.action == ChallengeAction.VIEW))
 async def view_challenge(
     query: CallbackQuery,
     callback_data: ChallengeCb,
@@ -162,9 +156,6 @@ async def view_challenge(
     await query.answer()
 
 
-@router.callback_query(
-    ChallengeCb.filter(F.action.in_({ChallengeAction.JOIN, ChallengeAction.LEAVE}))
-)
 async def join_or_leave(
     query: CallbackQuery,
     callback_data: ChallengeCb,
@@ -196,10 +187,6 @@ async def join_or_leave(
         await edit_caption(message, caption, reply_markup=keyboard)
 
 
-@router.callback_query(
-    ChallengeCb.filter(F.action.in_({ChallengeAction.DELETE, ChallengeAction.CONFIRM_DELETE})),
-    IsOrganiser(),
-)
 async def delete(
     query: CallbackQuery,
     callback_data: ChallengeCb,
@@ -229,8 +216,33 @@ async def delete(
     await edit_text(query.message, t("challenges.deleted", title=escape(challenge.title)))
 
 
-@router.callback_query(
-    ChallengeCb.filter(F.action.in_({ChallengeAction.DELETE, ChallengeAction.CONFIRM_DELETE}))
-)
 async def delete_refused(query: CallbackQuery) -> None:
     await query.answer(t("organisers.only"), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(
+        list_challenges, MenuButton("menu.challenges"), Magic(F.chat.type == "private")
+    )
+    router.message.register(list_challenges, Command("challenges"), Magic(F.chat.type == "private"))
+    router.callback_query.register(
+        list_from_button, ChallengeCb.filter(F.action == ChallengeAction.LIST)
+    )
+    router.callback_query.register(
+        view_challenge, ChallengeCb.filter(F.action == ChallengeAction.VIEW)
+    )
+    router.callback_query.register(
+        join_or_leave,
+        ChallengeCb.filter(F.action.in_({ChallengeAction.JOIN, ChallengeAction.LEAVE})),
+    )
+    router.callback_query.register(
+        delete,
+        ChallengeCb.filter(F.action.in_({ChallengeAction.DELETE, ChallengeAction.CONFIRM_DELETE})),
+        IsOrganiser(),
+    )
+    router.callback_query.register(
+        delete_refused,
+        ChallengeCb.filter(F.action.in_({ChallengeAction.DELETE, ChallengeAction.CONFIRM_DELETE})),
+    )
+    return router

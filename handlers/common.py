@@ -12,12 +12,10 @@ from bot.services import users
 from bot.ui.callbacks import LanguageCb, SettingsAction, SettingsCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_text
-from bot.ui.filters import MenuButton
+from bot.ui.filters import Magic, MenuButton
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import language_picker, main_menu, settings_menu
 from models import User
-
-router = Router(name=__name__)
 
 COMMANDS = [
     command("settings", "commands.settings", Scope.PRIVATE),
@@ -26,7 +24,6 @@ COMMANDS = [
 ]
 
 
-@router.message(Command("cancel"))
 async def cancel(message: Message, state: FSMContext) -> None:
     had_state = await state.get_state() is not None
     await state.clear()
@@ -35,12 +32,10 @@ async def cancel(message: Message, state: FSMContext) -> None:
     await message.answer(t(key), reply_markup=reply_markup)
 
 
-@router.message(Command("language"), F.chat.type == "private")
 async def language(message: Message, locale: str) -> None:
     await message.answer(t("language.choose"), reply_markup=language_picker(locale))
 
 
-@router.callback_query(LanguageCb.filter())
 async def language_chosen(
     query: CallbackQuery,
     callback_data: LanguageCb,
@@ -58,8 +53,6 @@ async def language_chosen(
             await query.message.answer(t("menu.refreshed"), reply_markup=main_menu())
 
 
-@router.message(Command("settings"), F.chat.type == "private")
-@router.message(MenuButton("menu.settings"), F.chat.type == "private")
 async def settings(message: Message, locale: str) -> None:
     text, markup = settings_view(locale)
     await message.answer(text, reply_markup=markup)
@@ -71,15 +64,29 @@ def settings_view(locale: str) -> tuple[str, InlineKeyboardMarkup]:
     return t("settings.text", language=language_name), settings_menu()
 
 
-@router.callback_query(SettingsCb.filter(F.action == SettingsAction.LANGUAGE))
 async def settings_language(query: CallbackQuery, locale: str) -> None:
     await query.answer()
     if query.message is not None and not isinstance(query.message, InaccessibleMessage):
         await edit_text(query.message, t("language.choose"), reply_markup=language_picker(locale))
 
 
-@router.callback_query(SettingsCb.filter(F.action == SettingsAction.CLOSE))
 async def settings_close(query: CallbackQuery) -> None:
     await query.answer()
     if query.message is not None and not isinstance(query.message, InaccessibleMessage):
         await edit_text(query.message, t("settings.closed"))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(cancel, Command("cancel"))
+    router.message.register(language, Command("language"), Magic(F.chat.type == "private"))
+    router.callback_query.register(language_chosen, LanguageCb.filter())
+    router.message.register(settings, MenuButton("menu.settings"), Magic(F.chat.type == "private"))
+    router.message.register(settings, Command("settings"), Magic(F.chat.type == "private"))
+    router.callback_query.register(
+        settings_language, SettingsCb.filter(F.action == SettingsAction.LANGUAGE)
+    )
+    router.callback_query.register(
+        settings_close, SettingsCb.filter(F.action == SettingsAction.CLOSE)
+    )
+    return router

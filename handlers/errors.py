@@ -8,14 +8,12 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
-from bot.serving.requests import AnswerOrRaise
+from bot.ui.editing import AnswerOrRaise
 from bot.ui.i18n import Translator
 
-router = Router(name=__name__)
 logger = logging.getLogger(__name__)
 
 
-@router.errors()
 async def apologise(
     event: ErrorEvent,
     bot: Bot,
@@ -48,3 +46,9 @@ async def apologise(
     except TelegramAPIError:
         logger.warning("could not apologise for update %s", update.update_id, exc_info=True)
     return True
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.errors.register(apologise)
+    return router

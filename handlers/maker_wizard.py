@@ -29,15 +29,13 @@ from bot.services.makers import InvalidFieldError, ListingDraft
 from bot.ui.callbacks import CategoryChoice, MakerWizardCb, WizardAction
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup
+from bot.ui.filters import Magic
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
 from bot.ui.places import LocationProblem, location_prompt, problem_text, read_location
 from handlers.makers import card_text, category_label
 from models import Maker, MakerCategory, User
-
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
 
 COMMANDS = [command("maker", "commands.maker", Scope.PRIVATE)]
 
@@ -212,7 +210,6 @@ def _error_text(step: Step, error: InvalidFieldError) -> str:
 # ----------------------------------------------------------------------------- handlers
 
 
-@router.message(Command("maker"))
 async def maker_command(
     message: Message, state: FSMContext, session: AsyncSession, user: User
 ) -> None:
@@ -236,7 +233,6 @@ _TEXT_STEPS = StateFilter(
 )
 
 
-@router.message(_TEXT_STEPS, F.text, ~F.text.startswith("/"))
 async def text_answer(message: Message, state: FSMContext, raw_state: str | None) -> None:
     step = _step_of(raw_state)
     if step is None:  # pragma: no cover - the filter only lets wizard states through
@@ -261,19 +257,16 @@ async def text_answer(message: Message, state: FSMContext, raw_state: str | None
     await advance(message, state, step)
 
 
-@router.message(_TEXT_STEPS, ~F.text)
 async def not_text(message: Message, state: FSMContext, raw_state: str | None) -> None:
     step = _step_of(raw_state)
     if step is not None:
         await ask(message, state, step, t("wizard.error.not_text"))
 
 
-@router.message(StateFilter(MakerWizard.category), ~F.text.startswith("/"))
 async def category_typed(message: Message, state: FSMContext) -> None:
     await ask(message, state, Step.CATEGORY, t("wizard.error.use_buttons"))
 
 
-@router.message(StateFilter(MakerWizard.location), ~F.text.startswith("/"))
 async def location_answer(
     message: Message, state: FSMContext, geocoder: Geocoder, i18n: Translator
 ) -> None:
@@ -300,12 +293,10 @@ async def location_answer(
     await advance(message, state, Step.LOCATION)
 
 
-@router.message(StateFilter(MakerWizard.preview), ~F.text.startswith("/"))
 async def preview_typed(message: Message, state: FSMContext) -> None:
     await ask(message, state, Step.PREVIEW)
 
 
-@router.callback_query(MakerWizardCb.filter())
 async def wizard_button(
     query: CallbackQuery,
     callback_data: MakerWizardCb,
@@ -355,3 +346,22 @@ async def wizard_button(
         await message.answer(t("wizard.submitted"), reply_markup=main_menu())
     else:
         await query.answer(t("wizard.expired"), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(Magic(F.chat.type == "private"))
+    router.message.register(maker_command, Command("maker"))
+    router.message.register(text_answer, _TEXT_STEPS, Magic(F.text), Magic(~F.text.startswith("/")))
+    router.message.register(not_text, _TEXT_STEPS, Magic(~F.text))
+    router.message.register(
+        category_typed, StateFilter(MakerWizard.category), Magic(~F.text.startswith("/"))
+    )
+    router.message.register(
+        location_answer, StateFilter(MakerWizard.location), Magic(~F.text.startswith("/"))
+    )
+    router.message.register(
+        preview_typed, StateFilter(MakerWizard.preview), Magic(~F.text.startswith("/"))
+    )
+    router.callback_query.register(wizard_button, MakerWizardCb.filter())
+    return router

@@ -39,7 +39,7 @@ from bot.ui.callbacks import (
 )
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup, edit_text
-from bot.ui.filters import MenuButton
+from bot.ui.filters import Magic, MenuButton
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
@@ -52,8 +52,6 @@ from bot.ui.places import (
     read_location,
 )
 from models import Maker, MakerCategory, User
-
-router = Router(name=__name__)
 
 COMMANDS = [
     command("makers", "commands.makers", Scope.PRIVATE),
@@ -293,8 +291,6 @@ async def remember_location(state: FSMContext, where: GivenLocation, now: dateti
 # ----------------------------------------------------------------------------- handlers
 
 
-@router.message(Command("makers"), F.chat.type == "private")
-@router.message(MenuButton("menu.makers"), F.chat.type == "private")
 async def makers_command(
     message: Message,
     state: FSMContext,
@@ -316,11 +312,6 @@ async def makers_command(
     await message.answer(location_prompt(), reply_markup=location_keyboard())
 
 
-@router.message(
-    StateFilter(MakersFlow.location),
-    F.chat.type == "private",
-    ~F.text.startswith("/"),
-)
 async def location_given(
     message: Message,
     state: FSMContext,
@@ -353,7 +344,6 @@ async def location_given(
     )
 
 
-@router.callback_query(MakersListCb.filter())
 async def list_button(
     query: CallbackQuery,
     callback_data: MakersListCb,
@@ -383,7 +373,6 @@ async def list_button(
         await message.answer(t("makers.list.no_more"))
 
 
-@router.callback_query(MakerCb.filter(F.action == MakerAction.OPEN))
 async def open_button(
     query: CallbackQuery, callback_data: MakerCb, session: AsyncSession, user: User
 ) -> None:
@@ -394,9 +383,6 @@ async def open_button(
     await open_maker(query.message, session, user.id, callback_data.maker_id)
 
 
-@router.callback_query(
-    MakerCb.filter(F.action.in_({MakerAction.FAVOURITE, MakerAction.UNFAVOURITE}))
-)
 async def favourite_button(
     query: CallbackQuery,
     callback_data: MakerCb,
@@ -416,7 +402,6 @@ async def favourite_button(
         await edit_markup(query.message, reply_markup=card_keyboard(maker, wanted))
 
 
-@router.callback_query(MakerCb.filter(F.action == MakerAction.QR))
 async def qr_button(
     query: CallbackQuery, callback_data: MakerCb, session: AsyncSession, bot: Bot
 ) -> None:
@@ -437,7 +422,6 @@ async def qr_button(
     )
 
 
-@router.message(Command("favourites"), F.chat.type == "private")
 async def favourites_command(message: Message, session: AsyncSession, user: User) -> None:
     favourites = await makers.favourite_makers(session, user.id)
     if not favourites:
@@ -460,3 +444,28 @@ async def favourites_command(message: Message, session: AsyncSession, user: User
         )
     builder.adjust(1)
     await message.answer("\n".join(lines), reply_markup=builder.as_markup())
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(
+        makers_command, MenuButton("menu.makers"), Magic(F.chat.type == "private")
+    )
+    router.message.register(makers_command, Command("makers"), Magic(F.chat.type == "private"))
+    router.message.register(
+        location_given,
+        StateFilter(MakersFlow.location),
+        Magic(F.chat.type == "private"),
+        Magic(~F.text.startswith("/")),
+    )
+    router.callback_query.register(list_button, MakersListCb.filter())
+    router.callback_query.register(open_button, MakerCb.filter(F.action == MakerAction.OPEN))
+    router.callback_query.register(
+        favourite_button,
+        MakerCb.filter(F.action.in_({MakerAction.FAVOURITE, MakerAction.UNFAVOURITE})),
+    )
+    router.callback_query.register(qr_button, MakerCb.filter(F.action == MakerAction.QR))
+    router.message.register(
+        favourites_command, Command("favourites"), Magic(F.chat.type == "private")
+    )
+    return router

@@ -23,7 +23,7 @@ from bot.services.makers import (
 from bot.ui.callbacks import ModerationAction, ModerationCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup
-from bot.ui.filters import IsOrganiser
+from bot.ui.filters import IsOrganiser, Magic
 from bot.ui.formatting import escape
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
@@ -31,8 +31,6 @@ from bot.ui.notices import makers as maker_notices
 from handlers.makers import card_text
 from handlers.offers import send_reported_offers
 from models import User
-
-router = Router(name=__name__)
 
 COMMANDS = [command("moderation", "commands.moderation", Scope.ORGANISER)]
 
@@ -56,7 +54,6 @@ def _buttons(maker_id: int) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-@router.message(Command("moderation"), F.chat.type == "private", IsOrganiser())
 async def moderation_command(
     message: Message, session: AsyncSession, user: User, settings: Settings, clock: Clock
 ) -> None:
@@ -73,12 +70,10 @@ async def moderation_command(
         await message.answer(t("moderation.empty"))
 
 
-@router.message(Command("moderation"))
 async def moderation_refused(message: Message) -> None:
     await message.answer(t("moderation.refused"))
 
 
-@router.callback_query(ModerationCb.filter(), IsOrganiser())
 async def moderation_button(
     query: CallbackQuery,
     callback_data: ModerationCb,
@@ -126,14 +121,10 @@ async def moderation_button(
     await bot.send_message(target, t("moderation.ask_reason", name=escape(maker.name)))
 
 
-@router.callback_query(ModerationCb.filter())
 async def moderation_button_refused(query: CallbackQuery) -> None:
     await query.answer(t("moderation.refused"), show_alert=True)
 
 
-@router.message(
-    StateFilter(ModerationFlow.reason), F.chat.type == "private", ~F.text.startswith("/")
-)
 async def rejection_reason(
     message: Message,
     session: AsyncSession,
@@ -175,3 +166,20 @@ async def rejection_reason(
     await message.answer(
         t("moderation.rejected", name=escape(maker.name)), reply_markup=main_menu()
     )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(
+        moderation_command, Command("moderation"), Magic(F.chat.type == "private"), IsOrganiser()
+    )
+    router.message.register(moderation_refused, Command("moderation"))
+    router.callback_query.register(moderation_button, ModerationCb.filter(), IsOrganiser())
+    router.callback_query.register(moderation_button_refused, ModerationCb.filter())
+    router.message.register(
+        rejection_reason,
+        StateFilter(ModerationFlow.reason),
+        Magic(F.chat.type == "private"),
+        Magic(~F.text.startswith("/")),
+    )
+    return router

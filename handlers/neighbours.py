@@ -17,6 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
+from bot.core.scheduling import Scheduler
 from bot.core.settings import Settings
 from bot.core.weeks import week_of
 from bot.services import erasure, neighbours
@@ -28,7 +29,7 @@ from bot.ui.callbacks import ForgetAction, ForgetCb, NeighboursAction, Neighbour
 from bot.ui.commands import Scope, command
 from bot.ui.conversations import forget_conversations
 from bot.ui.editing import edit_markup, edit_text
-from bot.ui.filters import MenuButton
+from bot.ui.filters import Magic, MenuButton
 from bot.ui.formatting import escape
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
@@ -40,10 +41,7 @@ from bot.ui.places import (
     problem_text,
     read_location,
 )
-from bot.worker.scheduler import Scheduler
 from models import NeighbourProfile, User
-
-router = Router(name=__name__)
 
 COMMANDS = [
     command("neighbours", "commands.neighbours", Scope.PRIVATE),
@@ -175,8 +173,6 @@ async def show_view(
     await message.answer(view_text(view, profile), reply_markup=panel_keyboard(profile))
 
 
-@router.message(Command("neighbours"), F.chat.type == "private")
-@router.message(MenuButton("menu.neighbours"), F.chat.type == "private")
 async def neighbours_command(
     message: Message,
     state: FSMContext,
@@ -203,7 +199,6 @@ def _message_of(query: CallbackQuery) -> Message | None:
     return query.message
 
 
-@router.callback_query(NeighboursCb.filter(), F.message.chat.type == "private")
 async def neighbours_button(
     query: CallbackQuery,
     callback_data: NeighboursCb,
@@ -286,7 +281,6 @@ async def after_name(
     await show_view(message, session, user_id, clock, settings)
 
 
-@router.message(StateFilter(NeighboursFlow.name), F.text, ~F.text.startswith("/"))
 async def name_given(
     message: Message,
     state: FSMContext,
@@ -308,7 +302,6 @@ async def name_given(
     await after_name(message, state, session, user.id, clock, settings)
 
 
-@router.message(StateFilter(NeighboursFlow.location), ~F.text.startswith("/"))
 async def location_given(
     message: Message,
     state: FSMContext,
@@ -336,7 +329,6 @@ async def location_given(
     await show_view(message, session, user.id, clock, settings)
 
 
-@router.edited_message(F.location, F.chat.type == "private")
 async def live_location(message: Message, session: AsyncSession, user: User, clock: Clock) -> None:
     """A live location moving: the stored cell follows, silently (edits come often)."""
     location = message.location
@@ -364,12 +356,10 @@ def forget_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-@router.message(Command("forget"), F.chat.type == "private")
 async def forget_command(message: Message) -> None:
     await message.answer(t("forget.confirm"), reply_markup=forget_keyboard())
 
 
-@router.callback_query(ForgetCb.filter(), F.message.chat.type == "private")
 async def forget_button(
     query: CallbackQuery,
     callback_data: ForgetCb,
@@ -395,3 +385,30 @@ async def forget_button(
     offer_notices.cancel_offer_jobs(scheduler, forgotten.offer_ids)
     if message is not None:
         await edit_text(message, t("forget.done"))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(
+        neighbours_command, MenuButton("menu.neighbours"), Magic(F.chat.type == "private")
+    )
+    router.message.register(
+        neighbours_command, Command("neighbours"), Magic(F.chat.type == "private")
+    )
+    router.callback_query.register(
+        neighbours_button, NeighboursCb.filter(), Magic(F.message.chat.type == "private")
+    )
+    router.message.register(
+        name_given, StateFilter(NeighboursFlow.name), Magic(F.text), Magic(~F.text.startswith("/"))
+    )
+    router.message.register(
+        location_given, StateFilter(NeighboursFlow.location), Magic(~F.text.startswith("/"))
+    )
+    router.edited_message.register(
+        live_location, Magic(F.location), Magic(F.chat.type == "private")
+    )
+    router.message.register(forget_command, Command("forget"), Magic(F.chat.type == "private"))
+    router.callback_query.register(
+        forget_button, ForgetCb.filter(), Magic(F.message.chat.type == "private")
+    )
+    return router

@@ -17,12 +17,10 @@ from bot.services.nudges import PERSON_KINDS, Prefs
 from bot.ui.callbacks import NotifAction, NotifCb, NotifKindCb, SettingsAction, SettingsCb, SnoozeCb
 from bot.ui.commands import CommandSpec
 from bot.ui.editing import edit_text
+from bot.ui.filters import Magic
 from bot.ui.i18n import t
 from handlers.common import settings_view
 from models import User
-
-router = Router(name=__name__)
-router.callback_query.filter(F.message.chat.type == "private")
 
 COMMANDS: list[CommandSpec] = []
 
@@ -100,14 +98,12 @@ async def _show(
         await edit_text(message, text, reply_markup=markup)
 
 
-@router.callback_query(SettingsCb.filter(F.action == SettingsAction.NOTIFICATIONS))
 async def open_notifications(
     query: CallbackQuery, session: AsyncSession, user: User, settings: Settings, clock: Clock
 ) -> None:
     await _show(query, session, user, settings, clock)
 
 
-@router.callback_query(NotifKindCb.filter())
 async def toggle_kind(
     query: CallbackQuery,
     callback_data: NotifKindCb,
@@ -124,7 +120,6 @@ async def toggle_kind(
     await _show(query, session, user, settings, clock)
 
 
-@router.callback_query(NotifCb.filter(F.action == NotifAction.BACK))
 async def back(query: CallbackQuery, locale: str) -> None:
     await query.answer()
     message = query.message
@@ -133,7 +128,6 @@ async def back(query: CallbackQuery, locale: str) -> None:
         await edit_text(message, text, reply_markup=markup)
 
 
-@router.callback_query(NotifCb.filter())
 async def change(
     query: CallbackQuery,
     callback_data: NotifCb,
@@ -153,7 +147,6 @@ async def change(
     await _show(query, session, user, settings, clock)
 
 
-@router.callback_query(SnoozeCb.filter())
 async def snooze_from_a_nudge(
     query: CallbackQuery, session: AsyncSession, user: User, settings: Settings, clock: Clock
 ) -> None:
@@ -161,3 +154,16 @@ async def snooze_from_a_nudge(
     await query.answer(
         t("nudges.snoozed", until=_local(until, settings.timezone, user)), show_alert=True
     )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.filter(Magic(F.message.chat.type == "private"))
+    router.callback_query.register(
+        open_notifications, SettingsCb.filter(F.action == SettingsAction.NOTIFICATIONS)
+    )
+    router.callback_query.register(toggle_kind, NotifKindCb.filter())
+    router.callback_query.register(back, NotifCb.filter(F.action == NotifAction.BACK))
+    router.callback_query.register(change, NotifCb.filter())
+    router.callback_query.register(snooze_from_a_nudge, SnoozeCb.filter())
+    return router

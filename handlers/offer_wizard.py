@@ -15,12 +15,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
+from bot.core.scheduling import Scheduler
 from bot.core.settings import Settings
 from bot.services import offers
 from bot.services.geo.geocoding import Geocoder
 from bot.services.offers import OfferDraft, OfferFieldError, PickupPreset
 from bot.ui.callbacks import OfferCategoryChoice, OfferWizardAction, OfferWizardCb, PickupChoice
 from bot.ui.editing import edit_markup
+from bot.ui.filters import Magic
 from bot.ui.formatting import escape
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
@@ -32,12 +34,8 @@ from bot.ui.places import (
     problem_text,
     read_location,
 )
-from bot.worker.scheduler import Scheduler
 from handlers.offers import card_text, category_label, format_when, send_card, zone_of
 from models import Offer, OfferCategory, User
-
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
 
 
 class OfferWizard(StatesGroup):
@@ -209,7 +207,6 @@ def _error(step: Step, error: OfferFieldError) -> str:
 # ----------------------------------------------------------------------------- handlers
 
 
-@router.message(Command("newoffer"))
 async def newoffer_command(
     message: Message,
     state: FSMContext,
@@ -230,7 +227,6 @@ _TEXT_STEPS = StateFilter(
 )
 
 
-@router.message(_TEXT_STEPS, F.text, ~F.text.startswith("/"))
 async def text_answer(
     message: Message,
     state: FSMContext,
@@ -265,7 +261,6 @@ async def text_answer(
     await _next(message, state, step, **context)
 
 
-@router.message(_TEXT_STEPS, ~F.text)
 async def not_text(
     message: Message,
     state: FSMContext,
@@ -289,7 +284,6 @@ async def not_text(
         )
 
 
-@router.message(StateFilter(OfferWizard.category, OfferWizard.preview), ~F.text.startswith("/"))
 async def use_the_buttons(
     message: Message,
     state: FSMContext,
@@ -312,7 +306,6 @@ async def use_the_buttons(
     )
 
 
-@router.message(StateFilter(OfferWizard.location), ~F.text.startswith("/"))
 async def location_answer(
     message: Message,
     state: FSMContext,
@@ -339,7 +332,6 @@ async def location_answer(
     await _next(message, state, Step.LOCATION, **context)
 
 
-@router.message(StateFilter(OfferWizard.photo), F.photo)
 async def photo_answer(
     message: Message,
     state: FSMContext,
@@ -357,7 +349,6 @@ async def photo_answer(
     )
 
 
-@router.message(StateFilter(OfferWizard.photo), ~F.text.startswith("/"))
 async def not_a_photo(
     message: Message,
     state: FSMContext,
@@ -378,7 +369,6 @@ async def not_a_photo(
     )
 
 
-@router.callback_query(OfferWizardCb.filter())
 async def wizard_button(
     query: CallbackQuery,
     callback_data: OfferWizardCb,
@@ -470,3 +460,25 @@ async def wizard_button(
         offer_notices.schedule_offer_jobs(scheduler, offer, now)
     else:
         await query.answer(t("offers.wizard.expired"), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(Magic(F.chat.type == "private"))
+    router.message.register(newoffer_command, Command("newoffer"))
+    router.message.register(text_answer, _TEXT_STEPS, Magic(F.text), Magic(~F.text.startswith("/")))
+    router.message.register(not_text, _TEXT_STEPS, Magic(~F.text))
+    router.message.register(
+        use_the_buttons,
+        StateFilter(OfferWizard.category, OfferWizard.preview),
+        Magic(~F.text.startswith("/")),
+    )
+    router.message.register(
+        location_answer, StateFilter(OfferWizard.location), Magic(~F.text.startswith("/"))
+    )
+    router.message.register(photo_answer, StateFilter(OfferWizard.photo), Magic(F.photo))
+    router.message.register(
+        not_a_photo, StateFilter(OfferWizard.photo), Magic(~F.text.startswith("/"))
+    )
+    router.callback_query.register(wizard_button, OfferWizardCb.filter())
+    return router

@@ -54,7 +54,7 @@ from bot.ui.callbacks import (
 )
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup, edit_text
-from bot.ui.filters import IsOrganiser, MenuButton
+from bot.ui.filters import IsOrganiser, Magic, MenuButton
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
@@ -70,8 +70,6 @@ from bot.ui.places import (
 )
 from handlers.makers import recent_location, remember_location
 from models import Offer, OfferStatus, ReportReason, Reservation, ReservationStatus, User
-
-router = Router(name=__name__)
 
 COMMANDS = [
     command("offers", "commands.offers", Scope.PRIVATE),
@@ -311,8 +309,6 @@ def _usable(query: CallbackQuery) -> Message | None:
 # ----------------------------------------------------------------------------- /offers
 
 
-@router.message(Command("offers"), F.chat.type == "private")
-@router.message(MenuButton("menu.offers"), F.chat.type == "private")
 async def offers_command(
     message: Message,
     state: FSMContext,
@@ -342,7 +338,6 @@ async def offers_command(
     await message.answer(location_prompt(), reply_markup=location_keyboard())
 
 
-@router.message(StateFilter(OffersFlow.location), F.chat.type == "private", ~F.text.startswith("/"))
 async def offers_location(
     message: Message,
     state: FSMContext,
@@ -377,7 +372,6 @@ async def offers_location(
     )
 
 
-@router.callback_query(OffersListCb.filter())
 async def more_button(
     query: CallbackQuery,
     callback_data: OffersListCb,
@@ -400,7 +394,6 @@ async def more_button(
     await show_page(message, bot, session, user, settings, clock, search, offset, locale)
 
 
-@router.callback_query(OfferCb.filter(F.action == OfferAction.OPEN))
 async def open_button(
     query: CallbackQuery,
     callback_data: OfferCb,
@@ -418,7 +411,6 @@ async def open_button(
     await open_offer(message, bot, session, user, settings, clock, callback_data.offer_id)
 
 
-@router.callback_query(OfferCb.filter(F.action == OfferAction.RESERVE))
 async def reserve_button(
     query: CallbackQuery,
     callback_data: OfferCb,
@@ -456,7 +448,6 @@ async def reserve_button(
     await offer_notices.enqueue(session, translator, notices, now, settings)
 
 
-@router.callback_query(ReservationCb.filter())
 async def reservation_button(
     query: CallbackQuery,
     callback_data: ReservationCb,
@@ -499,7 +490,6 @@ async def reservation_button(
     await offer_notices.enqueue(session, translator, notices, now, settings)
 
 
-@router.callback_query(OfferCb.filter(F.action == OfferAction.QR))
 async def qr_button(
     query: CallbackQuery, callback_data: OfferCb, session: AsyncSession, bot: Bot
 ) -> None:
@@ -519,7 +509,6 @@ async def qr_button(
     )
 
 
-@router.callback_query(OfferCb.filter(F.action == OfferAction.REPORT))
 async def report_button(query: CallbackQuery, callback_data: OfferCb) -> None:
     await query.answer()
     builder = InlineKeyboardBuilder()
@@ -534,7 +523,6 @@ async def report_button(query: CallbackQuery, callback_data: OfferCb) -> None:
     )
 
 
-@router.callback_query(ReportCb.filter())
 async def report_reason(
     query: CallbackQuery, callback_data: ReportCb, session: AsyncSession, user: User, clock: Clock
 ) -> None:
@@ -557,7 +545,6 @@ async def report_reason(
         await edit_text(message, t("offers.report.thanks" if new else "offers.report.already"))
 
 
-@router.callback_query(OfferCb.filter(F.action == OfferAction.MAKER))
 async def maker_offers_button(
     query: CallbackQuery,
     callback_data: OfferCb,
@@ -591,7 +578,6 @@ def _reservation_line(number: int, reservation: Reservation, person: User | None
     )
 
 
-@router.message(Command("myoffers"), F.chat.type == "private")
 async def myoffers_command(
     message: Message, session: AsyncSession, user: User, settings: Settings, clock: Clock
 ) -> None:
@@ -661,7 +647,6 @@ async def myoffers_command(
         await message.answer("\n".join(lines), reply_markup=builder.as_markup())
 
 
-@router.callback_query(OfferCb.filter(F.action == OfferAction.CLOSE))
 async def close_button(
     query: CallbackQuery, callback_data: OfferCb, session: AsyncSession, user: User, clock: Clock
 ) -> None:
@@ -696,7 +681,6 @@ def _alert_keyboard(current: int | None) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-@router.message(Command("alerts"), F.chat.type == "private")
 async def alerts_command(message: Message, session: AsyncSession, user: User) -> None:
     alert = await offers.alert_of(session, user.id)
     if alert is None:
@@ -706,7 +690,6 @@ async def alerts_command(message: Message, session: AsyncSession, user: User) ->
     await message.answer(text, reply_markup=_alert_keyboard(alert.radius_km if alert else None))
 
 
-@router.callback_query(AlertCb.filter())
 async def alert_button(
     query: CallbackQuery,
     callback_data: AlertCb,
@@ -732,9 +715,6 @@ async def alert_button(
     )
 
 
-@router.message(
-    StateFilter(OffersFlow.alert_location), F.chat.type == "private", ~F.text.startswith("/")
-)
 async def alert_location(
     message: Message,
     state: FSMContext,
@@ -797,7 +777,6 @@ async def send_reported_offers(
     return len(reported)
 
 
-@router.callback_query(OfferModerationCb.filter(), IsOrganiser())
 async def moderation_button(
     query: CallbackQuery,
     callback_data: OfferModerationCb,
@@ -834,6 +813,42 @@ async def moderation_button(
     await offer_notices.enqueue(session, translator, notices, clock.now(), settings)
 
 
-@router.callback_query(OfferModerationCb.filter())
 async def moderation_refused(query: CallbackQuery) -> None:
     await query.answer(t("moderation.refused"), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(
+        offers_command, MenuButton("menu.offers"), Magic(F.chat.type == "private")
+    )
+    router.message.register(offers_command, Command("offers"), Magic(F.chat.type == "private"))
+    router.message.register(
+        offers_location,
+        StateFilter(OffersFlow.location),
+        Magic(F.chat.type == "private"),
+        Magic(~F.text.startswith("/")),
+    )
+    router.callback_query.register(more_button, OffersListCb.filter())
+    router.callback_query.register(open_button, OfferCb.filter(F.action == OfferAction.OPEN))
+    router.callback_query.register(reserve_button, OfferCb.filter(F.action == OfferAction.RESERVE))
+    router.callback_query.register(reservation_button, ReservationCb.filter())
+    router.callback_query.register(qr_button, OfferCb.filter(F.action == OfferAction.QR))
+    router.callback_query.register(report_button, OfferCb.filter(F.action == OfferAction.REPORT))
+    router.callback_query.register(report_reason, ReportCb.filter())
+    router.callback_query.register(
+        maker_offers_button, OfferCb.filter(F.action == OfferAction.MAKER)
+    )
+    router.message.register(myoffers_command, Command("myoffers"), Magic(F.chat.type == "private"))
+    router.callback_query.register(close_button, OfferCb.filter(F.action == OfferAction.CLOSE))
+    router.message.register(alerts_command, Command("alerts"), Magic(F.chat.type == "private"))
+    router.callback_query.register(alert_button, AlertCb.filter())
+    router.message.register(
+        alert_location,
+        StateFilter(OffersFlow.alert_location),
+        Magic(F.chat.type == "private"),
+        Magic(~F.text.startswith("/")),
+    )
+    router.callback_query.register(moderation_button, OfferModerationCb.filter(), IsOrganiser())
+    router.callback_query.register(moderation_refused, OfferModerationCb.filter())
+    return router

@@ -33,16 +33,11 @@ from bot.ui.callbacks import (
 )
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup, edit_text
-from bot.ui.filters import IsOrganiser
+from bot.ui.filters import IsOrganiser, Magic
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import t
 from bot.ui.views import actions as views
 from models import ChallengeScope, ContestStatus, User
-
-router = Router(name=__name__)
-_organisers = Router(name=f"{__name__}.organisers")
-_refusals = Router(name=f"{__name__}.refusals")
-router.include_routers(_organisers, _refusals)
 
 ORGANISER_COMMANDS = ("contest", "newchallenge", "stats", "export")
 COMMANDS = [command(name, f"commands.{name}", Scope.ORGANISER) for name in ORGANISER_COMMANDS]
@@ -67,14 +62,6 @@ class Wizard(StatesGroup):
 
 # Whether the sender is an organiser is asked (a database read) only of the updates one of
 # these handlers could take: not of every message that no earlier router wanted.
-_organisers.message.filter(
-    F.chat.type == "private",
-    or_f(Command(*ORGANISER_COMMANDS), StateFilter(ContestForm, Wizard)),
-    IsOrganiser(),
-)
-_organisers.callback_query.filter(
-    or_f(ContestCb.filter(), WizardCb.filter(), WizardCategoryCb.filter()), IsOrganiser()
-)
 
 
 # ---------------------------------------------------------------- /contest
@@ -116,7 +103,6 @@ async def _send_contests(
     await message.answer("\n\n".join(lines), reply_markup=_contest_keyboard(summaries))
 
 
-@_organisers.message(Command("contest"))
 async def contest_command(
     message: Message, session: AsyncSession, user: User, settings: Settings, state: FSMContext
 ) -> None:
@@ -124,7 +110,6 @@ async def contest_command(
     await _send_contests(message, session, user, settings)
 
 
-@_organisers.callback_query(ContestCb.filter())
 async def contest_button(
     query: CallbackQuery,
     callback_data: ContestCb,
@@ -170,7 +155,6 @@ async def contest_button(
         await edit_text(message, t("contest.closed", name=escape(closed.name)))
 
 
-@_organisers.message(ContestForm.name, F.text)
 async def contest_name(
     message: Message,
     session: AsyncSession,
@@ -190,7 +174,6 @@ async def contest_name(
     await message.answer(t("contest.created", name=escape(created.name), code=created.join_code))
 
 
-@_organisers.message(ContestForm.name)
 async def contest_name_not_text(message: Message) -> None:
     await message.answer(t("contest.bad_name", limit=contests.CONTEST_NAME_LIMIT))
 
@@ -247,14 +230,12 @@ def _end_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-@_organisers.message(Command("newchallenge"))
 async def new_challenge(message: Message, state: FSMContext) -> None:
     await state.clear()
     await state.set_state(Wizard.title)
     await message.answer(_step("newchallenge.ask_title", 1, limit=challenges.TITLE_LIMIT))
 
 
-@_organisers.message(Wizard.title, F.text)
 async def wizard_title(message: Message, state: FSMContext) -> None:
     try:
         title = challenges.validate_title(message.text or "")
@@ -280,7 +261,6 @@ async def _ask_categories(message: Message, state: FSMContext) -> None:
     )
 
 
-@_organisers.message(Wizard.description, F.text)
 async def wizard_description(message: Message, state: FSMContext) -> None:
     try:
         description = challenges.validate_description(message.text or "")
@@ -291,9 +271,6 @@ async def wizard_description(message: Message, state: FSMContext) -> None:
     await _ask_categories(message, state)
 
 
-@_organisers.callback_query(
-    Wizard.description, WizardCb.filter(F.action == ChallengeWizardAction.SKIP_DESCRIPTION)
-)
 async def wizard_skip_description(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
     await state.update_data(description="")
@@ -301,7 +278,6 @@ async def wizard_skip_description(query: CallbackQuery, state: FSMContext) -> No
         await _ask_categories(query.message, state)
 
 
-@_organisers.callback_query(Wizard.categories, WizardCategoryCb.filter())
 async def wizard_toggle(
     query: CallbackQuery, callback_data: WizardCategoryCb, state: FSMContext
 ) -> None:
@@ -317,9 +293,6 @@ async def wizard_toggle(
         await edit_markup(query.message, reply_markup=_categories_keyboard(chosen))
 
 
-@_organisers.callback_query(
-    Wizard.categories, WizardCb.filter(F.action == ChallengeWizardAction.CATEGORIES_DONE)
-)
 async def wizard_categories_done(query: CallbackQuery, state: FSMContext) -> None:
     if not (await state.get_data()).get("categories"):
         await query.answer(t("newchallenge.no_category"), show_alert=True)
@@ -330,7 +303,6 @@ async def wizard_categories_done(query: CallbackQuery, state: FSMContext) -> Non
         await query.message.answer(_step("newchallenge.ask_target", 4))
 
 
-@_organisers.message(Wizard.target, F.text)
 async def wizard_target(message: Message, state: FSMContext) -> None:
     try:
         target = challenges.parse_target(message.text or "")
@@ -352,20 +324,6 @@ async def _ask_pledge(message: Message, state: FSMContext) -> None:
     )
 
 
-@_organisers.callback_query(
-    Wizard.scope,
-    WizardCb.filter(
-        F.action.in_(
-            {
-                ChallengeWizardAction.SCOPE_EVERYONE,
-                ChallengeWizardAction.SCOPE_CONTEST,
-                ChallengeWizardAction.SCOPE_TEAM,
-                ChallengeWizardAction.PICK_CONTEST,
-                ChallengeWizardAction.PICK_TEAM,
-            }
-        )
-    ),
-)
 async def wizard_scope(
     query: CallbackQuery,
     callback_data: WizardCb,
@@ -440,7 +398,6 @@ async def wizard_scope(
     await message.answer(t("newchallenge.pick"), reply_markup=markup)
 
 
-@_organisers.message(Wizard.pledge, F.text)
 async def wizard_pledge(message: Message, state: FSMContext) -> None:
     try:
         pledge = challenges.validate_pledge(message.text or "")
@@ -451,9 +408,6 @@ async def wizard_pledge(message: Message, state: FSMContext) -> None:
     await _ask_end(message, state)
 
 
-@_organisers.callback_query(
-    Wizard.pledge, WizardCb.filter(F.action == ChallengeWizardAction.NO_PLEDGE)
-)
 async def wizard_no_pledge(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
     await state.update_data(pledge=None)
@@ -516,7 +470,6 @@ async def _preview(message: Message, state: FSMContext, session: AsyncSession, l
     await message.answer(text, reply_markup=builder.as_markup())
 
 
-@_organisers.message(Wizard.end, F.text)
 async def wizard_end_typed(
     message: Message,
     state: FSMContext,
@@ -535,7 +488,6 @@ async def wizard_end_typed(
     await _preview(message, state, session, locale)
 
 
-@_organisers.callback_query(Wizard.end, WizardCb.filter(F.action == ChallengeWizardAction.WEEKS))
 async def wizard_end_weeks(
     query: CallbackQuery,
     callback_data: WizardCb,
@@ -556,9 +508,6 @@ async def wizard_end_weeks(
     await _preview(query.message, state, session, locale)
 
 
-@_organisers.callback_query(
-    Wizard.preview, WizardCb.filter(F.action == ChallengeWizardAction.CREATE)
-)
 async def wizard_create(
     query: CallbackQuery,
     state: FSMContext,
@@ -597,9 +546,6 @@ async def wizard_create(
     )
 
 
-@_organisers.callback_query(
-    StateFilter(Wizard), WizardCb.filter(F.action == ChallengeWizardAction.CANCEL)
-)
 async def wizard_cancel(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await query.answer()
@@ -607,7 +553,6 @@ async def wizard_cancel(query: CallbackQuery, state: FSMContext) -> None:
         await edit_text(query.message, t("newchallenge.cancelled"))
 
 
-@_organisers.message(StateFilter(Wizard))
 async def wizard_wrong_input(message: Message, state: FSMContext) -> None:
     """Anything the current step cannot use: say what it expects, stay on the step."""
     current = await state.get_state()
@@ -619,8 +564,6 @@ async def wizard_wrong_input(message: Message, state: FSMContext) -> None:
     await message.answer(t(key))
 
 
-@_organisers.callback_query(WizardCb.filter())
-@_organisers.callback_query(WizardCategoryCb.filter())
 async def wizard_stale_button(query: CallbackQuery) -> None:
     """A wizard button from an earlier or abandoned wizard."""
     await query.answer(t("fallback.stale_button"), show_alert=True)
@@ -629,7 +572,6 @@ async def wizard_stale_button(query: CallbackQuery) -> None:
 # ---------------------------------------------------------------- /stats and /export
 
 
-@_organisers.message(Command("stats"))
 async def stats(
     message: Message,
     session: AsyncSession,
@@ -669,7 +611,6 @@ async def stats(
     await message.answer("\n".join(lines))
 
 
-@_organisers.message(Command("export"))
 async def export(
     message: Message,
     session: AsyncSession,
@@ -692,15 +633,94 @@ async def export(
 # ---------------------------------------------------------------- everyone else
 
 
-@_refusals.message(Command(*ORGANISER_COMMANDS))
 async def refuse_command(message: Message) -> None:
     # Never in a group, even for an organiser: exports and figures are not for everyone.
     in_group = message.chat.type != "private"
     await message.answer(t("organisers.private_only" if in_group else "organisers.only"))
 
 
-@_refusals.callback_query(ContestCb.filter())
-@_refusals.callback_query(WizardCb.filter())
-@_refusals.callback_query(WizardCategoryCb.filter())
 async def refuse_button(query: CallbackQuery) -> None:
     await query.answer(t("organisers.only"), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    _organisers = Router(name=f"{__name__}.organisers")
+    _refusals = Router(name=f"{__name__}.refusals")
+    router.include_routers(_organisers, _refusals)
+    _organisers.message.filter(
+        Magic(F.chat.type == "private"),
+        or_f(Command(*ORGANISER_COMMANDS), StateFilter(ContestForm, Wizard)),
+        IsOrganiser(),
+    )
+    _organisers.callback_query.filter(
+        or_f(ContestCb.filter(), WizardCb.filter(), WizardCategoryCb.filter()), IsOrganiser()
+    )
+    _organisers.message.register(contest_command, Command("contest"))
+    _organisers.callback_query.register(contest_button, ContestCb.filter())
+    _organisers.message.register(contest_name, StateFilter(ContestForm.name), Magic(F.text))
+    _organisers.message.register(contest_name_not_text, StateFilter(ContestForm.name))
+    _organisers.message.register(new_challenge, Command("newchallenge"))
+    _organisers.message.register(wizard_title, StateFilter(Wizard.title), Magic(F.text))
+    _organisers.message.register(wizard_description, StateFilter(Wizard.description), Magic(F.text))
+    _organisers.callback_query.register(
+        wizard_skip_description,
+        StateFilter(Wizard.description),
+        WizardCb.filter(F.action == ChallengeWizardAction.SKIP_DESCRIPTION),
+    )
+    _organisers.callback_query.register(
+        wizard_toggle, StateFilter(Wizard.categories), WizardCategoryCb.filter()
+    )
+    _organisers.callback_query.register(
+        wizard_categories_done,
+        StateFilter(Wizard.categories),
+        WizardCb.filter(F.action == ChallengeWizardAction.CATEGORIES_DONE),
+    )
+    _organisers.message.register(wizard_target, StateFilter(Wizard.target), Magic(F.text))
+    _organisers.callback_query.register(
+        wizard_scope,
+        StateFilter(Wizard.scope),
+        WizardCb.filter(
+            F.action.in_(
+                {
+                    ChallengeWizardAction.SCOPE_EVERYONE,
+                    ChallengeWizardAction.SCOPE_CONTEST,
+                    ChallengeWizardAction.SCOPE_TEAM,
+                    ChallengeWizardAction.PICK_CONTEST,
+                    ChallengeWizardAction.PICK_TEAM,
+                }
+            )
+        ),
+    )
+    _organisers.message.register(wizard_pledge, StateFilter(Wizard.pledge), Magic(F.text))
+    _organisers.callback_query.register(
+        wizard_no_pledge,
+        StateFilter(Wizard.pledge),
+        WizardCb.filter(F.action == ChallengeWizardAction.NO_PLEDGE),
+    )
+    _organisers.message.register(wizard_end_typed, StateFilter(Wizard.end), Magic(F.text))
+    _organisers.callback_query.register(
+        wizard_end_weeks,
+        StateFilter(Wizard.end),
+        WizardCb.filter(F.action == ChallengeWizardAction.WEEKS),
+    )
+    _organisers.callback_query.register(
+        wizard_create,
+        StateFilter(Wizard.preview),
+        WizardCb.filter(F.action == ChallengeWizardAction.CREATE),
+    )
+    _organisers.callback_query.register(
+        wizard_cancel,
+        StateFilter(Wizard),
+        WizardCb.filter(F.action == ChallengeWizardAction.CANCEL),
+    )
+    _organisers.message.register(wizard_wrong_input, StateFilter(Wizard))
+    _organisers.callback_query.register(wizard_stale_button, WizardCategoryCb.filter())
+    _organisers.callback_query.register(wizard_stale_button, WizardCb.filter())
+    _organisers.message.register(stats, Command("stats"))
+    _organisers.message.register(export, Command("export"))
+    _refusals.message.register(refuse_command, Command(*ORGANISER_COMMANDS))
+    _refusals.callback_query.register(refuse_button, WizardCategoryCb.filter())
+    _refusals.callback_query.register(refuse_button, WizardCb.filter())
+    _refusals.callback_query.register(refuse_button, ContestCb.filter())
+    return router

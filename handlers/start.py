@@ -14,6 +14,7 @@ from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.services.deeplinks import DeepLink, DeepLinkKind, parse_payload
 from bot.ui.commands import Scope, command
+from bot.ui.filters import Magic
 from bot.ui.formatting import escape
 from bot.ui.i18n import t
 from bot.ui.keyboards import main_menu
@@ -21,9 +22,6 @@ from handlers import challenges, teams
 from handlers.makers import open_maker
 from handlers.offers import open_offer
 from models import User
-
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
 
 COMMANDS = [
     command("start", "commands.start", Scope.PRIVATE),
@@ -86,7 +84,6 @@ async def open_deep_link(message: Message, link: DeepLink, context: LinkContext)
     )
 
 
-@router.message(CommandStart())
 async def start(
     message: Message,
     command: CommandObject,
@@ -110,6 +107,13 @@ async def start(
             await open_deep_link(message, link, context)
 
 
-@router.message(Command("help"))
 async def help_command(message: Message) -> None:
     await message.answer(t("help.text"), reply_markup=main_menu())
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(Magic(F.chat.type == "private"))
+    router.message.register(start, CommandStart())
+    router.message.register(help_command, Command("help"))
+    return router

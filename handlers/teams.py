@@ -18,12 +18,12 @@ from bot.services import contests, leaderboard
 from bot.ui.callbacks import TeamJoinCb, TeamLeaveCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_text
+from bot.ui.filters import Magic
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import t
 from bot.ui.views import actions as views
 from models import User
 
-router = Router(name=__name__)
 logger = logging.getLogger(__name__)
 
 COMMANDS = [
@@ -51,7 +51,6 @@ async def _username(bot: Bot) -> str | None:
     return (await bot.me()).username
 
 
-@router.message(Command("team"), F.chat.type.in_({"group", "supergroup"}))
 async def team(
     message: Message,
     command: CommandObject,
@@ -98,7 +97,6 @@ async def team(
     )
 
 
-@router.message(Command("team"))
 async def my_teams(message: Message, session: AsyncSession, user: User) -> None:
     """In private, /team lists the person's teams, each with a leave button."""
     memberships = await contests.member_teams(session, user.id)
@@ -107,7 +105,6 @@ async def my_teams(message: Message, session: AsyncSession, user: User) -> None:
     )
 
 
-@router.callback_query(TeamLeaveCb.filter())
 async def leave(
     query: CallbackQuery, callback_data: TeamLeaveCb, session: AsyncSession, user: User
 ) -> None:
@@ -147,7 +144,6 @@ async def open_team_link(message: Message, session: AsyncSession, bot: Bot, team
     )
 
 
-@router.callback_query(TeamJoinCb.filter())
 async def join(
     query: CallbackQuery,
     callback_data: TeamJoinCb,
@@ -175,7 +171,6 @@ async def join(
     await query.answer(t(key, team=truncate(joined.name, ALERT_NAME_LIMIT)), show_alert=True)
 
 
-@router.message(Command("leaderboard"))
 async def show_leaderboard(
     message: Message,
     session: AsyncSession,
@@ -189,3 +184,13 @@ async def show_leaderboard(
         session, user.id, clock.now(), settings.tz, chat_id=chat_id
     )
     await message.answer(views.leaderboard_text(board, locale))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(team, Command("team"), Magic(F.chat.type.in_({"group", "supergroup"})))
+    router.message.register(my_teams, Command("team"))
+    router.callback_query.register(leave, TeamLeaveCb.filter())
+    router.callback_query.register(join, TeamJoinCb.filter())
+    router.message.register(show_leaderboard, Command("leaderboard"))
+    return router

@@ -9,15 +9,18 @@ from bot.services.throttling import ThrottleVerdict
 from bot.ui.filters import Throttled
 from bot.ui.i18n import t
 
-router = Router(name=__name__)
 
-
-@router.message(Throttled())
 async def throttled_message(message: Message, throttled: ThrottleVerdict) -> None:
     if throttled.notify:
         await message.answer(t("throttle.slow_down"))
 
 
-@router.callback_query(Throttled())
 async def throttled_callback(query: CallbackQuery) -> None:
     await query.answer(t("throttle.slow_down"))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(throttled_message, Throttled())
+    router.callback_query.register(throttled_callback, Throttled())
+    return router

@@ -14,13 +14,11 @@ from aiogram.types import Update
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app.wiring import create_bot, create_dispatcher, poll, prepare_database, serve_webhook
+from bot.app.process import open_process
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.serving.runtime import Runtime
-from bot.ui.i18n import create_translator
 from bot.worker.background import Background, BackgroundTiming
-from models.database import create_sessionmaker
 from tests.tg_server import FakeTelegramServer
 
 
@@ -150,62 +148,43 @@ async def running_bot(
             "webhook_port": port,
         }
     settings = settings.model_copy(update=update)
-    engine = await prepare_database(settings, seed_demo=False)
-    sessionmaker = create_sessionmaker(engine)
-    bot = create_bot(settings)
-    worker: Background | None = None
-    if background:
-        translator = create_translator(settings.locales_dir, settings.default_language)
-        worker = Background(
-            settings,
-            sessionmaker,
-            create_bot(settings),
-            translator,
-            clock,
-            run_jobs=True,
-            timing=background_timing,
-        )
-        await worker.start()
-    dispatcher = create_dispatcher(
+    async with open_process(
         settings,
-        sessionmaker,
         clock=clock,
-        extra_routers=extra_routers,
+        run_jobs=background,
         storage=storage,
-        scheduler=worker.scheduler if worker is not None else None,
-    )
-    tracker = UpdateTracker(server, dispatcher)
-    since = server.mark()
-    serve = serve_webhook if webhook else poll
-    task = asyncio.create_task(serve(bot, dispatcher, settings, handle_signals=False))
-    try:
-        # Ready once the bot asks for updates or has set its webhook (start-up commands
-        # are registered by then).
-        await server.wait_for("setWebhook" if webhook else "getUpdates", since=since, timeout=15)
-        runtime: Runtime = dispatcher["runtime"]
-        await asyncio.wait_for(runtime.ready.wait(), timeout=15)
-        tracker.watch(runtime)
-        if worker is not None:
-            await asyncio.wait_for(worker.leading.wait(), timeout=15)
-        yield RunningBot(
-            settings,
-            engine,
-            SettledSessions(sessionmaker, tracker),
-            bot,
-            dispatcher,
-            runtime,
-            tracker,
-            worker,
-        )
-    finally:
-        if "runtime" in dispatcher.workflow_data:
-            dispatcher["runtime"].stop()
-        await asyncio.wait_for(task, timeout=30)
-        if worker is not None:
-            await worker.stop()
-            await worker.bot.session.close()
-        await dispatcher.storage.close()
-        await engine.dispose()
+        extra_routers=extra_routers,
+        background_timing=background_timing,
+    ) as process:
+        tracker = UpdateTracker(server, process.dispatcher)
+        since = server.mark()
+        serve = process.webhook if webhook else process.poll
+        task = asyncio.create_task(serve(handle_signals=False))
+        try:
+            # Ready once the bot asks for updates or has set its webhook (start-up commands
+            # are registered by then).
+            await server.wait_for(
+                "setWebhook" if webhook else "getUpdates", since=since, timeout=15
+            )
+            runtime: Runtime = process.dispatcher["runtime"]
+            await asyncio.wait_for(runtime.ready.wait(), timeout=15)
+            tracker.watch(runtime)
+            if background:
+                await asyncio.wait_for(process.background.leading.wait(), timeout=15)
+            yield RunningBot(
+                settings,
+                process.engine,
+                SettledSessions(process.sessionmaker, tracker),
+                process.bot,
+                process.dispatcher,
+                runtime,
+                tracker,
+                process.background if background else None,
+            )
+        finally:
+            if "runtime" in process.dispatcher.workflow_data:
+                process.dispatcher["runtime"].stop()
+            await asyncio.wait_for(task, timeout=30)
 
 
 def free_port() -> int:

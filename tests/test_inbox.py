@@ -17,7 +17,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app.wiring import create_bot, create_dispatcher, create_runtime, prepare_database
+from bot.app.process import open_process
+from bot.app.wiring import create_bot, create_dispatcher, prepare_database
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.services import inbox
@@ -202,22 +203,18 @@ async def rig(settings: Settings, clock: ManualClock) -> AsyncIterator[Rig]:
         settings = settings.model_copy(
             update={"telegram_api_base": server.base_url, "bot_token": SecretStr(server.token)}
         )
-        engine = await prepare_database(settings, seed_demo=False)
-        sessionmaker = create_sessionmaker(engine)
-        rig_sessionmaker[:] = [sessionmaker]
         seen: list[str] = []
-        bot = create_bot(settings)
-        dispatcher = create_dispatcher(
-            settings, sessionmaker, clock=clock, extra_routers=[recording_router(seen)]
-        )
-        runtime = create_runtime(bot, dispatcher, settings)
-        try:
-            yield Rig(settings, bot, dispatcher, runtime, sessionmaker, seen)
-        finally:
-            await runtime.processor.drain(5)
-            await bot.session.close()
-            await dispatcher.storage.close()
-            await engine.dispose()
+        async with open_process(
+            settings, clock=clock, run_jobs=False, extra_routers=[recording_router(seen)]
+        ) as process:
+            rig_sessionmaker[:] = [process.sessionmaker]
+            runtime = process.runtime()
+            try:
+                yield Rig(
+                    settings, process.bot, process.dispatcher, runtime, process.sessionmaker, seen
+                )
+            finally:
+                await runtime.processor.drain(5)
 
 
 async def test_one_persons_updates_run_in_order_in_one_process(rig: Rig) -> None:

@@ -17,18 +17,12 @@ from sqlalchemy import MetaData, Table, create_engine, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app.wiring import create_bot
+from bot.core.scheduling import Cron, Every
 from bot.core.settings import Settings
 from bot.ui.i18n import create_translator
 from bot.worker import scheduler as scheduler_module
 from bot.worker.background import Background, BackgroundTiming
-from bot.worker.scheduler import (
-    JOBS_TABLE,
-    ApsScheduler,
-    Cron,
-    Every,
-    check_func_ref,
-    sync_database_url,
-)
+from bot.worker.scheduler import JOBS_TABLE, ApsScheduler, check_func_ref, sync_database_url
 from models.database import create_sessionmaker
 
 RUNS: collections.Counter[str] = collections.Counter()

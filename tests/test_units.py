@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import timedelta
 
 import pytest
+from aiogram import F
 from aiogram.filters.callback_data import CallbackData
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import ManualClock
-from bot.core.settings import Settings
+from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import users
 from bot.services.deeplinks import DeepLink, DeepLinkKind, parse_payload
 from bot.services.throttling import MemoryThrottle
@@ -143,37 +145,73 @@ def test_settings_parse_organiser_ids_and_reject_bad_timezone(
 
 
 async def test_magic_filters_run_on_the_event_loop(settings: Settings, engine: object) -> None:
-    """aiogram would hand every synchronous `F.…` filter to a worker thread; the wiring
-    makes them coroutines, and they still decide as before."""
-    from aiogram import F, Router
+    """aiogram would hand every synchronous `F.…` filter to a worker thread: the handlers
+    wrap theirs in `Magic`, which decides the same on the event loop."""
     from aiogram.types import Chat
 
-    from bot.app.wiring import _magic_filters_on_the_loop, create_dispatcher
+    from bot.app.wiring import create_dispatcher
+    from bot.ui.filters import Magic
     from models.database import create_sessionmaker
 
     dispatcher = create_dispatcher(settings, create_sessionmaker(engine))  # type: ignore[arg-type]
-    magic = [
+    filters = [
         item
         for router in dispatcher.chain_tail
         for observer in router.observers.values()
-        for handler in (observer._handler, *observer.handlers)
+        for handler in observer.handlers
         for item in handler.filters or ()
-        if item.magic is not None
     ]
-    assert magic, "the handlers carry F filters"
-    assert all(item.awaitable for item in magic)
-    router = Router()
-
-    @router.message(F.chat.type == "private")
-    async def private_only(message: object) -> None: ...
-
-    _magic_filters_on_the_loop(router)
-    (private,) = router.message.handlers[0].filters or []
+    assert any(isinstance(item.callback, Magic) for item in filters)
+    assert [item for item in filters if item.magic is not None] == []
+    assert all(item.awaitable for item in filters)
 
     class Event:
         def __init__(self, chat: Chat) -> None:
             self.chat = chat
 
-    assert private.awaitable
-    assert await private.call(Event(Chat(id=1, type="private"))) is True
-    assert not await private.call(Event(Chat(id=-1, type="group")))
+    private = Magic(F.chat.type == "private")
+    assert await private(Event(Chat(id=1, type="private"))) is True  # type: ignore[arg-type]
+    assert not await private(Event(Chat(id=-1, type="group")))  # type: ignore[arg-type]
+
+
+def _is_magic(node: ast.AST) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id == "F"
+    if isinstance(node, ast.Attribute | ast.Subscript):
+        return _is_magic(node.value)
+    if isinstance(node, ast.Call):
+        return _is_magic(node.func)
+    if isinstance(node, ast.Compare):
+        return _is_magic(node.left)
+    if isinstance(node, ast.UnaryOp):
+        return _is_magic(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _is_magic(node.left) or _is_magic(node.right)
+    return False
+
+
+def test_every_magic_filter_in_the_handlers_is_wrapped() -> None:
+    """The same rule for the filters a router's observer applies to all its handlers
+    (`router.message.filter(...)`), which aiogram keeps out of its public attributes: no
+    bare `F.…` is handed to aiogram; a CallbackData's own rule (`XCb.filter(F.…)`) is
+    resolved by that filter, on the loop."""
+    bare = []
+    for path in sorted((PROJECT_ROOT / "handlers").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call):
+                continue
+            func = call.func
+            wrapper = isinstance(func, ast.Name) and func.id == "Magic"
+            own_rule = (
+                isinstance(func, ast.Attribute)
+                and func.attr == "filter"
+                and isinstance(func.value, ast.Name)
+                and func.value.id.endswith("Cb")
+            )
+            if wrapper or own_rule or _is_magic(call):
+                continue
+            for arg in call.args:
+                if _is_magic(arg):
+                    bare.append(f"{path.name}:{arg.lineno}")
+    assert bare == []

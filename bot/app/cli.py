@@ -78,7 +78,7 @@ def run(
         _console(settings)
         return
     if webhook:
-        from bot.app.wiring import run_webhook
+        from bot.app.process import run_webhook
         from bot.serving.runtime import ConfigurationError, check_webhook_settings
 
         try:
@@ -88,7 +88,7 @@ def run(
             raise typer.Exit(2) from error
         _run(lambda: run_webhook(settings, run_jobs=not no_scheduler))
         return
-    from bot.app.wiring import run_polling
+    from bot.app.process import run_polling
 
     _run(lambda: run_polling(settings, run_jobs=not no_scheduler))
 
@@ -100,7 +100,7 @@ def worker() -> None:
     if settings.token is None:
         console.print("[red]The worker sends messages: it needs BOT_TOKEN.[/red]")
         raise typer.Exit(2)
-    from bot.worker.background import run_worker
+    from bot.app.process import run_worker
 
     _run(lambda: run_worker(settings))
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
@@ -13,11 +12,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
-from magic_filter import MagicFilter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core import telegram_types  # noqa: F401  (keeps aiogram's response models built)
 from bot.core.clock import Clock, SystemClock
+from bot.core.scheduling import Scheduler
 from bot.core.settings import Settings
 from bot.services.geo.geocoding import create_geocoder
 from bot.services.throttling import MemoryThrottle, RedisThrottle
@@ -35,12 +34,8 @@ from bot.serving.requests import CommitBeforeCalls, TolerateStaleUi
 from bot.serving.transport import JsonAiohttpSession
 from bot.ui.commands import register_commands
 from bot.ui.i18n import Translator, create_translator
-from bot.worker.scheduler import Scheduler
-from handlers import get_commands, get_routers
+from handlers import create_routers, get_commands
 from models.database import create_engine, create_sessionmaker, is_empty, needs_upgrade, upgrade
-
-if TYPE_CHECKING:
-    from bot.serving.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -59,37 +54,6 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
-
-
-def _detach(router: Router) -> None:
-    """Routers are module-level, and aiogram lets a router belong to one parent only; a
-    process that builds a second dispatcher (tests, benchmarks, the console after a
-    restart) takes them over from the first."""
-    parent = router.parent_router
-    if parent is not None:
-        parent.sub_routers.remove(router)
-        router._parent_router = None
-
-
-def _magic_filters_on_the_loop(router: Router) -> None:
-    """aiogram runs every synchronous filter in a worker thread (`asyncio.to_thread`),
-    including the `F.…` magic filters most handlers carry, and tries filters handler after
-    handler until one matches: a thread hand-off each, for a check of a few attribute
-    reads. They are resolved on the event loop instead (found profiling the throughput
-    benchmark: 2.5 % of the CPU went to those hand-offs)."""
-    for observer in router.observers.values():
-        for handler in (observer._handler, *observer.handlers):
-            for item in handler.filters or ():
-                if item.magic is not None and not item.awaitable:
-                    item.callback = _on_the_loop(item.magic)
-                    item.awaitable = True
-
-
-def _on_the_loop(magic: MagicFilter) -> Callable[[Any], Awaitable[Any]]:
-    async def resolve(value: Any) -> Any:
-        return magic.resolve(value)
-
-    return resolve
 
 
 def create_dispatcher(
@@ -144,12 +108,8 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(UserMiddleware(clock))
     dispatcher.update.outer_middleware(LocaleMiddleware(translator))
     # Test-only routers go before the fallback so they are reachable.
-    routers = get_routers()
-    for router in (*routers, *extra_routers):
-        _detach(router)
+    routers = create_routers()
     dispatcher.include_routers(*routers[:-1], *extra_routers, routers[-1])
-    for router in dispatcher.chain_tail:
-        _magic_filters_on_the_loop(router)
 
     async def on_startup(bot: Bot) -> None:
         async with sessionmaker() as session:
@@ -173,82 +133,3 @@ async def prepare_database(settings: Settings, *, seed_demo: bool = True) -> Asy
         for line in await load_demo_into(create_sessionmaker(engine), settings):
             logger.info("demo data: %s", line)
     return engine
-
-
-def create_runtime(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> Runtime:
-    """The serving loop (polling or webhook) around the inbox. Kept as Dispatcher data
-    `runtime`, so that whoever started it can stop it: `dispatcher["runtime"].stop()`."""
-    from bot.serving.runtime import Runtime
-
-    runtime = Runtime(
-        settings, bot, dispatcher, dispatcher["sessionmaker"], clock=dispatcher["clock"]
-    )
-    dispatcher["runtime"] = runtime
-    return runtime
-
-
-async def poll(
-    bot: Bot, dispatcher: Dispatcher, settings: Settings, *, handle_signals: bool = True
-) -> None:
-    """Long polling until stopped (SIGTERM/SIGINT, or `dispatcher["runtime"].stop()`):
-    each batch is committed to the inbox before the next getUpdates confirms it; updates
-    run as tasks, bounded by MAX_CONCURRENT_UPDATES; stopping finishes those in hand."""
-    await create_runtime(bot, dispatcher, settings).run_polling(handle_signals=handle_signals)
-
-
-async def serve_webhook(
-    bot: Bot, dispatcher: Dispatcher, settings: Settings, *, handle_signals: bool = True
-) -> None:
-    """The webhook server (WEBHOOK_*), until stopped like `poll`: each update is committed
-    to the inbox before it is answered 200; GET /healthz for load balancers."""
-    await create_runtime(bot, dispatcher, settings).run_webhook(handle_signals=handle_signals)
-
-
-async def _serve(settings: Settings, clock: Clock | None, *, run_jobs: bool, webhook: bool) -> None:
-    from bot.worker.background import Background
-
-    engine = await prepare_database(settings, seed_demo=False)
-    try:
-        bot = create_bot(settings)
-        sessionmaker = create_sessionmaker(engine)
-        translator = create_translator(settings.locales_dir, settings.default_language)
-        # Its own HTTP session: serving closes the bot's when it stops, while the sender
-        # still finishes the messages in flight.
-        sender_bot = create_bot(settings)
-        background = Background(
-            settings, sessionmaker, sender_bot, translator, clock, run_jobs=run_jobs
-        )
-        dispatcher = create_dispatcher(
-            settings,
-            sessionmaker,
-            translator=translator,
-            clock=background.clock,
-            scheduler=background.scheduler,
-        )
-        serve = serve_webhook if webhook else poll
-        try:
-            async with background:
-                await serve(bot, dispatcher, settings)
-        finally:
-            await sender_bot.session.close()
-    finally:
-        await engine.dispose()
-
-
-async def run_polling(
-    settings: Settings, *, clock: Clock | None = None, run_jobs: bool = True
-) -> None:
-    """Long polling; with `run_jobs` this process also competes for the worker lease (the
-    scheduler and the sender), otherwise it only serves updates (`run --no-scheduler`)."""
-    await _serve(settings, clock, run_jobs=run_jobs, webhook=False)
-
-
-async def run_webhook(
-    settings: Settings, *, clock: Clock | None = None, run_jobs: bool = True
-) -> None:
-    """The webhook server; `run_jobs` as for `run_polling` (replicas pass False and one
-    `greenhood worker` runs the jobs)."""
-    from bot.serving.runtime import check_webhook_settings
-
-    check_webhook_settings(settings)  # before touching the database
-    await _serve(settings, clock, run_jobs=run_jobs, webhook=True)

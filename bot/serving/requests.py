@@ -21,6 +21,7 @@ from aiogram.methods import (
 from aiogram.methods.base import TelegramType
 
 from bot.serving.middlewares.inbox import commit_before_call
+from bot.ui.editing import AnswerOrRaise
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -29,12 +30,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _EDITS = (EditMessageText, EditMessageCaption, EditMessageReplyMarkup, EditMessageMedia)
-
-
-class AnswerOrRaise(AnswerCallbackQuery):
-    """An answer to a press whose refusal is not hidden, for a caller that has another
-    way to reach the person (the error handler, when the failed handler had already
-    answered the press)."""
 
 
 def _harmless(method: TelegramMethod[Any], error: TelegramBadRequest) -> bool:

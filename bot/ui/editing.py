@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import InlineKeyboardMarkup, Message
 
 NOT_MODIFIED = "message is not modified"
@@ -75,3 +76,9 @@ def _same(shown: InlineKeyboardMarkup | None, new: InlineKeyboardMarkup | None) 
         return markup.model_dump(mode="json", exclude_none=True)
 
     return plain(shown) == plain(new)
+
+
+class AnswerOrRaise(AnswerCallbackQuery):
+    """An answer to a press whose refusal is not hidden, for a caller that has another
+    way to reach the person (the error handler, when the failed handler had already
+    answered the press)."""

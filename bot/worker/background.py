@@ -17,7 +17,6 @@ import contextlib
 import logging
 import os
 import secrets
-import signal
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,13 +29,14 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock, SystemClock
+from bot.core.scheduling import Every
 from bot.core.settings import Settings
 from bot.services import broadcasts, leases
-from bot.ui.i18n import Translator, create_translator
+from bot.ui.i18n import Translator
 from bot.ui.notices import broadcasts as broadcasting
 from bot.worker import jobs
 from bot.worker.pacing import PacerTime
-from bot.worker.scheduler import POLL_SECONDS, ApsScheduler, Every
+from bot.worker.scheduler import POLL_SECONDS, ApsScheduler
 from bot.worker.sender import Sender, SenderConfig
 from models import BroadcastStatus
 
@@ -322,28 +322,3 @@ class Background:
             return False
         self._shown[broadcast_id] = edit.text
         return True
-
-
-async def run_worker(settings: Settings, *, clock: Clock | None = None) -> None:
-    """`greenhood worker`: the scheduler and the sender alone, until SIGINT/SIGTERM."""
-    from bot.app.wiring import create_bot, prepare_database
-    from models.database import create_sessionmaker
-
-    engine = await prepare_database(settings, seed_demo=False)
-    bot = create_bot(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
-    try:
-        translator = create_translator(settings.locales_dir, settings.default_language)
-        background = Background(
-            settings, create_sessionmaker(engine), bot, translator, clock, run_jobs=True
-        )
-        async with background:
-            await stop.wait()
-            logger.info("stopping: finishing the messages in flight")
-    finally:
-        await bot.session.close()
-        await engine.dispose()

@@ -23,10 +23,9 @@ import importlib
 import inspect
 import logging
 import pickle
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
-from typing import Any, Protocol
+from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.base import JobLookupError
@@ -37,6 +36,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.engine import make_url
+
+from bot.core.scheduling import Every, IdValue, Schedule
 
 logger = logging.getLogger(__name__)
 
@@ -51,63 +52,16 @@ DEFAULT_MISFIRE_GRACE_SECONDS = 15 * 60
 # added by other processes (web replicas) start at most this late.
 POLL_SECONDS = 5.0
 
-IdValue = int | str
 
-
-@dataclass(frozen=True, slots=True)
-class Every:
-    """A fixed interval."""
-
-    seconds: float
-
-    def trigger(self) -> IntervalTrigger:
-        return IntervalTrigger(seconds=self.seconds)
-
-    def fingerprint(self) -> str:
-        return f"every {self.seconds}s"
-
-
-@dataclass(frozen=True, slots=True)
-class Cron:
-    """Calendar times, e.g. Cron(day_of_week="mon", hour=9, timezone="Europe/Paris")."""
-
-    timezone: str
-    day_of_week: str = "*"
-    hour: int | str = 0
-    minute: int | str = 0
-
-    def trigger(self) -> CronTrigger:
-        return CronTrigger(
-            day_of_week=self.day_of_week,
-            hour=self.hour,
-            minute=self.minute,
-            timezone=self.timezone,
-        )
-
-    def fingerprint(self) -> str:
-        return f"cron {self.day_of_week} {self.hour}:{self.minute} {self.timezone}"
-
-
-Schedule = Every | Cron
-
-
-class Scheduler(Protocol):
-    def every(self, job_id: str, schedule: Schedule, func_ref: str, **ids: IdValue) -> None:
-        """Run `func_ref(**ids)` on `schedule`. Registering the same job again (each start)
-        keeps it, with its pending run; a changed schedule or arguments replaces it."""
-        ...
-
-    def at(
-        self, job_id: str, when: datetime, func_ref: str, *, must_run: bool = False, **ids: IdValue
-    ) -> None:
-        """Run `func_ref(**ids)` once at `when` (replacing a job with this id)."""
-        ...
-
-    def cancel(self, job_id: str) -> bool:
-        """Remove a job; False if there was none."""
-        ...
-
-    def next_run_at(self, job_id: str) -> datetime | None: ...
+def _trigger(schedule: Schedule) -> IntervalTrigger | CronTrigger:
+    if isinstance(schedule, Every):
+        return IntervalTrigger(seconds=schedule.seconds)
+    return CronTrigger(
+        day_of_week=schedule.day_of_week,
+        hour=schedule.hour,
+        minute=schedule.minute,
+        timezone=schedule.timezone,
+    )
 
 
 def check_func_ref(func_ref: str) -> None:
@@ -295,7 +249,7 @@ class ApsScheduler:
             return
         self._aps.add_job(
             func_ref,
-            trigger=schedule.trigger(),
+            trigger=_trigger(schedule),
             id=job_id,
             name=name,
             kwargs=dict(ids),

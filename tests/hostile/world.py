@@ -30,7 +30,7 @@ from bot.app.wiring import create_bot, create_dispatcher, prepare_database
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.ui.i18n import Translator, create_translator
-from handlers import get_commands, get_routers
+from handlers import create_routers, get_commands
 from models.database import create_sessionmaker
 from tests.tg_server import FakeTelegramServer, JsonDict, RecordedCall, TgChat, TgUser
 
@@ -93,7 +93,7 @@ def _filter_commands(router: Router) -> set[str]:
 def all_commands() -> list[str]:
     """Every command a handler filters on, listed in the menu or not."""
     names = {spec.name for spec in get_commands()}
-    for router in get_routers():
+    for router in create_routers():
         names |= _filter_commands(router)
     return sorted(names)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.scheduling import Scheduler
 from bot.core.settings import Settings
 from bot.services import nudges, outbox
 from bot.services.nudges import NudgeKind
@@ -23,7 +24,6 @@ from bot.ui.formatting import escape
 from bot.ui.i18n import Translator
 from bot.ui.keyboards import snooze_row
 from bot.ui.notices import recipients
-from bot.worker.scheduler import Scheduler
 from models import Offer
 
 EXPIRE_REF = "bot.worker.jobs:expire_offer"
