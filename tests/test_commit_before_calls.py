@@ -33,23 +33,19 @@ ALICE = TgUser(id=8001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=8002, first_name="Bob", language_code="fr")
 
 other_process: list[async_sessionmaker[AsyncSession]] = []
-router = Router(name="test-commit-before-calls")
 
 
-@router.message(Command("told_then_fail"))
 async def told_then_fail(message: Message, session: AsyncSession, user: User) -> None:
     await set_language(session, user.id, "en")
     await message.answer(t("language.changed"))
     raise RuntimeError("a handler failed after telling the person")
 
 
-@router.message(Command("reply_then_write"))
 async def reply_then_write(message: Message, session: AsyncSession, user: User) -> None:
     await message.answer(t("language.changed"))
     await set_language(session, user.id, "en")
 
 
-@router.message(Command("lost"))
 async def lost(message: Message, session: AsyncSession, user: User) -> None:
     # Another process handles the same update and commits first (possible without row
     # locks: SQLite); this run then changes the language and is about to say so.
@@ -60,12 +56,20 @@ async def lost(message: Message, session: AsyncSession, user: User) -> None:
     await message.answer(t("language.changed"))
 
 
+def commit_router() -> Router:
+    router = Router(name="test-commit-before-calls")
+    router.message.register(told_then_fail, Command("told_then_fail"))
+    router.message.register(reply_then_write, Command("reply_then_write"))
+    router.message.register(lost, Command("lost"))
+    return router
+
+
 @pytest.fixture
 async def app(
     tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     settings = make_settings(tmp_path)
-    async with running_bot(settings, tg, clock=clock, extra_routers=[router]) as running:
+    async with running_bot(settings, tg, clock=clock, extra_routers=[commit_router()]) as running:
         yield running
 
 
@@ -144,7 +148,9 @@ async def test_a_run_that_lost_to_another_process_says_nothing(
         sessionmaker = create_sessionmaker(engine)
         other_process[:] = [sessionmaker]
         bot = create_bot(settings)
-        dispatcher = create_dispatcher(settings, sessionmaker, clock=clock, extra_routers=[router])
+        dispatcher = create_dispatcher(
+            settings, sessionmaker, clock=clock, extra_routers=[commit_router()]
+        )
         try:
             async with sessionmaker() as session:
                 await inbox.store_updates(session, [received(7, ALICE.id)], NOW)

@@ -36,25 +36,27 @@ def text(key: str, locale: str, **params: object) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, locale, **params)))
 
 
-boom_router = Router(name="test-boom")
-
-
-@boom_router.message(Command("boom"))
 async def boom(message: Message) -> None:
     raise RuntimeError("a handler failed")
 
 
-@boom_router.callback_query(F.data == "boom")
 async def boom_after_answering(query: CallbackQuery) -> None:
     await query.answer()
     raise RuntimeError("a handler failed after answering the press")
+
+
+def boom_router() -> Router:
+    router = Router(name="test-boom")
+    router.message.register(boom, Command("boom"))
+    router.callback_query.register(boom_after_answering, F.data == "boom")
+    return router
 
 
 @pytest.fixture
 async def app(
     tg: FakeTelegramServer, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
-    async with running_bot(settings, tg, clock=clock, extra_routers=[boom_router]) as running:
+    async with running_bot(settings, tg, clock=clock, extra_routers=[boom_router()]) as running:
         yield running
 
 

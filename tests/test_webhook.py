@@ -310,6 +310,10 @@ async def test_shutdown_is_bounded_and_the_cut_update_is_handled_at_next_start(
     assert not any(c.method == "sendMessage" for c in tg.calls)
     gate.set()
     since = tg.mark()
-    async with running_bot(settings, tg, clock=clock, webhook=True, extra_routers=[router]):
+    # The next process builds its own router (a router belongs to one dispatcher); its
+    # gate is open from the start.
+    restarted, _, open_gate = gated_router()
+    open_gate.set()
+    async with running_bot(settings, tg, clock=clock, webhook=True, extra_routers=[restarted]):
         [done] = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
         assert done.text == "slow done"
