@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.services import actions, contests
-from bot.ui.callbacks import ActCategoryCb, ActLogCb, ActNameCb, ActNav, ActNavCb, NameChoice
+from bot.ui.callbacks.actions import (
+    ActCategoryCb,
+    ActLogCb,
+    ActNameCb,
+    ActNav,
+    ActNavCb,
+    NameChoice,
+)
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_text
 from bot.ui.filters import Magic, MenuButton

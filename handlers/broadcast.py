@@ -32,7 +32,7 @@ from bot.core.telegram_html import HtmlError
 from bot.services import audiences, broadcasts
 from bot.services.audiences import AudienceKind
 from bot.services.broadcasts import Draft, DraftError
-from bot.ui.callbacks import (
+from bot.ui.callbacks.broadcasts import (
     BroadcastAction,
     BroadcastAudienceCb,
     BroadcastCb,

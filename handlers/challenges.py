@@ -17,7 +17,7 @@ from bot.core.weeks import week_of
 from bot.services import challenges
 from bot.services.contests import NotOrganiserError
 from bot.services.users import is_organiser
-from bot.ui.callbacks import ChallengeAction, ChallengeCb
+from bot.ui.callbacks.actions import ChallengeAction, ChallengeCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_caption, edit_text
 from bot.ui.filters import IsOrganiser, Magic, MenuButton

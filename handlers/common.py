@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import users
-from bot.ui.callbacks import LanguageCb, SettingsAction, SettingsCb
+from bot.ui.callbacks.settings import LanguageCb, SettingsAction, SettingsCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_text
 from bot.ui.filters import Magic, MenuButton

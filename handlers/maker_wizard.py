@@ -26,7 +26,7 @@ from bot.core.clock import Clock
 from bot.services import makers
 from bot.services.geo.geocoding import Geocoder
 from bot.services.makers import InvalidFieldError, ListingDraft
-from bot.ui.callbacks import CategoryChoice, MakerWizardCb, WizardAction
+from bot.ui.callbacks.makers import MakerWizardCb, WizardAction
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup
 from bot.ui.filters import Magic
@@ -118,21 +118,19 @@ def _buttons(step: Step, editing: bool, has_value: bool) -> InlineKeyboardMarkup
         for category in MakerCategory:
             builder.button(
                 text=category_label(category.value),
-                callback_data=MakerWizardCb(
-                    action=WizardAction.CATEGORY, category=CategoryChoice(category.value)
-                ),
+                callback_data=MakerWizardCb(action=WizardAction.CATEGORY, category=category),
             )
         sizes += [2] * 5
     if step in (Step.WEBSITE, Step.PHONE):
         builder.button(
             text=t("wizard.button.skip"),
-            callback_data=MakerWizardCb(action=WizardAction.SKIP, category=CategoryChoice.ALL),
+            callback_data=MakerWizardCb(action=WizardAction.SKIP),
         )
         sizes.append(1)
     if editing and has_value:
         builder.button(
             text=t("wizard.button.keep"),
-            callback_data=MakerWizardCb(action=WizardAction.KEEP, category=CategoryChoice.ALL),
+            callback_data=MakerWizardCb(action=WizardAction.KEEP),
         )
         sizes.append(1)
     if not sizes:
@@ -177,11 +175,11 @@ async def ask(message: Message, state: FSMContext, step: Step, error: str | None
         builder = InlineKeyboardBuilder()
         builder.button(
             text=t("wizard.button.submit"),
-            callback_data=MakerWizardCb(action=WizardAction.SUBMIT, category=CategoryChoice.ALL),
+            callback_data=MakerWizardCb(action=WizardAction.SUBMIT),
         )
         builder.button(
             text=t("wizard.button.restart"),
-            callback_data=MakerWizardCb(action=WizardAction.RESTART, category=CategoryChoice.ALL),
+            callback_data=MakerWizardCb(action=WizardAction.RESTART),
         )
         text = t("wizard.preview") + "\n\n" + card_text(_draft_maker(draft))
         await message.answer(text, reply_markup=builder.as_markup())
@@ -314,7 +312,7 @@ async def wizard_button(
     draft, editing = await _draft(state)
     action = callback_data.action
     if action is WizardAction.CATEGORY and step is Step.CATEGORY:
-        if callback_data.category is CategoryChoice.ALL:
+        if callback_data.category is None:
             await query.answer(t("wizard.error.use_buttons"), show_alert=True)
             return
         draft.category = callback_data.category.value

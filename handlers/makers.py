@@ -28,15 +28,8 @@ from bot.services.geo.distance import format_distance
 from bot.services.geo.geocoding import Geocoder, normalize_name
 from bot.services.makers import MakerFilter, MakerNotFoundError, NearbyPage
 from bot.services.qrcodes import qr_png
-from bot.ui.callbacks import (
-    CategoryChoice,
-    MakerAction,
-    MakerCb,
-    MakersListAction,
-    MakersListCb,
-    OfferAction,
-    OfferCb,
-)
+from bot.ui.callbacks.makers import MakerAction, MakerCb, MakersListAction, MakersListCb
+from bot.ui.callbacks.offers import OfferAction, OfferCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup, edit_text
 from bot.ui.filters import Magic, MenuButton
@@ -148,13 +141,26 @@ def _search_data(data: dict[str, Any]) -> dict[str, Any] | None:
     return search if isinstance(search, dict) else None
 
 
+def _category_of(value: object) -> MakerCategory | None:
+    """The category a search is filtered on; None for every category (what conversation
+    data kept by an earlier release calls "all")."""
+    try:
+        return MakerCategory(str(value))
+    except ValueError:
+        return None
+
+
+def category_button_label(category: MakerCategory | None) -> str:
+    return t("makers.category.all") if category is None else category_label(category)
+
+
 def page_view(
     search: dict[str, Any], page: NearbyPage, locale: str
 ) -> tuple[str, InlineKeyboardMarkup]:
     place = escape(search["label"]) if search.get("label") else t("makers.list.here")
     lines = [t("makers.list.header", place=place)]
-    category = search.get("category") or CategoryChoice.ALL.value
-    if category != CategoryChoice.ALL.value:
+    category = _category_of(search.get("category"))
+    if category is not None:
         lines.append(t("makers.list.filter_category", category=category_label(category)))
     if search.get("words"):
         lines.append(t("makers.list.filter_words", words=escape(search["words"])))
@@ -187,14 +193,14 @@ def page_view(
                 action=MakersListAction.MORE,
                 search=int(search["id"]),
                 offset=page.offset + PAGE_SIZE,
-                category=CategoryChoice(category),
+                category=category,
             ),
         )
         sizes.append(1)
-    for choice in CategoryChoice:
-        mark = "✓ " if choice.value == category else ""
+    for choice in (None, *MakerCategory):
+        mark = "✓ " if choice == category else ""
         builder.button(
-            text=mark + category_label(choice.value),
+            text=mark + category_button_label(choice),
             callback_data=MakersListCb(
                 action=MakersListAction.CATEGORY,
                 search=int(search["id"]),
@@ -207,9 +213,7 @@ def page_view(
 
 
 def _filter_of(search: dict[str, Any]) -> MakerFilter:
-    category = search.get("category") or CategoryChoice.ALL.value
-    chosen = None if category == CategoryChoice.ALL.value else MakerCategory(category)
-    return MakerFilter.of(chosen, search.get("words") or "")
+    return MakerFilter.of(_category_of(search.get("category")), search.get("words") or "")
 
 
 async def _page(session: AsyncSession, search: dict[str, Any], offset: int) -> NearbyPage:
@@ -223,11 +227,11 @@ async def _page(session: AsyncSession, search: dict[str, Any], offset: int) -> N
     )
 
 
-def parse_query(args: str | None, translator: Translator) -> tuple[str, str]:
-    """(category slug or "all", search words) from what follows /makers."""
+def parse_query(args: str | None, translator: Translator) -> tuple[MakerCategory | None, str]:
+    """(the category named, or None, and the search words) from what follows /makers."""
     text = " ".join((args or "").split())[:100]
     if not text:
-        return CategoryChoice.ALL.value, ""
+        return None, ""
     key = normalize_name(text)
     for category in MakerCategory:
         names = {category.value} | {
@@ -235,8 +239,8 @@ def parse_query(args: str | None, translator: Translator) -> tuple[str, str]:
             for name in translator.every_translation(f"makers.category.{category.value}")
         }
         if key in names:
-            return category.value, ""
-    return CategoryChoice.ALL.value, text
+            return category, ""
+    return None, text
 
 
 async def start_search(
@@ -244,7 +248,7 @@ async def start_search(
     state: FSMContext,
     session: AsyncSession,
     where: GivenLocation,
-    category: str,
+    category: MakerCategory | None,
     words: str,
     locale: str,
 ) -> None:
@@ -255,7 +259,7 @@ async def start_search(
         "lat": where.latitude,
         "lon": where.longitude,
         "label": where.label,
-        "category": category,
+        "category": category and category.value,
         "words": words,
     }
     await state.update_data(makers_search=search)
@@ -308,7 +312,7 @@ async def makers_command(
         await start_search(message, state, session, recent, category, words, locale)
         return
     await state.set_state(MakersFlow.location)
-    await state.update_data(makers_query={"category": category, "words": words})
+    await state.update_data(makers_query={"category": category and category.value, "words": words})
     await message.answer(location_prompt(), reply_markup=location_keyboard())
 
 
@@ -338,7 +342,7 @@ async def location_given(
         state,
         session,
         where,
-        str(query.get("category") or CategoryChoice.ALL.value),
+        _category_of(query.get("category")),
         str(query.get("words") or ""),
         locale,
     )
@@ -360,7 +364,8 @@ async def list_button(
         await query.answer(t("makers.list.expired"), show_alert=True)
         return
     await query.answer()
-    search = {**search, "category": callback_data.category.value}
+    category = callback_data.category
+    search = {**search, "category": category and category.value}
     offset = max(0, min(callback_data.offset, 10_000))
     page = await _page(session, search, offset)
     text, markup = page_view(search, page, locale)

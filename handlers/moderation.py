@@ -20,7 +20,7 @@ from bot.services.makers import (
     MakerNotFoundError,
     NotOrganiserError,
 )
-from bot.ui.callbacks import ModerationAction, ModerationCb
+from bot.ui.callbacks.makers import ModerationAction, ModerationCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup
 from bot.ui.filters import IsOrganiser, Magic

@@ -25,7 +25,7 @@ from bot.services.catalogue import ActionCategory
 from bot.services.geo.geocoding import Geocoder
 from bot.services.geo.places import point
 from bot.services.neighbours import Neighbourhood, NeighboursProblem
-from bot.ui.callbacks import ForgetAction, ForgetCb, NeighboursAction, NeighboursCb
+from bot.ui.callbacks.neighbours import ForgetAction, ForgetCb, NeighboursAction, NeighboursCb
 from bot.ui.commands import Scope, command
 from bot.ui.conversations import forget_conversations
 from bot.ui.editing import edit_markup, edit_text

@@ -14,7 +14,14 @@ from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.services import nudges
 from bot.services.nudges import PERSON_KINDS, Prefs
-from bot.ui.callbacks import NotifAction, NotifCb, NotifKindCb, SettingsAction, SettingsCb, SnoozeCb
+from bot.ui.callbacks.settings import (
+    NotifAction,
+    NotifCb,
+    NotifKindCb,
+    SettingsAction,
+    SettingsCb,
+    SnoozeCb,
+)
 from bot.ui.commands import CommandSpec
 from bot.ui.editing import edit_text
 from bot.ui.filters import Magic

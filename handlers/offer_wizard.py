@@ -20,7 +20,7 @@ from bot.core.settings import Settings
 from bot.services import offers
 from bot.services.geo.geocoding import Geocoder
 from bot.services.offers import OfferDraft, OfferFieldError, PickupPreset
-from bot.ui.callbacks import OfferCategoryChoice, OfferWizardAction, OfferWizardCb, PickupChoice
+from bot.ui.callbacks.offers import OfferWizardAction, OfferWizardCb
 from bot.ui.editing import edit_markup
 from bot.ui.filters import Magic
 from bot.ui.formatting import escape
@@ -100,16 +100,14 @@ def _buttons(step: Step, has_maker: bool) -> InlineKeyboardMarkup | None:
         for category in OfferCategory:
             builder.button(
                 text=category_label(category.value),
-                callback_data=_cb(
-                    OfferWizardAction.CATEGORY, category=OfferCategoryChoice(category.value)
-                ),
+                callback_data=_cb(OfferWizardAction.CATEGORY, category=category),
             )
         builder.adjust(2)
     elif step is Step.PICKUP:
         for preset in PickupPreset:
             builder.button(
                 text=t(f"offers.wizard.preset.{preset.value}"),
-                callback_data=_cb(OfferWizardAction.PRESET, pickup=PickupChoice(preset.value)),
+                callback_data=_cb(OfferWizardAction.PRESET, pickup=preset),
             )
         builder.adjust(2)
     elif step is Step.LOCATION and has_maker:
@@ -392,7 +390,7 @@ async def wizard_button(
     action = callback_data.action
     now = clock.now()
     if action is OfferWizardAction.CATEGORY and step is Step.CATEGORY:
-        if callback_data.category is OfferCategoryChoice.NONE:
+        if callback_data.category is None:
             await query.answer(t("offers.wizard.error.use_buttons"), show_alert=True)
             return
         draft.category = callback_data.category.value
@@ -400,13 +398,11 @@ async def wizard_button(
         await query.answer(category_label(draft.category))
         await _next(message, state, step, **context)
     elif action is OfferWizardAction.PRESET and step is Step.PICKUP:
-        if callback_data.pickup is PickupChoice.NONE:
+        if callback_data.pickup is None:
             await query.answer(t("offers.wizard.error.use_buttons"), show_alert=True)
             return
         try:
-            end = offers.preset_pickup_end(
-                PickupPreset(callback_data.pickup.value), now, zone_of(user, settings)
-            )
+            end = offers.preset_pickup_end(callback_data.pickup, now, zone_of(user, settings))
         except OfferFieldError as error:
             await query.answer()
             await ask(message, state, step, error=_error(step, error), **context)  # type: ignore[arg-type]

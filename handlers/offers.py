@@ -40,7 +40,7 @@ from bot.services.offers import (
     SoldOutError,
 )
 from bot.services.qrcodes import qr_png
-from bot.ui.callbacks import (
+from bot.ui.callbacks.offers import (
     AlertCb,
     OfferAction,
     OfferCb,
@@ -48,7 +48,6 @@ from bot.ui.callbacks import (
     OfferModerationCb,
     OffersListCb,
     ReportCb,
-    ReportChoice,
     ReservationAction,
     ReservationCb,
 )
@@ -512,7 +511,7 @@ async def qr_button(
 async def report_button(query: CallbackQuery, callback_data: OfferCb) -> None:
     await query.answer()
     builder = InlineKeyboardBuilder()
-    for reason in ReportChoice:
+    for reason in ReportReason:
         builder.button(
             text=t(f"offers.report.reason.{reason.value}"),
             callback_data=ReportCb(offer_id=callback_data.offer_id, reason=reason),
@@ -531,7 +530,7 @@ async def report_reason(
             session,
             callback_data.offer_id,
             user.id,
-            ReportReason(callback_data.reason.value),
+            callback_data.reason,
             clock.now(),
         )
     except OfferNotFoundError:

@@ -24,7 +24,7 @@ from bot.core.settings import Settings
 from bot.services import challenges, contests, reports
 from bot.services.catalogue import ActionCategory, default_catalogue
 from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
-from bot.ui.callbacks import (
+from bot.ui.callbacks.organisers import (
     ChallengeWizardAction,
     ContestAction,
     ContestCb,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.services import contests, leaderboard
-from bot.ui.callbacks import TeamJoinCb, TeamLeaveCb
+from bot.ui.callbacks.actions import TeamJoinCb, TeamLeaveCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_text
 from bot.ui.filters import Magic

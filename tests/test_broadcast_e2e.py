@@ -16,7 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT
-from bot.ui.callbacks import BroadcastAction, BroadcastCb, BroadcastStep, BroadcastWizardCb
+from bot.ui.callbacks.broadcasts import (
+    BroadcastAction,
+    BroadcastCb,
+    BroadcastStep,
+    BroadcastWizardCb,
+)
 from bot.ui.i18n import create_translator
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming

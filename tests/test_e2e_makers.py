@@ -21,7 +21,7 @@ from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import makers
 from bot.services.geo.distance import format_distance, haversine_km
 from bot.services.geo.geocoding import lookup_place
-from bot.ui.callbacks import ModerationAction, ModerationCb
+from bot.ui.callbacks.makers import ModerationAction, ModerationCb
 from bot.ui.i18n import create_translator
 from bot.worker.background import BackgroundTiming
 from models import InboxStatus, InboxUpdate, Maker, MakerStatus, OutboxMessage

@@ -20,7 +20,7 @@ from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import challenges, offers
 from bot.services.challenges import ChallengeDraft
 from bot.services.offers import OfferDraft
-from bot.ui.callbacks import OfferAction, OfferCb, ReservationAction, ReservationCb
+from bot.ui.callbacks.offers import OfferAction, OfferCb, ReservationAction, ReservationCb
 from bot.ui.i18n import create_translator
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming

@@ -14,7 +14,7 @@ from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT
 from bot.services import nudges
 from bot.services.nudges import Decision, NudgeKind, Prefs, Refusal, decide
-from bot.ui.callbacks import NotifKindCb, SnoozeCb
+from bot.ui.callbacks.settings import NotifKindCb, SnoozeCb
 from bot.ui.i18n import create_translator
 from bot.ui.keyboards import snooze_row
 from models import OutboxMessage, User

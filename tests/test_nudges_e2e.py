@@ -19,7 +19,7 @@ from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT
 from bot.services import nudges
 from bot.services.nudges import NudgeKind, Refusal
-from bot.ui.callbacks import ActLogCb
+from bot.ui.callbacks.actions import ActLogCb
 from bot.ui.i18n import create_translator
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming

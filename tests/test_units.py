@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import enum
+import typing
 from datetime import timedelta
 
 import pytest
@@ -47,20 +49,32 @@ def test_deep_link_round_trip() -> None:
     assert parse_payload(link.payload) == link
 
 
+def _field_kinds(annotation: object) -> tuple[type, bool]:
+    """(the field's type, whether None is allowed) for `T` or `T | None`."""
+    args = typing.get_args(annotation)
+    if type(None) in args:
+        (inner,) = (arg for arg in args if arg is not type(None))
+        return inner, True
+    if typing.get_origin(annotation) is typing.Annotated:
+        return args[0], False
+    assert isinstance(annotation, type), annotation
+    return annotation, False
+
+
 def _largest_instance(cls: type[CallbackData]) -> CallbackData:
     """An instance with every field at its longest value."""
     values: dict[str, object] = {}
     for name, field in cls.model_fields.items():
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, __import__("enum").Enum):
-            values[name] = max(annotation, key=lambda member: len(str(member.value)))
-        elif annotation is int:
-            # The widest number callback data accepts (bot/ui/callbacks.py DbInt).
+        kind, _ = _field_kinds(field.annotation)
+        if issubclass(kind, enum.Enum):
+            values[name] = max(kind, key=lambda member: len(str(member.value)))
+        elif kind is int:
+            # The widest number callback data accepts (bot/ui/callbacks/fields.py DbInt).
             values[name] = -(2**31)
-        elif annotation is bool:
+        elif kind is bool:
             values[name] = True
         else:
-            raise AssertionError(f"{cls.__name__}.{name}: unexpected field type {annotation}")
+            raise AssertionError(f"{cls.__name__}.{name}: unexpected field type {kind}")
     return cls(**values)
 
 
@@ -68,6 +82,53 @@ def _largest_instance(cls: type[CallbackData]) -> CallbackData:
 def test_callback_data_fits_in_64_bytes(cls: type[CallbackData]) -> None:
     packed = _largest_instance(cls).pack()
     assert len(packed.encode()) <= 64, packed
+
+
+@pytest.mark.parametrize("cls", ALL_CALLBACKS, ids=lambda cls: cls.__name__)
+def test_every_callback_enum_value_round_trips(cls: type[CallbackData]) -> None:
+    """Each value of each choice a button can carry (and "no choice" where a field allows
+    None) comes back from Telegram as the same value, every other field at its widest."""
+    largest = _largest_instance(cls)
+    for name, field in cls.model_fields.items():
+        kind, optional = _field_kinds(field.annotation)
+        choices: list[object] = list(kind) if issubclass(kind, enum.Enum) else []
+        if optional:
+            choices.append(None)
+        for choice in choices:
+            button = largest.model_copy(update={name: choice})
+            assert cls.unpack(button.pack()) == button
+
+
+def test_callback_choices_are_the_models_own_enums() -> None:
+    """A field naming a category, a reason or a language uses the one enum the rest of the
+    code uses, not a copy kept in the UI (they would drift apart unnoticed)."""
+    from bot.core.settings import Language
+    from bot.services.offers import PickupPreset
+    from bot.ui.callbacks.makers import MakersListCb, MakerWizardCb
+    from bot.ui.callbacks.offers import OfferWizardCb, ReportCb
+    from bot.ui.callbacks.settings import LanguageCb
+    from models import MakerCategory, OfferCategory, ReportReason
+
+    def kind(cls: type[CallbackData], name: str) -> type:
+        return _field_kinds(cls.model_fields[name].annotation)[0]
+
+    assert kind(MakersListCb, "category") is MakerCategory
+    assert kind(MakerWizardCb, "category") is MakerCategory
+    assert kind(OfferWizardCb, "category") is OfferCategory
+    assert kind(OfferWizardCb, "pickup") is PickupPreset
+    assert kind(ReportCb, "reason") is ReportReason
+    assert kind(LanguageCb, "code") is Language
+    for cls in ALL_CALLBACKS:
+        for field in cls.model_fields.values():
+            enum_type = _field_kinds(field.annotation)[0]
+            # UI-only enums (which button of a screen) live beside their callback data;
+            # none of them may repeat every value of a model's enum (with an extra "all").
+            if issubclass(enum_type, enum.Enum) and enum_type.__module__.startswith(
+                "bot.ui.callbacks"
+            ):
+                values = {member.value for member in enum_type}
+                for model_enum in (MakerCategory, OfferCategory, ReportReason, Language):
+                    assert not {m.value for m in model_enum} <= values, enum_type
 
 
 def test_callback_prefixes_are_unique() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,7 +12,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TELEGRAM_PUBLIC_API = "https://api.telegram.org"
-SUPPORTED_LANGUAGES = ("fr", "en")
+
+
+class Language(StrEnum):
+    """The languages the bot speaks, French first (the default and the fallback)."""
+
+    FR = "fr"
+    EN = "en"
+
+
+SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(language.value for language in Language)
 
 
 class Settings(BaseSettings):

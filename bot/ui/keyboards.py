@@ -7,15 +7,9 @@ from typing import Any
 from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.ui.callbacks import (
-    Language,
-    LanguageCb,
-    NeighboursAction,
-    NeighboursCb,
-    SettingsAction,
-    SettingsCb,
-    SnoozeCb,
-)
+from bot.core.settings import Language
+from bot.ui.callbacks.neighbours import NeighboursAction, NeighboursCb
+from bot.ui.callbacks.settings import LanguageCb, SettingsAction, SettingsCb, SnoozeCb
 from bot.ui.i18n import Translator, per_locale, t
 
 MAIN_MENU_KEYS: tuple[tuple[str, str], ...] = (

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import broadcasts, outbox
 from bot.services.broadcasts import Progress
 from bot.services.outbox import Priority
-from bot.ui.callbacks import BroadcastAction, BroadcastCb
+from bot.ui.callbacks.broadcasts import BroadcastAction, BroadcastCb
 from bot.ui.i18n import Translator
 from models import Broadcast, BroadcastStatus
 

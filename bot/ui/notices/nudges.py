@@ -29,7 +29,7 @@ from bot.services.actions import index_of
 from bot.services.catalogue import default_catalogue
 from bot.services.nudges import NudgeKind
 from bot.services.outbox import Priority
-from bot.ui.callbacks import ActLogCb, ChallengeAction, ChallengeCb
+from bot.ui.callbacks.actions import ActLogCb, ChallengeAction, ChallengeCb
 from bot.ui.formatting import escape, progress_bar
 from bot.ui.i18n import Translator
 from bot.ui.keyboards import snooze_row

@@ -19,7 +19,7 @@ from bot.services import nudges, outbox
 from bot.services.nudges import NudgeKind
 from bot.services.offers import REMINDER_BEFORE, Notice, NoticeKind
 from bot.services.outbox import Priority
-from bot.ui.callbacks import OfferAction, OfferCb
+from bot.ui.callbacks.offers import OfferAction, OfferCb
 from bot.ui.formatting import escape
 from bot.ui.i18n import Translator
 from bot.ui.keyboards import snooze_row

@@ -21,7 +21,7 @@ from bot.services.catalogue import ActionCategory, Catalogue, EcoAction, default
 from bot.services.challenges import ChallengeView, Contributors
 from bot.services.contests import Membership
 from bot.services.leaderboard import Leaderboard
-from bot.ui.callbacks import (
+from bot.ui.callbacks.actions import (
     ActCategoryCb,
     ActLogCb,
     ActNameCb,

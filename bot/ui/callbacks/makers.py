@@ -1,0 +1,62 @@
+"""Callback data of the makers directory, the listing wizard (/maker) and listing moderation."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+from bot.ui.callbacks.fields import DbInt
+from models import MakerCategory
+
+
+class MakerAction(StrEnum):
+    OPEN = "o"
+    FAVOURITE = "f"
+    UNFAVOURITE = "u"
+    QR = "q"
+
+
+class MakerCb(CallbackData, prefix="mc"):
+    action: MakerAction
+    maker_id: DbInt
+
+
+class MakersListAction(StrEnum):
+    MORE = "m"
+    CATEGORY = "c"
+
+
+class MakersListCb(CallbackData, prefix="ml"):
+    """Paging and filtering the nearest makers; the search itself (point, words) is in
+    the person's conversation data, `search` tells which search the button belongs to."""
+
+    action: MakersListAction
+    search: DbInt
+    offset: DbInt
+    # None: every category.
+    category: MakerCategory | None = None
+
+
+class WizardAction(StrEnum):
+    CATEGORY = "c"
+    KEEP = "k"
+    SKIP = "s"
+    SUBMIT = "ok"
+    RESTART = "r"
+
+
+class MakerWizardCb(CallbackData, prefix="mw"):
+    action: WizardAction
+    # None: every category.
+    category: MakerCategory | None = None
+
+
+class ModerationAction(StrEnum):
+    APPROVE = "a"
+    REJECT = "r"
+
+
+class ModerationCb(CallbackData, prefix="mm"):
+    action: ModerationAction
+    maker_id: DbInt
