@@ -1,67 +1,59 @@
-"""Feature routers. Order matters: throttling first, the catch-all fallback last."""
+"""The feature routers, one module per screen or flow, grouped by feature.
+
+Order matters: the error handler and the flood control first, then the features (each
+opening its own `/start <link>`), the plain /start, and the catch-all fallback last.
+Routers are built anew on each call: aiogram lets a router belong to one dispatcher."""
 
 from __future__ import annotations
+
+from types import ModuleType
 
 from aiogram import Router
 
 from bot.ui.commands import CommandSpec
-from handlers import (
-    actions,
-    broadcast,
-    challenges,
-    common,
+from handlers import moderation, neighbours, start
+from handlers.actions import act, challenges, teams
+from handlers.makers import directory
+from handlers.makers import wizard as maker_wizard
+from handlers.offers import browse
+from handlers.offers import wizard as offer_wizard
+from handlers.organisers import broadcasts
+from handlers.organisers import challenges as organiser_challenges
+from handlers.settings import forget, menu, notifications
+from handlers.system import errors, fallback, throttle
+
+ROUTED: tuple[ModuleType, ...] = (
     errors,
-    fallback,
-    maker_wizard,
-    makers,
-    moderation,
-    neighbours,
-    notifications,
-    offer_wizard,
-    offers,
-    organisers,
-    start,
-    teams,
     throttle,
+    menu,
+    directory,
+    maker_wizard,
+    moderation,
+    act,
+    challenges,
+    teams,
+    neighbours,
+    forget,
+    organiser_challenges,
+    browse,
+    offer_wizard,
+    notifications,
+    broadcasts,
+    start,
+    fallback,
 )
 
 
 def create_routers() -> list[Router]:
-    """The feature routers, built anew (a router can belong to one dispatcher only)."""
-    return [
-        errors.create_router(),
-        throttle.create_router(),
-        start.create_router(),
-        common.create_router(),
-        makers.create_router(),
-        maker_wizard.create_router(),
-        moderation.create_router(),
-        actions.create_router(),
-        challenges.create_router(),
-        teams.create_router(),
-        neighbours.create_router(),
-        organisers.create_router(),
-        offers.create_router(),
-        offer_wizard.create_router(),
-        notifications.create_router(),
-        broadcast.create_router(),
-        fallback.create_router(),
-    ]
+    routers: list[Router] = [module.create_router() for module in ROUTED]
+    return routers
 
 
 def get_commands() -> list[CommandSpec]:
+    """Every command of the menus, in the order they are listed (start and help first)."""
+    first = (start, menu)
     return [
-        *start.COMMANDS,
-        *common.COMMANDS,
-        *makers.COMMANDS,
-        *maker_wizard.COMMANDS,
-        *moderation.COMMANDS,
-        *actions.COMMANDS,
-        *challenges.COMMANDS,
-        *teams.COMMANDS,
-        *neighbours.COMMANDS,
-        *organisers.COMMANDS,
-        *offers.COMMANDS,
-        *notifications.COMMANDS,
-        *broadcast.COMMANDS,
+        spec
+        for module in (*first, *(m for m in ROUTED if m not in first))
+        for spec in getattr(module, "COMMANDS", ())
     ]

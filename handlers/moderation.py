@@ -7,29 +7,40 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InaccessibleMessage,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
 from bot.core.settings import Settings
-from bot.services import makers
+from bot.services import makers, offers
 from bot.services.makers import (
     AlreadyModeratedError,
     InvalidFieldError,
     MakerNotFoundError,
-    NotOrganiserError,
 )
+from bot.services.offers import OfferNotFoundError
+from bot.services.users import NotOrganiserError
 from bot.ui.callbacks.makers import ModerationAction, ModerationCb
+from bot.ui.callbacks.offers import (
+    OfferModerationAction,
+    OfferModerationCb,
+)
 from bot.ui.commands import Scope, command
-from bot.ui.editing import edit_markup
+from bot.ui.editing import edit_markup, message_of
 from bot.ui.filters import IsOrganiser, Magic
 from bot.ui.formatting import escape
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
 from bot.ui.notices import makers as maker_notices
-from handlers.makers import card_text
-from handlers.offers import send_reported_offers
+from bot.ui.notices import offers as offer_notices
+from bot.ui.views import makers as maker_views
+from bot.ui.views import offers as offer_views
 from models import User
 
 COMMANDS = [command("moderation", "commands.moderation", Scope.ORGANISER)]
@@ -64,7 +75,7 @@ async def moderation_command(
         await message.answer(t("moderation.header", count=total))
     for maker in waiting:
         text = t("moderation.item", id=maker.id, owner=maker.owner_id or "-") + "\n\n"
-        await message.answer(text + card_text(maker), reply_markup=_buttons(maker.id))
+        await message.answer(text + maker_views.card_text(maker), reply_markup=_buttons(maker.id))
     reported = await send_reported_offers(message, session, user, settings, clock)
     if not waiting and not reported:
         await message.answer(t("moderation.empty"))
@@ -168,6 +179,66 @@ async def rejection_reason(
     )
 
 
+REPORTS_SHOWN = 10
+
+
+async def send_reported_offers(
+    message: Message, session: AsyncSession, user: User, settings: Settings, clock: Clock
+) -> int:
+    """The /moderation hub's offers part: reported offers, most reported first."""
+    reported = await offers.reported_offers(
+        session, user.id, settings.organiser_ids, limit=REPORTS_SHOWN
+    )
+    if not reported:
+        return 0
+    await message.answer(t("offers.moderation.header", count=len(reported)))
+    zone, now = offer_views.zone_of(user, settings), clock.now()
+    for entry in reported:
+        text, markup = offer_views.reported_offer(entry, zone, now)
+        await message.answer(text, reply_markup=markup)
+    return len(reported)
+
+
+async def offer_moderation_button(
+    query: CallbackQuery,
+    callback_data: OfferModerationCb,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    translator: Translator,
+) -> None:
+    try:
+        if callback_data.action is OfferModerationAction.REMOVE:
+            offer, notices = await offers.remove_offer(
+                session, callback_data.offer_id, user.id, settings.organiser_ids, clock.now()
+            )
+            text = t("offers.moderation.removed", title=escape(offer.title))
+        else:
+            await offers.dismiss_reports(
+                session, callback_data.offer_id, user.id, settings.organiser_ids
+            )
+            notices = []
+            text = t("offers.moderation.dismissed")
+    except NotOrganiserError:
+        await query.answer(t("moderation.refused"), show_alert=True)
+        return
+    except OfferNotFoundError:
+        await query.answer(t("offers.moderation.gone"), show_alert=True)
+        return
+    await query.answer()
+    message = message_of(query)
+    if message is not None:
+        await edit_markup(message, reply_markup=None)
+    await bot.send_message(query.from_user.id, text)
+    await offer_notices.enqueue(session, translator, notices, clock.now(), settings)
+
+
+async def offer_moderation_refused(query: CallbackQuery) -> None:
+    await query.answer(t("moderation.refused"), show_alert=True)
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(
@@ -182,4 +253,8 @@ def create_router() -> Router:
         Magic(F.chat.type == "private"),
         Magic(~F.text.startswith("/")),
     )
+    router.callback_query.register(
+        offer_moderation_button, OfferModerationCb.filter(), IsOrganiser()
+    )
+    router.callback_query.register(offer_moderation_refused, OfferModerationCb.filter())
     return router

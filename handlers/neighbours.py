@@ -1,5 +1,5 @@
-"""/neighbours (consent, public name, location share, the view, hide / show), live-location
-updates, and /forget.
+"""/neighbours (consent, public name, location share, the view, hide / show) and
+live-location updates.
 
 The exact point of a share goes straight from the message to
 `neighbours.record_position`, which keeps only its ~1 km cell: it is never put in the
@@ -12,28 +12,25 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
-from bot.core.scheduling import Scheduler
 from bot.core.settings import Settings
 from bot.core.weeks import week_of
-from bot.services import erasure, neighbours
+from bot.services import neighbours
 from bot.services.catalogue import ActionCategory
 from bot.services.geo.geocoding import Geocoder
 from bot.services.geo.places import point
 from bot.services.neighbours import Neighbourhood, NeighboursProblem
-from bot.ui.callbacks.neighbours import ForgetAction, ForgetCb, NeighboursAction, NeighboursCb
+from bot.ui.callbacks.neighbours import NeighboursAction, NeighboursCb
 from bot.ui.commands import Scope, command
-from bot.ui.conversations import forget_conversations
-from bot.ui.editing import edit_markup, edit_text
+from bot.ui.editing import edit_markup, edit_text, message_of
 from bot.ui.filters import Magic, MenuButton
 from bot.ui.formatting import escape
-from bot.ui.i18n import Translator, t
+from bot.ui.i18n import t
 from bot.ui.keyboards import main_menu
-from bot.ui.notices import offers as offer_notices
 from bot.ui.places import (
     GivenLocation,
     location_keyboard,
@@ -45,7 +42,6 @@ from models import NeighbourProfile, User
 
 COMMANDS = [
     command("neighbours", "commands.neighbours", Scope.PRIVATE),
-    command("forget", "commands.forget", Scope.PRIVATE),
 ]
 
 
@@ -193,12 +189,6 @@ async def neighbours_command(
     await show_view(message, session, user.id, clock, settings)
 
 
-def _message_of(query: CallbackQuery) -> Message | None:
-    if query.message is None or isinstance(query.message, InaccessibleMessage):
-        return None
-    return query.message
-
-
 async def neighbours_button(
     query: CallbackQuery,
     callback_data: NeighboursCb,
@@ -208,7 +198,7 @@ async def neighbours_button(
     clock: Clock,
     settings: Settings,
 ) -> None:
-    message = _message_of(query)
+    message = message_of(query)
     action = callback_data.action
     if action is NeighboursAction.DECLINE:
         await neighbours.withdraw(session, user.id)
@@ -341,52 +331,6 @@ async def live_location(message: Message, session: AsyncSession, user: User, clo
         )
 
 
-# ----------------------------------------------------------------------------- /forget
-
-
-def forget_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=t("forget.button.confirm"), callback_data=ForgetCb(action=ForgetAction.CONFIRM)
-    )
-    builder.button(
-        text=t("forget.button.cancel"), callback_data=ForgetCb(action=ForgetAction.CANCEL)
-    )
-    builder.adjust(1)
-    return builder.as_markup()
-
-
-async def forget_command(message: Message) -> None:
-    await message.answer(t("forget.confirm"), reply_markup=forget_keyboard())
-
-
-async def forget_button(
-    query: CallbackQuery,
-    callback_data: ForgetCb,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User,
-    settings: Settings,
-    clock: Clock,
-    translator: Translator,
-    scheduler: Scheduler | None = None,
-) -> None:
-    message = _message_of(query)
-    await query.answer()
-    if callback_data.action is ForgetAction.CANCEL:
-        if message is not None:
-            await edit_text(message, t("forget.cancelled"))
-        return
-    # Conversation state first, in every chat: it may hold places or drafts of this person.
-    await forget_conversations(state.storage, user.id)
-    now = clock.now()
-    forgotten = await erasure.forget(session, user.id, now)
-    await offer_notices.enqueue(session, translator, forgotten.notices, now, settings)
-    offer_notices.cancel_offer_jobs(scheduler, forgotten.offer_ids)
-    if message is not None:
-        await edit_text(message, t("forget.done"))
-
-
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(
@@ -406,9 +350,5 @@ def create_router() -> Router:
     )
     router.edited_message.register(
         live_location, Magic(F.location), Magic(F.chat.type == "private")
-    )
-    router.message.register(forget_command, Command("forget"), Magic(F.chat.type == "private"))
-    router.callback_query.register(
-        forget_button, ForgetCb.filter(), Magic(F.message.chat.type == "private")
     )
     return router

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT, Settings
-from bot.services import actions, challenges, contests, leaderboard, reports
+from bot.services import actions, challenges, contests, leaderboard, reports, users
 from bot.services.users import TelegramProfile, upsert_user
 from bot.ui.i18n import create_translator
 from bot.ui.notices import pledges as pledge_notices
@@ -317,7 +317,7 @@ async def test_scope_and_forbidden_joins(db: async_sessionmaker[AsyncSession]) -
         alice, bob = await person(session, 1), await person(session, 2)
         await person(session, ORGANISER)
         contest = await contests.create_contest(session, "Campus", ORGANISER, ORGANISERS, now)
-        with pytest.raises(contests.NotOrganiserError):
+        with pytest.raises(users.NotOrganiserError):
             await contests.create_contest(session, "Nope", alice, ORGANISERS, now)
         team, _, created = await contests.register_team(
             session, contest.join_code.lower(), -100, "IUT", alice, now
@@ -451,7 +451,7 @@ async def test_stats_and_exports_agree(
         files = await reports.export_all(
             session, ORGANISER, ORGANISERS, clock.now(), PARIS, tmp_path
         )
-        with pytest.raises(contests.NotOrganiserError):
+        with pytest.raises(users.NotOrganiserError):
             await reports.stats(session, alice, ORGANISERS, clock.now(), PARIS)
         team_weeks = await session.scalar(select(func.count()).select_from(WeekTeamTotal))
     assert (figures.users, figures.actions, figures.active_this_week) == (3, 4, 2)

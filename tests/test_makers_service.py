@@ -30,9 +30,8 @@ from bot.services.makers import (
     ListingDraft,
     MakerFilter,
     MakerNotFoundError,
-    NotOrganiserError,
 )
-from bot.services.users import TelegramProfile, upsert_user
+from bot.services.users import NotOrganiserError, TelegramProfile, upsert_user
 from bot.ui.i18n import create_translator
 from bot.ui.notices import makers as maker_notices
 from models import Maker, MakerCategory, MakerSource, MakerStatus, OutboxMessage, User

@@ -18,7 +18,6 @@ from bot.services.nudges import NudgeKind
 from bot.services.offers import (
     AlreadyReservedError,
     NoticeKind,
-    NotOrganiserError,
     OfferDraft,
     OfferEndedError,
     OfferFieldError,
@@ -28,6 +27,7 @@ from bot.services.offers import (
     ReservationNotFoundError,
     SoldOutError,
 )
+from bot.services.users import NotOrganiserError
 from bot.ui.i18n import create_translator
 from bot.ui.notices import offers as offer_notices
 from models import (

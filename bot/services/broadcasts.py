@@ -18,7 +18,7 @@ from bot.core.telegram_html import plain_text
 from bot.services import audiences, outbox
 from bot.services.audiences import AudienceKind
 from bot.services.outbox import OutgoingMessage, Priority
-from bot.services.users import is_organiser
+from bot.services.users import require_organiser
 from models import Broadcast, BroadcastStatus, OutboxStatus
 
 TEXT_LIMIT = 4096
@@ -29,10 +29,6 @@ MAX_SCHEDULE_AHEAD = timedelta(days=60)
 KIND = "broadcast"
 PROGRESS_KIND = "broadcast.progress"
 REPORT_KIND = "broadcast.report"
-
-
-class NotOrganiserError(PermissionError):
-    pass
 
 
 class BroadcastNotFoundError(LookupError):
@@ -130,13 +126,6 @@ def button_markup(label: str | None, url: str | None) -> dict[str, Any] | None:
     return {"inline_keyboard": [[{"text": label, "url": url}]]}
 
 
-async def _require_organiser(
-    session: AsyncSession, actor_id: int, configured: Iterable[int]
-) -> None:
-    if not await is_organiser(session, actor_id, configured):
-        raise NotOrganiserError(actor_id)
-
-
 async def create(
     session: AsyncSession,
     *,
@@ -148,7 +137,7 @@ async def create(
     now: datetime,
 ) -> Broadcast:
     """Store a broadcast to start at `send_at` (now or later)."""
-    await _require_organiser(session, actor_id, configured_organisers)
+    await require_organiser(session, actor_id, configured_organisers)
     check_draft(draft)
     if send_at > now + MAX_SCHEDULE_AHEAD:
         raise DraftError("too_far")
@@ -276,7 +265,7 @@ async def cancel(
     now: datetime,
 ) -> Cancelled:
     """Stop a scheduled or sending broadcast: what has not started is never sent."""
-    await _require_organiser(session, actor_id, configured_organisers)
+    await require_organiser(session, actor_id, configured_organisers)
     broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
     if broadcast is None:
         raise BroadcastNotFoundError(broadcast_id)

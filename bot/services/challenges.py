@@ -25,10 +25,10 @@ from bot.services.contests import (
     Membership,
     TeamNotFoundError,
     member_teams,
-    require_organiser,
     team_with_contest,
 )
 from bot.services.counters import bump, insert_missing
+from bot.services.users import require_organiser
 from models import (
     ActionProfile,
     Challenge,

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.users import is_organiser
+from bot.services.users import require_organiser
 from models import Contest, ContestStatus, Team, TeamMember
 
 CONTEST_NAME_LIMIT = 100
@@ -24,10 +24,6 @@ TEAM_NAME_LIMIT = 128
 # No 0/O, 1/I/L: a code is read aloud in lecture halls and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
-
-
-class NotOrganiserError(PermissionError):
-    pass
 
 
 class ContestNotFoundError(LookupError):
@@ -64,11 +60,6 @@ class NotMemberError(Exception):
 class Membership:
     team: Team
     contest: Contest
-
-
-async def require_organiser(session: AsyncSession, user_id: int, configured: Iterable[int]) -> None:
-    if not await is_organiser(session, user_id, configured):
-        raise NotOrganiserError(user_id)
 
 
 def clean_name(text: str, limit: int) -> str:

@@ -25,9 +25,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import drafts, users
+from bot.services import drafts
 from bot.services.geo.distance import MAX_DISTANCE_KM, Box, Origin, cap_boxes, haversine_sql
 from bot.services.geo.geocoding import normalize_name, validate_coordinates
+from bot.services.users import require_organiser
 from models import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
 from models.maker import GEO_CELL_COLUMNS, geo_cell_column, geo_cell_row
 
@@ -52,10 +53,6 @@ _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z
 
 class MakerNotFoundError(LookupError):
     """No such maker, or not one this person may see or change."""
-
-
-class NotOrganiserError(PermissionError):
-    pass
 
 
 class AlreadyModeratedError(ValueError):
@@ -496,18 +493,11 @@ async def submit_listing(
 # ----------------------------------------------------------------------------- moderation
 
 
-async def _require_organiser(
-    session: AsyncSession, user_id: int, organiser_ids: frozenset[int]
-) -> None:
-    if not await users.is_organiser(session, user_id, organiser_ids):
-        raise NotOrganiserError(user_id)
-
-
 async def pending_listings(
     session: AsyncSession, user_id: int, organiser_ids: frozenset[int], limit: int = 10
 ) -> tuple[list[Maker], int]:
     """The oldest listings waiting for a decision, and how many wait in all."""
-    await _require_organiser(session, user_id, organiser_ids)
+    await require_organiser(session, user_id, organiser_ids)
     waiting = Maker.status == MakerStatus.PENDING.value
     total = await session.scalar(select(func.count()).select_from(Maker).where(waiting))
     query = select(Maker).where(waiting).order_by(Maker.updated_at, Maker.id).limit(limit)
@@ -530,7 +520,7 @@ async def approve_listing(
     organiser_ids: frozenset[int],
     now: datetime,
 ) -> Maker:
-    await _require_organiser(session, moderator_id, organiser_ids)
+    await require_organiser(session, moderator_id, organiser_ids)
     maker = await _pending(session, maker_id)
     maker.status = MakerStatus.APPROVED.value
     maker.rejection_reason = None
@@ -543,7 +533,7 @@ async def check_can_reject(
     session: AsyncSession, maker_id: int, moderator_id: int, organiser_ids: frozenset[int]
 ) -> Maker:
     """Before asking an organiser for a reason: the listing must still be waiting."""
-    await _require_organiser(session, moderator_id, organiser_ids)
+    await require_organiser(session, moderator_id, organiser_ids)
     return await _pending(session, maker_id)
 
 
@@ -555,7 +545,7 @@ async def reject_listing(
     reason: str,
     now: datetime,
 ) -> Maker:
-    await _require_organiser(session, moderator_id, organiser_ids)
+    await require_organiser(session, moderator_id, organiser_ids)
     reason = clean_text(reason, REASON_LIMIT)
     maker = await _pending(session, maker_id)
     maker.status = MakerStatus.REJECTED.value

@@ -24,9 +24,10 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import actions, drafts, users
+from bot.services import actions, drafts
 from bot.services.geo.distance import Origin, cap_boxes
 from bot.services.geo.geocoding import validate_coordinates
+from bot.services.users import require_organiser
 from models import (
     Maker,
     MakerStatus,
@@ -97,10 +98,6 @@ class ReservationNotFoundError(LookupError):
 
 class ReservationEndedError(ValueError):
     """The reservation is no longer active (picked up, cancelled or released)."""
-
-
-class NotOrganiserError(PermissionError):
-    pass
 
 
 class NoticeKind(StrEnum):
@@ -888,17 +885,10 @@ class ReportedOffer:
         return ReportReason(reason)
 
 
-async def _require_organiser(
-    session: AsyncSession, user_id: int, organiser_ids: frozenset[int]
-) -> None:
-    if not await users.is_organiser(session, user_id, organiser_ids):
-        raise NotOrganiserError(user_id)
-
-
 async def reported_offers(
     session: AsyncSession, moderator_id: int, organiser_ids: frozenset[int], limit: int = 10
 ) -> list[ReportedOffer]:
-    await _require_organiser(session, moderator_id, organiser_ids)
+    await require_organiser(session, moderator_id, organiser_ids)
     rows = await session.execute(
         select(OfferReport.offer_id, OfferReport.reason)
         .join(Offer, Offer.id == OfferReport.offer_id)
@@ -941,7 +931,7 @@ async def remove_offer(
 ) -> tuple[Offer, list[Notice]]:
     """An organiser takes a reported offer down for its main reported reason; the poster is
     told why and every active reservation is released (the reservers are told too)."""
-    await _require_organiser(session, moderator_id, organiser_ids)
+    await require_organiser(session, moderator_id, organiser_ids)
     offer = await get_offer(session, offer_id)
     reports = await _open_reports(session, offer_id)
     reasons = Counter(report.reason for report in reports)
@@ -978,7 +968,7 @@ async def dismiss_reports(
     moderator_id: int,
     organiser_ids: frozenset[int],
 ) -> int:
-    await _require_organiser(session, moderator_id, organiser_ids)
+    await require_organiser(session, moderator_id, organiser_ids)
     reports = await _open_reports(session, offer_id)
     if not reports:
         raise OfferNotFoundError(offer_id)

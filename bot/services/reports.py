@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.weeks import week_of
 from bot.services.actions import GRAMS_PER_KG
 from bot.services.challenges import participant_count, roll_over
-from bot.services.contests import require_organiser
 from bot.services.leaderboard import team_board
+from bot.services.users import require_organiser
 from models import (
     ActionLog,
     ActionLogTeam,

@@ -150,3 +150,13 @@ async def list_organisers(session: AsyncSession) -> list[Organiser]:
 async def all_organiser_ids(session: AsyncSession, configured: Iterable[int]) -> set[int]:
     stored = await session.scalars(select(Organiser.user_id))
     return set(configured) | set(stored)
+
+
+class NotOrganiserError(PermissionError):
+    """The person is not an organiser (checked on every organiser action, whatever the
+    interface showed them)."""
+
+
+async def require_organiser(session: AsyncSession, user_id: int, configured: Iterable[int]) -> None:
+    if not await is_organiser(session, user_id, configured):
+        raise NotOrganiserError(user_id)

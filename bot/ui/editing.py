@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import AnswerCallbackQuery
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
 
 NOT_MODIFIED = "message is not modified"
 # Telegram's refusals of an edit the message cannot take.
@@ -25,6 +25,15 @@ CANNOT_EDIT = (
     "there is no caption in the message to edit",
     "message is not editable",
 )
+
+
+def message_of(query: CallbackQuery) -> Message | None:
+    """The message whose button was pressed, when the bot can still act on it (Telegram
+    sends an InaccessibleMessage for one older than 48 hours)."""
+    message = query.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        return None
+    return message
 
 
 async def edit_text(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.filters import Filter
+from aiogram.filters import CommandObject, Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from magic_filter import MagicFilter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.settings import Settings
+from bot.services.deeplinks import DeepLink, DeepLinkKind, parse_payload
 from bot.services.throttling import ThrottleVerdict
 from bot.services.users import is_organiser
 from bot.ui.i18n import Translator
@@ -62,3 +63,22 @@ class Throttled(Filter):
         self, event: TelegramObject, throttled: ThrottleVerdict | None = None
     ) -> bool:
         return throttled is not None
+
+
+class DeepLinkTo(Filter):
+    """`/start <payload>` naming one kind of object, after `CommandStart(deep_link=True)`:
+    the feature that owns the kind takes the link, with `link` (a DeepLink) as handler
+    data. A malformed payload matches no feature and reaches the plain /start."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: DeepLinkKind) -> None:
+        self.kind = kind
+
+    async def __call__(
+        self, event: TelegramObject, command: CommandObject | None = None
+    ) -> bool | dict[str, DeepLink]:
+        link = parse_payload(command.args if command is not None else None)
+        if link is None or link.kind is not self.kind:
+            return False
+        return {"link": link}

@@ -5,7 +5,15 @@ text (coordinates, a postcode, a town), resolved by bot/services/geo/places.py."
 
 from __future__ import annotations
 
-from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
 
 from bot.services.geo.geocoding import Geocoder
 from bot.services.geo.places import GivenLocation, LocationProblem, point, resolve_text
@@ -52,3 +60,31 @@ __all__ = [
     "problem_text",
     "read_location",
 ]
+
+
+# A location shared this recently is used again without asking.
+LOCATION_REUSE = timedelta(minutes=30)
+
+
+def recent_location(data: dict[str, Any], now: datetime) -> GivenLocation | None:
+    last = data.get("last_location")
+    if not isinstance(last, dict):
+        return None
+    try:
+        when = datetime.fromisoformat(str(last["at"]))
+        if now - when > LOCATION_REUSE:
+            return None
+        return GivenLocation(float(last["lat"]), float(last["lon"]), last.get("label"))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+async def remember_location(state: FSMContext, where: GivenLocation, now: datetime) -> None:
+    await state.update_data(
+        last_location={
+            "lat": where.latitude,
+            "lon": where.longitude,
+            "label": where.label,
+            "at": now.isoformat(),
+        }
+    )

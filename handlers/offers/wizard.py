@@ -34,7 +34,7 @@ from bot.ui.places import (
     problem_text,
     read_location,
 )
-from handlers.offers import card_text, category_label, format_when, send_card, zone_of
+from bot.ui.views.offers import card_text, category_label, format_when, send_card, zone_of
 from models import Offer, OfferCategory, User
 
 

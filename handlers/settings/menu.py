@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import users
@@ -14,7 +14,8 @@ from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_text
 from bot.ui.filters import Magic, MenuButton
 from bot.ui.i18n import Translator, t
-from bot.ui.keyboards import language_picker, main_menu, settings_menu
+from bot.ui.keyboards import language_picker, main_menu
+from bot.ui.views.settings import settings_view
 from models import User
 
 COMMANDS = [
@@ -56,12 +57,6 @@ async def language_chosen(
 async def settings(message: Message, locale: str) -> None:
     text, markup = settings_view(locale)
     await message.answer(text, reply_markup=markup)
-
-
-def settings_view(locale: str) -> tuple[str, InlineKeyboardMarkup]:
-    """The /settings text and buttons (also the target of "back" from sub-menus)."""
-    language_name = t(f"language.name.{locale}")
-    return t("settings.text", language=language_name), settings_menu()
 
 
 async def settings_language(query: CallbackQuery, locale: str) -> None:

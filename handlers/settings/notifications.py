@@ -26,7 +26,7 @@ from bot.ui.commands import CommandSpec
 from bot.ui.editing import edit_text
 from bot.ui.filters import Magic
 from bot.ui.i18n import t
-from handlers.common import settings_view
+from bot.ui.views.settings import settings_view
 from models import User
 
 COMMANDS: list[CommandSpec] = []

@@ -4,18 +4,16 @@ QR codes, and the maker_<id> deep link."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
     InaccessibleMessage,
-    InlineKeyboardMarkup,
     Message,
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -24,15 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import Clock
 from bot.services import makers
 from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
-from bot.services.geo.distance import format_distance
 from bot.services.geo.geocoding import Geocoder, normalize_name
 from bot.services.makers import MakerFilter, MakerNotFoundError, NearbyPage
 from bot.services.qrcodes import qr_png
 from bot.ui.callbacks.makers import MakerAction, MakerCb, MakersListAction, MakersListCb
-from bot.ui.callbacks.offers import OfferAction, OfferCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup, edit_text
-from bot.ui.filters import Magic, MenuButton
+from bot.ui.filters import DeepLinkTo, Magic, MenuButton
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
@@ -43,7 +39,19 @@ from bot.ui.places import (
     location_prompt,
     problem_text,
     read_location,
+    recent_location,
+    remember_location,
 )
+from bot.ui.views.makers import (
+    PAGE_SIZE,
+    VENUE_TITLE_LIMIT,
+    card_keyboard,
+    card_text,
+    category_label,
+    category_of,
+    page_view,
+)
+from bot.ui.views.start import greet
 from models import Maker, MakerCategory, User
 
 COMMANDS = [
@@ -51,65 +59,12 @@ COMMANDS = [
     command("favourites", "commands.favourites", Scope.PRIVATE),
 ]
 
-PAGE_SIZE = 5
-# A location shared this recently is used again without asking.
-LOCATION_REUSE = timedelta(minutes=30)
-VENUE_TITLE_LIMIT = 100
-DESCRIPTION_SHOWN = 1000
-
 
 class MakersFlow(StatesGroup):
     location = State()
 
 
 # ----------------------------------------------------------------------------- rendering
-
-
-def category_label(slug: str) -> str:
-    return t(f"makers.category.{slug}")
-
-
-def card_text(maker: Maker) -> str:
-    lines = [f"<b>{escape(maker.name)}</b>", category_label(maker.category)]
-    if maker.description:
-        lines += ["", escape(truncate(maker.description, DESCRIPTION_SHOWN))]
-    details = []
-    address = ", ".join(part for part in (maker.address, maker.city) if part)
-    if address:
-        details.append(t("makers.card.address", address=escape(address)))
-    if maker.website:
-        details.append(t("makers.card.website", website=escape(maker.website)))
-    if maker.phone:
-        details.append(t("makers.card.phone", phone=escape(maker.phone)))
-    if details:
-        lines += ["", *details]
-    return "\n".join(lines)
-
-
-def card_keyboard(maker: Maker, favourite: bool) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    if favourite:
-        builder.button(
-            text=t("makers.card.favourite_remove"),
-            callback_data=MakerCb(action=MakerAction.UNFAVOURITE, maker_id=maker.id),
-        )
-    else:
-        builder.button(
-            text=t("makers.card.favourite_add"),
-            callback_data=MakerCb(action=MakerAction.FAVOURITE, maker_id=maker.id),
-        )
-    if makers.is_web_url(maker.website):
-        builder.button(text=t("makers.card.website_button"), url=maker.website)
-    builder.button(
-        text=t("makers.card.qr_button"),
-        callback_data=MakerCb(action=MakerAction.QR, maker_id=maker.id),
-    )
-    builder.button(
-        text=t("offers.button.maker_offers"),
-        callback_data=OfferCb(action=OfferAction.MAKER, offer_id=maker.id),
-    )
-    builder.adjust(1, 2, 1)
-    return builder.as_markup()
 
 
 async def send_card(message: Message, maker: Maker, favourite: bool) -> None:
@@ -136,84 +91,21 @@ async def open_maker(message: Message, session: AsyncSession, user_id: int, make
     await send_card(message, maker, await makers.is_favourite(session, user_id, maker.id))
 
 
+async def maker_link(
+    message: Message, link: DeepLink, state: FSMContext, session: AsyncSession, user: User
+) -> None:
+    """`/start maker_<id>`: the maker's card (a printed QR code leads here)."""
+    await greet(message, state)
+    await open_maker(message, session, user.id, link.target_id)
+
+
 def _search_data(data: dict[str, Any]) -> dict[str, Any] | None:
     search = data.get("makers_search")
     return search if isinstance(search, dict) else None
 
 
-def _category_of(value: object) -> MakerCategory | None:
-    """The category a search is filtered on; None for every category (what conversation
-    data kept by an earlier release calls "all")."""
-    try:
-        return MakerCategory(str(value))
-    except ValueError:
-        return None
-
-
-def category_button_label(category: MakerCategory | None) -> str:
-    return t("makers.category.all") if category is None else category_label(category)
-
-
-def page_view(
-    search: dict[str, Any], page: NearbyPage, locale: str
-) -> tuple[str, InlineKeyboardMarkup]:
-    place = escape(search["label"]) if search.get("label") else t("makers.list.here")
-    lines = [t("makers.list.header", place=place)]
-    category = _category_of(search.get("category"))
-    if category is not None:
-        lines.append(t("makers.list.filter_category", category=category_label(category)))
-    if search.get("words"):
-        lines.append(t("makers.list.filter_words", words=escape(search["words"])))
-    lines.append("")
-    builder = InlineKeyboardBuilder()
-    if not page.makers:
-        lines.append(t("makers.list.empty"))
-    for number, nearby in enumerate(page.makers, start=page.offset + 1):
-        maker = nearby.maker
-        lines.append(
-            t(
-                "makers.list.item",
-                number=number,
-                name=escape(maker.name),
-                category=category_label(maker.category),
-                distance=format_distance(nearby.distance_km, locale),
-            )
-        )
-        builder.button(
-            text=f"{number}. {truncate(maker.name, 40)}",
-            callback_data=MakerCb(action=MakerAction.OPEN, maker_id=maker.id),
-        )
-    if page.makers:
-        lines += ["", t("makers.list.hint")]
-    sizes = [1] * len(page.makers)
-    if page.has_more:
-        builder.button(
-            text=t("makers.list.more"),
-            callback_data=MakersListCb(
-                action=MakersListAction.MORE,
-                search=int(search["id"]),
-                offset=page.offset + PAGE_SIZE,
-                category=category,
-            ),
-        )
-        sizes.append(1)
-    for choice in (None, *MakerCategory):
-        mark = "✓ " if choice == category else ""
-        builder.button(
-            text=mark + category_button_label(choice),
-            callback_data=MakersListCb(
-                action=MakersListAction.CATEGORY,
-                search=int(search["id"]),
-                offset=0,
-                category=choice,
-            ),
-        )
-    builder.adjust(*sizes, 3)
-    return "\n".join(lines), builder.as_markup()
-
-
 def _filter_of(search: dict[str, Any]) -> MakerFilter:
-    return MakerFilter.of(_category_of(search.get("category")), search.get("words") or "")
+    return MakerFilter.of(category_of(search.get("category")), search.get("words") or "")
 
 
 async def _page(session: AsyncSession, search: dict[str, Any], offset: int) -> NearbyPage:
@@ -268,30 +160,6 @@ async def start_search(
     await message.answer(text, reply_markup=markup)
 
 
-def recent_location(data: dict[str, Any], now: datetime) -> GivenLocation | None:
-    last = data.get("last_location")
-    if not isinstance(last, dict):
-        return None
-    try:
-        when = datetime.fromisoformat(str(last["at"]))
-        if now - when > LOCATION_REUSE:
-            return None
-        return GivenLocation(float(last["lat"]), float(last["lon"]), last.get("label"))
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-async def remember_location(state: FSMContext, where: GivenLocation, now: datetime) -> None:
-    await state.update_data(
-        last_location={
-            "lat": where.latitude,
-            "lon": where.longitude,
-            "label": where.label,
-            "at": now.isoformat(),
-        }
-    )
-
-
 # ----------------------------------------------------------------------------- handlers
 
 
@@ -342,7 +210,7 @@ async def location_given(
         state,
         session,
         where,
-        _category_of(query.get("category")),
+        category_of(query.get("category")),
         str(query.get("words") or ""),
         locale,
     )
@@ -453,6 +321,12 @@ async def favourites_command(message: Message, session: AsyncSession, user: User
 
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.message.register(
+        maker_link,
+        CommandStart(deep_link=True),
+        DeepLinkTo(DeepLinkKind.MAKER),
+        Magic(F.chat.type == "private"),
+    )
     router.message.register(
         makers_command, MenuButton("menu.makers"), Magic(F.chat.type == "private")
     )

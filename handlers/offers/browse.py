@@ -7,16 +7,15 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
-    InaccessibleMessage,
     InlineKeyboardMarkup,
     Message,
 )
@@ -27,11 +26,9 @@ from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.services import offers
 from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
-from bot.services.geo.distance import format_distance
 from bot.services.geo.geocoding import Geocoder
 from bot.services.offers import (
     AlreadyReservedError,
-    NotOrganiserError,
     OfferEndedError,
     OfferNotFoundError,
     OwnOfferError,
@@ -44,16 +41,14 @@ from bot.ui.callbacks.offers import (
     AlertCb,
     OfferAction,
     OfferCb,
-    OfferModerationAction,
-    OfferModerationCb,
     OffersListCb,
     ReportCb,
     ReservationAction,
     ReservationCb,
 )
 from bot.ui.commands import Scope, command
-from bot.ui.editing import edit_markup, edit_text
-from bot.ui.filters import IsOrganiser, Magic, MenuButton
+from bot.ui.editing import edit_markup, edit_text, message_of
+from bot.ui.filters import DeepLinkTo, Magic, MenuButton
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
@@ -66,8 +61,17 @@ from bot.ui.places import (
     location_prompt,
     problem_text,
     read_location,
+    recent_location,
+    remember_location,
 )
-from handlers.makers import recent_location, remember_location
+from bot.ui.views.offers import (
+    card_text,
+    category_label,
+    format_when,
+    send_card,
+    zone_of,
+)
+from bot.ui.views.start import greet
 from models import Offer, OfferStatus, ReportReason, Reservation, ReservationStatus, User
 
 COMMANDS = [
@@ -78,10 +82,7 @@ COMMANDS = [
 ]
 
 PAGE_SIZE = 3
-CAPTION_DESCRIPTION = 500
-TEXT_DESCRIPTION = 1000
 VENUE_LIMIT = 100
-REPORTS_SHOWN = 10
 
 
 class OffersFlow(StatesGroup):
@@ -90,102 +91,6 @@ class OffersFlow(StatesGroup):
 
 
 # ----------------------------------------------------------------------------- rendering
-
-
-def zone_of(user: User | None, settings: Settings) -> ZoneInfo:
-    for name in (user.timezone if user else None, settings.timezone):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
-
-
-def format_when(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
-    local, today = moment.astimezone(zone), now.astimezone(zone)
-    if local.date() == today.date():
-        return t("offers.time.today", time=local.strftime("%H:%M"))
-    return t("offers.time.day", day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
-
-
-def category_label(slug: str) -> str:
-    return t(f"offers.category.{slug}")
-
-
-def card_text(
-    offer: Offer,
-    zone: ZoneInfo,
-    now: datetime,
-    *,
-    distance_km: float | None = None,
-    locale: str = "fr",
-    description_limit: int = TEXT_DESCRIPTION,
-) -> str:
-    lines = [f"<b>{escape(offer.title)}</b> · {category_label(offer.category)}"]
-    if offer.description:
-        lines += ["", escape(truncate(offer.description, description_limit)), ""]
-    lines.append(t("offers.card.quantity", left=offer.quantity_left, total=offer.quantity_total))
-    lines.append(t("offers.card.until", when=format_when(offer.pickup_end, zone, now)))
-    if offers.is_urgent(offer, now):
-        minutes = max(1, int((offer.pickup_end - now).total_seconds() // 60))
-        lines.append(t("offers.card.urgent", minutes=minutes))
-    place = escape(offer.address) if offer.address else t("offers.card.on_map")
-    if distance_km is not None:
-        place += " · " + format_distance(distance_km, locale)
-    lines.append(t("offers.card.where", place=place))
-    if not offers.is_available(offer, now):
-        lines += ["", t(f"offers.card.status.{offer.status}")]
-    elif offer.quantity_left == 0:
-        lines += ["", t("offers.card.sold_out")]
-    return "\n".join(lines)
-
-
-def card_keyboard(offer: Offer, now: datetime, viewer_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    if offers.is_available(offer, now) and offer.quantity_left > 0 and offer.poster_id != viewer_id:
-        builder.button(
-            text=t("offers.button.reserve"),
-            callback_data=OfferCb(action=OfferAction.RESERVE, offer_id=offer.id),
-        )
-    builder.button(
-        text=t("offers.button.qr"), callback_data=OfferCb(action=OfferAction.QR, offer_id=offer.id)
-    )
-    if offer.poster_id != viewer_id:
-        builder.button(
-            text=t("offers.button.report"),
-            callback_data=OfferCb(action=OfferAction.REPORT, offer_id=offer.id),
-        )
-    builder.adjust(1, 2)
-    return builder.as_markup()
-
-
-async def send_card(
-    bot: Bot,
-    chat_id: int,
-    offer: Offer,
-    zone: ZoneInfo,
-    now: datetime,
-    viewer_id: int,
-    *,
-    distance_km: float | None = None,
-    locale: str = "fr",
-) -> None:
-    """With its photo when it has one (the caption then holds a shorter description)."""
-    keyboard = card_keyboard(offer, now, viewer_id)
-    if offer.photo_file_id:
-        caption = card_text(
-            offer,
-            zone,
-            now,
-            distance_km=distance_km,
-            locale=locale,
-            description_limit=CAPTION_DESCRIPTION,
-        )
-        await bot.send_photo(chat_id, offer.photo_file_id, caption=caption, reply_markup=keyboard)
-        return
-    text = card_text(offer, zone, now, distance_km=distance_km, locale=locale)
-    await bot.send_message(chat_id, text, reply_markup=keyboard)
 
 
 async def open_offer(
@@ -204,6 +109,21 @@ async def open_offer(
         await message.answer(t("offers.not_found"))
         return
     await send_card(bot, message.chat.id, offer, zone_of(user, settings), clock.now(), user.id)
+
+
+async def offer_link(
+    message: Message,
+    link: DeepLink,
+    state: FSMContext,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """`/start offer_<id>`: the offer's card (its QR code and shared links lead here)."""
+    await greet(message, state)
+    await open_offer(message, bot, session, user, settings, clock, link.target_id)
 
 
 async def send_pickup_details(
@@ -298,13 +218,6 @@ async def start_search(
     await show_page(message, search=search, offset=0, **context)
 
 
-def _usable(query: CallbackQuery) -> Message | None:
-    message = query.message
-    if message is None or isinstance(message, InaccessibleMessage):
-        return None
-    return message
-
-
 # ----------------------------------------------------------------------------- /offers
 
 
@@ -383,7 +296,7 @@ async def more_button(
     locale: str,
 ) -> None:
     search = _search_data(await state.get_data())
-    message = _usable(query)
+    message = message_of(query)
     if search is None or int(search["id"]) != callback_data.search or message is None:
         await query.answer(t("offers.list.expired"), show_alert=True)
         return
@@ -402,7 +315,7 @@ async def open_button(
     settings: Settings,
     clock: Clock,
 ) -> None:
-    message = _usable(query)
+    message = message_of(query)
     if message is None:
         await query.answer(t("offers.list.expired"), show_alert=True)
         return
@@ -482,7 +395,7 @@ async def reservation_button(
         else "offers.reservation.confirmed"
     )
     await query.answer(t(key))
-    message = _usable(query)
+    message = message_of(query)
     if message is not None:
         await edit_markup(message, reply_markup=None)
     await bot.send_message(query.from_user.id, t(key + "_text", title=escape(offer.title)))
@@ -539,7 +452,7 @@ async def report_reason(
     await query.answer(
         t("offers.report.thanks" if new else "offers.report.already"), show_alert=True
     )
-    message = _usable(query)
+    message = message_of(query)
     if message is not None:
         await edit_text(message, t("offers.report.thanks" if new else "offers.report.already"))
 
@@ -658,7 +571,7 @@ async def close_button(
         await query.answer(t("offers.close.already"), show_alert=True)
         return
     await query.answer(t("offers.close.done"))
-    message = _usable(query)
+    message = message_of(query)
     if message is not None:
         await message.answer(t("offers.close.done_text", title=escape(offer.title)))
 
@@ -741,83 +654,14 @@ async def alert_location(
 # ----------------------------------------------------------------------------- moderation
 
 
-def _report_buttons(offer_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=t("offers.moderation.remove"),
-        callback_data=OfferModerationCb(action=OfferModerationAction.REMOVE, offer_id=offer_id),
-    )
-    builder.button(
-        text=t("offers.moderation.dismiss"),
-        callback_data=OfferModerationCb(action=OfferModerationAction.DISMISS, offer_id=offer_id),
-    )
-    return builder.as_markup()
-
-
-async def send_reported_offers(
-    message: Message, session: AsyncSession, user: User, settings: Settings, clock: Clock
-) -> int:
-    """The /moderation hub's offers part: reported offers, most reported first."""
-    reported = await offers.reported_offers(
-        session, user.id, settings.organiser_ids, limit=REPORTS_SHOWN
-    )
-    if not reported:
-        return 0
-    await message.answer(t("offers.moderation.header", count=len(reported)))
-    zone, now = zone_of(user, settings), clock.now()
-    for entry in reported:
-        reasons = ", ".join(
-            f"{t(f'offers.report.reason.{reason}')} × {count}"
-            for reason, count in sorted(entry.reasons.items())
-        )
-        head = t("offers.moderation.item", id=entry.offer.id, reasons=reasons)
-        body = card_text(entry.offer, zone, now, description_limit=300)
-        await message.answer(head + "\n\n" + body, reply_markup=_report_buttons(entry.offer.id))
-    return len(reported)
-
-
-async def moderation_button(
-    query: CallbackQuery,
-    callback_data: OfferModerationCb,
-    bot: Bot,
-    session: AsyncSession,
-    user: User,
-    settings: Settings,
-    clock: Clock,
-    translator: Translator,
-) -> None:
-    try:
-        if callback_data.action is OfferModerationAction.REMOVE:
-            offer, notices = await offers.remove_offer(
-                session, callback_data.offer_id, user.id, settings.organiser_ids, clock.now()
-            )
-            text = t("offers.moderation.removed", title=escape(offer.title))
-        else:
-            await offers.dismiss_reports(
-                session, callback_data.offer_id, user.id, settings.organiser_ids
-            )
-            notices = []
-            text = t("offers.moderation.dismissed")
-    except NotOrganiserError:
-        await query.answer(t("moderation.refused"), show_alert=True)
-        return
-    except OfferNotFoundError:
-        await query.answer(t("offers.moderation.gone"), show_alert=True)
-        return
-    await query.answer()
-    message = _usable(query)
-    if message is not None:
-        await edit_markup(message, reply_markup=None)
-    await bot.send_message(query.from_user.id, text)
-    await offer_notices.enqueue(session, translator, notices, clock.now(), settings)
-
-
-async def moderation_refused(query: CallbackQuery) -> None:
-    await query.answer(t("moderation.refused"), show_alert=True)
-
-
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.message.register(
+        offer_link,
+        CommandStart(deep_link=True),
+        DeepLinkTo(DeepLinkKind.OFFER),
+        Magic(F.chat.type == "private"),
+    )
     router.message.register(
         offers_command, MenuButton("menu.offers"), Magic(F.chat.type == "private")
     )
@@ -848,6 +692,4 @@ def create_router() -> Router:
         Magic(F.chat.type == "private"),
         Magic(~F.text.startswith("/")),
     )
-    router.callback_query.register(moderation_button, OfferModerationCb.filter(), IsOrganiser())
-    router.callback_query.register(moderation_refused, OfferModerationCb.filter())
     return router

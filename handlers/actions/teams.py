@@ -8,20 +8,23 @@ import logging
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatMemberStatus
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.services import contests, leaderboard
+from bot.services.deeplinks import DeepLink, DeepLinkKind
 from bot.ui.callbacks.actions import TeamJoinCb, TeamLeaveCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_text
-from bot.ui.filters import Magic
+from bot.ui.filters import DeepLinkTo, Magic
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import t
 from bot.ui.views import actions as views
+from bot.ui.views.start import greet
 from models import User
 
 logger = logging.getLogger(__name__)
@@ -130,10 +133,13 @@ async def leave(
         )
 
 
-async def open_team_link(message: Message, session: AsyncSession, bot: Bot, team_id: int) -> None:
+async def team_link(
+    message: Message, link: DeepLink, state: FSMContext, session: AsyncSession
+) -> None:
     """`/start team_<id>`: the team's card with its join button."""
+    await greet(message, state)
     try:
-        found, contest = await contests.team_with_contest(session, team_id)
+        found, contest = await contests.team_with_contest(session, link.target_id)
     except contests.TeamNotFoundError:
         await message.answer(t("team.gone"))
         return
@@ -188,6 +194,12 @@ async def show_leaderboard(
 
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.message.register(
+        team_link,
+        CommandStart(deep_link=True),
+        DeepLinkTo(DeepLinkKind.TEAM),
+        Magic(F.chat.type == "private"),
+    )
     router.message.register(team, Command("team"), Magic(F.chat.type.in_({"group", "supergroup"})))
     router.message.register(my_teams, Command("team"))
     router.callback_query.register(leave, TeamLeaveCb.filter())

@@ -17,7 +17,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
-    InaccessibleMessage,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -41,7 +40,7 @@ from bot.ui.callbacks.broadcasts import (
     BroadcastWizardCb,
 )
 from bot.ui.commands import Scope, command
-from bot.ui.editing import edit_markup, edit_text
+from bot.ui.editing import edit_markup, edit_text, message_of
 from bot.ui.filters import IsOrganiser, Magic
 from bot.ui.formatting import escape
 from bot.ui.i18n import Translator, t
@@ -123,13 +122,6 @@ def _error_text(error: DraftError | HtmlError) -> str:
     return t(f"broadcast.error.{error.code}", **error.params)
 
 
-def _message_of(query: CallbackQuery) -> Message | None:
-    message = query.message
-    if message is None or isinstance(message, InaccessibleMessage):
-        return None
-    return message
-
-
 def _organiser_text(message: Message) -> str | None:
     """The organiser's text as HTML (see AUTOMATIC_ENTITIES)."""
     if message.text is None:
@@ -187,7 +179,7 @@ async def audience_chosen(
             ]
             for choice in choices
         ]
-        message = _message_of(query)
+        message = message_of(query)
         if message is not None:
             await edit_text(message, t(ask_key), reply_markup=_keyboard(*rows, _abort_row()))
         return
@@ -198,7 +190,7 @@ async def audience_chosen(
 async def _ask_text(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(BroadcastForm.text)
     await query.answer()
-    message = _message_of(query)
+    message = message_of(query)
     if message is not None:
         await edit_text(message, t("broadcast.ask_text"), reply_markup=_keyboard(_abort_row()))
 
@@ -282,7 +274,7 @@ async def skipped(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, clock: Clock
 ) -> None:
     await query.answer()
-    message = _message_of(query)
+    message = message_of(query)
     if message is None:
         return
     await edit_markup(message, reply_markup=None)
@@ -345,7 +337,7 @@ async def send_now(
     )
     await state.clear()
     await query.answer()
-    message = _message_of(query)
+    message = message_of(query)
     if message is not None:
         count = started.recipients if started is not None else 0
         await edit_text(message, t("broadcast.started", id=broadcast.id, count=count))
@@ -354,7 +346,7 @@ async def send_now(
 async def ask_time(query: CallbackQuery, state: FSMContext, settings: Settings) -> None:
     await state.set_state(BroadcastForm.when)
     await query.answer()
-    message = _message_of(query)
+    message = message_of(query)
     if message is not None:
         await edit_text(
             message,
@@ -451,7 +443,7 @@ async def time_picked(
     scheduler: Scheduler | None = None,
 ) -> None:
     await query.answer()
-    message = _message_of(query)
+    message = message_of(query)
     if message is None:
         return
     local_now = clock.now().astimezone(settings.tz)
@@ -467,7 +459,7 @@ async def time_picked(
 async def abort(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await query.answer()
-    message = _message_of(query)
+    message = message_of(query)
     if message is not None:
         await edit_text(message, t("broadcast.aborted"))
 
@@ -510,7 +502,7 @@ async def stop(
         if scheduler is not None:
             scheduler.cancel(broadcasting.job_id(result.broadcast.id))
         await query.answer(t("broadcast.stopped"))
-        message = _message_of(query)
+        message = message_of(query)
         if message is not None:
             await edit_text(message, t("broadcast.cancelled_scheduled", id=result.broadcast.id))
         return

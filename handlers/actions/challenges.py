@@ -7,7 +7,8 @@ import asyncio
 from datetime import datetime
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,16 +16,17 @@ from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.core.weeks import week_of
 from bot.services import challenges
-from bot.services.contests import NotOrganiserError
-from bot.services.users import is_organiser
+from bot.services.deeplinks import DeepLink, DeepLinkKind
+from bot.services.users import NotOrganiserError, is_organiser
 from bot.ui.callbacks.actions import ChallengeAction, ChallengeCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_caption, edit_text
-from bot.ui.filters import IsOrganiser, Magic, MenuButton
+from bot.ui.filters import DeepLinkTo, IsOrganiser, Magic, MenuButton
 from bot.ui.formatting import escape
 from bot.ui.i18n import t
 from bot.ui.pictures import progress_picture
 from bot.ui.views import actions as views
+from bot.ui.views.start import greet
 from models import User
 
 COMMANDS = [command("challenges", "commands.challenges", Scope.PRIVATE)]
@@ -90,16 +92,19 @@ async def send_detail(
     )
 
 
-async def open_challenge_link(
+async def challenge_link(
     message: Message,
+    link: DeepLink,
+    state: FSMContext,
     session: AsyncSession,
     user: User,
     clock: Clock,
     settings: Settings,
     locale: str,
-    challenge_id: int,
 ) -> None:
     """`/start join_<id>`: join the challenge the link names, then show it."""
+    await greet(message, state)
+    challenge_id = link.target_id
     try:
         joined = await challenges.join_challenge(session, challenge_id, user.id, clock.now())
     except challenges.ChallengeNotFoundError:
@@ -222,6 +227,12 @@ async def delete_refused(query: CallbackQuery) -> None:
 
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.message.register(
+        challenge_link,
+        CommandStart(deep_link=True),
+        DeepLinkTo(DeepLinkKind.JOIN),
+        Magic(F.chat.type == "private"),
+    )
     router.message.register(
         list_challenges, MenuButton("menu.challenges"), Magic(F.chat.type == "private")
     )

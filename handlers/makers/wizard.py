@@ -34,7 +34,7 @@ from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
 from bot.ui.places import LocationProblem, location_prompt, problem_text, read_location
-from handlers.makers import card_text, category_label
+from bot.ui.views.makers import card_text, category_label
 from models import Maker, MakerCategory, User
 
 COMMANDS = [command("maker", "commands.maker", Scope.PRIVATE)]

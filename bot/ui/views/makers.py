@@ -1,0 +1,143 @@
+"""What the makers directory shows: a maker card and its buttons, a page of the nearest makers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import (
+    InlineKeyboardMarkup,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.services import makers
+from bot.services.geo.distance import format_distance
+from bot.services.makers import NearbyPage
+from bot.ui.callbacks.makers import MakerAction, MakerCb, MakersListAction, MakersListCb
+from bot.ui.callbacks.offers import OfferAction, OfferCb
+from bot.ui.formatting import escape, truncate
+from bot.ui.i18n import t
+from models import Maker, MakerCategory
+
+PAGE_SIZE = 5
+
+VENUE_TITLE_LIMIT = 100
+
+DESCRIPTION_SHOWN = 1000
+
+
+def category_label(slug: str) -> str:
+    return t(f"makers.category.{slug}")
+
+
+def card_text(maker: Maker) -> str:
+    lines = [f"<b>{escape(maker.name)}</b>", category_label(maker.category)]
+    if maker.description:
+        lines += ["", escape(truncate(maker.description, DESCRIPTION_SHOWN))]
+    details = []
+    address = ", ".join(part for part in (maker.address, maker.city) if part)
+    if address:
+        details.append(t("makers.card.address", address=escape(address)))
+    if maker.website:
+        details.append(t("makers.card.website", website=escape(maker.website)))
+    if maker.phone:
+        details.append(t("makers.card.phone", phone=escape(maker.phone)))
+    if details:
+        lines += ["", *details]
+    return "\n".join(lines)
+
+
+def card_keyboard(maker: Maker, favourite: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if favourite:
+        builder.button(
+            text=t("makers.card.favourite_remove"),
+            callback_data=MakerCb(action=MakerAction.UNFAVOURITE, maker_id=maker.id),
+        )
+    else:
+        builder.button(
+            text=t("makers.card.favourite_add"),
+            callback_data=MakerCb(action=MakerAction.FAVOURITE, maker_id=maker.id),
+        )
+    if makers.is_web_url(maker.website):
+        builder.button(text=t("makers.card.website_button"), url=maker.website)
+    builder.button(
+        text=t("makers.card.qr_button"),
+        callback_data=MakerCb(action=MakerAction.QR, maker_id=maker.id),
+    )
+    builder.button(
+        text=t("offers.button.maker_offers"),
+        callback_data=OfferCb(action=OfferAction.MAKER, offer_id=maker.id),
+    )
+    builder.adjust(1, 2, 1)
+    return builder.as_markup()
+
+
+def category_of(value: object) -> MakerCategory | None:
+    """The category a search is filtered on; None for every category (what conversation
+    data kept by an earlier release calls "all")."""
+    try:
+        return MakerCategory(str(value))
+    except ValueError:
+        return None
+
+
+def category_button_label(category: MakerCategory | None) -> str:
+    return t("makers.category.all") if category is None else category_label(category)
+
+
+def page_view(
+    search: dict[str, Any], page: NearbyPage, locale: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    place = escape(search["label"]) if search.get("label") else t("makers.list.here")
+    lines = [t("makers.list.header", place=place)]
+    category = category_of(search.get("category"))
+    if category is not None:
+        lines.append(t("makers.list.filter_category", category=category_label(category)))
+    if search.get("words"):
+        lines.append(t("makers.list.filter_words", words=escape(search["words"])))
+    lines.append("")
+    builder = InlineKeyboardBuilder()
+    if not page.makers:
+        lines.append(t("makers.list.empty"))
+    for number, nearby in enumerate(page.makers, start=page.offset + 1):
+        maker = nearby.maker
+        lines.append(
+            t(
+                "makers.list.item",
+                number=number,
+                name=escape(maker.name),
+                category=category_label(maker.category),
+                distance=format_distance(nearby.distance_km, locale),
+            )
+        )
+        builder.button(
+            text=f"{number}. {truncate(maker.name, 40)}",
+            callback_data=MakerCb(action=MakerAction.OPEN, maker_id=maker.id),
+        )
+    if page.makers:
+        lines += ["", t("makers.list.hint")]
+    sizes = [1] * len(page.makers)
+    if page.has_more:
+        builder.button(
+            text=t("makers.list.more"),
+            callback_data=MakersListCb(
+                action=MakersListAction.MORE,
+                search=int(search["id"]),
+                offset=page.offset + PAGE_SIZE,
+                category=category,
+            ),
+        )
+        sizes.append(1)
+    for choice in (None, *MakerCategory):
+        mark = "✓ " if choice == category else ""
+        builder.button(
+            text=mark + category_button_label(choice),
+            callback_data=MakersListCb(
+                action=MakersListAction.CATEGORY,
+                search=int(search["id"]),
+                offset=0,
+                category=choice,
+            ),
+        )
+    builder.adjust(*sizes, 3)
+    return "\n".join(lines), builder.as_markup()
