@@ -578,3 +578,13 @@ def test_team_ranking_key_orders_exactly_like_fractions(teams: list[tuple[int, i
     rows = [row if row[3] else (row[0], row[1], 0, 0) for row in rows]
     exact = sorted(rows, key=lambda r: (-Fraction(r[2], max(r[3], 1)), -r[2], r[0]))
     assert sorted(rows, key=leaderboard._ranking_key) == exact
+
+
+def test_a_run_of_weeks_ends_on_a_sunday() -> None:
+    wednesday = date(2026, 12, 2)
+    assert challenges.last_day_of_weeks(1, wednesday) == date(2026, 12, 6)
+    assert challenges.last_day_of_weeks(4, wednesday) == date(2026, 12, 27)
+    sunday = date(2026, 12, 6)
+    assert challenges.last_day_of_weeks(1, sunday) == sunday
+    with pytest.raises(challenges.InvalidDraftError):
+        challenges.last_day_of_weeks(3, wednesday)

@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.telegram_html import HtmlError, plain_text
-from bot.services.broadcasts import DraftError, check_text, parse_button, parse_send_time
+from bot.services.broadcasts import (
+    DraftError,
+    SendPreset,
+    check_text,
+    parse_button,
+    parse_send_time,
+    preset_send_time,
+)
 from tests.tg_server import EntityParseError, parse_html
 
 SAMPLES = [
@@ -105,3 +112,17 @@ def test_send_time(answer: str, expected: object) -> None:
         with pytest.raises(DraftError) as error:
             parse_send_time(answer, NOW, PARIS)
         assert error.value.code == expected
+
+
+def test_send_presets() -> None:
+    assert preset_send_time(SendPreset.IN_ONE_HOUR, NOW, PARIS) == datetime(
+        2026, 3, 4, 10, 1, tzinfo=UTC
+    )
+    # 09:00 in Paris the next day, whatever the hour now.
+    assert preset_send_time(SendPreset.TOMORROW_MORNING, NOW, PARIS) == datetime(
+        2026, 3, 5, 8, 0, tzinfo=UTC
+    )
+    late = datetime(2026, 3, 28, 23, 30, tzinfo=UTC)  # Sunday 00:30 in Paris, DST that night
+    assert preset_send_time(SendPreset.TOMORROW_MORNING, late, PARIS) == datetime(
+        2026, 3, 30, 7, 0, tzinfo=UTC
+    )

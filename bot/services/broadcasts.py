@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -308,6 +309,28 @@ _TIME = re.compile(r"^\s*(?:(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\s+)?(\d{1,2})[:h](\
 MIN_LEAD = timedelta(minutes=1)
 
 
+class SendPreset(StrEnum):
+    """The one-tap times of the scheduling step."""
+
+    IN_ONE_HOUR = "1h"
+    TOMORROW_MORNING = "tm"
+
+
+MORNING_HOUR = 9
+
+
+def preset_send_time(preset: SendPreset, now: datetime, zone: ZoneInfo) -> datetime:
+    """In an hour (rounded to the minute), or tomorrow at 09:00 in the bot's time zone."""
+    local_now = now.astimezone(zone)
+    if preset is SendPreset.IN_ONE_HOUR:
+        when = (local_now + timedelta(hours=1, minutes=1)).replace(second=0, microsecond=0)
+    else:
+        when = (local_now + timedelta(days=1)).replace(
+            hour=MORNING_HOUR, minute=0, second=0, microsecond=0
+        )
+    return _checked_send_time(when, now)
+
+
 def parse_send_time(answer: str, now: datetime, zone: ZoneInfo) -> datetime:
     """ "HH:MM" (next occurrence) or "DD/MM[/YYYY] HH:MM", in the bot's time zone -> UTC."""
     match = _TIME.match(answer)
@@ -333,6 +356,10 @@ def parse_send_time(answer: str, now: datetime, zone: ZoneInfo) -> datetime:
                 when = when.replace(year=when.year + 1)
     except ValueError as error:
         raise DraftError("time_format") from error
+    return _checked_send_time(when, now)
+
+
+def _checked_send_time(when: datetime, now: datetime) -> datetime:
     when_utc = when.astimezone(UTC)
     if when_utc < now + MIN_LEAD:
         raise DraftError("time_past")

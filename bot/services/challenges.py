@@ -437,6 +437,18 @@ def parse_target(text: str) -> int:
     return target
 
 
+# The one-tap lengths of a new challenge, in weeks.
+WEEK_PRESETS = (1, 4, 8)
+
+
+def last_day_of_weeks(weeks: int, today: date) -> date:
+    """The last day of a run of `weeks` weeks: this week and the following ones, ending on
+    a Sunday (weeks start on Monday)."""
+    if weeks not in WEEK_PRESETS:
+        raise InvalidDraftError("end")
+    return today + timedelta(days=6 - today.weekday(), weeks=weeks - 1)
+
+
 def parse_last_day(text: str, today: date) -> date:
     """A date typed as 31/12/2026, 31/12, 31.12.2026 or 2026-12-31: today or later, within
     a year."""

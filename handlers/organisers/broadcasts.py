@@ -8,7 +8,6 @@ anyone else is refused, whatever state or button they come with.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from aiogram import F, Router
@@ -30,7 +29,7 @@ from bot.core.settings import Settings
 from bot.core.telegram_html import HtmlError
 from bot.services import audiences, broadcasts
 from bot.services.audiences import AudienceKind
-from bot.services.broadcasts import Draft, DraftError
+from bot.services.broadcasts import Draft, DraftError, SendPreset
 from bot.ui.callbacks.broadcasts import (
     BroadcastAction,
     BroadcastAudienceCb,
@@ -370,11 +369,15 @@ async def _schedule(
     clock: Clock,
     scheduler: Scheduler | None,
     locale: str,
-    answer: str,
+    when: str | SendPreset,
 ) -> None:
+    """Schedule the draft at a typed time or a preset one."""
     now = clock.now()
     try:
-        send_at = broadcasts.parse_send_time(answer, now, settings.tz)
+        if isinstance(when, SendPreset):
+            send_at = broadcasts.preset_send_time(when, now, settings.tz)
+        else:
+            send_at = broadcasts.parse_send_time(when, now, settings.tz)
         broadcast = await broadcasts.create(
             session,
             actor_id=user.id,
@@ -446,14 +449,13 @@ async def time_picked(
     message = message_of(query)
     if message is None:
         return
-    local_now = clock.now().astimezone(settings.tz)
-    if callback_data.step == BroadcastStep.IN_ONE_HOUR:
-        target = local_now + timedelta(hours=1, minutes=1)
-        answer = target.strftime("%d/%m/%Y %H:%M")
-    else:
-        answer = (local_now + timedelta(days=1)).strftime("%d/%m/%Y 09:00")
+    preset = (
+        SendPreset.IN_ONE_HOUR
+        if callback_data.step == BroadcastStep.IN_ONE_HOUR
+        else SendPreset.TOMORROW_MORNING
+    )
     await edit_markup(message, reply_markup=None)
-    await _schedule(message, state, session, user, settings, clock, scheduler, locale, answer)
+    await _schedule(message, state, session, user, settings, clock, scheduler, locale, preset)
 
 
 async def abort(query: CallbackQuery, state: FSMContext) -> None:

@@ -7,7 +7,7 @@ services check again; `_refusals`, after it, answers anyone else clearly.
 from __future__ import annotations
 
 import tempfile
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,6 @@ from models import ChallengeScope, ContestStatus, User
 ORGANISER_COMMANDS = ("contest", "newchallenge", "stats", "export")
 COMMANDS = [command(name, f"commands.{name}", Scope.ORGANISER) for name in ORGANISER_COMMANDS]
 TEAMS_OFFERED = 40
-WEEK_PRESETS = (1, 4, 8)
 
 
 class ContestForm(StatesGroup):
@@ -221,7 +220,7 @@ def _scope_keyboard() -> InlineKeyboardMarkup:
 
 def _end_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for weeks in WEEK_PRESETS:
+    for weeks in challenges.WEEK_PRESETS:
         builder.button(
             text=t("newchallenge.end.weeks", weeks=weeks),
             callback_data=WizardCb(action=ChallengeWizardAction.WEEKS, value=weeks),
@@ -497,13 +496,15 @@ async def wizard_end_weeks(
     settings: Settings,
     locale: str,
 ) -> None:
-    if callback_data.value not in WEEK_PRESETS or not isinstance(query.message, Message):
+    today = clock.now().astimezone(settings.tz).date()
+    try:
+        last = challenges.last_day_of_weeks(callback_data.value, today)
+    except challenges.InvalidDraftError:
+        last = None
+    if last is None or not isinstance(query.message, Message):
         await query.answer(t("fallback.stale_button"), show_alert=True)
         return
     await query.answer()
-    today = clock.now().astimezone(settings.tz).date()
-    # N weeks: this week and the N-1 following ones, ending on a Sunday.
-    last = today + timedelta(days=6 - today.weekday(), weeks=callback_data.value - 1)
     await state.update_data(last_day=last.isoformat())
     await _preview(query.message, state, session, locale)
 
