@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -46,7 +47,7 @@ from benchmarks.common import percentile, report
 from bot.services import makers
 from bot.services.geo.distance import DIAMETER_KM, RADIANS, Origin
 from bot.services.geo.geocoding import DATA_FILE
-from models import MakerCategory
+from models import Maker, MakerCategory, MakerStatus
 from models.database import create_engine, create_sessionmaker, upgrade
 from models.maker import geo_cell
 
@@ -234,10 +235,12 @@ async def approved_points(url: str) -> list[tuple[int, float, float]]:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
-            result = await connection.exec_driver_sql(
-                "SELECT id, latitude, longitude FROM makers WHERE status = 'approved'"
+            result = await connection.execute(
+                select(Maker.id, Maker.latitude, Maker.longitude).where(
+                    Maker.status == MakerStatus.APPROVED
+                )
             )
-            return [(int(row[0]), float(row[1]), float(row[2])) for row in result]
+            return [(int(maker_id), float(lat), float(lon)) for maker_id, lat, lon in result]
     finally:
         await engine.dispose()
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import collections
 import html
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT
@@ -50,8 +51,17 @@ def png() -> bytes:
     return buffer.getvalue()
 
 
+def answers(query_id: str) -> Callable[[RecordedCall], bool]:
+    def matches(call: RecordedCall) -> bool:
+        return str(call.params.get("callback_query_id")) == query_id
+
+    return matches
+
+
 async def add_people(
-    sessionmaker: async_sessionmaker[AsyncSession], ids: list[int], clock: ManualClock
+    sessionmaker: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+    ids: list[int],
+    clock: ManualClock,
 ) -> None:
     async with sessionmaker() as session:
         for user_id in ids:
@@ -208,7 +218,7 @@ async def test_non_organisers_are_refused_on_every_update(
         (answer,) = await tg.wait_for(
             "answerCallbackQuery",
             since=since,
-            predicate=lambda c, q=query_id: str(c.params.get("callback_query_id")) == q,
+            predicate=answers(query_id),
         )
         assert answer.params.get("text") == tr.t("broadcast.refused", "en")
     async with app.sessionmaker() as session:

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -52,7 +53,7 @@ async def start_bot(tg: FakeTelegramServer, database: Path) -> asyncio.subproces
     )
 
 
-async def query(database: Path, sql: str) -> list[tuple[object, ...]]:
+async def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
     engine = create_engine(f"sqlite+aiosqlite:///{database}")
     try:
         async with engine.connect() as connection:
@@ -130,7 +131,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_applies_nothing_twice(
     assert {status for _, status in inbox_rows} == {InboxStatus.DONE}
     audit = Counter(row[0] for row in await query(database, "SELECT user_id FROM audit"))
     assert audit == Counter({person.id: 1 + BUTTONS_EACH for person in people})
-    languages = dict(await query(database, "SELECT id, language FROM users"))
+    languages: dict[int, str] = dict(await query(database, "SELECT id, language FROM users"))
     assert languages == last_choice
     resent = sum(1 for c in tg.calls[since:] if c.method == "answerCallbackQuery")
     # Only what was in hand at the kill may be answered a second time (documented).

@@ -385,8 +385,8 @@ async def test_leave_a_team_from_private_then_join_another(
     assert await count(app, WeekTeamTotal, WeekTeamTotal.actions == 1) == 1
     since = tg.mark()
     await tg.click(ALICE, registered, tr.t("team.button.join", "en"), count=0)
-    answer = next(c for c in tg.calls[since:] if c.method == "answerCallbackQuery")
-    assert answer.params["text"] == text("team.joined", "fr", team="Fac de Pessac")
+    joined = next(c for c in tg.calls[since:] if c.method == "answerCallbackQuery")
+    assert joined.params["text"] == text("team.joined", "fr", team="Fac de Pessac")
     assert await count(app, TeamMember, TeamMember.user_id == ALICE.id) == 1
 
 

@@ -446,7 +446,7 @@ async def test_a_redelivered_approval_tells_the_owner_once_and_the_next_decision
         assert again is not None
         assert again.params.get("text") == tr.t("moderation.already", "fr")
         sent = [c for c in tg.calls[since:] if c.method == "sendMessage"]
-        assert sorted(c.chat_id for c in sent) == [ALICE.id, ORGANISER.id]
+        assert sorted(c.chat_id or 0 for c in sent) == [ALICE.id, ORGANISER.id]
         assert await queued_for(app, ALICE) == [("maker.approved", approved_key)]
 
         # An edit puts the listing back in moderation; the organiser rejects it later on.

@@ -23,7 +23,7 @@ tr = create_translator(PROJECT_ROOT / "locales", "fr")
 def _forged(cls: type[CallbackData], number: int) -> str | None:
     """`cls`'s data with valid enum members and `number` in every int field (None when
     the class has no int field)."""
-    parts = [cls.__prefix__]  # type: ignore[attr-defined]
+    parts = [cls.__prefix__]
     has_int = False
     for info in cls.model_fields.values():
         annotation = info.annotation

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiogram import Bot
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app.wiring import create_bot
@@ -224,6 +224,7 @@ async def test_retries_back_off_and_are_bounded(
             if row.status != OutboxStatus.PENDING:
                 break
             clock.set(row.next_attempt_at)
+    assert row is not None
     assert row.status == OutboxStatus.FAILED
     assert row.attempts == 4
     assert "ServerError" in (row.last_error or "")
@@ -356,7 +357,7 @@ async def test_cancelled_before_start_is_never_sent(
     async with sessionmaker() as session:
         claimed = await outbox.claim_due(session, "me", clock.now(), 10, timedelta(minutes=5))
         await session.execute(
-            OutboxMessage.__table__.update()
+            update(OutboxMessage)
             .where(OutboxMessage.id == claimed[0].id)
             .values(status=OutboxStatus.CANCELLED)
         )

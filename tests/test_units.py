@@ -132,7 +132,7 @@ def test_callback_choices_are_the_models_own_enums() -> None:
 
 
 def test_callback_prefixes_are_unique() -> None:
-    prefixes = [cls.__prefix__ for cls in ALL_CALLBACKS]  # type: ignore[attr-defined]
+    prefixes = [cls.__prefix__ for cls in ALL_CALLBACKS]
     assert len(prefixes) == len(set(prefixes))
 
 

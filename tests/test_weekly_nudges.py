@@ -299,6 +299,7 @@ async def _walk_a_week(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     *_, montreal = (r for r in rows if r.chat_id == M1 and r.kind == "nudge.summary")
     assert "Your challenges" in montreal.text and "4 / 4" in montreal.text
     midweek = next(r for r in rows if r.chat_id == P1 and r.kind == "nudge.midweek")
+    assert midweek.reply_markup is not None
     taps = [b["callback_data"] for row in midweek.reply_markup["inline_keyboard"] for b in row]
     assert taps[:2] == ["al:0", "al:6"]  # veggie_meal, bike_trip: /act's own log buttons
 

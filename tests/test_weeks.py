@@ -12,8 +12,10 @@ from bot.core.weeks import day_bounds, local_midnight, streak, week_bounds, week
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def paris(*args: int) -> datetime:
-    return datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
+def paris(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=PARIS)
 
 
 def test_sunday_2359_and_monday_0000_are_in_different_weeks() -> None:

@@ -17,7 +17,7 @@ TEXT_LIMIT = 4096
 CALLBACK_LIMIT = 64
 
 # Every unicode category but surrogates (Telegram sends valid UTF-8 only).
-any_char = st.characters(exclude_categories=("Cs",))
+any_char = st.characters(exclude_categories=["Cs"])
 tricky_chars = st.sampled_from(
     [
         "\u200b",  # zero-width space

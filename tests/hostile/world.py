@@ -361,13 +361,12 @@ async def seed_other_people(world: World) -> None:
     from bot.services import actions, contests, makers, neighbours, nudges, offers
     from bot.services.challenges import (
         ChallengeDraft,
-        ChallengeScope,
         create_challenge,
         join_challenge,
     )
     from bot.services.offers import OfferDraft
     from bot.services.users import TelegramProfile, upsert_user
-    from models import Maker
+    from models import ChallengeScope, Maker
 
     await seed_pending_listing(world)
     now = world.clock.now()
