@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.common import report
 from tests.conftest import make_settings
-from tests.harness import running_bot
+from tests.support.harness import running_bot
 from tests.tg_server import FakeTelegramServer, Stall, TgUser
 
 PEOPLE = 200

@@ -23,7 +23,7 @@ from pathlib import Path
 from benchmarks.common import percentile, report
 from bot.core.settings import PROJECT_ROOT
 from bot.ui.i18n import create_translator
-from tests.harness import free_port
+from tests.support.harness import free_port
 from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser
 
 PEOPLE = 500

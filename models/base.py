@@ -49,7 +49,7 @@ class Person(StrEnum):
     Declared as `info={"person": Person.X}` on every column that names a person without a
     foreign key to users.id (a foreign key to users.id means ERASE unless declared). The
     erasure service walks the metadata, so a table added later is covered by declaring its
-    columns; tests/test_erasure.py fails on a person-looking column left undeclared.
+    columns; tests/e2e/test_erasure.py fails on a person-looking column left undeclared.
     """
 
     # The row is about the person (their log, their listing): deleted with them.

@@ -10,7 +10,7 @@ although a bot only ever validates a few of them (Update, Message, the methods i
 `install()` (called from bot/__init__.py, before anything imports aiogram) makes both
 families deferred and skips the forced rebuild; instead, each model is given the types'
 namespace that rebuild would have used, so that the model builds itself, unchanged, the
-first time it validates or serialises. tests/test_lazy_models.py builds every model this
+first time it validates or serialises. tests/unit/test_lazy_models.py builds every model this
 way to prove none is left unresolvable. GREENHOOD_EAGER_MODELS=1 turns this off.
 """
 

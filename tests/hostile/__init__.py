@@ -1,1 +1,1 @@
-"""Support for the hostile-input suite (tests/test_hostile_input.py)."""
+"""Support for the hostile-input suite (tests/hostile/test_input.py)."""

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import html
 import itertools
 import json
 import os
-import re
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,10 +25,10 @@ from aiohttp import ClientSession, ClientTimeout, web
 from sqlalchemy import update
 
 from bot.core.settings import PROJECT_ROOT
-from bot.ui.i18n import create_translator
 from models import Broadcast
 from models.database import create_engine
-from tests.harness import free_port
+from tests.support.harness import free_port
+from tests.support.texts import text, tr
 from tests.tg_server import FakeTelegramServer, RecordedCall, TgUser, buttons
 
 SECRET = "replica-secret"
@@ -38,11 +36,6 @@ BOB = TgUser(id=7002, first_name="Bob", language_code="en")
 CAROL = TgUser(id=7003, first_name="Carol", language_code="en")
 DAVE = TgUser(id=7004, first_name="Dave", language_code="en")
 OLGA = TgUser(id=7005, first_name="Olga", language_code="fr")
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
-
-
-def text(key: str, locale: str, **params: object) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, locale, **params)))
 
 
 @dataclass

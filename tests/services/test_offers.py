@@ -28,7 +28,6 @@ from bot.services.offers import (
     SoldOutError,
 )
 from bot.services.users import NotOrganiserError
-from bot.ui.i18n import create_translator
 from bot.ui.notices import offers as offer_notices
 from models import (
     ActionLog,
@@ -41,6 +40,7 @@ from models import (
     User,
 )
 from models.database import create_engine, create_sessionmaker, upgrade
+from tests.support.texts import tr
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")
@@ -354,7 +354,7 @@ async def test_reports_and_removal(session: AsyncSession) -> None:
 async def test_alerts_respect_opt_out_quiet_hours_and_the_daily_cap(
     session: AsyncSession, settings: Settings
 ) -> None:
-    translator = create_translator(settings.locales_dir, "fr")
+    translator = tr
     await add_users(session, POSTER, 1, 2)
     await offers.subscribe_alerts(session, 1, *BORDEAUX, 2, NOW)
     await offers.subscribe_alerts(session, 2, *BORDEAUX, 2, NOW)

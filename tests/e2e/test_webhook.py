@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import json
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,25 +22,18 @@ from typer.testing import CliRunner
 from bot.app.cli import app as cli
 from bot.app.wiring import create_dispatcher
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT, Settings
+from bot.core.settings import Settings
 from bot.serving.runtime import ConfigurationError, check_webhook_settings
 from bot.serving.webhook import SECRET_HEADER, health_handler
-from bot.ui.i18n import create_translator
 from models import InboxStatus, InboxUpdate, User
 from models.database import create_engine, create_sessionmaker
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import text
 from tests.tg_server import FakeTelegramServer, TgUser
 
 BOB = TgUser(id=2002, first_name="Bob", language_code="en")
 SECRET = "s3cret_token-for-tests"
-
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
-
-
-def text(key: str, locale: str, **params: object) -> str:
-    """The plain text a person reads (the server records it without HTML tags)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, locale, **params)))
 
 
 @pytest.fixture

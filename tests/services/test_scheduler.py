@@ -19,15 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app.wiring import create_bot
 from bot.core.scheduling import Cron, Every
 from bot.core.settings import Settings
-from bot.ui.i18n import create_translator
 from bot.worker import scheduler as scheduler_module
 from bot.worker.background import Background, BackgroundTiming
 from bot.worker.scheduler import JOBS_TABLE, ApsScheduler, check_func_ref, sync_database_url
 from models.database import create_sessionmaker
+from tests.support.texts import tr
 
 RUNS: collections.Counter[str] = collections.Counter()
 _ran: asyncio.Event | None = None
-REF = "tests.test_scheduler:record_run"
+REF = "tests.services.test_scheduler:record_run"
 
 
 async def record_run(tag: str) -> None:
@@ -106,7 +106,7 @@ async def test_a_job_stored_under_a_moved_module_is_renamed_and_runs(
         connection.execute(update(table).values(job_state=pickle.dumps(state)))
     jobs_engine.dispose()
     monkeypatch.setattr(
-        scheduler_module, "MOVED_JOB_MODULES", {"tests.old_home:": "tests.test_scheduler:"}
+        scheduler_module, "MOVED_JOB_MODULES", {"tests.old_home:": "tests.services.test_scheduler:"}
     )
 
     second = ApsScheduler(settings.database_url)
@@ -188,7 +188,7 @@ async def test_only_the_lease_holder_runs_jobs_and_a_standby_takes_over(
     engine: AsyncEngine, settings: Settings
 ) -> None:
     sessionmaker = create_sessionmaker(engine)
-    translator = create_translator(settings.locales_dir, "fr")
+    translator = tr
     timing = BackgroundTiming(lease_ttl=timedelta(seconds=30), lease_renew_seconds=0.05)
     bots = [create_bot(settings), create_bot(settings)]
     first = Background(settings, sessionmaker, bots[0], translator, timing=timing)
@@ -288,7 +288,7 @@ async def test_a_replica_without_scheduler_stores_jobs_but_never_runs_or_sends(
     engine: AsyncEngine, settings: Settings
 ) -> None:
     sessionmaker = create_sessionmaker(engine)
-    translator = create_translator(settings.locales_dir, "fr")
+    translator = tr
     bot = create_bot(settings)
     replica = Background(settings, sessionmaker, bot, translator, run_jobs=False)
     try:

@@ -14,26 +14,16 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT, Settings
-from bot.ui.i18n import create_translator
+from bot.core.settings import Settings
 from models import User
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import text, tr
 from tests.tg_server import FakeTelegramServer, TgUser, buttons, reply_keyboard
 
 ALICE = TgUser(id=1001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=1002, first_name="Bob", language_code="en-GB")
 NO_LANG = TgUser(id=1003, first_name="Zed", language_code=None)
-
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
-
-
-def text(key: str, locale: str, **params: object) -> str:
-    """The plain text a person reads (the tests compare without HTML tags)."""
-    import html
-    import re
-
-    return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, locale, **params)))
 
 
 async def boom(message: Message) -> None:

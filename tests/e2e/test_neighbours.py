@@ -3,7 +3,6 @@ locations, expiry, and a privacy scan of every stored value and every message se
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import AsyncIterator
@@ -15,18 +14,17 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT, Settings
+from bot.core.settings import Settings
 from bot.services import actions, neighbours
 from bot.services.geo import geohash
-from bot.ui.i18n import create_translator
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
 from models import Base, NeighbourProfile
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import text as plain
+from tests.support.texts import tr
 from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser
-
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
 
 ANA = TgUser(id=2001, first_name="Ana", language_code="en")
 BEN = TgUser(id=2002, first_name="Ben", language_code="en")
@@ -41,10 +39,6 @@ KM_LAT = 1 / 110.574
 
 def north(km: float, origin: tuple[float, float] = HOME) -> tuple[float, float]:
     return origin[0] + km * KM_LAT, origin[1]
-
-
-def plain(key: str, locale: str, **params: object) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, locale, **params)))
 
 
 @pytest.fixture

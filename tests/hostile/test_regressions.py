@@ -1,4 +1,4 @@
-"""Regression tests for the bugs the hostile-input suite (tests/test_hostile_input.py) found,
+"""Regression tests for the bugs the hostile-input suite (tests/hostile/test_input.py) found,
 each through the real bot polling the test Bot API server."""
 
 from __future__ import annotations
@@ -8,16 +8,15 @@ from pathlib import Path
 
 from aiogram.filters.callback_data import CallbackData
 
-from bot.core.settings import PROJECT_ROOT, Settings
+from bot.core.settings import Settings
 from bot.ui.callbacks import ALL_CALLBACKS
-from bot.ui.i18n import create_translator
 from tests.conftest import make_settings
-from tests.harness import running_bot
 from tests.hostile.checks import capture_errors
+from tests.support.harness import running_bot
+from tests.support.texts import tr
 from tests.tg_server import FakeTelegramServer, TgUser
 
 MALLORY = TgUser(id=7001, first_name="Mallory", language_code="en")
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
 
 
 def _forged(cls: type[CallbackData], number: int) -> str | None:

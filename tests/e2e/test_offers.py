@@ -4,9 +4,7 @@ pickup, subscribe to alerts, report it, and watch it expire."""
 
 from __future__ import annotations
 
-import html
 import io
-import re
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
@@ -16,12 +14,11 @@ from PIL import Image
 from sqlalchemy import select
 
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT, Settings
+from bot.core.settings import Settings
 from bot.services import challenges, offers
 from bot.services.challenges import ChallengeDraft
 from bot.services.offers import OfferDraft
 from bot.ui.callbacks.offers import OfferAction, OfferCb, ReservationAction, ReservationCb
-from bot.ui.i18n import create_translator
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
 from models import (
@@ -35,7 +32,8 @@ from models import (
     User,
 )
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import text, tr
 from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser, buttons
 
 ALICE = TgUser(id=3001, first_name="Alice", language_code="fr")
@@ -46,16 +44,7 @@ ORGANISER = TgUser(id=3099, first_name="Olga", language_code="fr")
 BORDEAUX = (44.8378, -0.5792)
 PARIS = (48.8566, 2.3522)
 
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
 FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
-
-
-def text(key: str, locale: str, **params: object) -> str:
-    """What a person reads: parameters escaped as the bot does, then tags stripped."""
-    escaped = {
-        k: html.escape(v, quote=False) if isinstance(v, str) else v for k, v in params.items()
-    }
-    return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, locale, **escaped)))
 
 
 def labels(call: RecordedCall) -> list[str]:

@@ -11,19 +11,17 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT
 from bot.services import nudges
 from bot.services.nudges import Decision, NudgeKind, Prefs, Refusal, decide
 from bot.ui.callbacks.settings import NotifKindCb, SnoozeCb
-from bot.ui.i18n import create_translator
 from bot.ui.keyboards import snooze_row
 from models import OutboxMessage, User
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import tr
 from tests.tg_server import FakeTelegramServer, TgUser, buttons
 
 PARIS = ZoneInfo("Europe/Paris")
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
 
 
 def paris(day: int, hour: int, minute: int = 0) -> datetime:

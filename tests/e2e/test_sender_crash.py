@@ -19,14 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.core.clock import SystemClock
-from bot.core.settings import PROJECT_ROOT
 from bot.services import broadcasts
 from bot.services.audiences import AudienceKind
 from bot.services.broadcasts import Draft
-from bot.ui.i18n import create_translator
 from bot.ui.notices import broadcasts as broadcasting
 from models import User
 from models.database import create_engine, create_sessionmaker, upgrade
+from tests.support.texts import tr
 from tests.tg_server import FakeTelegramServer, Stall
 
 ORGANISER = 90_000
@@ -62,7 +61,7 @@ async def prepare(database: Path) -> None:
                 send_at=now,
                 now=now,
             )
-            translator = create_translator(PROJECT_ROOT / "locales", "fr")
+            translator = tr
             assert await broadcasting.begin(session, broadcast.id, now, translator, 60.0)
             await session.commit()
     finally:

@@ -16,11 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT
 from bot.services import nudges
 from bot.services.nudges import NudgeKind, Refusal
 from bot.ui.callbacks.actions import ActLogCb
-from bot.ui.i18n import create_translator
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
 from models import (
@@ -37,14 +35,14 @@ from models import (
     WeekTeamTotal,
 )
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import tr
 from tests.tg_server import FakeTelegramServer, TgChat, TgUser, buttons
 
 PARIS = ZoneInfo("Europe/Paris")
 ALICE = TgUser(id=1301, first_name="Alice", language_code="fr")
 BOB = TgUser(id=1302, first_name="Bob", language_code="en")
 CAMPUS = TgChat(id=-1009876, type="supergroup", title="IUT")
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
 FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
 
 

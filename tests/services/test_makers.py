@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.core.settings import PROJECT_ROOT
 from bot.services import makers
 from bot.services.geo.distance import (
     MAX_DISTANCE_KM,
@@ -32,12 +31,12 @@ from bot.services.makers import (
     MakerNotFoundError,
 )
 from bot.services.users import NotOrganiserError, TelegramProfile, upsert_user
-from bot.ui.i18n import create_translator
 from bot.ui.notices import makers as maker_notices
 from models import Maker, MakerCategory, MakerSource, MakerStatus, OutboxMessage, User
 from models.database import create_engine, create_sessionmaker, upgrade
 from models.maker import geo_cell
 from tests.conftest import current_backend
+from tests.support.texts import tr
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 T = TypeVar("T")
@@ -399,7 +398,7 @@ async def test_decision_notice_is_queued_once_per_decision(session: AsyncSession
     """In the owner's language (the one they chose over Telegram's), under a key naming the
     listing, the decision and its moment: the same decision queued again is one message,
     the next decision on the edited listing is another."""
-    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    translator = tr
     organisers = frozenset({900})
     owner = await upsert_user(session, TelegramProfile(42, "Ana", None, "fr"), NOW)
     owner.language = "en"
@@ -436,7 +435,7 @@ async def test_decision_notice_is_queued_once_per_decision(session: AsyncSession
 async def test_decision_notice_skips_an_owner_out_of_reach(session: AsyncSession) -> None:
     """An owner who blocked the bot is not queued a notice, nor is anyone for a listing
     without an owner (an imported one)."""
-    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    translator = tr
     organisers = frozenset({900})
     owner = await upsert_user(session, TelegramProfile(42, "Ana", None, "en"), NOW)
     draft = ListingDraft(

@@ -18,7 +18,7 @@ and no piece of markup the person typed came back live, and no row of another pe
 group (found by walking the metadata) changed.
 
 The budget is small so that `make test` stays fast; set HOSTILE_EXAMPLES for a deeper local
-run, e.g. `HOSTILE_EXAMPLES=2000 .venv/bin/python -m pytest -q tests/test_hostile_input.py`.
+run, e.g. `HOSTILE_EXAMPLES=2000 .venv/bin/python -m pytest -q tests/hostile/test_input.py`.
 Examples are derandomized, so CI is reproducible: a failure prints the drawn values.
 """
 
@@ -42,7 +42,6 @@ from bot.services.catalogue import default_catalogue
 from bot.ui.keyboards import MAIN_MENU_KEYS
 from models import Base
 from tests.conftest import make_settings
-from tests.harness import running_bot
 from tests.hostile import checks, strategies
 from tests.hostile.world import (
     ATTACKER_GROUP,
@@ -58,6 +57,8 @@ from tests.hostile.world import (
     seed_other_people,
     seed_pending_listing,
 )
+from tests.support.harness import running_bot
+from tests.support.texts import tr
 from tests.tg_server import FakeTelegramServer, JsonDict, TgUser
 
 EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "0")) or 150
@@ -283,11 +284,9 @@ async def test_the_server_refuses_bad_html() -> None:
 
 
 def test_the_checks_catch_what_they_are_for() -> None:
-    from bot.core.settings import PROJECT_ROOT
-    from bot.ui.i18n import create_translator
     from tests.tg_server import RecordedCall
 
-    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    translator = tr
     catalogue = checks.Catalogue.of(translator)
 
     def call(text: str, labels: tuple[str, ...] = ()) -> RecordedCall:

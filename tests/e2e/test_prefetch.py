@@ -18,8 +18,8 @@ from bot.serving.prefetch import FORGET_PAST, MAX_AGE, UserPrefetch
 from models import User
 from models.database import has_writes
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
-from tests.test_e2e_foundation import text
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import text
 from tests.tg_server import FakeTelegramServer, RecordedCall, Stall, TgUser
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -18,10 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT, Settings
+from bot.core.settings import Settings
 from bot.services import actions, challenges, contests, leaderboard, reports, users
 from bot.services.users import TelegramProfile, upsert_user
-from bot.ui.i18n import create_translator
 from bot.ui.notices import pledges as pledge_notices
 from models import (
     ActionLog,
@@ -35,6 +34,7 @@ from models import (
 )
 from models.base import NOBODY
 from models.database import create_engine, create_sessionmaker, upgrade
+from tests.support.texts import tr
 
 PARIS = ZoneInfo("Europe/Paris")
 ORGANISER = 500
@@ -206,7 +206,7 @@ async def test_pledge_met_queues_one_outbox_notice_a_week(
     """The notice is queued in the log's transaction, in the organiser's language, with a
     key naming the challenge and the week: logs past the target, or the same pledges
     queued again (a redelivered update), leave one message."""
-    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    translator = tr
     clock = ManualClock(MONDAY)
     async with db() as session:
         alice = await person(session, 1)
@@ -268,7 +268,7 @@ async def test_pledge_notice_skips_an_organiser_who_is_gone(
 ) -> None:
     """An organiser who blocked the bot, or erased their data (the challenge outlives them
     under NOBODY), is not queued a notice; the week still counts as met."""
-    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    translator = tr
     async with db() as session:
         alice = await person(session, 1)
         organiser = await session.get(User, await person(session, ORGANISER))

@@ -16,11 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT, Settings
+from bot.core.settings import Settings
 from bot.services import actions, nudges
 from bot.services import weekly_nudges as plan
 from bot.services.nudges import NudgeKind
-from bot.ui.i18n import create_translator
 from bot.ui.notices import nudges as nudging
 from bot.worker import jobs
 from models import (
@@ -33,10 +32,10 @@ from models import (
 )
 from models.database import create_engine, create_sessionmaker, upgrade
 from tests.conftest import make_settings
+from tests.support.texts import tr
 
 PARIS = ZoneInfo("Europe/Paris")
 MONTREAL = ZoneInfo("America/Montreal")
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
 WEEK = date(2026, 1, 5)  # a Monday
 
 # People: id -> (time zone, what is special about them).

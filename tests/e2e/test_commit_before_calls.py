@@ -24,9 +24,9 @@ from bot.ui.i18n import t
 from models import InboxStatus, InboxUpdate, User
 from models.database import create_sessionmaker
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
-from tests.test_e2e_foundation import text
-from tests.test_inbox import NOW, make_update, received
+from tests.services.test_inbox import NOW, make_update, received
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import text
 from tests.tg_server import FakeTelegramServer, Stall, TgUser
 
 ALICE = TgUser(id=8001, first_name="Alice", language_code="fr")

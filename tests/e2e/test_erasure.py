@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Column, ForeignKey, Integer, MetaData, String
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT, Settings
+from bot.core.settings import Settings
 from bot.services import (
     actions,
     challenges,
@@ -27,7 +27,6 @@ from bot.services import (
 )
 from bot.services.offers import OfferDraft
 from bot.services.users import TelegramProfile, upsert_user
-from bot.ui.i18n import create_translator
 from bot.ui.notices import offers as offer_notices
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
@@ -57,10 +56,9 @@ from models import (
 )
 from models.base import NOBODY, PERSON, Person, person
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import tr
 from tests.tg_server import FakeTelegramServer, TgChat, TgUser
-
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
 
 ZOE = TgUser(id=3001, first_name="Zoé", language_code="fr")
 YAN = TgUser(id=3002, first_name="Yan", language_code="en")

@@ -4,7 +4,6 @@ share locations, type postcodes, page, filter, favourite, register and moderate.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 from collections.abc import AsyncIterator
@@ -17,16 +16,16 @@ from sqlalchemy import select
 
 from bot.app.demo import DEMO_MAKERS, load_demo_makers
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT, Settings
+from bot.core.settings import Settings
 from bot.services import makers
 from bot.services.geo.distance import format_distance, haversine_km
 from bot.services.geo.geocoding import lookup_place
 from bot.ui.callbacks.makers import ModerationAction, ModerationCb
-from bot.ui.i18n import create_translator
 from bot.worker.background import BackgroundTiming
 from models import InboxStatus, InboxUpdate, Maker, MakerStatus, OutboxMessage
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import text, tr
 from tests.tg_server import (
     SEND_METHODS,
     FakeTelegramServer,
@@ -42,16 +41,7 @@ CAROL = TgUser(id=2003, first_name="Carol", language_code="en")
 ORGANISER = TgUser(id=2099, first_name="Olga", language_code="fr")
 BORDEAUX = (44.8378, -0.5792)
 
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
 FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
-
-
-def text(key: str, locale: str, **params: object) -> str:
-    """What a person reads: parameters escaped as the bot does, then tags stripped."""
-    escaped = {
-        k: html.escape(v, quote=False) if isinstance(v, str) else v for k, v in params.items()
-    }
-    return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, locale, **escaped)))
 
 
 def demo_rows() -> list[dict[str, str]]:

@@ -4,7 +4,6 @@ leaderboards and the organisers' commands, as people would use them."""
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 from collections.abc import AsyncIterator
@@ -16,10 +15,9 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT, Settings
+from bot.core.settings import Settings
 from bot.core.weeks import week_of
 from bot.services import actions, challenges, contests
-from bot.ui.i18n import create_translator
 from bot.worker.background import BackgroundTiming
 from models import (
     ActionLog,
@@ -35,7 +33,8 @@ from models import (
     WeekTeamTotal,
 )
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import text, tr
 from tests.tg_server import FakeTelegramServer, TgChat, TgUser, buttons
 
 ALICE = TgUser(id=2001, first_name="Alice", language_code="fr")
@@ -45,12 +44,7 @@ ORGANISER = TgUser(id=2900, first_name="Orga", language_code="fr")
 CAMPUS = TgChat(id=-1001234, type="supergroup", title="IUT Talence")
 OTHER_GROUP = TgChat(id=-1005678, type="supergroup", title="Fac de Pessac")
 
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
 FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
-
-
-def text(key: str, locale: str, **params: object) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, locale, **params)))
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ preview, and every recipient gets the message exactly once."""
 from __future__ import annotations
 
 import collections
-import html
-import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,10 +13,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT
 from bot.services import audiences
 from bot.services.audiences import AudienceKind
-from bot.ui.i18n import create_translator
 from bot.worker.background import BackgroundTiming
 from models import (
     Challenge,
@@ -30,19 +26,16 @@ from models import (
     User,
 )
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import text as plain
+from tests.support.texts import tr
 from tests.tg_server import FakeTelegramServer, TgUser, buttons
 
 ORGANISER = TgUser(id=500, first_name="Olga", language_code="fr")
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
 FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
 NOW = datetime(2026, 1, 7, 10, tzinfo=UTC)
 GROUPS = [-100111, -100222]
 CLOSED_GROUP = -100333
-
-
-def plain(key: str, **params: object) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, "fr", **params)))
 
 
 @pytest.fixture

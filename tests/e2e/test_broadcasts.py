@@ -4,7 +4,6 @@ against the test Bot API server."""
 from __future__ import annotations
 
 import collections
-import html
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -16,29 +15,24 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import ManualClock
-from bot.core.settings import PROJECT_ROOT
 from bot.ui.callbacks.broadcasts import (
     BroadcastAction,
     BroadcastCb,
     BroadcastStep,
     BroadcastWizardCb,
 )
-from bot.ui.i18n import create_translator
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
 from models import Broadcast, BroadcastStatus, OutboxMessage, User
 from tests.conftest import make_settings
-from tests.harness import RunningBot, running_bot
+from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import text as plain
+from tests.support.texts import tr
 from tests.tg_server import FakeTelegramServer, RecordedCall, TgUser, buttons
 
 ORGANISER = TgUser(id=500, first_name="Olga", language_code="fr")
 BOB = TgUser(id=501, first_name="Bob", language_code="en")
-tr = create_translator(PROJECT_ROOT / "locales", "fr")
 FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
-
-
-def plain(key: str, locale: str = "fr", **params: object) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", tr.t(key, locale, **params)))
 
 
 def png() -> bytes:
