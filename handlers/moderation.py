@@ -116,6 +116,9 @@ async def moderation_button(
     except AlreadyModeratedError:
         await query.answer(t("moderation.already"), show_alert=True)
         return
+    if callback_data.action is ModerationAction.APPROVE:
+        # In the decision's transaction: the owner is told once it commits, by the sender.
+        await maker_notices.enqueue(session, translator, maker, now)
     await query.answer()
     if message is not None and not isinstance(message, InaccessibleMessage):
         await edit_markup(message, reply_markup=None)
@@ -123,8 +126,6 @@ async def moderation_button(
     # private only): a reply, sent directly even when the pressed message is inaccessible.
     target = query.from_user.id
     if callback_data.action is ModerationAction.APPROVE:
-        # In the decision's transaction: the owner is told once it commits, by the sender.
-        await maker_notices.enqueue(session, translator, maker, now)
         await bot.send_message(target, t("moderation.approved", name=escape(maker.name)))
         return
     await state.set_state(ModerationFlow.reason)
@@ -227,12 +228,12 @@ async def offer_moderation_button(
     except OfferNotFoundError:
         await query.answer(t("offers.moderation.gone"), show_alert=True)
         return
+    await offer_notices.enqueue(session, translator, notices, clock.now(), settings)
     await query.answer()
     message = message_of(query)
     if message is not None:
         await edit_markup(message, reply_markup=None)
     await bot.send_message(query.from_user.id, text)
-    await offer_notices.enqueue(session, translator, notices, clock.now(), settings)
 
 
 async def offer_moderation_refused(query: CallbackQuery) -> None:

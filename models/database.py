@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +158,37 @@ def _is_write(statement: str) -> bool:
     return statement.lstrip()[:7].upper().startswith(_WRITES)
 
 
+class WriteAfterReplyError(RuntimeError):
+    """An update wrote to the database after its changes were committed and a reply went
+    out. What it wrote would land in a later transaction, which a crash can lose while the
+    update is already marked handled (a reservation kept, its notice gone). Every change of
+    an update, the notices it queues included, is made before its first reply."""
+
+
+SEALED = "greenhood_sealed"
+
+
+def seal(session: AsyncSession) -> None:
+    """From now on, any write through this session raises WriteAfterReplyError."""
+    session.sync_session.info[SEALED] = True
+
+
+def is_sealed(session: AsyncSession) -> bool:
+    return bool(session.sync_session.info.get(SEALED))
+
+
+@contextlib.contextmanager
+def unsealed(session: AsyncSession) -> Iterator[None]:
+    """The pipeline's own bookkeeping after the seal (recording a reply, marking it sent)."""
+    info = session.sync_session.info
+    was = info.pop(SEALED, False)
+    try:
+        yield
+    finally:
+        if was:
+            info[SEALED] = True
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(
     connection: Connection,
@@ -168,6 +201,9 @@ def _note_write(
     # Every statement that reaches the database, whatever sent it (ORM flush, Core,
     # text()), for has_writes.
     if _is_write(statement):
+        session_info = connection.info.get("session_info")
+        if session_info is not None and session_info.get(SEALED):
+            raise WriteAfterReplyError(statement.split(None, 3)[:3])
         connection.info["wrote"] = True
 
 
@@ -181,17 +217,22 @@ def _transaction_ended(connection: Connection) -> None:
 def _returned(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     # Returned mid-transaction, the pool rolls back without telling the Connection.
     record.info.pop("wrote", None)
+    # Whichever session used it last is done with it.
+    record.info.pop("session_info", None)
 
 
 @event.listens_for(Session, "after_begin")
 def _session_connected(session: Session, transaction: Any, connection: Connection) -> None:
     session.info["connection"] = connection
+    connection.info["session_info"] = session.info
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _session_released(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
-        session.info.pop("connection", None)
+        connection = session.info.pop("connection", None)
+        if connection is not None and not connection.closed:
+            connection.info.pop("session_info", None)
 
 
 async def has_writes(session: AsyncSession) -> bool:

@@ -96,5 +96,14 @@ class OutboxMessage(Base):
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A reply or any call other than a plain text/photo message: the Bot API method and
+    # its parameters as they were sent (files as outbox_blobs ids), so that the sender
+    # can make the very same call again (bot/ui/calls.py).
+    call: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The person a notice to someone else is about ("Camille reserved…"): /forget deletes
+    # these rows too, so that no stored text names the person once they are gone.
+    about_user_id: Mapped[int | None] = mapped_column(
+        BigInteger, index=True, info=person(Person.ERASE)
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -30,7 +30,7 @@ from bot.serving.middlewares import (
     UserMiddleware,
 )
 from bot.serving.middlewares.throttling import Throttle
-from bot.serving.requests import CommitBeforeCalls, TolerateStaleUi
+from bot.serving.requests import DurableCalls, TolerateStaleUi
 from bot.serving.transport import JsonAiohttpSession
 from bot.ui.commands import register_commands
 from bot.ui.i18n import Translator, create_translator
@@ -48,7 +48,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
         session = JsonAiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
         session.middleware(TolerateStaleUi())
-        session.middleware(CommitBeforeCalls())
+        session.middleware(DurableCalls())
     return Bot(
         token=token,
         session=session,

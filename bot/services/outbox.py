@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import OutboxBlob, OutboxMessage, OutboxStatus, User
+from models.outbox import TERMINAL_STATUSES
 
 KEY_LIMIT = 200
 ERROR_LIMIT = 500
@@ -48,6 +49,8 @@ class OutgoingMessage:
     not_before: datetime | None = None
     priority: int = Priority.NUDGE
     broadcast_id: int | None = None
+    # Someone else the text names (a reserver in a notice to the poster), for /forget.
+    about_user_id: int | None = None
 
 
 def _row(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
@@ -70,6 +73,7 @@ def _row(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
         "not_before": not_before,
         "next_attempt_at": not_before,
         "broadcast_id": message.broadcast_id,
+        "about_user_id": message.about_user_id,
         "created_at": now,
     }
 
@@ -118,6 +122,7 @@ async def enqueue(
     not_before: datetime | None = None,
     priority: int = Priority.NUDGE,
     broadcast_id: int | None = None,
+    about_user_id: int | None = None,
 ) -> bool:
     """Queue one message; True if it is new, False if this key was already queued."""
     message = OutgoingMessage(
@@ -131,8 +136,89 @@ async def enqueue(
         not_before=not_before,
         priority=priority,
         broadcast_id=broadcast_id,
+        about_user_id=about_user_id,
     )
     return await enqueue_many(session, [message], now) == 1
+
+
+# --------------------------------------------------------------------------- replies
+
+REPLY_KIND = "reply"
+# Lease tokens of replies name the serving process (a dead local one is recovered at once).
+REPLY_TOKEN_PREFIX = "r:"
+
+
+def reply_token(host: str, pid: int, nonce: str) -> str:
+    return f"{REPLY_TOKEN_PREFIX}{host}:{pid}:{nonce}"
+
+
+def reply_token_process(token: str) -> tuple[str, int] | None:
+    """(host, pid) of the process a reply token names, or None for another token."""
+    if not token.startswith(REPLY_TOKEN_PREFIX):
+        return None
+    parts = token[len(REPLY_TOKEN_PREFIX) :].split(":")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A call a handler makes, kept with the transaction that decides it."""
+
+    chat_id: int
+    # {"method": …, "params": …} (bot/ui/calls.py), files as blob ids.
+    call: dict[str, Any]
+    # Unique per update and call: "reply:<update_id>:<n>".
+    key: str
+    text: str = ""
+
+
+async def record_reply(
+    session: AsyncSession, reply: Reply, token: str, lease: timedelta, now: datetime
+) -> int:
+    """Keep a reply the handler is about to send, already claimed by this process (it
+    sends it right after the commit). If the process dies before it is marked sent, the
+    sender recovers it like any interrupted message and makes the call again."""
+    row = OutboxMessage(
+        chat_id=reply.chat_id,
+        kind=REPLY_KIND,
+        priority=int(Priority.INTERACTIVE),
+        text=reply.text,
+        call=reply.call,
+        idempotency_key=reply.key,
+        status=OutboxStatus.SENDING.value,
+        attempts=1,
+        not_before=now,
+        next_attempt_at=now,
+        lease_token=token,
+        lease_until=now + lease,
+        attempt_started_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def settle_replies(
+    session: AsyncSession, outcomes: Sequence[Outcome], token: str, now: datetime
+) -> None:
+    """Write back what became of replies sent by the process that recorded them."""
+    await record_outcomes(session, outcomes, token, now)
+
+
+async def reply_tokens(session: AsyncSession) -> set[str]:
+    """The lease tokens of replies being sent right now (to find those of dead processes)."""
+    rows = await session.scalars(
+        select(OutboxMessage.lease_token)
+        .where(
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.kind == REPLY_KIND,
+        )
+        .distinct()
+    )
+    return {token for token in rows.all() if token}
 
 
 async def create_blob(
@@ -214,6 +300,7 @@ class ClaimedMessage:
     reply_markup: dict[str, Any] | None
     attempts: int
     broadcast_id: int | None
+    call: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +373,7 @@ async def claim_due(
             OutboxMessage.broadcast_id,
             OutboxMessage.priority,
             OutboxMessage.next_attempt_at,
+            OutboxMessage.call,
         )
         .execution_options(synchronize_session=False)
     )
@@ -305,6 +393,7 @@ async def claim_due(
             reply_markup=row.reply_markup,
             attempts=row.attempts,
             broadcast_id=row.broadcast_id,
+            call=row.call,
         )
         for row in rows
     ]
@@ -446,7 +535,14 @@ async def blob_for_upload(session: AsyncSession, blob_id: int) -> tuple[str | No
     return blob.file_id, blob.data, blob.filename
 
 
-async def recover(session: AsyncSession, token: str, now: datetime, *, everyone: bool) -> Recovered:
+async def recover(
+    session: AsyncSession,
+    token: str,
+    now: datetime,
+    *,
+    everyone: bool,
+    dead_tokens: Iterable[str] = (),
+) -> Recovered:
     """Put back messages claimed by a sender that is gone.
 
     `everyone`: this sender just took the worker lease, so no other sender is alive and
@@ -456,10 +552,20 @@ async def recover(session: AsyncSession, token: str, now: datetime, *, everyone:
     offers no way to ask — and is retried: a rare duplicate beats a silent loss.
     """
     orphan = and_(OutboxMessage.status == OutboxStatus.SENDING)
+    expired = OutboxMessage.lease_until < now
+    dead = list(dead_tokens)
+    if dead:
+        expired = or_(expired, OutboxMessage.lease_token.in_(dead))
     if everyone:
-        orphan = and_(orphan, OutboxMessage.lease_token.is_distinct_from(token))
+        # Replies belong to serving processes, which live whoever holds the worker lease:
+        # only those whose lease expired, or whose process is known dead, are orphans.
+        orphan = and_(
+            orphan,
+            OutboxMessage.lease_token.is_distinct_from(token),
+            or_(OutboxMessage.kind != REPLY_KIND, expired),
+        )
     else:
-        orphan = and_(orphan, OutboxMessage.lease_until < now)
+        orphan = and_(orphan, expired)
     rows = (
         await session.execute(
             select(OutboxMessage.id, OutboxMessage.attempt_started_at).where(orphan)
@@ -514,3 +620,30 @@ async def unfinished_count(session: AsyncSession) -> int:
         )
         or 0
     )
+
+
+# --------------------------------------------------------------------------- retention
+
+# Sent, blocked, failed and cancelled messages are kept this long (reports, the nudge
+# caps, a broadcast's figures read them), then forgotten: their texts may quote people.
+KEEP_FOR = timedelta(days=14)
+
+
+async def purge_finished(session: AsyncSession, now: datetime, keep: timedelta = KEEP_FOR) -> int:
+    """Delete finished messages older than `keep`; returns how many. Blobs no message
+    needs any more go too."""
+    result = await session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.created_at < now - keep,
+            OutboxMessage.status.in_([status.value for status in TERMINAL_STATUSES]),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    used = select(OutboxMessage.photo_blob_id).where(OutboxMessage.photo_blob_id.is_not(None))
+    await session.execute(
+        delete(OutboxBlob)
+        .where(OutboxBlob.created_at < now - keep, OutboxBlob.id.not_in(used))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageCaption,
@@ -20,7 +20,8 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import TelegramType
 
-from bot.serving.middlewares.inbox import commit_before_call
+from bot.serving.middlewares.inbox import current_transaction
+from bot.ui import calls
 from bot.ui.editing import AnswerOrRaise
 
 if TYPE_CHECKING:
@@ -67,9 +68,11 @@ class TolerateStaleUi(BaseRequestMiddleware):
             return cast("Response[TelegramType]", True)
 
 
-class CommitBeforeCalls(BaseRequestMiddleware):
-    """Before any call to Telegram made while handling an update, commit what the handler
-    has changed so far (bot.serving.middlewares.inbox explains why); a no-op elsewhere."""
+class DurableCalls(BaseRequestMiddleware):
+    """Inside an update, every call to Telegram goes through the update's transaction:
+    what the handler changed is committed first, and a reply made once something is
+    committed is kept in the outbox with that commit, then settled (bot.serving.middlewares
+    .inbox.UpdateTransaction explains why). Elsewhere (the sender, start-up) a plain call."""
 
     async def __call__(
         self,
@@ -77,5 +80,17 @@ class CommitBeforeCalls(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        await commit_before_call()
-        return await make_request(bot, method)
+        transaction = current_transaction()
+        if transaction is None:
+            return await make_request(bot, method)
+        reply_id = await transaction.before_call(bot, method)
+        if reply_id is None:
+            return await make_request(bot, method)
+        chat_id = calls.chat_of(method) or 0
+        try:
+            result = await make_request(bot, method)
+        except TelegramAPIError as error:
+            transaction.reply_failed(reply_id, chat_id, error)
+            raise
+        transaction.reply_sent(reply_id, chat_id, result)
+        return result

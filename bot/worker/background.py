@@ -29,6 +29,7 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock, SystemClock
+from bot.core.host import pid_alive
 from bot.core.scheduling import Every
 from bot.core.settings import Settings
 from bot.services import broadcasts, leases
@@ -43,16 +44,6 @@ from models import BroadcastStatus
 logger = logging.getLogger(__name__)
 
 LEASE_NAME = "worker"
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -49,8 +50,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import telegram_types  # noqa: F401  (keeps aiogram's response models built)
 from bot.core.clock import Clock
+from bot.core.host import host_id, pid_alive
 from bot.services import outbox
 from bot.services.outbox import ClaimedMessage, Outcome
+from bot.ui import calls
+from bot.ui.calls import UNREACHABLE_HINTS
 from bot.worker.pacing import EPSILON, Pacer, PacerTime, RealTime
 from models import OutboxStatus
 
@@ -58,7 +62,6 @@ logger = logging.getLogger(__name__)
 
 OUTCOME_COALESCE_SECONDS = 0.01
 # Bad Request answers that mean "this person cannot be reached", like a 403.
-UNREACHABLE_HINTS = ("chat not found", "user is deactivated", "bot was kicked", "have no rights")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,12 @@ class SenderStats:
     by_status: dict[str, int] = field(default_factory=dict)
 
 
+def _dead_here(process: tuple[str, int] | None) -> bool:
+    """A serving process of this host that no longer runs: its replies in flight are lost
+    unless sent again (no need to wait for their lease)."""
+    return process is not None and process[0] == host_id() and not pid_alive(process[1])
+
+
 class Sender:
     def __init__(
         self,
@@ -142,8 +151,13 @@ class Sender:
 
     async def recover(self, *, everyone: bool) -> outbox.Recovered:
         async with self.sessionmaker() as session:
+            dead = [
+                token
+                for token in await outbox.reply_tokens(session)
+                if _dead_here(outbox.reply_token_process(token))
+            ]
             recovered = await outbox.recover(
-                session, self.token, self.clock.now(), everyone=everyone
+                session, self.token, self.clock.now(), everyone=everyone, dead_tokens=dead
             )
             await session.commit()
         if recovered.interrupted:
@@ -414,7 +428,7 @@ class Sender:
             message.id,
             OutboxStatus.SENT,
             message.chat_id,
-            sent_message_id=sent.message_id,
+            sent_message_id=sent.message_id if sent is not None else None,
             blob_file_id=blob_file,
         )
 
@@ -435,7 +449,9 @@ class Sender:
             next_attempt_at=self.clock.now() + timedelta(seconds=delay),
         )
 
-    async def _call(self, message: ClaimedMessage) -> tuple[Message, tuple[int, str] | None]:
+    async def _call(self, message: ClaimedMessage) -> tuple[Message | None, tuple[int, str] | None]:
+        if message.call is not None:
+            return await self._replay(message.call), None
         markup = (
             InlineKeyboardMarkup.model_validate(message.reply_markup)
             if message.reply_markup
@@ -474,6 +490,18 @@ class Sender:
             self._blob_file_ids[uploaded_blob] = file_id
             return sent, (uploaded_blob, file_id)
         return sent, None
+
+    async def _replay(self, call: dict[str, Any]) -> Message | None:
+        """A call a handler had decided (a reply, an edit) and that its process could not
+        be seen to finish: made again, exactly."""
+        files: dict[int, tuple[bytes, str]] = {}
+        for blob_id in calls.blob_ids(call):
+            async with self.sessionmaker() as session:
+                _, data, name = await outbox.blob_for_upload(session, blob_id)
+            files[blob_id] = (data, name)
+        method = calls.decode(call, files)
+        result = await self.bot(method, request_timeout=self.config.request_timeout)
+        return result if isinstance(result, Message) else None
 
     # ------------------------------------------------------------------ outcomes
 

@@ -353,11 +353,12 @@ async def reserve_button(
     except OfferNotFoundError:
         await query.answer(t("offers.not_found"), show_alert=True)
         return
+    # The poster's notice is decided with the reservation, before the reserver is told.
+    await offer_notices.enqueue(session, translator, notices, now, settings)
     await query.answer(t("offers.reserve.done"))
     await send_pickup_details(
         bot, query.from_user.id, reservation, offer, zone_of(user, settings), now
     )
-    await offer_notices.enqueue(session, translator, notices, now, settings)
 
 
 async def reservation_button(
@@ -389,6 +390,7 @@ async def reservation_button(
     except ReservationEndedError:
         await query.answer(t("offers.reservation.ended"), show_alert=True)
         return
+    await offer_notices.enqueue(session, translator, notices, now, settings)
     key = (
         "offers.reservation.cancelled"
         if callback_data.action is ReservationAction.CANCEL
@@ -399,7 +401,6 @@ async def reservation_button(
     if message is not None:
         await edit_markup(message, reply_markup=None)
     await bot.send_message(query.from_user.id, t(key + "_text", title=escape(offer.title)))
-    await offer_notices.enqueue(session, translator, notices, now, settings)
 
 
 async def qr_button(

@@ -446,14 +446,15 @@ async def wizard_button(
             restart = Step.PICKUP if error.code in ("past", "too_soon", "too_far") else Step.TITLE
             await ask(message, state, restart, error=_error(restart, error), **context)  # type: ignore[arg-type]
             return
+        # The alerts it triggers are decided with the offer, before anyone is told.
+        await offer_notices.enqueue(session, translator, notices, now, settings)
+        offer_notices.schedule_offer_jobs(scheduler, offer, now)
         await query.answer()
         await state.set_state(None)
         await state.update_data(offer_draft=None)
         await edit_markup(message, reply_markup=None)
         await message.answer(t("offers.wizard.published", id=offer.id), reply_markup=main_menu())
         await send_card(bot, message.chat.id, offer, zone_of(user, settings), now, user.id)
-        await offer_notices.enqueue(session, translator, notices, now, settings)
-        offer_notices.schedule_offer_jobs(scheduler, offer, now)
     else:
         await query.answer(t("offers.wizard.expired"), show_alert=True)
 

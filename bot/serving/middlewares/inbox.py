@@ -2,19 +2,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import TelegramMethod
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
-from bot.services import inbox
+from bot.core.host import host_id
+from bot.services import inbox, outbox
 from bot.services.users import KnownUser
-from models.database import has_writes
+from bot.ui import calls
+from models import OutboxStatus
+from models.database import has_writes, seal, unsealed
 
 logger = logging.getLogger(__name__)
 
@@ -44,63 +52,156 @@ class HandledElsewhere(Exception):
     update meanwhile: the handler's changes are rolled back before it says anything."""
 
 
-_before_call: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
-    "greenhood_before_bot_call", default=None
+_current: ContextVar[UpdateTransaction | None] = ContextVar(
+    "greenhood_update_transaction", default=None
 )
 
-
-async def commit_before_call() -> None:
-    """Called before every Bot API call (bot.requests.CommitBeforeCalls): inside an update,
-    commits what its handler has changed so far; elsewhere, nothing."""
-    hook = _before_call.get()
-    if hook is not None:
-        await hook()
+# How long a reply may stay in flight before the sender takes it for lost: longer than a
+# Bot API call may take (aiogram's default request timeout is 60 s).
+REPLY_LEASE = timedelta(minutes=2)
 
 
-class _UpdateTransaction:
-    """Commits an update's changes before its handler talks to Telegram.
+def current_transaction() -> UpdateTransaction | None:
+    """The transaction of the update being handled (None outside an update)."""
+    return _current.get()
 
-    SQLite has one writer at a time, and a transaction that has written keeps that lock
-    until it ends: committed only when the handler returns, a write was held across every
-    reply's round trip to Telegram, and every other update that writes (a new person's
-    /start, a logged action) waited for it (100 new people: 10.7 s with 100 ms per reply,
-    0.4 s for updates that write nothing). The first such commit also marks the inbox row
-    done, so the changes and the mark still land together; changes made after a reply go
-    in a later commit (the end of the update, or before the next call)."""
 
-    def __init__(self, session: AsyncSession, receipt: InboxReceipt | None, clock: Clock) -> None:
+def reply_token() -> str:
+    """A lease token naming this process (host and pid): the replies it sends are recovered
+    at once by a sender on the same host once the process is gone, and by any sender when
+    their lease expires."""
+    return outbox.reply_token(host_id(), os.getpid(), secrets.token_hex(3))
+
+
+class UpdateTransaction:
+    """One update's database transaction and what its handler says, kept together.
+
+    The handler's changes are committed before it talks to Telegram: SQLite has one writer
+    at a time, and a transaction that has written keeps that lock until it ends (committed
+    only when the handler returned, a write was held across every reply's round trip, and
+    every other update that writes waited for it: 100 new people, 10.7 s with 100 ms per
+    reply against 0.4 s). That commit also marks the inbox row done, so the changes and
+    the mark land together.
+
+    From then on the update is handled as far as the inbox knows: a reply sent after the
+    commit must not be lost to a crash either. So a message or an edit (bot/ui/calls.py
+    DURABLE) made once something is committed is recorded in the outbox in that same
+    commit, already claimed by this process, sent right after it, and marked sent at the
+    end of the update; if the process dies in between, the sender makes the call again.
+    And the update may not write again (models.database.seal): what it changed after its
+    first reply would go in a later transaction that a crash can lose, while the inbox
+    already says handled. Every change, the notices it queues included, comes first."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        receipt: InboxReceipt | None,
+        clock: Clock,
+        token: str,
+    ) -> None:
         self._session = session
         self._receipt = receipt
         self._clock = clock
+        self._token = token
         self._lock = asyncio.Lock()
         # Whether some of the handler's changes are already committed (and stay, even if
         # it fails later).
         self.committed = False
+        self._replies = 0
+        self._outcomes: list[outbox.Outcome] = []
 
-    async def before_call(self) -> None:
+    async def before_call(self, bot: Bot, method: TelegramMethod[Any]) -> int | None:
+        """Commit what the handler changed before it calls Telegram; returns the outbox id
+        under which the call is kept, when it is a reply that must not be lost."""
         async with self._lock:
-            if not await has_writes(self._session):
-                return
+            chat_id = calls.chat_of(method)
+            durable = self._receipt is not None and chat_id is not None and calls.is_durable(method)
+            if not await has_writes(self._session) and not (durable and self.committed):
+                return None
             receipt = self._receipt
             if receipt is not None and not receipt.settled:
                 if not await inbox.mark_done(self._session, receipt.update_id, self._clock.now()):
                     await self._session.rollback()
                     raise HandledElsewhere(receipt.update_id)
                 receipt.settled = True
+            reply_id = None
+            if durable:
+                assert receipt is not None and chat_id is not None
+                reply_id = await self._record(bot, method, receipt.update_id, chat_id)
             await self._session.commit()
             self.committed = True
+            seal(self._session)
+            return reply_id
+
+    async def _record(
+        self, bot: Bot, method: TelegramMethod[Any], update_id: int, chat_id: int
+    ) -> int:
+        stored = await calls.encode(bot, method)
+        now = self._clock.now()
+        self._replies += 1
+        with unsealed(self._session):
+            blobs = {
+                name: await outbox.create_blob(self._session, data, now, filename)
+                for name, (data, filename) in stored.files.items()
+            }
+            reply = outbox.Reply(
+                chat_id=chat_id,
+                call=stored.as_json(blobs),
+                key=f"reply:{update_id}:{self._replies}",
+                text=str(stored.params.get("text") or stored.params.get("caption") or ""),
+            )
+            return await outbox.record_reply(self._session, reply, self._token, REPLY_LEASE, now)
+
+    def reply_sent(self, reply_id: int, chat_id: int, result: object) -> None:
+        message_id = getattr(result, "message_id", None)
+        self._outcomes.append(
+            outbox.Outcome(
+                reply_id,
+                OutboxStatus.SENT,
+                chat_id,
+                sent_message_id=message_id if isinstance(message_id, int) else None,
+            )
+        )
+
+    def reply_failed(self, reply_id: int, chat_id: int, error: TelegramAPIError) -> None:
+        """The handler sees the error as it would anyway; the kept call is settled so the
+        sender does or does not make it again."""
+        failure = calls.failure(error)
+        status = {
+            "blocked": OutboxStatus.BLOCKED,
+            "refused": OutboxStatus.FAILED,
+        }.get(failure.verdict, OutboxStatus.PENDING)
+        retry_at = self._clock.now() + timedelta(seconds=max(failure.retry_after, 1.0))
+        self._outcomes.append(
+            outbox.Outcome(
+                reply_id,
+                status,
+                chat_id,
+                error=error.message,
+                next_attempt_at=retry_at if status is OutboxStatus.PENDING else None,
+            )
+        )
+
+    async def settle(self) -> None:
+        """Record what became of the replies (in the update's last transaction)."""
+        if not self._outcomes:
+            return
+        outcomes, self._outcomes = self._outcomes, []
+        with unsealed(self._session):
+            await outbox.settle_replies(self._session, outcomes, self._token, self._clock.now())
 
 
 class InboxMiddleware(BaseMiddleware):
     """Inside the DB session: claims the update's inbox row before the handler runs and
     marks it done in the handler's transaction, so a crash before the commit leaves it
     pending (to be handled again) and a second delivery changes nothing. The handler's
-    changes are committed before its first call to Telegram (_UpdateTransaction).
+    changes are committed before its first call to Telegram (UpdateTransaction).
 
     Updates fed without a receipt (the terminal chat, some tests) have no inbox row."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
+        self._token = reply_token()
 
     async def __call__(
         self,
@@ -118,8 +219,8 @@ class InboxMiddleware(BaseMiddleware):
             logger.info("update %s already handled or being handled: skipped", receipt.update_id)
             receipt.settled = True
             return None
-        transaction = _UpdateTransaction(session, receipt, self._clock)
-        token = _before_call.set(transaction.before_call)
+        transaction = UpdateTransaction(session, receipt, self._clock, self._token)
+        token = _current.set(transaction)
         try:
             result = await handler(event, data)
         except HandledElsewhere:
@@ -129,9 +230,14 @@ class InboxMiddleware(BaseMiddleware):
             # For the error handler: the apology must not invite a retry that would
             # repeat what is already saved.
             data["saved_before_failure"] = transaction.committed
+            # What the failed handler left uncommitted goes; what its replies became stays.
+            await session.rollback()
+            await transaction.settle()
+            await session.commit()
             raise
         finally:
-            _before_call.reset(token)
+            _current.reset(token)
+        await transaction.settle()
         if receipt is None or receipt.settled:
             # Settled with the changes committed before a call to Telegram; what the
             # handler changed after it is committed by the session middleware.
