@@ -155,18 +155,26 @@ async def ask_location(message: Message, state: FSMContext) -> None:
     )
 
 
-async def show_view(
-    message: Message, session: AsyncSession, user_id: int, clock: Clock, settings: Settings
-) -> None:
+async def view_message(
+    session: AsyncSession, user_id: int, clock: Clock, settings: Settings
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The view (or why there is none). Computed before anything is said: it forgets
+    expired positions on the way, and nothing is written once a message went out."""
     now = clock.now()
     try:
         view = await neighbours.neighbourhood(session, user_id, now, week_of(now, settings.tz))
     except NeighboursProblem as problem:
-        await message.answer(t(problem.key))
-        return
+        return t(problem.key), None
     profile = await neighbours.profile_of(session, user_id)
     assert profile is not None  # neighbourhood() raised otherwise
-    await message.answer(view_text(view, profile), reply_markup=panel_keyboard(profile))
+    return view_text(view, profile), panel_keyboard(profile)
+
+
+async def show_view(
+    message: Message, session: AsyncSession, user_id: int, clock: Clock, settings: Settings
+) -> None:
+    text, markup = await view_message(session, user_id, clock, settings)
+    await message.answer(text, reply_markup=markup)
 
 
 async def neighbours_command(
@@ -232,8 +240,10 @@ async def neighbours_button(
         if await state.get_state() != NeighboursFlow.name.state:
             return
         await neighbours.set_display_name(session, user.id, None)
-        await edit_markup(message, reply_markup=None)
+        # The next screen first: it may forget expired positions (a write), and nothing is
+        # written once a message went out.
         await after_name(message, state, session, user.id, clock, settings)
+        await edit_markup(message, reply_markup=None)
     elif action is NeighboursAction.RENAME:
         await state.set_state(NeighboursFlow.name)
         await message.answer(t("neighbours.name.ask"), reply_markup=name_keyboard())
@@ -288,8 +298,17 @@ async def name_given(
         return
     profile = await neighbours.profile_of(session, user.id)
     assert profile is not None and profile.display_name is not None
+    view = (
+        await view_message(session, user.id, clock, settings) if profile.cell is not None else None
+    )
     await message.answer(t("neighbours.name.saved", name=escape(profile.display_name)))
-    await after_name(message, state, session, user.id, clock, settings)
+    if view is None:
+        # First time: where do you live?
+        await ask_location(message, state)
+        return
+    # A rename from the panel: back to the view.
+    await state.clear()
+    await message.answer(view[0], reply_markup=view[1])
 
 
 async def location_given(
@@ -314,9 +333,10 @@ async def location_given(
         await message.answer(t(problem.key), reply_markup=main_menu())
         return
     del where  # the exact point is not needed any more
+    text, markup = await view_message(session, user.id, clock, settings)
     await state.clear()
     await message.answer(t("neighbours.location.saved"), reply_markup=main_menu())
-    await show_view(message, session, user.id, clock, settings)
+    await message.answer(text, reply_markup=markup)
 
 
 async def live_location(message: Message, session: AsyncSession, user: User, clock: Clock) -> None:

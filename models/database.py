@@ -189,6 +189,15 @@ def unsealed(session: AsyncSession) -> Iterator[None]:
             info[SEALED] = True
 
 
+@contextlib.contextmanager
+def derived(session: AsyncSession) -> Iterator[None]:
+    """Writes of derived data a read may leave behind (a finished week archived, expired
+    positions forgotten): idempotent, redone by the next read if a crash loses them, so
+    allowed after a reply where other writes are not (see seal)."""
+    with unsealed(session):
+        yield
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(
     connection: Connection,

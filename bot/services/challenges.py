@@ -41,6 +41,7 @@ from models import (
     User,
     WeekRollover,
 )
+from models.database import derived
 
 TITLE_LIMIT = 80
 DESCRIPTION_LIMIT = 600
@@ -337,6 +338,11 @@ async def roll_over(session: AsyncSession, now: datetime, tz: tzinfo) -> int:
     called lazily wherever weekly figures are read, and by the scheduler when it lands.
     Returns how many challenge-weeks it archived.
     """
+    with derived(session):
+        return await _roll_over(session, now, tz)
+
+
+async def _roll_over(session: AsyncSession, now: datetime, tz: tzinfo) -> int:
     current = week_of(now, tz)
     if await session.get(WeekRollover, current) is not None:
         return 0

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.geo import geohash
 from bot.services.geo.distance import haversine_km
 from models import ActionLog, NeighbourProfile
+from models.database import derived
 
 POSITION_TTL = timedelta(days=30)
 # "Engaged": logged at least one action within this window.
@@ -145,15 +146,17 @@ async def record_position(
 
 
 async def purge_expired_positions(session: AsyncSession, now: datetime) -> int:
-    """Forget positions not refreshed for POSITION_TTL; the number forgotten."""
-    result = await session.execute(
-        update(NeighbourProfile)
-        .where(
-            NeighbourProfile.cell.is_not(None),
-            NeighbourProfile.cell_updated_at < now - POSITION_TTL,
+    """Forget positions not refreshed for POSITION_TTL; the number forgotten. (Every query
+    ignores them already: done again by the next one if a crash loses it.)"""
+    with derived(session):
+        result = await session.execute(
+            update(NeighbourProfile)
+            .where(
+                NeighbourProfile.cell.is_not(None),
+                NeighbourProfile.cell_updated_at < now - POSITION_TTL,
+            )
+            .values(cell=None, cell_updated_at=None)
         )
-        .values(cell=None, cell_updated_at=None)
-    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

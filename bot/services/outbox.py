@@ -204,8 +204,36 @@ async def record_reply(
 async def settle_replies(
     session: AsyncSession, outcomes: Sequence[Outcome], token: str, now: datetime
 ) -> None:
-    """Write back what became of replies sent by the process that recorded them."""
-    await record_outcomes(session, outcomes, token, now)
+    """Write back what became of replies sent by the process that recorded them: those
+    delivered are forgotten at once (kept only to survive a crash, they would otherwise
+    hold what the person was told, /forget's own confirmation included)."""
+    sent = [outcome.id for outcome in outcomes if outcome.status is OutboxStatus.SENT]
+    await record_outcomes(
+        session,
+        [outcome for outcome in outcomes if outcome.status is not OutboxStatus.SENT],
+        token,
+        now,
+    )
+    if sent:
+        await session.execute(
+            delete(OutboxMessage)
+            .where(OutboxMessage.id.in_(sent), OutboxMessage.lease_token == token)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def forget_sent_replies(session: AsyncSession, ids: Sequence[int]) -> None:
+    if not ids:
+        return
+    await session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.kind == REPLY_KIND,
+            OutboxMessage.status == OutboxStatus.SENT,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def reply_tokens(session: AsyncSession) -> set[str]:

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from bot.services import inbox, users
+from bot.services.geo import privacy
 from bot.serving.locks import Locks
 from bot.serving.middlewares.inbox import InboxReceipt
 from bot.serving.prefetch import UserPrefetch
@@ -95,6 +96,24 @@ class UpdateProcessor:
 
     def parse(self, payload: str | bytes) -> Update:
         return Update.model_validate_json(payload, context={"bot": self._bot})
+
+    def coarse(self, updates: Sequence[Update]) -> list[Update]:
+        """The updates with every shared point rounded (bot/services/geo/privacy.py),
+        before anything stores them or hands them to a handler."""
+        result = []
+        for update in updates:
+            if (
+                update.message is None
+                and update.edited_message is None
+                and (update.inline_query is None and update.chosen_inline_result is None)
+            ):
+                result.append(update)
+                continue
+            raw = update.model_dump(exclude_unset=True, by_alias=True)
+            if privacy.coarsen(raw):
+                update = Update.model_validate(raw, context={"bot": self._bot})
+            result.append(update)
+        return result
 
     async def store(
         self, updates: Sequence[Update], payloads: Sequence[str] | None = None

@@ -224,6 +224,7 @@ class Runtime:
             backoff.reset()
             if not updates:
                 continue
+            updates = self.processor.coarse(updates)
             try:
                 new = await self.processor.store(updates)
             except SQLAlchemyError:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import inbox
+from bot.services.geo import privacy
 from bot.serving.processing import UpdateProcessor
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class InboxRequestHandler(SimpleRequestHandler):
             return web.Response(status=400, text="not JSON")
         if not isinstance(raw, dict) or type(raw.get("update_id")) is not int:
             return web.Response(status=400, text="not an update")
+        # Shared points rounded before anything keeps them (bot/services/geo/privacy.py).
+        privacy.coarsen(raw)
         try:
             update = Update.model_validate(raw, context={"bot": bot})
         except ValidationError:

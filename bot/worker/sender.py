@@ -530,6 +530,10 @@ class Sender:
                 try:
                     async with self.sessionmaker() as session:
                         await outbox.record_outcomes(session, batch, self.token, self.clock.now())
+                        # A recovered reply, once delivered, is forgotten like the others.
+                        await outbox.forget_sent_replies(
+                            session, [o.id for o in batch if o.status is OutboxStatus.SENT]
+                        )
                         await session.commit()
                     break
                 except Exception:

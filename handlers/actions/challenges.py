@@ -103,16 +103,19 @@ async def challenge_link(
     locale: str,
 ) -> None:
     """`/start join_<id>`: join the challenge the link names, then show it."""
-    await greet(message, state)
     challenge_id = link.target_id
+    # Joined before anything is said (nothing is written once a message went out).
     try:
         joined = await challenges.join_challenge(session, challenge_id, user.id, clock.now())
     except challenges.ChallengeNotFoundError:
+        await greet(message, state)
         await message.answer(t("challenges.gone"))
         return
     except challenges.NotEligibleError:
+        await greet(message, state)
         await message.answer(t("challenges.not_eligible"))
         return
+    await greet(message, state)
     await message.answer(t("challenges.joined" if joined else "challenges.already_in"))
     await send_detail(message, session, user, clock, settings, locale, challenge_id)
 

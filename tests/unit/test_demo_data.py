@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import math
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-DEMO_MAKERS = Path(__file__).resolve().parent.parent / "data" / "demo_makers.csv"
+from bot.core.settings import PROJECT_ROOT
+
+DEMO_MAKERS = PROJECT_ROOT / "data" / "demo_makers.csv"
 HEADER = [
     "id",
     "name",

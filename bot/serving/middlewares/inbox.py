@@ -88,9 +88,10 @@ class UpdateTransaction:
     DURABLE) made once something is committed is recorded in the outbox in that same
     commit, already claimed by this process, sent right after it, and marked sent at the
     end of the update; if the process dies in between, the sender makes the call again.
-    And the update may not write again (models.database.seal): what it changed after its
-    first reply would go in a later transaction that a crash can lose, while the inbox
-    already says handled. Every change, the notices it queues included, comes first."""
+    And once a message went out, the update may not write again (models.database.seal):
+    what it changed after its first reply would go in a later transaction that a crash
+    can lose, while the inbox already says handled. Every change, the notices it queues
+    included, comes before the first message."""
 
     def __init__(
         self,
@@ -130,7 +131,10 @@ class UpdateTransaction:
                 reply_id = await self._record(bot, method, receipt.update_id, chat_id)
             await self._session.commit()
             self.committed = True
-            seal(self._session)
+            if durable:
+                # A question to Telegram (getChatMember) or the spinner's answer commits too,
+                # but tells the person nothing: writing after it stays allowed.
+                seal(self._session)
             return reply_id
 
     async def _record(
