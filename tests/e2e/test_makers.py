@@ -43,7 +43,7 @@ ORGANISER = TgUser(id=2099, first_name="Olga", language_code="fr")
 BORDEAUX = (44.8378, -0.5792)
 # What the bot keeps of a shared location (bot/services/geo/privacy.py): the lists are
 # ordered from that point.
-AS_SHARED = tuple(round(value, privacy.DECIMALS) for value in BORDEAUX)
+AS_SHARED = (round(BORDEAUX[0], privacy.DECIMALS), round(BORDEAUX[1], privacy.DECIMALS))
 
 FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
 
