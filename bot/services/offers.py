@@ -126,6 +126,8 @@ class Notice:
     key: str
     offer_id: int
     params: dict[str, str | int] = field(default_factory=dict)
+    # The person the text names, when it is not the recipient (erased with them).
+    about_user_id: int | None = None
 
 
 def notice_key_prefix(offer_id: int, kind: NoticeKind) -> str:
@@ -462,6 +464,7 @@ async def reserve(
             "left": offer.quantity_left,
             "total": offer.quantity_total,
         },
+        about_user_id=user_id,
     )
     return reservation, offer, [notice]
 
@@ -588,6 +591,7 @@ async def cancel_reservation(
                 "title": offer.title,
                 "name": reserver.first_name if reserver else str(reservation.user_id),
             },
+            about_user_id=reservation.user_id,
         )
     else:
         notice = Notice(

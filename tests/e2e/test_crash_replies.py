@@ -26,9 +26,9 @@ PEOPLE = 240
 KILLS = 10
 
 
-async def start_bot(tg: FakeTelegramServer, tmp_path: Path, env_extra: dict[str, str]) -> (
-    asyncio.subprocess.Process
-):
+async def start_bot(
+    tg: FakeTelegramServer, tmp_path: Path, env_extra: dict[str, str]
+) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "BOT_TOKEN": tg.token,
@@ -58,7 +58,9 @@ async def test_ten_sigkills_lose_no_reply(tg: FakeTelegramServer, tmp_path: Path
     env_extra = {"DATABASE_URL": settings.database_url}
     if settings.redis_url:
         env_extra |= {"REDIS_URL": settings.redis_url, "REDIS_PREFIX": settings.redis_prefix}
-    people = [TgUser(id=7_000_000 + i, first_name=f"P{i}", language_code="fr") for i in range(PEOPLE)]
+    people = [
+        TgUser(id=7_000_000 + i, first_name=f"P{i}", language_code="fr") for i in range(PEOPLE)
+    ]
     ids = {person.id for person in people}
     for person in people:
         tg.push_text(person, "/me")

@@ -91,6 +91,7 @@ async def enqueue(
             now=now,
             reply_markup=reply_markup,
             priority=Priority.INTERACTIVE,
+            about_user_id=notice.about_user_id,
         )
     return queued
 
