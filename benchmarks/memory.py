@@ -33,9 +33,10 @@ from bot.core.settings import PROJECT_ROOT
 from bot.core.weeks import week_of
 from bot.services.actions import grams, rebuild_weekly_totals
 from bot.services.catalogue import default_catalogue
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgUser
 from models import ActionLog, User
 from models.database import create_engine, upgrade
-from tests.tg_server import FakeTelegramServer, TgUser
 
 PEOPLE = 100_000
 ACTIVE = 3_000  # distinct people who write during the measure

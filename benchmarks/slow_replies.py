@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 from benchmarks.common import report
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import Stall, TgUser
 from tests.conftest import make_settings
 from tests.harness import running_bot
-from tests.tg_server import FakeTelegramServer, Stall, TgUser
 
 PEOPLE = 200
 REPLY_DELAY = 0.1

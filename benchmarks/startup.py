@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.common import percentile, report
-from tests.tg_server import FakeTelegramServer
+from bot.standin import BotApiStandIn as FakeTelegramServer
 
 RUNS = 5
 

@@ -22,9 +22,10 @@ from pathlib import Path
 
 from benchmarks.common import percentile, report
 from bot.core.settings import PROJECT_ROOT
+from bot.standin import SEND_METHODS, RecordedCall, TgUser
+from bot.standin import BotApiStandIn as FakeTelegramServer
 from bot.ui.i18n import create_translator
 from tests.harness import free_port
-from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser
 
 PEOPLE = 500
 WAVES = 6

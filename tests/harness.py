@@ -18,8 +18,8 @@ from bot.app.process import open_process
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.serving.runtime import Runtime
+from bot.standin import BotApiStandIn as FakeTelegramServer
 from bot.worker.background import Background, BackgroundTiming
-from tests.tg_server import FakeTelegramServer
 
 
 class UpdateTracker:

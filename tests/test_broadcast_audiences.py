@@ -18,6 +18,8 @@ from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT
 from bot.services import audiences
 from bot.services.audiences import AudienceKind
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgUser, buttons
 from bot.ui.i18n import create_translator
 from bot.worker.background import BackgroundTiming
 from models import (
@@ -31,7 +33,6 @@ from models import (
 )
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
-from tests.tg_server import FakeTelegramServer, TgUser, buttons
 
 ORGANISER = TgUser(id=500, first_name="Olga", language_code="fr")
 tr = create_translator(PROJECT_ROOT / "locales", "fr")

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import RecordedCall, TgUser, buttons
 from bot.ui.callbacks import BroadcastAction, BroadcastCb, BroadcastStep, BroadcastWizardCb
 from bot.ui.i18n import create_translator
 from bot.worker import jobs
@@ -23,7 +25,6 @@ from bot.worker.background import BackgroundTiming
 from models import Broadcast, BroadcastStatus, OutboxMessage, User
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
-from tests.tg_server import FakeTelegramServer, RecordedCall, TgUser, buttons
 
 ORGANISER = TgUser(id=500, first_name="Olga", language_code="fr")
 BOB = TgUser(id=501, first_name="Bob", language_code="en")

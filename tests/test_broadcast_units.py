@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.telegram_html import HtmlError, plain_text
 from bot.services.broadcasts import DraftError, check_text, parse_button, parse_send_time
-from tests.tg_server import EntityParseError, parse_html
+from bot.standin import EntityParseError, parse_html
 
 SAMPLES = [
     "plain text",

@@ -20,6 +20,8 @@ from bot.core.clock import ManualClock
 from bot.services import inbox
 from bot.services.users import set_language
 from bot.serving.middlewares.inbox import InboxReceipt
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import Stall, TgUser
 from bot.ui.i18n import t
 from models import InboxStatus, InboxUpdate, User
 from models.database import create_sessionmaker
@@ -27,7 +29,6 @@ from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
 from tests.test_e2e_foundation import text
 from tests.test_inbox import NOW, make_update, received
-from tests.tg_server import FakeTelegramServer, Stall, TgUser
 
 ALICE = TgUser(id=8001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=8002, first_name="Bob", language_code="fr")

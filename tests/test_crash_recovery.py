@@ -19,9 +19,10 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.core.settings import PROJECT_ROOT
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgUser
 from models import InboxStatus
 from models.database import create_engine, upgrade
-from tests.tg_server import FakeTelegramServer, TgUser
 
 PEOPLE = 40
 BUTTONS_EACH = 9

@@ -19,6 +19,8 @@ from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT, Settings
 from bot.core.weeks import week_of
 from bot.services import actions, challenges, contests
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgChat, TgUser, buttons
 from bot.ui.i18n import create_translator
 from bot.worker.background import BackgroundTiming
 from models import (
@@ -36,7 +38,6 @@ from models import (
 )
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
-from tests.tg_server import FakeTelegramServer, TgChat, TgUser, buttons
 
 ALICE = TgUser(id=2001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=2002, first_name="Bob", language_code="en")

@@ -15,11 +15,12 @@ from sqlalchemy import select
 
 from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT, Settings
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgUser, buttons, reply_keyboard
 from bot.ui.i18n import create_translator
 from models import User
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
-from tests.tg_server import FakeTelegramServer, TgUser, buttons, reply_keyboard
 
 ALICE = TgUser(id=1001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=1002, first_name="Bob", language_code="en-GB")

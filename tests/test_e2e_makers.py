@@ -21,20 +21,22 @@ from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import makers
 from bot.services.geo.distance import format_distance, haversine_km
 from bot.services.geo.geocoding import lookup_place
+from bot.standin import (
+    SEND_METHODS,
+    RecordedCall,
+    TgUser,
+    buttons,
+    reply_keyboard,
+)
+from bot.standin import (
+    BotApiStandIn as FakeTelegramServer,
+)
 from bot.ui.callbacks import ModerationAction, ModerationCb
 from bot.ui.i18n import create_translator
 from bot.worker.background import BackgroundTiming
 from models import InboxStatus, InboxUpdate, Maker, MakerStatus, OutboxMessage
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
-from tests.tg_server import (
-    SEND_METHODS,
-    FakeTelegramServer,
-    RecordedCall,
-    TgUser,
-    buttons,
-    reply_keyboard,
-)
 
 ALICE = TgUser(id=2001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=2002, first_name="Bob", language_code="en")

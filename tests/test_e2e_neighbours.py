@@ -18,13 +18,14 @@ from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import actions, neighbours
 from bot.services.geo import geohash
+from bot.standin import SEND_METHODS, RecordedCall, TgUser
+from bot.standin import BotApiStandIn as FakeTelegramServer
 from bot.ui.i18n import create_translator
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
 from models import Base, NeighbourProfile
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
-from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser
 
 tr = create_translator(PROJECT_ROOT / "locales", "fr")
 

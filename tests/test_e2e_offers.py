@@ -20,6 +20,8 @@ from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import challenges, offers
 from bot.services.challenges import ChallengeDraft
 from bot.services.offers import OfferDraft
+from bot.standin import SEND_METHODS, RecordedCall, TgUser, buttons
+from bot.standin import BotApiStandIn as FakeTelegramServer
 from bot.ui.callbacks import OfferAction, OfferCb, ReservationAction, ReservationCb
 from bot.ui.i18n import create_translator
 from bot.worker import jobs
@@ -36,7 +38,6 @@ from models import (
 )
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
-from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser, buttons
 
 ALICE = TgUser(id=3001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=3002, first_name="Bob", language_code="en")

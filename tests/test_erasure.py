@@ -27,6 +27,8 @@ from bot.services import (
 )
 from bot.services.offers import OfferDraft
 from bot.services.users import TelegramProfile, upsert_user
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgChat, TgUser
 from bot.ui.i18n import create_translator
 from bot.ui.notices import offers as offer_notices
 from bot.worker import jobs
@@ -58,7 +60,6 @@ from models import (
 from models.base import NOBODY, PERSON, Person, person
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
-from tests.tg_server import FakeTelegramServer, TgChat, TgUser
 
 tr = create_translator(PROJECT_ROOT / "locales", "fr")
 

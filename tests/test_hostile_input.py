@@ -39,6 +39,8 @@ from hypothesis import strategies as st
 from sqlalchemy import String, Text, select
 
 from bot.services.catalogue import default_catalogue
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import JsonDict, TgUser
 from bot.ui.keyboards import MAIN_MENU_KEYS
 from models import Base
 from tests.conftest import make_settings
@@ -58,7 +60,6 @@ from tests.hostile.world import (
     seed_other_people,
     seed_pending_listing,
 )
-from tests.tg_server import FakeTelegramServer, JsonDict, TgUser
 
 EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "0")) or 150
 ATTACKERS = frozenset({ATTACKER_ID, ATTACKER_GROUP.id})
@@ -284,8 +285,8 @@ async def test_the_server_refuses_bad_html() -> None:
 
 def test_the_checks_catch_what_they_are_for() -> None:
     from bot.core.settings import PROJECT_ROOT
+    from bot.standin import RecordedCall
     from bot.ui.i18n import create_translator
-    from tests.tg_server import RecordedCall
 
     translator = create_translator(PROJECT_ROOT / "locales", "fr")
     catalogue = checks.Catalogue.of(translator)

@@ -9,12 +9,13 @@ from pathlib import Path
 from aiogram.filters.callback_data import CallbackData
 
 from bot.core.settings import PROJECT_ROOT, Settings
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgUser
 from bot.ui.callbacks import ALL_CALLBACKS
 from bot.ui.i18n import create_translator
 from tests.conftest import make_settings
 from tests.harness import running_bot
 from tests.hostile.checks import capture_errors
-from tests.tg_server import FakeTelegramServer, TgUser
 
 MALLORY = TgUser(id=7001, first_name="Mallory", language_code="en")
 tr = create_translator(PROJECT_ROOT / "locales", "fr")

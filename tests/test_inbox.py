@@ -28,10 +28,11 @@ from bot.serving.locks import LocalLocks
 from bot.serving.middlewares.inbox import InboxReceipt
 from bot.serving.processing import UpdateProcessor
 from bot.serving.runtime import Runtime
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgUser
 from models import InboxStatus, InboxUpdate, User
 from models.database import create_engine, create_sessionmaker, upgrade
 from tests.conftest import make_settings
-from tests.tg_server import FakeTelegramServer, TgUser
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ALICE = TgUser(id=3001, first_name="Alice", language_code="fr")

@@ -19,7 +19,7 @@ from bot.core.settings import Settings
 from bot.services.throttling import MemoryThrottle, RedisThrottle, ThrottleVerdict
 from bot.serving.fsm import CompactMemoryStorage, LocalEventIsolation
 from bot.serving.locks import LocalLocks, Locks, RedisLocks
-from tests.tg_server import FakeTelegramServer
+from bot.standin import BotApiStandIn as FakeTelegramServer
 
 KEY = StorageKey(bot_id=1, chat_id=2, user_id=2)
 

@@ -14,13 +14,14 @@ from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT
 from bot.services import nudges
 from bot.services.nudges import Decision, NudgeKind, Prefs, Refusal, decide
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgUser, buttons
 from bot.ui.callbacks import NotifKindCb, SnoozeCb
 from bot.ui.i18n import create_translator
 from bot.ui.keyboards import snooze_row
 from models import OutboxMessage, User
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
-from tests.tg_server import FakeTelegramServer, TgUser, buttons
 
 PARIS = ZoneInfo("Europe/Paris")
 tr = create_translator(PROJECT_ROOT / "locales", "fr")

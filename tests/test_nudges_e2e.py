@@ -19,6 +19,8 @@ from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT
 from bot.services import nudges
 from bot.services.nudges import NudgeKind, Refusal
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgChat, TgUser, buttons
 from bot.ui.callbacks import ActLogCb
 from bot.ui.i18n import create_translator
 from bot.worker import jobs
@@ -38,7 +40,6 @@ from models import (
 )
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
-from tests.tg_server import FakeTelegramServer, TgChat, TgUser, buttons
 
 PARIS = ZoneInfo("Europe/Paris")
 ALICE = TgUser(id=1301, first_name="Alice", language_code="fr")

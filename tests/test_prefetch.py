@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import ManualClock
 from bot.services.users import KnownUser, TelegramProfile, read_users, upsert_user
 from bot.serving.prefetch import FORGET_PAST, MAX_AGE, UserPrefetch
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import RecordedCall, Stall, TgUser
 from models import User
 from models.database import has_writes
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
 from tests.test_e2e_foundation import text
-from tests.tg_server import FakeTelegramServer, RecordedCall, Stall, TgUser
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ALICE = TgUser(id=5001, first_name="Alice", language_code="fr")

@@ -27,11 +27,12 @@ from aiohttp import ClientSession, ClientTimeout, web
 from sqlalchemy import update
 
 from bot.core.settings import PROJECT_ROOT
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import RecordedCall, TgUser, buttons
 from bot.ui.i18n import create_translator
 from models import Broadcast
 from models.database import create_engine
 from tests.harness import free_port
-from tests.tg_server import FakeTelegramServer, RecordedCall, TgUser, buttons
 
 SECRET = "replica-secret"
 BOB = TgUser(id=7002, first_name="Bob", language_code="en")

@@ -23,16 +23,18 @@ from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.services import outbox
 from bot.services.outbox import OutgoingMessage, Priority
-from bot.worker.pacing import ManualTime
-from bot.worker.sender import Sender, SenderConfig
-from models import OutboxMessage, OutboxStatus, User
-from tests.tg_server import (
+from bot.standin import (
+    BotApiStandIn as FakeTelegramServer,
+)
+from bot.standin import (
     DropConnection,
-    FakeTelegramServer,
     ServerError,
     Stall,
     TooManyRequests,
 )
+from bot.worker.pacing import ManualTime
+from bot.worker.sender import Sender, SenderConfig
+from models import OutboxMessage, OutboxStatus, User
 
 
 @pytest.fixture

@@ -23,11 +23,12 @@ from bot.core.settings import PROJECT_ROOT
 from bot.services import broadcasts
 from bot.services.audiences import AudienceKind
 from bot.services.broadcasts import Draft
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import Stall
 from bot.ui.i18n import create_translator
 from bot.ui.notices import broadcasts as broadcasting
 from models import User
 from models.database import create_engine, create_sessionmaker, upgrade
-from tests.tg_server import FakeTelegramServer, Stall
 
 ORGANISER = 90_000
 RECIPIENTS = list(range(90_001, 90_241))

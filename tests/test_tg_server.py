@@ -36,10 +36,12 @@ from aiogram.types import (
 from aiohttp import web
 from PIL import Image
 
-from tests.tg_server import (
+from bot.standin import (
+    BotApiStandIn as FakeTelegramServer,
+)
+from bot.standin import (
     DropConnection,
     EntityParseError,
-    FakeTelegramServer,
     ServerError,
     Stall,
     TgChat,

@@ -15,7 +15,8 @@ from pydantic import SecretStr
 from bot.app.wiring import create_bot
 from bot.core.settings import Settings
 from bot.serving.transport import JsonAiohttpSession
-from tests.tg_server import FakeTelegramServer, TgUser, TooManyRequests, buttons
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgUser, TooManyRequests, buttons
 
 ALICE = TgUser(id=6001, first_name="Alice", language_code="fr")
 KEYBOARD = InlineKeyboardMarkup(

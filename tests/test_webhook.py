@@ -27,12 +27,13 @@ from bot.core.clock import ManualClock
 from bot.core.settings import PROJECT_ROOT, Settings
 from bot.serving.runtime import ConfigurationError, check_webhook_settings
 from bot.serving.webhook import SECRET_HEADER, health_handler
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import TgUser
 from bot.ui.i18n import create_translator
 from models import InboxStatus, InboxUpdate, User
 from models.database import create_engine, create_sessionmaker
 from tests.conftest import make_settings
 from tests.harness import RunningBot, running_bot
-from tests.tg_server import FakeTelegramServer, TgUser
 
 BOB = TgUser(id=2002, first_name="Bob", language_code="en")
 SECRET = "s3cret_token-for-tests"

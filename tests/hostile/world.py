@@ -29,10 +29,11 @@ from bot.app.demo import load_demo_makers
 from bot.app.wiring import create_bot, create_dispatcher, prepare_database
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
+from bot.standin import BotApiStandIn as FakeTelegramServer
+from bot.standin import JsonDict, RecordedCall, TgChat, TgUser
 from bot.ui.i18n import Translator, create_translator
 from handlers import create_routers, get_commands
 from models.database import create_sessionmaker
-from tests.tg_server import FakeTelegramServer, JsonDict, RecordedCall, TgChat, TgUser
 
 ATTACKER_ID = 7001
 VICTIM = TgUser(id=7002, first_name="Victor", language_code="en")
