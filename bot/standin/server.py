@@ -348,6 +348,11 @@ class BotApiStandIn:
         """The highest update id a poller confirmed having (getUpdates asked past it)."""
         return self.updates.confirmed_below - 1
 
+    def continue_updates_after(self, update_id: int) -> None:
+        """Number the next pushed updates from ``update_id + 1`` on (Telegram's ids only
+        grow: a bot that stored earlier updates must not see an id again)."""
+        self.updates.last_update_id = max(self.updates.last_update_id, update_id)
+
     def push_message(self, user: TgUser, extra: JsonDict, chat: TgChat | None = None) -> int:
         """Push a message from ``user`` with any fields (e.g. ``{"sticker": {...}}``)."""
         return self.updates.push_message(user, extra, chat)

@@ -41,7 +41,7 @@ from bot.core.settings import Settings
 from bot.services.geo import geocoding
 from bot.standin import TEXT_LIMIT, BotApiStandIn, TgChat, TgUser
 from bot.ui.i18n import Translator, create_translator
-from models import OutboxMessage, OutboxStatus
+from models import InboxUpdate, OutboxMessage, OutboxStatus
 from models import User as UserRow
 
 if TYPE_CHECKING:
@@ -111,6 +111,10 @@ class TerminalChat:
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[None]:
         """The bot polling the stand-in, and a watcher drawing what arrives between lines."""
+        async with self.process.sessionmaker() as session:
+            # Update ids go on from the previous session's (the inbox drops ids it has).
+            seen = await session.scalar(select(func.max(InboxUpdate.update_id)))
+        self.server.continue_updates_after(seen or 0)
         since = len(self.server.calls)
         poller = asyncio.create_task(self.process.poll(handle_signals=False), name="console-bot")
         watcher: asyncio.Task[None] | None = None
