@@ -3,8 +3,11 @@ scripted terminal."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import io
 import re
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +36,7 @@ from rich.console import Console
 from bot.app.console import FILES_DIR, ConsoleView, Feed, run_console, to_rich_text
 from bot.app.console.lines import Meta, Place, Press, Say, duration, parse_line, photo_argument
 from bot.app.console.people import person_id
+from bot.app.wiring import prepare_database
 from bot.core.clock import OffsetClock
 from bot.core.settings import Settings
 from bot.core.telegram_html import parse as parse_html
@@ -111,6 +115,26 @@ def translator(tmp_path: Path) -> Translator:
 @pytest.fixture(autouse=True)
 def _user(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USER", "alice")
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new console database with the demo data, as a first start makes it, made once per
+    test session (the demo takes seconds to load) and copied for each test."""
+    folder = tmp_path_factory.mktemp("console-demo")
+
+    async def make() -> None:
+        engine = await prepare_database(console_settings(folder))
+        await engine.dispose()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, make()).result()
+    return folder / "c.db"
+
+
+@pytest.fixture(autouse=True)
+def _seeded(tmp_path: Path, demo_database: Path) -> None:
+    shutil.copyfile(demo_database, tmp_path / "c.db")
 
 
 async def chat(
