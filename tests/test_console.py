@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import io
+import os
 import re
 import shutil
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -721,3 +723,77 @@ async def test_time_jumps_run_what_became_due(tmp_path: Path, translator: Transl
     released = screen.index(f"Your reservation of “{lasagnes}” was released")
     assert screen.index("+1h30m") < reminder < released
     assert plain(translator.t("console.time_usage", "en")) in screen
+
+
+# -- the README's console tour, run as written
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def tour_lines() -> list[str]:
+    section = README.read_text().split("## Console tour", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```console\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def press_containing(word: str) -> Callable[[str], str]:
+    def number(screen: str) -> str:
+        numbers = re.findall(r"\[(\d+)\] [^\[]*?" + re.escape(word), screen)
+        assert numbers, f"no button with {word!r} on screen"
+        return str(numbers[-1])
+
+    return number
+
+
+def in_another_terminal(command: str, database_url: str) -> Callable[[str], Awaitable[str]]:
+    """`$ .venv/bin/greenhood ARGS`: the CLI run aside on the console's database; the
+    console then reads its next line."""
+
+    async def run(screen: str) -> str:
+        program, *args = command.split()
+        assert program == ".venv/bin/greenhood", command
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.app.cli",
+            *args,
+            env={**os.environ, "DATABASE_URL": database_url},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await process.communicate()
+        assert process.returncode == 0, output.decode()
+        return ""
+
+    return run
+
+
+async def test_the_readme_console_tour_runs_as_written(
+    tmp_path: Path, translator: Translator
+) -> None:
+    # A first start, as a newcomer's: the console loads the demo data itself.
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/tour.db"
+    steps: list[Step] = []
+    for line in tour_lines():
+        if line.startswith("$ "):
+            steps.append(in_another_terminal(line[2:], database_url))
+        elif line.startswith("[") and line.endswith("]"):
+            steps.append(press_containing(line[1:-1]))
+        else:
+            steps.append(line)
+    assert steps[-1] == ":quit"
+    screen, script = await chat(tmp_path, steps, "en", database_url=database_url)
+    assert script.typed[-1] == ":quit"
+    # 1. The shop was told of the reservation, in its own chat.
+    shop, rest = screen.split("You are now Épicerie solidaire", 1)
+    assert "📨 New in other chats: Épicerie solidaire" in shop
+    assert "a réservé «" in rest.split("You are now Léa", 1)[0]
+    assert "Telegram id 4100000000000000" in rest
+    # 2. Léa's log, answered in her team's group.
+    assert "✅ Léa: Cycled or walked instead of driving" in screen
+    assert "team Campus des Chartrons (démo)" in screen
+    # 3. Sam (the id the README gives) broadcast, and Léa received it.
+    assert "You are now Sam, a new person (Telegram id 861023320)" in screen
+    sam, after = screen.split("You are now Sam", 1)[1].split("You are now Léa", 1)
+    assert "Announcement #1" in sam or "#1" in sam
+    assert "Grand nettoyage du campus samedi à 10 h !" in after

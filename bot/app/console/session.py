@@ -372,10 +372,10 @@ class TerminalChat:
         found = await self.people.person(name)
         assert isinstance(found.chat, TgUser)
         self.person, self.group = found.chat, None
-        view.switch(self.person.id)
         await self.follow_language()
         key = "console.as_new" if found.created else "console.as"
         view.note(view.chrome(key, style="bold", name=self.person.first_name, id=self.person.id))
+        view.switch(self.person.id)  # what waited in their chat comes after
 
     async def open_group(self, title: str) -> None:
         view = self.view
@@ -388,19 +388,19 @@ class TerminalChat:
         self.group = found.chat
         if found.created:
             self.server.set_chat_member(self.group.id, self.person.id, "creator")
-        view.switch(self.group.id)
         key = "console.group_new" if found.created else "console.group"
         view.note(
             view.chrome(key, style="bold", group=self.group.title, name=self.person.first_name)
         )
+        view.switch(self.group.id)
 
     async def go_private(self) -> None:
         await self.draw_arrivals()
         self.group = None
-        self.view.switch(self.person.id)
         self.view.note(
             self.view.chrome("console.private", style="bold", name=self.person.first_name)
         )
+        self.view.switch(self.person.id)
 
     async def follow_language(self) -> None:
         """The console's own texts follow the language the person picked in the bot."""
