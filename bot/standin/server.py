@@ -344,6 +344,11 @@ class BotApiStandIn:
         return copy_json(self.updates.pending)
 
     @property
+    def last_update_id(self) -> int:
+        """The id of the latest update pushed."""
+        return self.updates.last_update_id
+
+    @property
     def confirmed_update_id(self) -> int:
         """The highest update id a poller confirmed having (getUpdates asked past it)."""
         return self.updates.confirmed_below - 1

@@ -282,7 +282,7 @@ class TerminalChat:
                     self.person, button.callback_data, button.message_id, self.group
                 )
                 # A callback query is no message: wait on the poller confirming it.
-                await self.settle(self.server.updates.last_update_id)
+                await self.settle(self.server.last_update_id)
             return
         keyboard_button = button.keyboard_button or {}
         if keyboard_button.get("request_location"):
