@@ -27,11 +27,11 @@ from bot.core.settings import PROJECT_ROOT
 from bot.services import broadcasts
 from bot.services.audiences import AudienceKind
 from bot.services.broadcasts import Draft
+from bot.standin import BotApiStandIn
 from bot.ui.i18n import create_translator
 from bot.ui.notices import broadcasts as broadcasting
 from models import User
 from models.database import create_engine, create_sessionmaker, upgrade
-from tests.tg_server import FakeTelegramServer
 
 RECIPIENTS = 10_000
 RATE = 500.0
@@ -92,7 +92,7 @@ async def run() -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "bench.db"
         await _prepare(database)
-        async with FakeTelegramServer() as server:
+        async with BotApiStandIn() as server:
             server.rate_limit(SERVER_LIMIT)
             env = {
                 **os.environ,

@@ -33,9 +33,9 @@ from bot.core.settings import PROJECT_ROOT
 from bot.core.weeks import week_of
 from bot.services.actions import grams, rebuild_weekly_totals
 from bot.services.catalogue import default_catalogue
+from bot.standin import BotApiStandIn, TgUser
 from models import ActionLog, User
 from models.database import create_engine, upgrade
-from tests.tg_server import FakeTelegramServer, TgUser
 
 PEOPLE = 100_000
 ACTIVE = 3_000  # distinct people who write during the measure
@@ -125,7 +125,7 @@ def _memory(pid: int) -> tuple[float, float]:
     return psutil.Process(pid).memory_info().rss / 2**20, peak
 
 
-async def _measure(server: FakeTelegramServer, database: Path, eager: bool) -> dict[str, float]:
+async def _measure(server: BotApiStandIn, database: Path, eager: bool) -> dict[str, float]:
     env = {
         **os.environ,
         "BOT_TOKEN": server.token,
@@ -175,7 +175,7 @@ async def run() -> tuple[dict[str, object], list[str]]:
         database = Path(folder) / "memory.db"
         filled = await _make_database(database)
         size = database.stat().st_size / 2**20
-        async with FakeTelegramServer() as server:
+        async with BotApiStandIn() as server:
             lazy = await _measure(server, database, eager=False)
             eager = await _measure(server, database, eager=True)
     figures: dict[str, object] = {

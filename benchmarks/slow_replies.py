@@ -19,15 +19,15 @@ import time
 from pathlib import Path
 
 from benchmarks.common import report
+from bot.standin import BotApiStandIn, Stall, TgUser
 from tests.conftest import make_settings
 from tests.support.harness import running_bot
-from tests.tg_server import FakeTelegramServer, Stall, TgUser
 
 PEOPLE = 200
 REPLY_DELAY = 0.1
 
 
-async def _wave(server: FakeTelegramServer, people: list[TgUser], text: str) -> float:
+async def _wave(server: BotApiStandIn, people: list[TgUser], text: str) -> float:
     since = server.mark()
     started = time.monotonic()
     for person in people:
@@ -39,7 +39,7 @@ async def _wave(server: FakeTelegramServer, people: list[TgUser], text: str) -> 
 async def run() -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         settings = make_settings(Path(folder), redis_url=None)
-        async with FakeTelegramServer() as server, running_bot(settings, server):
+        async with BotApiStandIn() as server, running_bot(settings, server):
             server.inject(Stall(REPLY_DELAY), method="sendMessage", times=10**9)
             people = [
                 TgUser(id=900_000 + i, first_name=f"P{i}", language_code="fr")

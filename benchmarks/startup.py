@@ -14,12 +14,12 @@ from pathlib import Path
 import psutil
 
 from benchmarks.common import percentile, report
-from tests.tg_server import FakeTelegramServer
+from bot.standin import BotApiStandIn
 
 RUNS = 5
 
 
-async def _one_start(server: FakeTelegramServer, database: Path) -> tuple[float, float]:
+async def _one_start(server: BotApiStandIn, database: Path) -> tuple[float, float]:
     env = {
         **os.environ,
         "BOT_TOKEN": server.token,
@@ -46,7 +46,7 @@ async def run() -> dict[str, object]:
     cold: list[float] = []
     warm: list[float] = []
     memory: list[float] = []
-    async with FakeTelegramServer() as server:
+    async with BotApiStandIn() as server:
         for _ in range(RUNS):
             with tempfile.TemporaryDirectory() as folder:
                 database = Path(folder) / "bench.db"

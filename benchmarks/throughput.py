@@ -22,9 +22,9 @@ from pathlib import Path
 
 from benchmarks.common import percentile, report
 from bot.core.settings import PROJECT_ROOT
+from bot.standin import SEND_METHODS, BotApiStandIn, RecordedCall, TgUser
 from bot.ui.i18n import create_translator
 from tests.support.harness import free_port
-from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser
 
 PEOPLE = 500
 WAVES = 6
@@ -49,7 +49,7 @@ class Run:
         return self.updates / self.seconds
 
 
-def _command(bot: str, mode: str, server: FakeTelegramServer, port: int) -> list[str]:
+def _command(bot: str, mode: str, server: BotApiStandIn, port: int) -> list[str]:
     url = f"http://127.0.0.1:{port}/hook"
     if bot == "echo":
         args = [mode, server.base_url, server.token]
@@ -71,7 +71,7 @@ def _answered(call: RecordedCall, queries: dict[str, int]) -> int | None:
 
 
 async def _wait_answered(
-    server: FakeTelegramServer, since: int, people: set[int], queries: dict[str, int]
+    server: BotApiStandIn, since: int, people: set[int], queries: dict[str, int]
 ) -> list[RecordedCall]:
     """Poll (a benchmark may sleep) until every person of the wave got a reply after
     `since`. Counting expected replies is fragile: an edit that would change nothing is
@@ -100,7 +100,7 @@ async def _wait_answered(
         await asyncio.sleep(0.002)
 
 
-def _push(server: FakeTelegramServer, person: TgUser, step: str) -> str | None:
+def _push(server: BotApiStandIn, person: TgUser, step: str) -> str | None:
     """Push one update; returns the callback query id of a press."""
     if step == "CALLBACK":
         return server.push_callback(person, "st:lang")
@@ -109,7 +109,7 @@ def _push(server: FakeTelegramServer, person: TgUser, step: str) -> str | None:
     return None
 
 
-async def _wave(server: FakeTelegramServer, people: list[TgUser], wave: int) -> list[float]:
+async def _wave(server: BotApiStandIn, people: list[TgUser], wave: int) -> list[float]:
     since = server.mark()
     pushed: dict[int, float] = {}
     queries: dict[str, int] = {}
@@ -128,7 +128,7 @@ async def _wave(server: FakeTelegramServer, people: list[TgUser], wave: int) -> 
     return [first[person_id] - pushed[person_id] for person_id in first]
 
 
-async def _measure(server: FakeTelegramServer, bot: str, mode: str, folder: Path) -> Run:
+async def _measure(server: BotApiStandIn, bot: str, mode: str, folder: Path) -> Run:
     port = free_port()
     env = {
         **os.environ,
@@ -172,7 +172,7 @@ async def _measure(server: FakeTelegramServer, bot: str, mode: str, folder: Path
 async def run() -> dict[str, object]:
     runs: list[Run] = []
     with tempfile.TemporaryDirectory() as folder:
-        async with FakeTelegramServer() as server:
+        async with BotApiStandIn() as server:
             # As Telegram: up to 40 webhook deliveries in flight (setWebhook's default).
             server.webhook_connections = 40
             for mode in ("polling", "webhook"):

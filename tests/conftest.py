@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
+from bot.standin import BotApiStandIn
 from models.database import create_engine, create_sessionmaker, upgrade
-from tests.tg_server import FakeTelegramServer
 
 POSTGRES_ENV = "GREENHOOD_TEST_POSTGRES_URL"
 REDIS_ENV = "GREENHOOD_TEST_REDIS_URL"
@@ -218,9 +218,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegramServer]:
-    """The test Bot API server (tests/tg_server.py), for the bot to talk to."""
-    async with FakeTelegramServer() as server:
+async def tg() -> AsyncIterator[BotApiStandIn]:
+    """The Bot API stand-in (bot/standin), for the bot to talk to."""
+    async with BotApiStandIn() as server:
         yield server
 
 

@@ -26,7 +26,7 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that only moves when told to; used by tests and the console's time travel."""
+    """A clock that only moves when told to; used by tests."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -51,3 +51,22 @@ class ManualClock:
         if when < self._now:
             raise ValueError("time only moves forward")
         self.advance(when - self._now)
+
+
+class OffsetClock:
+    """The system clock moved forward by an offset that only grows: the terminal console
+    runs on it, so a person can jump ahead (`:time +1d`) and see what becomes due."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset.total_seconds()
+
+    def advance(self, delta: timedelta) -> None:
+        if delta < timedelta():
+            raise ValueError("time only moves forward")
+        self.offset += delta

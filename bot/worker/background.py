@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import secrets
@@ -44,6 +45,14 @@ from models import BroadcastStatus
 logger = logging.getLogger(__name__)
 
 LEASE_NAME = "worker"
+# (job id, every so many seconds, job function): what the worker runs periodically.
+PERIODIC_JOBS = (
+    (jobs.SWEEP_JOB, jobs.SWEEP_SECONDS, jobs.SWEEP_REF),
+    (jobs.NEIGHBOURS_PURGE_JOB, jobs.NEIGHBOURS_PURGE_SECONDS, jobs.NEIGHBOURS_PURGE_REF),
+    (jobs.OFFERS_SWEEP_JOB, jobs.OFFERS_SWEEP_SECONDS, jobs.OFFERS_SWEEP_REF),
+    (jobs.WEEK_ROLLOVER_JOB, jobs.WEEK_ROLLOVER_SECONDS, jobs.WEEK_ROLLOVER_REF),
+    (jobs.NUDGES_JOB, jobs.NUDGES_SECONDS, jobs.NUDGES_REF),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +141,18 @@ class Background:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
 
+    async def run_periodic_jobs(self) -> None:
+        """Run every periodic job once, now, in order, then wake the sender (the console's
+        `:time` jump: what became due happens at once). Only in the process holding the
+        worker lease; the jobs are safe to run any number of times."""
+        if not self.leading.is_set():
+            raise RuntimeError("periodic jobs run only in the process holding the worker lease")
+        for _, _, func_ref in PERIODIC_JOBS:
+            module_name, _, name = func_ref.partition(":")
+            job = getattr(importlib.import_module(module_name), name)
+            await job()
+        self.sender.wake()
+
     # ------------------------------------------------------------------ the lease
 
     async def _try_lease(self) -> bool:
@@ -191,19 +212,8 @@ class Background:
 
     async def _work(self) -> None:
         jobs.install(self._context)
-        self.scheduler.every(jobs.SWEEP_JOB, Every(jobs.SWEEP_SECONDS), jobs.SWEEP_REF)
-        self.scheduler.every(
-            jobs.NEIGHBOURS_PURGE_JOB,
-            Every(jobs.NEIGHBOURS_PURGE_SECONDS),
-            jobs.NEIGHBOURS_PURGE_REF,
-        )
-        self.scheduler.every(
-            jobs.OFFERS_SWEEP_JOB, Every(jobs.OFFERS_SWEEP_SECONDS), jobs.OFFERS_SWEEP_REF
-        )
-        self.scheduler.every(
-            jobs.WEEK_ROLLOVER_JOB, Every(jobs.WEEK_ROLLOVER_SECONDS), jobs.WEEK_ROLLOVER_REF
-        )
-        self.scheduler.every(jobs.NUDGES_JOB, Every(jobs.NUDGES_SECONDS), jobs.NUDGES_REF)
+        for job_id, seconds, func_ref in PERIODIC_JOBS:
+            self.scheduler.every(job_id, Every(seconds), func_ref)
         self.scheduler.resume()
         self.leading.set()
         stop_sender = asyncio.Event()

@@ -18,6 +18,7 @@ from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.core.weeks import week_of
 from bot.services import actions, challenges, contests
+from bot.standin import BotApiStandIn, TgChat, TgUser, buttons
 from bot.worker.background import BackgroundTiming
 from models import (
     ActionLog,
@@ -35,7 +36,6 @@ from models import (
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text, tr
-from tests.tg_server import FakeTelegramServer, TgChat, TgUser, buttons
 
 ALICE = TgUser(id=2001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=2002, first_name="Bob", language_code="en")
@@ -55,7 +55,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def app(
-    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     async with running_bot(settings, tg, clock=clock) as running:
         yield running
@@ -63,7 +63,7 @@ async def app(
 
 @pytest.fixture
 async def app_with_sender(
-    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     """The bot with its background worker: what it sends on its own (through the outbox)
     arrives too."""
@@ -107,7 +107,7 @@ async def count(app: RunningBot, model: type, *where: object) -> int:
         return int(await session.scalar(statement) or 0)
 
 
-async def alert(tg: FakeTelegramServer, user: TgUser, data: str, **kwargs: object) -> str:
+async def alert(tg: BotApiStandIn, user: TgUser, data: str, **kwargs: object) -> str:
     """Push a callback (as a forger could) and return the text of the bot's answer."""
     since = tg.mark()
     query_id = tg.push_callback(user, data, **kwargs)  # type: ignore[arg-type]
@@ -121,7 +121,7 @@ async def alert(tg: FakeTelegramServer, user: TgUser, data: str, **kwargs: objec
 # ---------------------------------------------------------------- /act
 
 
-async def test_log_by_taps_then_by_slug(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_log_by_taps_then_by_slug(tg: BotApiStandIn, app: RunningBot) -> None:
     (menu,) = await tg.reply_to(ALICE, tr.t("menu.act", "fr"))
     assert menu.text == text("act.choose_category", "fr")
     (actions_list,) = await tg.click(ALICE, menu, "Alimentation")
@@ -150,7 +150,7 @@ async def test_log_by_taps_then_by_slug(tg: FakeTelegramServer, app: RunningBot)
     )
 
 
-async def test_daily_caps_reject_the_absurd(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_daily_caps_reject_the_absurd(tg: BotApiStandIn, app: RunningBot) -> None:
     await tg.reply_to(ALICE, "/act remote_work")
     (reply,) = await tg.reply_to(ALICE, "/act remote_work")
     assert reply.text == text(
@@ -170,7 +170,7 @@ async def test_daily_caps_reject_the_absurd(tg: FakeTelegramServer, app: Running
 
 
 async def test_act_in_a_team_group_answers_briefly(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     code = await _contest_with_team(tg, app)
     del code
@@ -192,7 +192,7 @@ async def test_act_in_a_team_group_answers_briefly(
 
 
 async def test_join_by_deep_link_and_see_progress_move(
-    tg: FakeTelegramServer, app_with_sender: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app_with_sender: RunningBot, clock: ManualClock
 ) -> None:
     app = app_with_sender
     challenge_id = await make_challenge(app, clock)
@@ -247,7 +247,7 @@ async def test_join_by_deep_link_and_see_progress_move(
 
 
 async def test_progress_picture_is_a_small_localized_png(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock, tmp_path: Path
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock, tmp_path: Path
 ) -> None:
     challenge_id = await make_challenge(app, clock)
     pictures: dict[str, bytes] = {}
@@ -267,7 +267,7 @@ async def test_progress_picture_is_a_small_localized_png(
 
 
 async def test_week_rollover_archives_and_starts_at_zero(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     challenge_id = await make_challenge(app, clock, pledge=None)
     await tg.reply_to(ALICE, f"/start join_{challenge_id}", count=3)
@@ -298,7 +298,7 @@ async def test_week_rollover_archives_and_starts_at_zero(
 # ---------------------------------------------------------------- contests and teams
 
 
-async def _contest_with_team(tg: FakeTelegramServer, app: RunningBot) -> str:
+async def _contest_with_team(tg: BotApiStandIn, app: RunningBot) -> str:
     """The organiser creates a contest by /contest; ALICE, admin of CAMPUS, registers it."""
     (listing,) = await tg.reply_to(ORGANISER, "/contest")
     assert text("contest.none", "fr") in listing.text
@@ -315,7 +315,7 @@ async def _contest_with_team(tg: FakeTelegramServer, app: RunningBot) -> str:
 
 
 async def test_team_registration_and_private_logs_count_for_the_team(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     code = await _contest_with_team(tg, app)
     # A plain member cannot register another group.
@@ -340,7 +340,7 @@ async def test_team_registration_and_private_logs_count_for_the_team(
     assert await count(app, TeamMember) == 2
 
 
-async def test_one_team_per_contest_by_buttons(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_one_team_per_contest_by_buttons(tg: BotApiStandIn, app: RunningBot) -> None:
     code = await _contest_with_team(tg, app)
     tg.set_chat_member(OTHER_GROUP.id, BOB.id, "creator")
     (registered,) = await tg.reply_to(BOB, f"/team {code}", chat=OTHER_GROUP)
@@ -353,7 +353,7 @@ async def test_one_team_per_contest_by_buttons(tg: FakeTelegramServer, app: Runn
 
 
 async def test_leave_a_team_from_private_then_join_another(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     code = await _contest_with_team(tg, app)
     tg.set_chat_member(OTHER_GROUP.id, BOB.id, "creator")
@@ -385,7 +385,7 @@ async def test_leave_a_team_from_private_then_join_another(
 
 
 async def test_leaderboard_ranks_teams_per_active_member(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     now = clock.now()
     tz = app.settings.tz
@@ -431,7 +431,7 @@ async def test_leaderboard_ranks_teams_per_active_member(
 # ---------------------------------------------------------------- organisers
 
 
-async def test_organiser_commands_refuse_others(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_organiser_commands_refuse_others(tg: BotApiStandIn, app: RunningBot) -> None:
     for command in ("/stats", "/export", "/contest", "/newchallenge"):
         (reply,) = await tg.reply_to(BOB, command)
         assert reply.text == text("organisers.only", "en")
@@ -440,7 +440,7 @@ async def test_organiser_commands_refuse_others(tg: FakeTelegramServer, app: Run
         assert reply.text == text("organisers.private_only", "fr")
 
 
-async def test_newchallenge_wizard(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_newchallenge_wizard(tg: BotApiStandIn, app: RunningBot) -> None:
     (ask,) = await tg.reply_to(ORGANISER, "/newchallenge")
     assert "(1/7)" in ask.text
     (reply,) = await tg.reply_to(ORGANISER, "x" * 200)
@@ -481,7 +481,7 @@ async def test_newchallenge_wizard(tg: FakeTelegramServer, app: RunningBot) -> N
 
 
 async def test_export_rows_add_up_to_stats(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await _contest_with_team(tg, app)
     challenge_id = await make_challenge(app, clock)
@@ -526,7 +526,7 @@ async def test_export_rows_add_up_to_stats(
 
 
 async def test_forged_callbacks_change_nothing(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await _contest_with_team(tg, app)
     async with app.sessionmaker() as session:

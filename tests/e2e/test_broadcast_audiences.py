@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import ManualClock
 from bot.services import audiences
 from bot.services.audiences import AudienceKind
+from bot.standin import BotApiStandIn, TgUser, buttons
 from bot.worker.background import BackgroundTiming
 from models import (
     Challenge,
@@ -29,7 +30,6 @@ from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text as plain
 from tests.support.texts import tr
-from tests.tg_server import FakeTelegramServer, TgUser, buttons
 
 ORGANISER = TgUser(id=500, first_name="Olga", language_code="fr")
 FAST = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)
@@ -44,9 +44,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def app(
-    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[RunningBot]:
+async def app(tg: BotApiStandIn, tmp_path: Path, clock: ManualClock) -> AsyncIterator[RunningBot]:
     settings = make_settings(
         tmp_path, organiser_ids=str(ORGANISER.id), broadcast_rate=200, throttle_burst=1000
     )
@@ -121,7 +119,7 @@ async def _world(session: AsyncSession) -> None:
     await session.commit()
 
 
-def received(tg: FakeTelegramServer, text: str) -> collections.Counter[int]:
+def received(tg: BotApiStandIn, text: str) -> collections.Counter[int]:
     return collections.Counter(
         c.chat_id
         for c in tg.calls
@@ -129,9 +127,7 @@ def received(tg: FakeTelegramServer, text: str) -> collections.Counter[int]:
     )
 
 
-async def _broadcast(
-    tg: FakeTelegramServer, audience_label: str, target_label: str, text: str
-) -> str:
+async def _broadcast(tg: BotApiStandIn, audience_label: str, target_label: str, text: str) -> str:
     (ask,) = await tg.reply_to(ORGANISER, "/broadcast")
     (pick,) = await tg.click(ORGANISER, ask, audience_label)
     (ask_text,) = await tg.click(ORGANISER, pick, target_label)
@@ -143,7 +139,7 @@ async def _broadcast(
     return review.text
 
 
-async def _wait_for_report(tg: FakeTelegramServer, sent: int) -> None:
+async def _wait_for_report(tg: BotApiStandIn, sent: int) -> None:
     """The final report: every message of the broadcast has had its outcome."""
     prefix = plain(
         "broadcast.report.done", id=1, sent=sent, total=sent, blocked=0, failed=0, duration="X"
@@ -158,7 +154,7 @@ async def _wait_for_report(tg: FakeTelegramServer, sent: int) -> None:
 
 
 async def test_participants_of_a_challenge(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     async with app.sessionmaker() as session:
         await _world(session)
@@ -182,7 +178,7 @@ async def test_participants_of_a_challenge(
 
 
 async def test_team_groups_of_a_contest(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     async with app.sessionmaker() as session:
         await _world(session)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import ManualClock
+from bot.standin import BotApiStandIn, RecordedCall, TgUser, buttons
 from bot.ui.callbacks.broadcasts import (
     BroadcastAction,
     BroadcastCb,
@@ -28,7 +29,6 @@ from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text as plain
 from tests.support.texts import tr
-from tests.tg_server import FakeTelegramServer, RecordedCall, TgUser, buttons
 
 ORGANISER = TgUser(id=500, first_name="Olga", language_code="fr")
 BOB = TgUser(id=501, first_name="Bob", language_code="en")
@@ -72,9 +72,7 @@ async def add_people(
 
 
 @pytest.fixture
-async def app(
-    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[RunningBot]:
+async def app(tg: BotApiStandIn, tmp_path: Path, clock: ManualClock) -> AsyncIterator[RunningBot]:
     settings = make_settings(
         tmp_path, organiser_ids=str(ORGANISER.id), broadcast_rate=200, throttle_burst=1000
     )
@@ -84,14 +82,14 @@ async def app(
         yield running
 
 
-def per_chat(tg: FakeTelegramServer, method: str) -> collections.Counter[int]:
+def per_chat(tg: BotApiStandIn, method: str) -> collections.Counter[int]:
     return collections.Counter(
         c.chat_id for c in tg.calls if c.method == method and c.ok and c.chat_id is not None
     )
 
 
 async def test_organiser_broadcasts_with_photo_and_button_everyone_gets_it_once(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     people = [601, 602, 603, 604, 605]
     await add_people(app.sessionmaker, people, clock)
@@ -198,7 +196,7 @@ async def test_organiser_broadcasts_with_photo_and_button_everyone_gets_it_once(
 
 
 async def test_non_organisers_are_refused_on_every_update(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     (reply,) = await tg.reply_to(BOB, "/broadcast")
     assert reply.text == plain("broadcast.refused", "en")
@@ -220,7 +218,7 @@ async def test_non_organisers_are_refused_on_every_update(
 
 
 async def test_scheduled_broadcast_runs_at_its_time_once_and_can_be_cancelled(
-    tg: FakeTelegramServer, tmp_path: Path
+    tg: BotApiStandIn, tmp_path: Path
 ) -> None:
     # A clock ahead of the wall clock, so the job waits in the store as in production.
     clock = ManualClock(datetime(2030, 3, 4, 8, 0, tzinfo=UTC))
@@ -299,7 +297,7 @@ async def test_scheduled_broadcast_runs_at_its_time_once_and_can_be_cancelled(
 
 
 async def test_stop_while_sending_cancels_what_has_not_left(
-    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
+    tg: BotApiStandIn, tmp_path: Path, clock: ManualClock
 ) -> None:
     settings = make_settings(
         tmp_path, organiser_ids=str(ORGANISER.id), broadcast_rate=20, throttle_burst=1000

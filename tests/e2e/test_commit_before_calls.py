@@ -20,6 +20,7 @@ from bot.core.clock import ManualClock
 from bot.services import inbox
 from bot.services.users import set_language
 from bot.serving.middlewares.inbox import InboxReceipt
+from bot.standin import BotApiStandIn, Stall, TgUser
 from bot.ui.i18n import t
 from models import InboxStatus, InboxUpdate, User
 from models.database import create_sessionmaker
@@ -27,7 +28,6 @@ from tests.conftest import make_settings
 from tests.services.test_inbox import NOW, make_update, received
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text
-from tests.tg_server import FakeTelegramServer, Stall, TgUser
 
 ALICE = TgUser(id=8001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=8002, first_name="Bob", language_code="fr")
@@ -65,9 +65,7 @@ def commit_router() -> Router:
 
 
 @pytest.fixture
-async def app(
-    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[RunningBot]:
+async def app(tg: BotApiStandIn, tmp_path: Path, clock: ManualClock) -> AsyncIterator[RunningBot]:
     settings = make_settings(tmp_path)
     async with running_bot(settings, tg, clock=clock, extra_routers=[commit_router()]) as running:
         yield running
@@ -83,7 +81,7 @@ async def _language_and_status(app: RunningBot, person: TgUser, update_id: int) 
 
 
 async def test_a_stalled_reply_holds_up_nobody_and_its_changes_are_already_saved(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     # Alice's first /start creates her row (a write); Telegram then takes its time to
     # take her reply.
@@ -108,7 +106,7 @@ async def test_a_stalled_reply_holds_up_nobody_and_its_changes_are_already_saved
 
 
 async def test_what_a_person_was_told_stays_when_the_handler_fails_later(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     await tg.reply_to(ALICE, "/start")
     since = tg.mark()
@@ -123,7 +121,7 @@ async def test_what_a_person_was_told_stays_when_the_handler_fails_later(
     assert await _language_and_status(app, ALICE, update_id) == ("en", InboxStatus.DONE)
 
 
-async def test_changes_after_a_reply_are_saved_too(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_changes_after_a_reply_are_saved_too(tg: BotApiStandIn, app: RunningBot) -> None:
     await tg.reply_to(ALICE, "/start")
     since = tg.mark()
     update_id = tg.push_text(ALICE, "/reply_then_write")
@@ -136,7 +134,7 @@ async def test_a_run_that_lost_to_another_process_says_nothing(
     tmp_path: Path, clock: ManualClock
 ) -> None:
     # SQLite only: on PostgreSQL the claimed inbox row is locked, the other process waits.
-    async with FakeTelegramServer() as tg:
+    async with BotApiStandIn() as tg:
         settings = make_settings(
             tmp_path,
             database_url=f"sqlite+aiosqlite:///{tmp_path}/lost.db",

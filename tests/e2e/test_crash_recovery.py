@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import text
 
 from bot.core.settings import PROJECT_ROOT
+from bot.standin import BotApiStandIn, TgUser
 from models import InboxStatus
 from models.database import create_engine, upgrade
-from tests.tg_server import FakeTelegramServer, TgUser
 
 PEOPLE = 40
 BUTTONS_EACH = 9
@@ -35,7 +35,7 @@ AUDIT = [
 ]
 
 
-async def start_bot(tg: FakeTelegramServer, database: Path) -> asyncio.subprocess.Process:
+async def start_bot(tg: BotApiStandIn, database: Path) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "BOT_TOKEN": tg.token,
@@ -63,7 +63,7 @@ async def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 async def test_sigkill_mid_batch_loses_nothing_and_applies_nothing_twice(
-    tg: FakeTelegramServer, tmp_path: Path
+    tg: BotApiStandIn, tmp_path: Path
 ) -> None:
     database = tmp_path / "crash.db"
     engine = create_engine(f"sqlite+aiosqlite:///{database}")

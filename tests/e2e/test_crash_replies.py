@@ -19,15 +19,15 @@ from collections import Counter
 from pathlib import Path
 
 from bot.core.settings import PROJECT_ROOT
+from bot.standin import BotApiStandIn, TgUser
 from tests.conftest import make_settings
-from tests.tg_server import FakeTelegramServer, TgUser
 
 PEOPLE = 240
 KILLS = 10
 
 
 async def start_bot(
-    tg: FakeTelegramServer, tmp_path: Path, env_extra: dict[str, str]
+    tg: BotApiStandIn, tmp_path: Path, env_extra: dict[str, str]
 ) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
@@ -45,7 +45,7 @@ async def start_bot(
     )
 
 
-def replies_to(tg: FakeTelegramServer, people: set[int]) -> Counter[int]:
+def replies_to(tg: BotApiStandIn, people: set[int]) -> Counter[int]:
     return Counter(
         call.chat_id
         for call in tg.calls
@@ -53,7 +53,7 @@ def replies_to(tg: FakeTelegramServer, people: set[int]) -> Counter[int]:
     )
 
 
-async def test_ten_sigkills_lose_no_reply(tg: FakeTelegramServer, tmp_path: Path) -> None:
+async def test_ten_sigkills_lose_no_reply(tg: BotApiStandIn, tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     env_extra = {"DATABASE_URL": settings.database_url}
     if settings.redis_url:

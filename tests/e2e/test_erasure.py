@@ -27,6 +27,7 @@ from bot.services import (
 )
 from bot.services.offers import OfferDraft
 from bot.services.users import TelegramProfile, upsert_user
+from bot.standin import BotApiStandIn, TgChat, TgUser
 from bot.ui.notices import offers as offer_notices
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
@@ -58,7 +59,6 @@ from models.base import NOBODY, PERSON, Person, person
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import tr
-from tests.tg_server import FakeTelegramServer, TgChat, TgUser
 
 ZOE = TgUser(id=3001, first_name="Zoé", language_code="fr")
 YAN = TgUser(id=3002, first_name="Yan", language_code="en")
@@ -185,7 +185,7 @@ def erasure_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings
 
 @pytest.fixture
 async def app(
-    tg: FakeTelegramServer, erasure_settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, erasure_settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     async with running_bot(erasure_settings, tg, clock=clock) as running:
         yield running
@@ -369,7 +369,7 @@ async def rows_naming(session: AsyncSession, user_id: int) -> dict[str, int]:
 
 
 async def test_forget_erases_everything_about_the_person(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     populated = await populate(app, clock)
     # Zoé is in the middle of a conversation, privately and in the group; so is Yan.
@@ -540,7 +540,7 @@ def draft(title: str, end: datetime) -> OfferDraft:
 
 
 async def test_offer_jobs_are_cancelled_and_firing_anyway_does_nothing_for_her(
-    tg: FakeTelegramServer, tmp_path: Path
+    tg: BotApiStandIn, tmp_path: Path
 ) -> None:
     # The scheduler runs on real time: the jobs must lie ahead of it (in the morning,
     # out of quiet hours), and the test fires them itself.

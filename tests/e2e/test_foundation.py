@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
+from bot.standin import BotApiStandIn, TgUser, buttons, reply_keyboard
 from models import User
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text, tr
-from tests.tg_server import FakeTelegramServer, TgUser, buttons, reply_keyboard
 
 ALICE = TgUser(id=1001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=1002, first_name="Bob", language_code="en-GB")
@@ -44,14 +44,14 @@ def boom_router() -> Router:
 
 @pytest.fixture
 async def app(
-    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     async with running_bot(settings, tg, clock=clock, extra_routers=[boom_router()]) as running:
         yield running
 
 
 async def test_start_in_french_shows_greeting_and_main_menu(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     (reply,) = await tg.reply_to(ALICE, "/start")
     assert reply.text == text("start.greeting", "fr", name="Alice")
@@ -70,7 +70,7 @@ async def test_start_in_french_shows_greeting_and_main_menu(
 
 
 async def test_start_in_english_and_unknown_language_falls_back_to_french(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     (reply,) = await tg.reply_to(BOB, "/start")
     assert reply.text == text("start.greeting", "en", name="Bob")
@@ -78,7 +78,7 @@ async def test_start_in_english_and_unknown_language_falls_back_to_french(
     assert reply.text == text("start.greeting", "fr", name="Zed")
 
 
-async def test_user_row_is_upserted(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_user_row_is_upserted(tg: BotApiStandIn, app: RunningBot) -> None:
     await tg.reply_to(BOB, "/start")
     async with app.sessionmaker() as session:
         user = await session.get(User, BOB.id)
@@ -88,7 +88,7 @@ async def test_user_row_is_upserted(tg: FakeTelegramServer, app: RunningBot) -> 
     assert user.language is None
 
 
-async def test_name_is_escaped_in_the_greeting(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_name_is_escaped_in_the_greeting(tg: BotApiStandIn, app: RunningBot) -> None:
     mallory = TgUser(id=1066, first_name="<b>M&M</b>", language_code="en")
     (reply,) = await tg.reply_to(mallory, "/start")
     # The server rejects broken HTML like Telegram does, so a reply at all proves escaping.
@@ -108,7 +108,7 @@ async def test_name_is_escaped_in_the_greeting(tg: FakeTelegramServer, app: Runn
     ],
 )
 async def test_deep_links_are_parsed(
-    tg: FakeTelegramServer,
+    tg: BotApiStandIn,
     app: RunningBot,
     payload: str,
     expected_key: str,
@@ -122,7 +122,7 @@ async def test_deep_links_are_parsed(
 
 
 async def test_language_switch_persists_and_overrides_telegram(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     (picker,) = await tg.reply_to(ALICE, "/language")
     assert picker.text == text("language.choose", "fr")
@@ -143,7 +143,7 @@ async def test_language_switch_persists_and_overrides_telegram(
     assert language == "en"
 
 
-async def test_menu_button_works_in_both_languages(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_menu_button_works_in_both_languages(tg: BotApiStandIn, app: RunningBot) -> None:
     (reply,) = await tg.reply_to(ALICE, tr.t("menu.settings", "fr"))
     assert reply.text == text("settings.text", "fr", language="Français")
     # A keyboard left over from the other language still works.
@@ -154,7 +154,7 @@ async def test_menu_button_works_in_both_languages(tg: FakeTelegramServer, app: 
     assert calls[-1].text == text("language.choose", "fr")
 
 
-async def test_cancel_with_and_without_state(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_cancel_with_and_without_state(tg: BotApiStandIn, app: RunningBot) -> None:
     (reply,) = await tg.reply_to(ALICE, "/cancel")
     assert reply.text == text("cancel.nothing", "fr")
     from aiogram.fsm.context import FSMContext
@@ -168,14 +168,14 @@ async def test_cancel_with_and_without_state(tg: FakeTelegramServer, app: Runnin
     assert await context.get_state() is None
 
 
-async def test_me_starts_at_zero(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_me_starts_at_zero(tg: BotApiStandIn, app: RunningBot) -> None:
     (reply,) = await tg.reply_to(BOB, "/me")
     figures = text("me.text", "en", week=0, week_co2="0", streak=0, total_actions=0, co2="0")
     assert reply.text == figures + "\n\n" + text("me.anonymous", "en")
 
 
 async def test_error_handler_apologises_and_bot_keeps_serving(
-    tg: FakeTelegramServer, app: RunningBot, caplog: pytest.LogCaptureFixture
+    tg: BotApiStandIn, app: RunningBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     (apology,) = await tg.reply_to(BOB, "/boom")
     assert apology.text == text("errors.apology", "en")
@@ -186,7 +186,7 @@ async def test_error_handler_apologises_and_bot_keeps_serving(
 
 
 async def test_a_press_answered_before_the_failure_gets_the_apology_in_the_chat(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     await tg.reply_to(BOB, "/help")
     since = tg.mark()
@@ -198,7 +198,7 @@ async def test_a_press_answered_before_the_failure_gets_the_apology_in_the_chat(
 
 
 async def test_throttling_warns_once_then_recovers(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     burst = app.settings.throttle_burst
     since = tg.mark()
@@ -231,7 +231,7 @@ async def test_throttling_warns_once_then_recovers(
     ids=["4096", "emoji", "rtl", "controls", "unknown-command", "long-payload", "blank"],
 )
 async def test_bad_input_gets_a_localized_answer(
-    tg: FakeTelegramServer, app: RunningBot, message: str
+    tg: BotApiStandIn, app: RunningBot, message: str
 ) -> None:
     calls = await tg.reply_to(BOB, message)
     answers = {
@@ -245,7 +245,7 @@ async def test_bad_input_gets_a_localized_answer(
     assert not any("Traceback" in (c.text or "") for c in tg.calls)
 
 
-async def test_message_without_text_is_answered(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_message_without_text_is_answered(tg: BotApiStandIn, app: RunningBot) -> None:
     since = tg.mark()
     tg.push_message(
         BOB,
@@ -267,7 +267,7 @@ async def test_message_without_text_is_answered(tg: FakeTelegramServer, app: Run
 
 @pytest.mark.parametrize("data", ["lg:de", "lg:", "st:explode", "zz:1", "x" * 64, "lg:fr:extra"])
 async def test_forged_callbacks_change_nothing(
-    tg: FakeTelegramServer, app: RunningBot, data: str
+    tg: BotApiStandIn, app: RunningBot, data: str
 ) -> None:
     (menu,) = await tg.reply_to(BOB, "/settings")
     message_id = menu.result["message_id"]
@@ -289,7 +289,7 @@ async def test_forged_callbacks_change_nothing(
 
 
 async def test_commands_registered_per_language_and_scope(
-    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
+    tg: BotApiStandIn, tmp_path: Path, clock: ManualClock
 ) -> None:
     settings = make_settings(tmp_path, organiser_ids=frozenset({4242}))
     async with running_bot(settings, tg, clock=clock):
@@ -317,7 +317,7 @@ async def test_commands_registered_per_language_and_scope(
 
 
 async def test_same_conversation_on_postgres_and_redis(
-    tg: FakeTelegramServer,
+    tg: BotApiStandIn,
     tmp_path: Path,
     clock: ManualClock,
     postgres_url: str,

@@ -21,20 +21,20 @@ from bot.services import makers
 from bot.services.geo import privacy
 from bot.services.geo.distance import format_distance, haversine_km
 from bot.services.geo.geocoding import lookup_place
+from bot.standin import (
+    SEND_METHODS,
+    BotApiStandIn,
+    RecordedCall,
+    TgUser,
+    buttons,
+    reply_keyboard,
+)
 from bot.ui.callbacks.makers import ModerationAction, ModerationCb
 from bot.worker.background import BackgroundTiming
 from models import InboxStatus, InboxUpdate, Maker, MakerStatus, OutboxMessage
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text, tr
-from tests.tg_server import (
-    SEND_METHODS,
-    FakeTelegramServer,
-    RecordedCall,
-    TgUser,
-    buttons,
-    reply_keyboard,
-)
 
 ALICE = TgUser(id=2001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=2002, first_name="Bob", language_code="en")
@@ -96,7 +96,7 @@ async def with_demo_makers(running: RunningBot) -> RunningBot:
 
 @pytest.fixture
 async def app(
-    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     async with running_bot(settings, tg, clock=clock) as running:
         yield await with_demo_makers(running)
@@ -104,7 +104,7 @@ async def app(
 
 @pytest.fixture
 async def app_with_sender(
-    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     """The bot with its background worker, as `greenhood run`: what it sends on its own
     through the outbox (a listing owner's moderation notice) arrives too."""
@@ -128,7 +128,7 @@ def decided_at(clock: ManualClock) -> str:
 
 
 async def share(
-    tg: FakeTelegramServer, user: TgUser, lat: float, lon: float, count: int = 2
+    tg: BotApiStandIn, user: TgUser, lat: float, lon: float, count: int = 2
 ) -> list[RecordedCall]:
     since = tg.mark()
     tg.push_location(user, lat, lon)
@@ -136,7 +136,7 @@ async def share(
 
 
 async def send(
-    tg: FakeTelegramServer, user: TgUser, extra: dict[str, object], count: int = 1
+    tg: BotApiStandIn, user: TgUser, extra: dict[str, object], count: int = 1
 ) -> list[RecordedCall]:
     since = tg.mark()
     tg.push_message(user, extra)
@@ -144,7 +144,7 @@ async def send(
 
 
 async def test_share_location_lists_the_nearest_in_order_with_distances(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     (prompt,) = await tg.reply_to(ALICE, tr.t("menu.makers", "fr"))
     assert prompt.text == text("location.prompt", "fr")
@@ -161,7 +161,7 @@ async def test_share_location_lists_the_nearest_in_order_with_distances(
 
 
 async def test_a_postcode_gives_the_same_makers_as_sharing_that_towns_location(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     await tg.reply_to(BOB, "/makers")
     noted, typed = await tg.reply_to(BOB, "33000", count=2)
@@ -187,7 +187,7 @@ async def test_a_postcode_gives_the_same_makers_as_sharing_that_towns_location(
 
 
 async def test_category_filter_buttons_and_command_argument(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     await tg.reply_to(ALICE, "/makers")
     _, listing = await share(tg, ALICE, *BORDEAUX)
@@ -205,9 +205,7 @@ async def test_category_filter_buttons_and_command_argument(
     assert any("Ganterie Lacroix" in line for line in items(search))
 
 
-async def test_card_venue_favourite_and_unfavourite(
-    tg: FakeTelegramServer, app: RunningBot
-) -> None:
+async def test_card_venue_favourite_and_unfavourite(tg: BotApiStandIn, app: RunningBot) -> None:
     await tg.reply_to(BOB, "/makers")
     _, listing = await share(tg, BOB, *BORDEAUX)
     first = expected_lines(*AS_SHARED, "en")[0]
@@ -231,9 +229,7 @@ async def test_card_venue_favourite_and_unfavourite(
     assert favourites.text == text("makers.favourites.empty", "en")
 
 
-async def test_qr_code_is_a_png_holding_the_deep_link(
-    tg: FakeTelegramServer, app: RunningBot
-) -> None:
+async def test_qr_code_is_a_png_holding_the_deep_link(tg: BotApiStandIn, app: RunningBot) -> None:
     async with app.sessionmaker() as session:
         maker = await session.scalar(select(Maker).where(Maker.external_id == "id:demo-bdx-001"))
     assert maker is not None
@@ -259,7 +255,7 @@ async def test_qr_code_is_a_png_holding_the_deep_link(
 
 @pytest.mark.parametrize("payload", ["maker_999999", "maker_1"])
 async def test_deep_link_to_an_unknown_or_unlisted_maker(
-    tg: FakeTelegramServer, app: RunningBot, payload: str
+    tg: BotApiStandIn, app: RunningBot, payload: str
 ) -> None:
     async with app.sessionmaker() as session:
         first = await session.get(Maker, 1)
@@ -271,7 +267,7 @@ async def test_deep_link_to_an_unknown_or_unlisted_maker(
 
 
 async def test_register_approve_then_find(
-    tg: FakeTelegramServer, app_with_sender: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app_with_sender: RunningBot, clock: ManualClock
 ) -> None:
     app = app_with_sender
     intro, ask_name = await tg.reply_to(CAROL, "/maker", count=2)
@@ -349,7 +345,7 @@ async def test_register_approve_then_find(
 
 
 async def test_reject_with_a_reason_tells_the_maker(
-    tg: FakeTelegramServer, app_with_sender: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app_with_sender: RunningBot, clock: ManualClock
 ) -> None:
     app = app_with_sender
     await tg.reply_to(CAROL, "/maker", count=2)
@@ -394,7 +390,7 @@ async def test_reject_with_a_reason_tells_the_maker(
 
 
 async def test_a_redelivered_approval_tells_the_owner_once_and_the_next_decision_too(
-    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, settings: Settings, clock: ManualClock
 ) -> None:
     """Telegram posts the organiser's approval to the webhook three times (deliveries not
     acknowledged in time) and the organiser presses once more: the owner is told once.

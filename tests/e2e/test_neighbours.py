@@ -17,6 +17,7 @@ from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.services import actions, neighbours
 from bot.services.geo import geohash
+from bot.standin import SEND_METHODS, BotApiStandIn, RecordedCall, TgUser
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
 from models import Base, NeighbourProfile
@@ -24,7 +25,6 @@ from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text as plain
 from tests.support.texts import tr
-from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser
 
 ANA = TgUser(id=2001, first_name="Ana", language_code="en")
 BEN = TgUser(id=2002, first_name="Ben", language_code="en")
@@ -49,7 +49,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def app(
-    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     async with running_bot(settings, tg, clock=clock) as running:
         yield running
@@ -60,7 +60,7 @@ def locale_of(user: TgUser) -> str:
 
 
 async def join(
-    tg: FakeTelegramServer,
+    tg: BotApiStandIn,
     user: TgUser,
     where: tuple[float, float],
     name: str | None = None,
@@ -99,7 +99,7 @@ async def act(
         await session.commit()
 
 
-def last_location_id(tg: FakeTelegramServer, user: TgUser) -> int:
+def last_location_id(tg: BotApiStandIn, user: TgUser) -> int:
     """The id of the last location `user` sent in their private chat."""
     ids = (m["message_id"] for m in tg.messages_in(user.id))
     for message_id in range(max(ids) + 1, 0, -1):
@@ -109,12 +109,12 @@ def last_location_id(tg: FakeTelegramServer, user: TgUser) -> int:
     raise AssertionError(f"{user.id} shared no location")
 
 
-async def view_of(tg: FakeTelegramServer, user: TgUser) -> str:
+async def view_of(tg: BotApiStandIn, user: TgUser) -> str:
     (reply,) = await tg.reply_to(user, "/neighbours")
     return reply.text
 
 
-async def gather(tg: FakeTelegramServer, app: RunningBot, clock: ManualClock) -> None:
+async def gather(tg: BotApiStandIn, app: RunningBot, clock: ManualClock) -> None:
     """Ana at home; Ben (named) next door, Clo 2 km away, Dan (named) 6 km away; all acted."""
     await join(tg, ANA, HOME)
     await join(tg, BEN, north(0.2), "Ben <the> & neighbour")
@@ -125,7 +125,7 @@ async def gather(tg: FakeTelegramServer, app: RunningBot, clock: ManualClock) ->
 
 
 async def test_consent_share_and_bands(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await gather(tg, app, clock)
     seen = await view_of(tg, ANA)
@@ -146,9 +146,7 @@ async def test_consent_share_and_bands(
     assert plain("neighbours.view.count", "fr", radius=10, count=3) in seen_by_clo
 
 
-async def test_alone_sees_too_few(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
-) -> None:
+async def test_alone_sees_too_few(tg: BotApiStandIn, app: RunningBot, clock: ManualClock) -> None:
     await join(tg, ANA, HOME)
     await join(tg, BEN, north(0.5), "Ben")
     await act(app, clock, ANA, BEN)
@@ -162,7 +160,7 @@ async def test_alone_sees_too_few(
 
 
 async def test_people_without_recent_actions_are_not_counted(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await gather(tg, app, clock)
     clock.advance(timedelta(days=31))
@@ -177,7 +175,7 @@ async def test_people_without_recent_actions_are_not_counted(
 
 
 async def test_hiding_removes_a_person_at_once(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await gather(tg, app, clock)
     assert plain("neighbours.view.count", "en", radius=10, count=3) in await view_of(tg, ANA)
@@ -202,7 +200,7 @@ async def test_hiding_removes_a_person_at_once(
 
 
 async def test_live_location_moving_changes_the_band(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await gather(tg, app, clock)
     await join(tg, EVE, north(0.3), "Eve", live=True)
@@ -219,7 +217,7 @@ async def test_live_location_moving_changes_the_band(
 
 
 async def test_positions_expire_after_30_days(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await gather(tg, app, clock)
     assert plain("neighbours.view.count", "en", radius=10, count=3) in await view_of(tg, ANA)
@@ -243,7 +241,7 @@ async def test_positions_expire_after_30_days(
 
 
 async def test_expired_positions_are_ignored_before_any_clean_up(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await gather(tg, app, clock)
     clock.advance(timedelta(days=31))
@@ -257,7 +255,7 @@ async def test_expired_positions_are_ignored_before_any_clean_up(
 
 
 async def test_typed_town_and_bad_input(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     (consent,) = await tg.reply_to(ANA, "/neighbours")
     await tg.click(ANA, consent, tr.t("neighbours.consent.accept", "en"), count=2)
@@ -277,7 +275,7 @@ async def test_typed_town_and_bad_input(
 
 
 async def test_decline_stores_nothing_and_buttons_need_consent(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     (consent,) = await tg.reply_to(BEN, "/neighbours")
     (declined,) = await tg.click(BEN, consent, tr.t("neighbours.consent.decline", "en"))
@@ -348,7 +346,7 @@ def assert_reveals_no_point(value: object, points: list[tuple[float, float]]) ->
 
 
 async def test_privacy_nothing_stored_or_sent_is_finer_than_a_cell(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await gather(tg, app, clock)
     await join(tg, EVE, north(0.3), "Eve", live=True)
@@ -387,7 +385,7 @@ async def test_privacy_nothing_stored_or_sent_is_finer_than_a_cell(
 
 
 async def test_rename_from_the_panel_returns_to_the_view(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await gather(tg, app, clock)
     (view,) = await tg.reply_to(CLO, "/neighbours")
@@ -400,7 +398,7 @@ async def test_rename_from_the_panel_returns_to_the_view(
 
 
 async def test_the_scheduler_forgets_expired_positions(
-    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
+    tg: BotApiStandIn, tmp_path: Path, clock: ManualClock
 ) -> None:
     settings = make_settings(tmp_path, throttle_burst=1000)
     timing = BackgroundTiming(lease_renew_seconds=0.2, progress_seconds=0.2)

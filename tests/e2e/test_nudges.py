@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import ManualClock
 from bot.services import nudges
 from bot.services.nudges import NudgeKind, Refusal
+from bot.standin import BotApiStandIn, TgChat, TgUser, buttons
 from bot.ui.callbacks.actions import ActLogCb
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
@@ -37,7 +38,6 @@ from models import (
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import tr
-from tests.tg_server import FakeTelegramServer, TgChat, TgUser, buttons
 
 PARIS = ZoneInfo("Europe/Paris")
 ALICE = TgUser(id=1301, first_name="Alice", language_code="fr")
@@ -56,9 +56,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def app(
-    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[RunningBot]:
+async def app(tg: BotApiStandIn, tmp_path: Path, clock: ManualClock) -> AsyncIterator[RunningBot]:
     settings = make_settings(tmp_path, throttle_burst=1000, timezone="Europe/Paris")
     async with running_bot(
         settings, tg, clock=clock, background=True, background_timing=FAST
@@ -87,7 +85,7 @@ async def _challenge(session: AsyncSession, participants: list[int], now: dateti
 
 
 async def test_midweek_nudge_buttons_log_and_snooze(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     assert app.background is not None
     scheduler = app.background.scheduler
@@ -138,7 +136,7 @@ async def test_midweek_nudge_buttons_log_and_snooze(
 
 
 async def test_sunday_recap_reaches_the_team_group_as_a_picture(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await tg.reply_to(ALICE, "/start")
     await tg.reply_to(BOB, "/start")

@@ -18,6 +18,7 @@ from bot.core.settings import Settings
 from bot.services import challenges, offers
 from bot.services.challenges import ChallengeDraft
 from bot.services.offers import OfferDraft
+from bot.standin import SEND_METHODS, BotApiStandIn, RecordedCall, TgUser, buttons
 from bot.ui.callbacks.offers import OfferAction, OfferCb, ReservationAction, ReservationCb
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
@@ -34,7 +35,6 @@ from models import (
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text, tr
-from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser, buttons
 
 ALICE = TgUser(id=3001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=3002, first_name="Bob", language_code="en")
@@ -68,7 +68,7 @@ def settings(tmp_path: object) -> Settings:
 
 @pytest.fixture
 async def app(
-    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     async with running_bot(
         settings, tg, clock=clock, background=True, background_timing=FAST
@@ -77,7 +77,7 @@ async def app(
 
 
 async def send(
-    tg: FakeTelegramServer, user: TgUser, extra: dict[str, object], count: int = 1
+    tg: BotApiStandIn, user: TgUser, extra: dict[str, object], count: int = 1
 ) -> list[RecordedCall]:
     since = tg.mark()
     tg.push_message(user, extra)
@@ -85,7 +85,7 @@ async def send(
 
 
 async def share(
-    tg: FakeTelegramServer, user: TgUser, lat: float, lon: float, count: int
+    tg: BotApiStandIn, user: TgUser, lat: float, lon: float, count: int
 ) -> list[RecordedCall]:
     since = tg.mark()
     tg.push_location(user, lat, lon)
@@ -93,7 +93,7 @@ async def share(
 
 
 async def press(
-    tg: FakeTelegramServer, user: TgUser, data: str, count: int = 0
+    tg: BotApiStandIn, user: TgUser, data: str, count: int = 0
 ) -> tuple[str, list[RecordedCall]]:
     """Push callback data as a (possibly forged) button press; the answer's text."""
     since = tg.mark()
@@ -110,7 +110,7 @@ async def press(
 
 
 async def subscribe(
-    tg: FakeTelegramServer, user: TgUser, locale: str, radius: int, where: tuple[float, float]
+    tg: BotApiStandIn, user: TgUser, locale: str, radius: int, where: tuple[float, float]
 ) -> None:
     (menu,) = await tg.reply_to(user, "/alerts")
     assert menu.text == text("offers.alerts.off", locale)
@@ -146,7 +146,7 @@ async def post_directly(
 
 
 async def test_post_find_reserve_confirm_with_alerts(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await subscribe(tg, CAROL, "en", 2, (44.845, -0.575))
     await subscribe(tg, DAVE, "fr", 10, PARIS)
@@ -280,7 +280,7 @@ async def test_post_find_reserve_confirm_with_alerts(
 
 
 async def test_a_confirmed_pickup_that_meets_a_pledge_tells_its_organiser(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     """The saved-food log of a confirmed pickup counts for challenges like any log: when
     it meets a pledge, the organiser's notice is queued with it and delivered."""
@@ -331,7 +331,7 @@ async def test_a_confirmed_pickup_that_meets_a_pledge_tells_its_organiser(
 
 
 async def test_an_ended_offer_disappears_and_its_reservation_is_released(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     offer_id = await post_directly(app, clock, ALICE, pickup_end=clock.now() + timedelta(hours=1))
     await tg.reply_to(BOB, "/offers")
@@ -368,7 +368,7 @@ async def test_an_ended_offer_disappears_and_its_reservation_is_released(
 
 
 async def test_a_report_reaches_moderation_and_removal_tells_the_poster(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     offer_id = await post_directly(app, clock, ALICE, title="Suspicious <stuff>")
     _, card = await tg.reply_to(CAROL, f"/start offer_{offer_id}", count=2)
@@ -396,7 +396,7 @@ async def test_a_report_reaches_moderation_and_removal_tells_the_poster(
 
 
 async def test_qr_code_holds_the_deep_link(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     offer_id = await post_directly(app, clock, ALICE, title="Pommes")
     _, card = await tg.reply_to(BOB, f"/start offer_{offer_id}", count=2)

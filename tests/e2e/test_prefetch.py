@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import ManualClock
 from bot.services.users import KnownUser, TelegramProfile, read_users, upsert_user
 from bot.serving.prefetch import FORGET_PAST, MAX_AGE, UserPrefetch
+from bot.standin import BotApiStandIn, RecordedCall, Stall, TgUser
 from models import User
 from models.database import has_writes
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text
-from tests.tg_server import FakeTelegramServer, RecordedCall, Stall, TgUser
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ALICE = TgUser(id=5001, first_name="Alice", language_code="fr")
@@ -138,9 +138,7 @@ async def test_a_known_row_is_used_without_reading_it_again(session: AsyncSessio
 
 
 @pytest.fixture
-async def app(
-    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[RunningBot]:
+async def app(tg: BotApiStandIn, tmp_path: Path, clock: ManualClock) -> AsyncIterator[RunningBot]:
     """One serving process (no Redis), on the test backend's database."""
     settings = make_settings(tmp_path, redis_url=None)
     async with running_bot(settings, tg, clock=clock) as running:
@@ -164,7 +162,7 @@ def user_reads() -> Iterator[list[str]]:
 
 
 async def test_a_batch_of_updates_reads_its_senders_once(
-    tg: FakeTelegramServer, app: RunningBot, user_reads: list[str]
+    tg: BotApiStandIn, app: RunningBot, user_reads: list[str]
 ) -> None:
     people = [TgUser(id=5100 + i, first_name=f"P{i}", language_code="fr") for i in range(5)]
     # Pushed together: one getUpdates hands them over, one statement reads their rows.
@@ -175,7 +173,7 @@ async def test_a_batch_of_updates_reads_its_senders_once(
 
 
 async def test_a_row_changed_by_the_previous_update_is_read_again(
-    tg: FakeTelegramServer, app: RunningBot, user_reads: list[str]
+    tg: BotApiStandIn, app: RunningBot, user_reads: list[str]
 ) -> None:
     """The person switches to English and, while that update is still being handled (its
     answer to Telegram stalls), sends /help: the row read with /help's batch still says
@@ -197,7 +195,7 @@ async def test_a_row_changed_by_the_previous_update_is_read_again(
 
 
 async def test_replicas_read_each_row_when_handling(
-    tg: FakeTelegramServer, tmp_path: Path, redis_url: str, user_reads: list[str]
+    tg: BotApiStandIn, tmp_path: Path, redis_url: str, user_reads: list[str]
 ) -> None:
     """With Redis, replicas share the inbox: another one may be changing a person's row,
     so nothing is read ahead."""
@@ -211,7 +209,7 @@ async def test_replicas_read_each_row_when_handling(
 
 
 async def _help_together(
-    tg: FakeTelegramServer, app: RunningBot, people: list[TgUser], user_reads: list[str]
+    tg: BotApiStandIn, app: RunningBot, people: list[TgUser], user_reads: list[str]
 ) -> list[RecordedCall]:
     """Everyone starts; then, counting reads of `users` from there, everyone sends /help at
     once; returns the /help replies."""

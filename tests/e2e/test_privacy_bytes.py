@@ -17,11 +17,11 @@ from aiogram.types import Message
 
 from bot.core.settings import Settings
 from bot.services.geo import privacy
+from bot.standin import BotApiStandIn, TgUser
 from bot.ui.filters import Magic
 from tests.conftest import current_backend, make_settings
 from tests.support.harness import running_bot
 from tests.support.texts import tr
-from tests.tg_server import FakeTelegramServer, TgUser
 
 EXACT = [(44.843106, -0.568842), (44.851937, -0.572264), (45.764043, 4.835659)]
 ANA = TgUser(id=4101, first_name="Ana", language_code="fr")
@@ -52,7 +52,7 @@ def files_of(settings: Settings) -> list[Path]:
 
 @pytest.mark.parametrize("webhook", [False, True], ids=["polling", "webhook"])
 async def test_shared_points_never_reach_the_disk_at_full_precision(
-    tg: FakeTelegramServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, webhook: bool
+    tg: BotApiStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture, webhook: bool
 ) -> None:
     if current_backend() != "sqlite":
         pytest.skip("reads the SQLite files; PostgreSQL stores the same rows (same code path)")

@@ -25,11 +25,11 @@ from aiohttp import ClientSession, ClientTimeout, web
 from sqlalchemy import update
 
 from bot.core.settings import PROJECT_ROOT
+from bot.standin import BotApiStandIn, RecordedCall, TgUser, buttons
 from models import Broadcast
 from models.database import create_engine
 from tests.support.harness import free_port
 from tests.support.texts import text, tr
-from tests.tg_server import FakeTelegramServer, RecordedCall, TgUser, buttons
 
 SECRET = "replica-secret"
 BOB = TgUser(id=7002, first_name="Bob", language_code="en")
@@ -73,7 +73,7 @@ class RoundRobinProxy:
 
 @dataclass
 class Cluster:
-    tg: FakeTelegramServer
+    tg: BotApiStandIn
     proxy: RoundRobinProxy
     storage: RedisStorage
     processes: list[asyncio.subprocess.Process]
@@ -96,7 +96,7 @@ async def cluster(
         redis_url, key_builder=DefaultKeyBuilder(prefix=redis_prefix, with_destiny=True)
     )
     processes: list[asyncio.subprocess.Process] = []
-    async with FakeTelegramServer() as tg:
+    async with BotApiStandIn() as tg:
         try:
             since = tg.mark()
             common = {

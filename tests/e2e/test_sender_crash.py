@@ -22,11 +22,11 @@ from bot.core.clock import SystemClock
 from bot.services import broadcasts
 from bot.services.audiences import AudienceKind
 from bot.services.broadcasts import Draft
+from bot.standin import BotApiStandIn, Stall
 from bot.ui.notices import broadcasts as broadcasting
 from models import User
 from models.database import create_engine, create_sessionmaker, upgrade
 from tests.support.texts import tr
-from tests.tg_server import FakeTelegramServer, Stall
 
 ORGANISER = 90_000
 RECIPIENTS = list(range(90_001, 90_241))
@@ -86,7 +86,7 @@ async def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:  
         await asyncio.sleep(0.02)
 
 
-async def start_worker(server: FakeTelegramServer, database: Path) -> asyncio.subprocess.Process:
+async def start_worker(server: BotApiStandIn, database: Path) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "BOT_TOKEN": server.token,
@@ -101,7 +101,7 @@ async def start_worker(server: FakeTelegramServer, database: Path) -> asyncio.su
     )
 
 
-def delivered(server: FakeTelegramServer) -> collections.Counter[int]:
+def delivered(server: BotApiStandIn) -> collections.Counter[int]:
     return collections.Counter(
         call.chat_id
         for call in server.calls
@@ -118,7 +118,7 @@ async def test_worker_killed_mid_broadcast_delivers_each_message_exactly_once(
     database = tmp_path / "crash.db"
     await prepare(database)
     everyone = [ORGANISER, *RECIPIENTS]
-    async with FakeTelegramServer() as server:
+    async with BotApiStandIn() as server:
         first = await start_worker(server, database)
         try:
             await server.wait_for(

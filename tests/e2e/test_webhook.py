@@ -25,12 +25,12 @@ from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.serving.runtime import ConfigurationError, check_webhook_settings
 from bot.serving.webhook import SECRET_HEADER, health_handler
+from bot.standin import BotApiStandIn, TgUser
 from models import InboxStatus, InboxUpdate, User
 from models.database import create_engine, create_sessionmaker
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text
-from tests.tg_server import FakeTelegramServer, TgUser
 
 BOB = TgUser(id=2002, first_name="Bob", language_code="en")
 SECRET = "s3cret_token-for-tests"
@@ -43,7 +43,7 @@ def hook_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 async def app(
-    tg: FakeTelegramServer, hook_settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, hook_settings: Settings, clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     async with running_bot(hook_settings, tg, clock=clock, webhook=True) as running:
         yield running
@@ -78,7 +78,7 @@ async def post(
         return response.status, await response.text()
 
 
-async def test_a_conversation_over_the_webhook(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_a_conversation_over_the_webhook(tg: BotApiStandIn, app: RunningBot) -> None:
     assert tg.calls[-1].method != "getUpdates"
     webhook = [c for c in tg.calls if c.method == "setWebhook"][-1]
     assert webhook.params["secret_token"] == SECRET
@@ -98,7 +98,7 @@ async def test_a_conversation_over_the_webhook(tg: FakeTelegramServer, app: Runn
     ids=["missing", "empty", "wrong", "longer", "shorter", "non-ascii", "case", "huge"],
 )
 async def test_requests_without_the_right_secret_are_refused(
-    tg: FakeTelegramServer, app: RunningBot, secret: str | None
+    tg: BotApiStandIn, app: RunningBot, secret: str | None
 ) -> None:
     url = app.settings.webhook_url
     assert url is not None
@@ -124,9 +124,7 @@ async def test_malformed_bodies_are_refused(app: RunningBot, body: bytes) -> Non
         assert await session.scalar(select(func.count()).select_from(InboxUpdate)) == 0
 
 
-async def test_a_redelivered_update_is_handled_once(
-    tg: FakeTelegramServer, app: RunningBot
-) -> None:
+async def test_a_redelivered_update_is_handled_once(tg: BotApiStandIn, app: RunningBot) -> None:
     url = app.settings.webhook_url
     assert url is not None
     since = tg.mark()
@@ -147,7 +145,7 @@ async def test_a_redelivered_update_is_handled_once(
 
 
 async def test_deliveries_at_once_share_commits_and_each_is_handled_once(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     """Forty people write at the same moment and one update arrives three times at once:
     stores that wait for a commit share the next one (fewer commits than updates), every
@@ -256,7 +254,7 @@ def gated_router() -> tuple[Router, asyncio.Event, asyncio.Event]:
 
 
 async def test_shutdown_finishes_updates_in_hand_and_refuses_new_ones(
-    tg: FakeTelegramServer, hook_settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, hook_settings: Settings, clock: ManualClock
 ) -> None:
     router, started, gate = gated_router()
     async with running_bot(
@@ -285,7 +283,7 @@ async def test_shutdown_finishes_updates_in_hand_and_refuses_new_ones(
 
 
 async def test_shutdown_is_bounded_and_the_cut_update_is_handled_at_next_start(
-    tg: FakeTelegramServer, hook_settings: Settings, clock: ManualClock
+    tg: BotApiStandIn, hook_settings: Settings, clock: ManualClock
 ) -> None:
     settings = hook_settings.model_copy(update={"shutdown_timeout": 0.2})
     router, started, gate = gated_router()

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.standin import RecordedCall, TgUser, parse_html, strip_html
 from bot.ui.i18n import Translator
 from models import Base
 from models.base import PERSON
-from tests.tg_server import RecordedCall, TgUser, parse_html, strip_html
 
 # --------------------------------------------------------------------------- 1. no exception
 

@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 from sqlalchemy import String, Text, select
 
 from bot.services.catalogue import default_catalogue
+from bot.standin import BotApiStandIn, JsonDict, TgUser
 from bot.ui.keyboards import MAIN_MENU_KEYS
 from models import Base
 from tests.conftest import make_settings
@@ -59,7 +60,6 @@ from tests.hostile.world import (
 )
 from tests.support.harness import running_bot
 from tests.support.texts import tr
-from tests.tg_server import FakeTelegramServer, JsonDict, TgUser
 
 EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "0")) or 150
 ATTACKERS = frozenset({ATTACKER_ID, ATTACKER_GROUP.id})
@@ -266,7 +266,7 @@ def menu_labels(world: World) -> list[str]:
 
 
 async def test_the_server_refuses_bad_html() -> None:
-    async with FakeTelegramServer() as server:
+    async with BotApiStandIn() as server:
         settings_ = make_settings(Path("."), telegram_api_base=server.base_url)
         from bot.app.wiring import create_bot
 
@@ -284,7 +284,7 @@ async def test_the_server_refuses_bad_html() -> None:
 
 
 def test_the_checks_catch_what_they_are_for() -> None:
-    from tests.tg_server import RecordedCall
+    from bot.standin import RecordedCall
 
     translator = tr
     catalogue = checks.Catalogue.of(translator)
@@ -340,7 +340,7 @@ async def test_hostile_updates_through_polling(tmp_path: Path) -> None:
     fetched by the polling bot."""
     settings_ = make_settings(tmp_path, throttle_burst=10**6)
     mallory = TgUser(ATTACKER_ID, "<b>Mal</b> & co", "en")
-    async with FakeTelegramServer() as server, running_bot(settings_, server) as app:
+    async with BotApiStandIn() as server, running_bot(settings_, server) as app:
         with checks.capture_errors() as errors:
             since = server.mark()
             server.push_text(mallory, "/start <i>")

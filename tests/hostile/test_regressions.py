@@ -9,12 +9,12 @@ from pathlib import Path
 from aiogram.filters.callback_data import CallbackData
 
 from bot.core.settings import Settings
+from bot.standin import BotApiStandIn, TgUser
 from bot.ui.callbacks import ALL_CALLBACKS
 from tests.conftest import make_settings
 from tests.hostile.checks import capture_errors
 from tests.support.harness import running_bot
 from tests.support.texts import tr
-from tests.tg_server import FakeTelegramServer, TgUser
 
 MALLORY = TgUser(id=7001, first_name="Mallory", language_code="en")
 
@@ -48,7 +48,7 @@ async def test_callback_ids_beyond_32_bits_on_postgresql(tmp_path: Path, postgre
 
 
 async def _forged_numbers_are_stale(settings: Settings) -> None:
-    async with FakeTelegramServer() as server, running_bot(settings, server) as app:
+    async with BotApiStandIn() as server, running_bot(settings, server) as app:
         await server.reply_to(MALLORY, "/start")
         with capture_errors() as errors:
             for number in (2**31, -(2**31) - 1, 2**63, 10**40):
@@ -72,7 +72,7 @@ async def test_tapping_the_shown_category_again_edits_nothing_and_fails_nothing(
     from bot.app.demo import load_demo_makers
 
     settings = make_settings(tmp_path, throttle_burst=10**6)
-    async with FakeTelegramServer() as server, running_bot(settings, server) as app:
+    async with BotApiStandIn() as server, running_bot(settings, server) as app:
         async with app.sessionmaker() as session:
             await load_demo_makers(session, app.settings)
             await session.commit()
@@ -108,7 +108,7 @@ async def test_a_button_tapped_again_or_on_a_photo_never_fails(tmp_path: Path) -
     from tests.hostile.world import png
 
     settings = make_settings(tmp_path, throttle_burst=10**6)
-    async with FakeTelegramServer() as server, running_bot(settings, server) as app:
+    async with BotApiStandIn() as server, running_bot(settings, server) as app:
         (menu,) = await server.reply_to(MALLORY, "/settings")
         since = server.mark()
         with capture_errors() as errors:
@@ -136,7 +136,7 @@ async def test_a_nul_character_is_dropped_not_fatal_on_postgresql(
 
     settings = make_settings(tmp_path, database_url=postgres_url, throttle_burst=10**6)
     nul = TgUser(id=7003, first_name="Mal\x00lory", language_code="en")
-    async with FakeTelegramServer() as server, running_bot(settings, server) as app:
+    async with BotApiStandIn() as server, running_bot(settings, server) as app:
         with capture_errors() as errors:
             (greeting,) = await server.reply_to(nul, "/start")
             await server.reply_to(nul, "/makers Pot\x00erie")

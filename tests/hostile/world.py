@@ -29,10 +29,10 @@ from bot.app.demo import load_demo_makers
 from bot.app.wiring import create_bot, create_dispatcher, prepare_database
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
+from bot.standin import BotApiStandIn, JsonDict, RecordedCall, TgChat, TgUser
 from bot.ui.i18n import Translator, create_translator
 from handlers import create_routers, get_commands
 from models.database import create_sessionmaker
-from tests.tg_server import FakeTelegramServer, JsonDict, RecordedCall, TgChat, TgUser
 
 ATTACKER_ID = 7001
 VICTIM = TgUser(id=7002, first_name="Victor", language_code="en")
@@ -104,7 +104,7 @@ def all_commands() -> list[str]:
 @dataclass
 class World:
     settings: Settings
-    server: FakeTelegramServer
+    server: BotApiStandIn
     bot: Bot
     dispatcher: Dispatcher
     engine: AsyncEngine
@@ -473,7 +473,7 @@ def _first_slug() -> str:
 
 @contextlib.asynccontextmanager
 async def build_world(settings: Settings) -> AsyncIterator[World]:
-    async with FakeTelegramServer() as server:
+    async with BotApiStandIn() as server:
         settings = settings.model_copy(
             update={"telegram_api_base": server.base_url, "bot_token": SecretStr(server.token)}
         )

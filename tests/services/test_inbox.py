@@ -28,10 +28,10 @@ from bot.serving.locks import LocalLocks
 from bot.serving.middlewares.inbox import InboxReceipt
 from bot.serving.processing import UpdateProcessor
 from bot.serving.runtime import Runtime
+from bot.standin import BotApiStandIn, TgUser
 from models import InboxStatus, InboxUpdate, User
 from models.database import create_engine, create_sessionmaker, upgrade
 from tests.conftest import make_settings
-from tests.tg_server import FakeTelegramServer, TgUser
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ALICE = TgUser(id=3001, first_name="Alice", language_code="fr")
@@ -199,7 +199,7 @@ rig_sessionmaker: list[async_sessionmaker[AsyncSession]] = []
 
 @pytest.fixture
 async def rig(settings: Settings, clock: ManualClock) -> AsyncIterator[Rig]:
-    async with FakeTelegramServer() as server:
+    async with BotApiStandIn() as server:
         settings = settings.model_copy(
             update={"telegram_api_base": server.base_url, "bot_token": SecretStr(server.token)}
         )

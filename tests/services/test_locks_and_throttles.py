@@ -19,7 +19,7 @@ from bot.core.settings import Settings
 from bot.services.throttling import MemoryThrottle, RedisThrottle, ThrottleVerdict
 from bot.serving.fsm import CompactMemoryStorage, LocalEventIsolation
 from bot.serving.locks import LocalLocks, Locks, RedisLocks
-from tests.tg_server import FakeTelegramServer
+from bot.standin import BotApiStandIn
 
 KEY = StorageKey(bot_id=1, chat_id=2, user_id=2)
 
@@ -191,7 +191,7 @@ async def test_local_event_isolation_forgets_free_locks() -> None:
 
 
 async def test_refusals_that_only_mean_stale_ui_are_successes(settings: Settings) -> None:
-    async with FakeTelegramServer() as server:
+    async with BotApiStandIn() as server:
         settings = settings.model_copy(
             update={"telegram_api_base": server.base_url, "bot_token": SecretStr(server.token)}
         )

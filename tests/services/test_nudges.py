@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import ManualClock
 from bot.services import nudges
 from bot.services.nudges import Decision, NudgeKind, Prefs, Refusal, decide
+from bot.standin import BotApiStandIn, TgUser, buttons
 from bot.ui.callbacks.settings import NotifKindCb, SnoozeCb
 from bot.ui.keyboards import snooze_row
 from models import OutboxMessage, User
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import tr
-from tests.tg_server import FakeTelegramServer, TgUser, buttons
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -139,9 +139,7 @@ ALICE = TgUser(id=1201, first_name="Alice", language_code="fr")
 
 
 @pytest.fixture
-async def app(
-    tg: FakeTelegramServer, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[RunningBot]:
+async def app(tg: BotApiStandIn, tmp_path: Path, clock: ManualClock) -> AsyncIterator[RunningBot]:
     settings = make_settings(tmp_path, throttle_burst=1000)
     async with running_bot(settings, tg, clock=clock, background=True) as running:
         yield running
@@ -159,7 +157,7 @@ def test_team_recaps_have_no_personal_switch() -> None:
     assert NudgeKind("recap") is NudgeKind.RECAP
 
 
-async def test_notification_settings_from_settings(tg: FakeTelegramServer, app: RunningBot) -> None:
+async def test_notification_settings_from_settings(tg: BotApiStandIn, app: RunningBot) -> None:
     (menu,) = await tg.reply_to(ALICE, "/settings")
     assert tr.t("settings.button.notifications", "fr") in labels(menu)
     (view,) = await tg.click(ALICE, menu, "Notifications")
@@ -194,7 +192,7 @@ async def test_notification_settings_from_settings(tg: FakeTelegramServer, app: 
 
 
 async def test_a_team_recap_switch_from_an_older_view_is_stale(
-    tg: FakeTelegramServer, app: RunningBot
+    tg: BotApiStandIn, app: RunningBot
 ) -> None:
     """A settings view shown before recaps lost their switch (or a forged press) toggles
     nothing: the person is told the button is stale."""
@@ -215,7 +213,7 @@ async def test_a_team_recap_switch_from_an_older_view_is_stale(
 
 
 async def test_a_nudge_carries_a_snooze_button_that_works(
-    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
     await tg.reply_to(ALICE, "/start")
     async with app.sessionmaker() as session:

@@ -23,20 +23,22 @@ from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.services import outbox
 from bot.services.outbox import OutgoingMessage, Priority
-from bot.worker.pacing import ManualTime
-from bot.worker.sender import Sender, SenderConfig
-from models import OutboxMessage, OutboxStatus, User
-from tests.tg_server import (
+from bot.standin import (
+    BotApiStandIn as BotApiStandIn,
+)
+from bot.standin import (
     DropConnection,
-    FakeTelegramServer,
     ServerError,
     Stall,
     TooManyRequests,
 )
+from bot.worker.pacing import ManualTime
+from bot.worker.sender import Sender, SenderConfig
+from models import OutboxMessage, OutboxStatus, User
 
 
 @pytest.fixture
-async def bot(tg: FakeTelegramServer, settings: Settings) -> AsyncIterator[Bot]:
+async def bot(tg: BotApiStandIn, settings: Settings) -> AsyncIterator[Bot]:
     configured = settings.model_copy(
         update={"telegram_api_base": tg.base_url, "bot_token": SecretStr(tg.token)}
     )
@@ -119,7 +121,7 @@ async def deliver_everything(
     raise AssertionError("the outbox never emptied")
 
 
-def sends_per_chat(tg: FakeTelegramServer) -> collections.Counter[int]:
+def sends_per_chat(tg: BotApiStandIn) -> collections.Counter[int]:
     return collections.Counter(
         call.chat_id
         for call in tg.calls
@@ -134,7 +136,7 @@ async def statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[int, 
 
 
 async def test_every_reachable_recipient_gets_it_exactly_once_despite_faults(
-    tg: FakeTelegramServer,
+    tg: BotApiStandIn,
     bot: Bot,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
@@ -181,7 +183,7 @@ async def test_every_reachable_recipient_gets_it_exactly_once_despite_faults(
 
 
 async def test_same_key_twice_is_one_message(
-    tg: FakeTelegramServer,
+    tg: BotApiStandIn,
     bot: Bot,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
@@ -205,7 +207,7 @@ async def test_same_key_twice_is_one_message(
 
 
 async def test_retries_back_off_and_are_bounded(
-    tg: FakeTelegramServer,
+    tg: BotApiStandIn,
     bot: Bot,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
@@ -236,7 +238,7 @@ async def test_retries_back_off_and_are_bounded(
 
 
 async def test_pacing_per_private_chat_per_group_and_overall(
-    tg: FakeTelegramServer,
+    tg: BotApiStandIn,
     bot: Bot,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
@@ -275,7 +277,7 @@ async def test_pacing_per_private_chat_per_group_and_overall(
 
 
 async def test_generated_picture_is_uploaded_once_then_sent_by_file_id(
-    tg: FakeTelegramServer,
+    tg: BotApiStandIn,
     bot: Bot,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
@@ -301,7 +303,7 @@ async def test_generated_picture_is_uploaded_once_then_sent_by_file_id(
 
 
 async def test_interactive_messages_jump_the_bulk_queue(
-    tg: FakeTelegramServer,
+    tg: BotApiStandIn,
     bot: Bot,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
@@ -348,7 +350,7 @@ async def test_recovery_retries_orphans_of_a_dead_sender(
 
 
 async def test_cancelled_before_start_is_never_sent(
-    tg: FakeTelegramServer,
+    tg: BotApiStandIn,
     bot: Bot,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
@@ -418,7 +420,7 @@ async def test_concurrent_claims_are_disjoint_on_postgres(postgres_url: str) -> 
 
 
 async def test_sender_on_postgres(
-    postgres_url: str, tg: FakeTelegramServer, bot: Bot, clock: ManualClock
+    postgres_url: str, tg: BotApiStandIn, bot: Bot, clock: ManualClock
 ) -> None:
     from models.database import create_engine, create_sessionmaker, upgrade
 

@@ -18,8 +18,8 @@ from bot.app.process import open_process
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.serving.runtime import Runtime
+from bot.standin import BotApiStandIn
 from bot.worker.background import Background, BackgroundTiming
-from tests.tg_server import FakeTelegramServer
 
 
 class UpdateTracker:
@@ -30,7 +30,7 @@ class UpdateTracker:
     update the server has pending or has handed over went all the way through the inbox
     processor (handled, or recognised as already received), and the processor is idle."""
 
-    def __init__(self, server: FakeTelegramServer, dispatcher: Dispatcher) -> None:
+    def __init__(self, server: BotApiStandIn, dispatcher: Dispatcher) -> None:
         self._server = server
         self._dispatcher = dispatcher
         self.completed: set[int] = set()
@@ -120,7 +120,7 @@ class RunningBot:
 @contextlib.asynccontextmanager
 async def running_bot(
     settings: Settings,
-    server: FakeTelegramServer,
+    server: BotApiStandIn,
     *,
     clock: Clock | None = None,
     extra_routers: Sequence[Router] = (),

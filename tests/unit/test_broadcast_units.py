@@ -16,7 +16,7 @@ from bot.services.broadcasts import (
     parse_send_time,
     preset_send_time,
 )
-from tests.tg_server import EntityParseError, parse_html
+from bot.standin import EntityParseError, parse_html
 
 SAMPLES = [
     "plain text",

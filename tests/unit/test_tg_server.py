@@ -36,10 +36,12 @@ from aiogram.types import (
 from aiohttp import web
 from PIL import Image
 
-from tests.tg_server import (
+from bot.standin import (
+    BotApiStandIn as BotApiStandIn,
+)
+from bot.standin import (
     DropConnection,
     EntityParseError,
-    FakeTelegramServer,
     ServerError,
     Stall,
     TgChat,
@@ -65,19 +67,19 @@ class FastSession(AiohttpSession):
             await self._session.close()
 
 
-def make_bot(server: FakeTelegramServer, *, timeout: float = 5.0) -> Bot:
+def make_bot(server: BotApiStandIn, *, timeout: float = 5.0) -> Bot:
     session = FastSession(api=TelegramAPIServer.from_base(server.base_url), timeout=timeout)
     return Bot(server.token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeTelegramServer]:
-    async with FakeTelegramServer() as running:
+async def server() -> AsyncIterator[BotApiStandIn]:
+    async with BotApiStandIn() as running:
         yield running
 
 
 @pytest.fixture
-async def bot(server: FakeTelegramServer) -> AsyncIterator[Bot]:
+async def bot(server: BotApiStandIn) -> AsyncIterator[Bot]:
     bot = make_bot(server)
     yield bot
     await bot.session.close()
@@ -115,7 +117,7 @@ def echo_router() -> Router:
 
 
 @contextlib.asynccontextmanager
-async def polling(server: FakeTelegramServer, bot: Bot) -> AsyncIterator[Dispatcher]:
+async def polling(server: BotApiStandIn, bot: Bot) -> AsyncIterator[Dispatcher]:
     dispatcher = Dispatcher()
     dispatcher.include_router(echo_router())
     since = server.mark()
@@ -213,7 +215,7 @@ def test_validate_reply_markup() -> None:
 # ------------------------------------------------------------------ a real bot over HTTP
 
 
-async def test_get_me_and_wrong_token(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_get_me_and_wrong_token(server: BotApiStandIn, bot: Bot) -> None:
     me = await bot.get_me()
     assert (me.id, me.username, me.is_bot) == (server.bot_id, "greenhood_test_bot", True)
     intruder = Bot(
@@ -226,7 +228,7 @@ async def test_get_me_and_wrong_token(server: FakeTelegramServer, bot: Bot) -> N
 
 
 async def test_pushed_text_reaches_handler_and_reply_is_recorded(
-    server: FakeTelegramServer, bot: Bot
+    server: BotApiStandIn, bot: Bot
 ) -> None:
     async with polling(server, bot):
         [reply] = await server.reply_to(ALICE, "/start")
@@ -253,13 +255,13 @@ async def test_pushed_text_reaches_handler_and_reply_is_recorded(
         await server.wait_idle(quiet=0.1)
 
 
-def edit_query_id(server: FakeTelegramServer) -> str:
+def edit_query_id(server: BotApiStandIn) -> str:
     [answer] = [call for call in server.calls if call.method == "answerCallbackQuery"]
     return str(answer.params["callback_query_id"])
 
 
 async def test_long_poll_returns_as_soon_as_an_update_is_pushed(
-    server: FakeTelegramServer, bot: Bot
+    server: BotApiStandIn, bot: Bot
 ) -> None:
     started = time.monotonic()
     assert await bot.get_updates(timeout=0) == []
@@ -278,7 +280,7 @@ async def test_long_poll_returns_as_soon_as_an_update_is_pushed(
 
 
 async def test_offset_confirms_updates_nothing_delivered_twice(
-    server: FakeTelegramServer, bot: Bot
+    server: BotApiStandIn, bot: Bot
 ) -> None:
     first = server.push_text(ALICE, "one")
     second = server.push_text(ALICE, "two")
@@ -293,7 +295,7 @@ async def test_offset_confirms_updates_nothing_delivered_twice(
     assert server.pending_updates == []
 
 
-async def test_polling_bot_sees_each_update_once(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_polling_bot_sees_each_update_once(server: BotApiStandIn, bot: Bot) -> None:
     async with polling(server, bot):
         for word in ("a", "b", "c"):
             server.push_text(ALICE, word)
@@ -308,7 +310,7 @@ async def test_polling_bot_sees_each_update_once(server: FakeTelegramServer, bot
 # ------------------------------------------------------------------ Telegram-like validation
 
 
-async def test_html_validation_through_the_bot(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_html_validation_through_the_bot(server: BotApiStandIn, bot: Bot) -> None:
     good = '<b>Hi</b> <i>there</i> <a href="https://greenhood.example">site</a> &lt;3 &#127807;'
     sent = await bot.send_message(ALICE.id, good)
     assert sent.text == "Hi there site <3 🌿"
@@ -325,7 +327,7 @@ async def test_html_validation_through_the_bot(server: FakeTelegramServer, bot: 
     assert [m["text"] for m in server.messages_in(ALICE.id)] == [sent.text, "AT&T a < b"]
 
 
-async def test_too_long_and_empty_text(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_too_long_and_empty_text(server: BotApiStandIn, bot: Bot) -> None:
     await bot.send_message(ALICE.id, "x" * 4096)
     with pytest.raises(TelegramBadRequest, match="message is too long"):
         await bot.send_message(ALICE.id, "x" * 4097)
@@ -333,7 +335,7 @@ async def test_too_long_and_empty_text(server: FakeTelegramServer, bot: Bot) -> 
         await bot.send_message(ALICE.id, "   ")
 
 
-async def test_callback_data_over_64_bytes(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_callback_data_over_64_bytes(server: BotApiStandIn, bot: Bot) -> None:
     def markup(data: str) -> InlineKeyboardMarkup:
         return InlineKeyboardMarkup(
             inline_keyboard=[[InlineKeyboardButton(text="go", callback_data=data)]]
@@ -346,7 +348,7 @@ async def test_callback_data_over_64_bytes(server: FakeTelegramServer, bot: Bot)
     assert call.status == 400 and buttons(call) == [[("go", "d" * 65)]]
 
 
-async def test_reply_keyboard_is_recorded(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_reply_keyboard_is_recorded(server: BotApiStandIn, bot: Bot) -> None:
     keyboard = ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text="📍 Here", request_location=True)],
@@ -359,7 +361,7 @@ async def test_reply_keyboard_is_recorded(server: FakeTelegramServer, bot: Bot) 
     assert "reply_markup" not in call.result  # Telegram only echoes inline keyboards
 
 
-async def test_send_photo_upload_and_files(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_send_photo_upload_and_files(server: BotApiStandIn, bot: Bot) -> None:
     message = await bot.send_photo(
         ALICE.id, BufferedInputFile(png(640, 480), "map.png"), caption="<b>Map</b>"
     )
@@ -382,7 +384,7 @@ async def test_send_photo_upload_and_files(server: FakeTelegramServer, bot: Bot)
     assert server.file_content(document.document.file_id) == b"a,b\n1,2\n"
 
 
-async def test_pushed_photo_can_be_downloaded(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_pushed_photo_can_be_downloaded(server: BotApiStandIn, bot: Bot) -> None:
     server.push_photo(ALICE, png(), caption="my compost")
     [update] = await bot.get_updates()
     assert update.message is not None and update.message.photo is not None
@@ -393,7 +395,7 @@ async def test_pushed_photo_can_be_downloaded(server: FakeTelegramServer, bot: B
     assert data is not None and data.read() == png()
 
 
-async def test_edits_update_messages_in(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_edits_update_messages_in(server: BotApiStandIn, bot: Bot) -> None:
     markup = InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text="x", callback_data="x")]]
     )
@@ -424,7 +426,7 @@ async def test_edits_update_messages_in(server: FakeTelegramServer, bot: Bot) ->
 # ------------------------------------------------------------------ faults
 
 
-async def test_too_many_requests_becomes_retry_after(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_too_many_requests_becomes_retry_after(server: BotApiStandIn, bot: Bot) -> None:
     server.inject(TooManyRequests(7), method="sendMessage", times=2)
     for _ in range(2):
         with pytest.raises(TelegramRetryAfter) as caught:
@@ -438,7 +440,7 @@ async def test_too_many_requests_becomes_retry_after(server: FakeTelegramServer,
     assert [c.status for c in failed] == [429, 429, 200]
 
 
-async def test_server_error(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_server_error(server: BotApiStandIn, bot: Bot) -> None:
     server.inject(ServerError(502), chat_id=ALICE.id)
     await bot.send_message(BOB.id, "not affected")
     with pytest.raises(TelegramServerError, match="Bad Gateway"):
@@ -449,7 +451,7 @@ async def test_server_error(server: FakeTelegramServer, bot: Bot) -> None:
     assert server.stats["502"] == 1 and server.stats["500"] == 1
 
 
-async def test_stall_beyond_request_timeout(server: FakeTelegramServer) -> None:
+async def test_stall_beyond_request_timeout(server: BotApiStandIn) -> None:
     bot = make_bot(server, timeout=0.5)
     server.inject(Stall(1.5), method="sendMessage")
     started = time.monotonic()
@@ -461,7 +463,7 @@ async def test_stall_beyond_request_timeout(server: FakeTelegramServer) -> None:
     await bot.session.close()
 
 
-async def test_drop_connection(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_drop_connection(server: BotApiStandIn, bot: Bot) -> None:
     server.inject(DropConnection(), method="sendMessage")
     with pytest.raises(TelegramNetworkError):
         await bot.send_message(ALICE.id, "lost")
@@ -470,7 +472,7 @@ async def test_drop_connection(server: FakeTelegramServer, bot: Bot) -> None:
     assert len(dropped) == 1 and server.stats["drop"] == 1
 
 
-async def test_blocked_user(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_blocked_user(server: BotApiStandIn, bot: Bot) -> None:
     server.block(BOB.id)
     with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
         await bot.send_message(BOB.id, "hi")
@@ -480,7 +482,7 @@ async def test_blocked_user(server: FakeTelegramServer, bot: Bot) -> None:
     assert server.stats["403"] == 1
 
 
-async def test_rate_limit(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_rate_limit(server: BotApiStandIn, bot: Bot) -> None:
     server.rate_limit(3)
     outcomes: list[int | None] = []
     for index in range(5):
@@ -496,7 +498,7 @@ async def test_rate_limit(server: FakeTelegramServer, bot: Bot) -> None:
     assert server.stats["429"] == 2
 
 
-async def test_unknown_method_and_json_bodies(server: FakeTelegramServer) -> None:
+async def test_unknown_method_and_json_bodies(server: BotApiStandIn) -> None:
     from aiohttp import ClientSession
 
     async with ClientSession() as client:
@@ -519,7 +521,7 @@ async def test_unknown_method_and_json_bodies(server: FakeTelegramServer) -> Non
 # ------------------------------------------------------------------ webhook, members, commands
 
 
-async def test_webhook_delivery_with_secret(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_webhook_delivery_with_secret(server: BotApiStandIn, bot: Bot) -> None:
     received: list[tuple[str | None, dict[str, object]]] = []
     arrived = asyncio.Event()
 
@@ -566,7 +568,7 @@ async def test_webhook_delivery_with_secret(server: FakeTelegramServer, bot: Bot
         await runner.cleanup()
 
 
-async def test_get_chat_member_and_get_chat(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_get_chat_member_and_get_chat(server: BotApiStandIn, bot: Bot) -> None:
     group = -100777
     member = await bot.get_chat_member(group, ALICE.id)
     assert member.status == "member"
@@ -578,7 +580,7 @@ async def test_get_chat_member_and_get_chat(server: FakeTelegramServer, bot: Bot
     assert (chat.id, chat.type, chat.title) == (group, "supergroup", "Makers")
 
 
-async def test_commands_per_scope_and_language(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_commands_per_scope_and_language(server: BotApiStandIn, bot: Bot) -> None:
     from aiogram.types import BotCommandScopeAllPrivateChats
 
     await bot.set_my_commands([BotCommand(command="start", description="Start")])
@@ -596,7 +598,7 @@ async def test_commands_per_scope_and_language(server: FakeTelegramServer, bot: 
         await bot.set_my_commands([BotCommand(command="Bad Command", description="x")])
 
 
-async def test_pushed_updates_parse_in_aiogram(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_pushed_updates_parse_in_aiogram(server: BotApiStandIn, bot: Bot) -> None:
     sent = server.push_location(ALICE, 45.76, 4.83, live_period=600)
     server.push_edited_location(ALICE, 1, 45.77, 4.84)
     server.push_venue(BOB, 45.0, 5.0, "Repair café", "1 rue Verte")
@@ -636,9 +638,7 @@ async def test_pushed_updates_parse_in_aiogram(server: FakeTelegramServer, bot: 
 # ------------------------------------------------------------------ waiting helpers
 
 
-async def test_wait_for_times_out_listing_what_arrived(
-    server: FakeTelegramServer, bot: Bot
-) -> None:
+async def test_wait_for_times_out_listing_what_arrived(server: BotApiStandIn, bot: Bot) -> None:
     await bot.send_message(ALICE.id, "something else")
     with pytest.raises(AssertionError, match=r"1 x sendPhoto[\s\S]*something else"):
         await server.wait_for("sendPhoto", timeout=0.1, since=0)
@@ -650,9 +650,7 @@ async def test_wait_for_times_out_listing_what_arrived(
         await server.wait_for("sendMessage", timeout=0.05)
 
 
-async def test_wait_idle_fails_while_the_bot_keeps_talking(
-    server: FakeTelegramServer, bot: Bot
-) -> None:
+async def test_wait_idle_fails_while_the_bot_keeps_talking(server: BotApiStandIn, bot: Bot) -> None:
     async def chatter() -> None:
         # Pushes touch the server in this very event loop, so even a starved machine
         # cannot open a long gap between them (HTTP calls could, and made this flaky).
@@ -669,7 +667,7 @@ async def test_wait_idle_fails_while_the_bot_keeps_talking(
     await server.wait_idle(quiet=0.05)
 
 
-async def test_callbacks(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_callbacks(server: BotApiStandIn, bot: Bot) -> None:
     async with polling(server, bot):
         [welcome] = await server.reply_to(ALICE, "/start")
         with pytest.raises(AssertionError, match="no button containing 'Nope'"):
@@ -689,7 +687,7 @@ async def test_callbacks(server: FakeTelegramServer, bot: Bot) -> None:
     assert server.callback_answer(query_id) is not None
 
 
-async def test_allowed_updates_filter_like_telegram(server: FakeTelegramServer, bot: Bot) -> None:
+async def test_allowed_updates_filter_like_telegram(server: BotApiStandIn, bot: Bot) -> None:
     server.push_callback(ALICE, "ignored")
     server.push_text(ALICE, "kept")
     updates = await bot.get_updates(allowed_updates=["message"])

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from bot.app.wiring import create_bot
 from bot.core.settings import Settings
 from bot.serving.transport import JsonAiohttpSession
-from tests.tg_server import FakeTelegramServer, TgUser, TooManyRequests, buttons
+from bot.standin import BotApiStandIn, TgUser, TooManyRequests, buttons
 
 ALICE = TgUser(id=6001, first_name="Alice", language_code="fr")
 KEYBOARD = InlineKeyboardMarkup(
@@ -24,7 +24,7 @@ KEYBOARD = InlineKeyboardMarkup(
 
 
 @pytest.fixture
-async def bot(tg: FakeTelegramServer, settings: Settings) -> AsyncIterator[Bot]:
+async def bot(tg: BotApiStandIn, settings: Settings) -> AsyncIterator[Bot]:
     configured = settings.model_copy(
         update={"telegram_api_base": tg.base_url, "bot_token": SecretStr(tg.token)}
     )
@@ -65,9 +65,7 @@ def test_an_upload_goes_as_multipart(bot: Bot) -> None:
     assert session.json_body(bot, photo) is None
 
 
-async def test_calls_reach_the_server_and_results_come_back(
-    tg: FakeTelegramServer, bot: Bot
-) -> None:
+async def test_calls_reach_the_server_and_results_come_back(tg: BotApiStandIn, bot: Bot) -> None:
     tg.push_text(ALICE, "/start")  # the chat exists for the server
     sent = await bot.send_message(ALICE.id, "Bonjour <b>Alice</b>", reply_markup=KEYBOARD)
     assert sent.chat.id == ALICE.id and sent.text == "Bonjour Alice"
@@ -80,7 +78,7 @@ async def test_calls_reach_the_server_and_results_come_back(
     assert photo.photo and photo.caption == "Une image"
 
 
-async def test_refusals_raise_aiogram_errors(tg: FakeTelegramServer, bot: Bot) -> None:
+async def test_refusals_raise_aiogram_errors(tg: BotApiStandIn, bot: Bot) -> None:
     tg.push_text(ALICE, "/start")
     tg.inject(TooManyRequests(retry_after=3), method="sendMessage")
     with pytest.raises(TelegramRetryAfter) as retry:
