@@ -46,7 +46,14 @@ from bot.standin.calls import (
     reply_keyboard,
 )
 from bot.standin.chats import TgChat, TgUser
-from bot.standin.faults import DropConnection, Fault, ServerError, Stall, TooManyRequests
+from bot.standin.faults import (
+    DeliverThenDrop,
+    DropConnection,
+    Fault,
+    ServerError,
+    Stall,
+    TooManyRequests,
+)
 from bot.standin.server import BotApiStandIn
 from bot.standin.validation import (
     CALLBACK_DATA_LIMIT,
@@ -67,6 +74,7 @@ __all__ = [
     "TEXT_LIMIT",
     "ApiError",
     "BotApiStandIn",
+    "DeliverThenDrop",
     "DropConnection",
     "EntityParseError",
     "Fault",

@@ -44,8 +44,19 @@ class DropConnection(Fault):
     """Close the connection without answering."""
 
 
+@dataclass(frozen=True)
+class DeliverThenDrop(Fault):
+    """Carry the call out (the message is delivered), then close the connection without
+    answering: the bot cannot know it arrived, the one case where a retry doubles it."""
+
+
 class ConnectionDropped(Exception):
-    """Raised inside the stand-in to close a connection without answering."""
+    """Raised inside the stand-in to close a connection without answering; `result` is
+    what the call did before the drop (None when it did nothing)."""
+
+    def __init__(self, result: object = None) -> None:
+        super().__init__("connection dropped")
+        self.result = result
 
 
 @dataclass
@@ -81,13 +92,16 @@ class Faults:
         self.rate = per_second
         self._window.clear()
 
-    async def apply(self, method: str, chat_id: int | None) -> None:
-        """Raise (or stall) as the faults in force say for this call."""
+    async def apply(self, method: str, chat_id: int | None) -> bool:
+        """Raise (or stall) as the faults in force say for this call; True when the call is
+        to be carried out and its answer then dropped."""
         for injected in list(self.injected):
             if injected.matches(method, chat_id):
                 injected.times -= 1
                 if injected.times <= 0:
                     self.injected.remove(injected)
+                if isinstance(injected.fault, DeliverThenDrop):
+                    return True
                 await self._trip(injected.fault)
                 break
         if chat_id in self.blocked and method.startswith(_PER_CHAT_PREFIXES):
@@ -99,6 +113,7 @@ class Faults:
             if len(self._window) >= self.rate:
                 raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
             self._window.append(now)
+        return False
 
     async def _trip(self, fault: Fault) -> None:
         if isinstance(fault, TooManyRequests):

@@ -70,8 +70,14 @@ class BotApiStandIn:
     """The Bot API on 127.0.0.1, in-process (see the package docstring)."""
 
     def __init__(
-        self, token: str = "123456:TEST-TOKEN", bot_username: str = "greenhood_test_bot"
+        self,
+        token: str = "123456:TEST-TOKEN",
+        bot_username: str = "greenhood_test_bot",
+        *,
+        stamp: Callable[[], float] = time.monotonic,
     ) -> None:
+        # What RecordedCall.at reads: the wall clock, or a test's virtual one.
+        self._stamp = stamp
         self._token = token
         self._bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
@@ -200,7 +206,7 @@ class BotApiStandIn:
         # A long poll is recorded (and counts for wait_for) on arrival, as a 200 unless it
         # ends otherwise: the poll the bot leaves open when it stops is no error.
         call = RecordedCall(
-            method, {}, {}, at=time.monotonic(), status=200 if long_poll else 0, done=False
+            method, {}, {}, at=self._stamp(), status=200 if long_poll else 0, done=False
         )
         self.calls.append(call)
         self.stats[method] += 1
@@ -220,8 +226,10 @@ class BotApiStandIn:
             call.status, call.error = error.status, error.description
             self.stats[str(error.status)] += 1
             body = error_body(error)
-        except ConnectionDropped:
+        except ConnectionDropped as drop:
             call.error = "connection dropped"
+            # Delivered before the drop: what the bot never heard of.
+            call.result = drop.result
             self.stats["drop"] += 1
             dropped = True
             body = {}
@@ -244,10 +252,12 @@ class BotApiStandIn:
     async def _execute(
         self, method: str, handler: ApiHandler, params: JsonDict, files: Uploads
     ) -> Any:
-        await self.faults.apply(method, int_param(params, "chat_id"))
+        drop_after = await self.faults.apply(method, int_param(params, "chat_id"))
         result = handler(params, files)
         if asyncio.iscoroutine(result):
             result = await result
+        if drop_after:
+            raise ConnectionDropped(result)
         return result
 
     async def _run_reply(self, name: str, params: JsonDict) -> None:
@@ -256,7 +266,7 @@ class BotApiStandIn:
         if known is None:
             return
         method, handler = known
-        call = RecordedCall(method, params, {}, at=time.monotonic())
+        call = RecordedCall(method, params, {}, at=self._stamp())
         self.calls.append(call)
         self.stats[method] += 1
         try:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from bot.core.settings import Settings
-from bot.services import broadcasts, neighbours
+from bot.services import broadcasts, inbox, neighbours, outbox
 from bot.ui.i18n import Translator
 from bot.ui.notices import broadcasts as broadcasting
 
@@ -88,6 +88,29 @@ async def purge_neighbour_positions() -> None:
         await session.commit()
     if purged:
         logger.info("neighbours: %d expired positions forgotten", purged)
+
+
+# ----------------------------------------------------------------------------- retention
+
+RETENTION_JOB = "retention:purge"
+RETENTION_REF = "bot.worker.jobs:purge_old_messages"
+RETENTION_SECONDS = 3600.0
+
+
+async def purge_old_messages() -> None:
+    """Forget what is only kept for a while: handled updates (bot.services.inbox.KEEP_FOR,
+    48 h, to recognise a redelivery) and finished outbox messages (bot.services.outbox
+    .KEEP_FOR, 14 days, for reports and the nudge caps); both may quote people."""
+    context = current()
+    now = context.clock.now()
+    async with context.sessionmaker() as session:
+        updates = await inbox.purge_inbox(session, now)
+        messages = await outbox.purge_finished(session, now)
+        await session.commit()
+    if updates or messages:
+        logger.info(
+            "retention: %d handled update(s), %d sent message(s) forgotten", updates, messages
+        )
 
 
 # ----------------------------------------------------------------------------- offers

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from aiogram import Bot, Dispatcher, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.types import Message, Update
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -132,7 +132,9 @@ async def test_a_row_held_by_another_transaction_is_skipped_on_postgres(
 # --------------------------------------------------------------------------- processing
 
 
-def make_update(bot: Bot, update_id: int, user: TgUser, text: str) -> Update:
+def make_update(
+    bot: Bot, update_id: int, user: TgUser, text: str, chat: dict[str, object] | None = None
+) -> Update:
     fields: dict[str, object] = {"text": text}
     if text.startswith("/"):
         fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
@@ -142,7 +144,7 @@ def make_update(bot: Bot, update_id: int, user: TgUser, text: str) -> Update:
             "message": {
                 "message_id": update_id,
                 "date": 1_767_600_000,
-                "chat": user.private_chat(),
+                "chat": chat or user.private_chat(),
                 "from": user.to_json(),
                 **fields,
             },
@@ -176,6 +178,13 @@ def recording_router(seen: list[str]) -> Router:
     async def record(message: Message) -> None:
         # A turn of the event loop mid-handler, so interleaving would show.
         await asyncio.sleep(0)
+        seen.append(f"{message.from_user.id if message.from_user else 0}:{message.text}")
+
+    @router.message(Command("slow"))
+    async def slow(message: Message, command: CommandObject) -> None:
+        # Handlers of different durations (the argument, in ms): a later, shorter one
+        # would overtake an earlier, longer one were they not run one at a time.
+        await asyncio.sleep(int(command.args or 0) / 1000)
         seen.append(f"{message.from_user.id if message.from_user else 0}:{message.text}")
 
     @router.message(Command("boom"))
@@ -215,6 +224,32 @@ async def rig(settings: Settings, clock: ManualClock) -> AsyncIterator[Rig]:
                 )
             finally:
                 await runtime.processor.drain(5)
+
+
+async def test_one_persons_updates_in_several_chats_run_one_at_a_time_in_order(
+    rig: Rig,
+) -> None:
+    """A person writes in private and in their team's group at once, with handlers of
+    different durations. aiogram's own isolation only separates updates of one chat; the
+    processor's per-person lock keeps the person's updates in order across chats."""
+    processor = rig.runtime.processor
+    group = {"id": -100777, "type": "supergroup", "title": "Team"}
+    updates = [
+        make_update(
+            rig.bot,
+            i,
+            ALICE,
+            f"/slow {(9 - i) * 5}",
+            chat=group if i % 2 else None,
+        )
+        # Eight: the flood control's burst (beyond, updates are dropped on purpose).
+        for i in range(1, 9)
+    ]
+    await processor.store(updates)
+    for update in updates:
+        await processor.schedule(update)
+    await processor.drain(10)
+    assert rig.seen == [f"{ALICE.id}:/slow {(9 - i) * 5}" for i in range(1, 9)]
 
 
 async def test_one_persons_updates_run_in_order_in_one_process(rig: Rig) -> None:

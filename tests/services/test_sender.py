@@ -27,6 +27,7 @@ from bot.standin import (
     BotApiStandIn as BotApiStandIn,
 )
 from bot.standin import (
+    DeliverThenDrop,
     DropConnection,
     ServerError,
     Stall,
@@ -443,3 +444,54 @@ async def test_sender_on_postgres(
             assert blocked is not None and not blocked.is_active
     finally:
         await engine.dispose()
+
+
+async def test_a_429_pauses_every_send_not_only_the_refused_one(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    """Telegram's "retry after N" is about the bot, not one message: during the N seconds
+    (virtual time, as the stand-in stamps each call's arrival) no call reaches it."""
+    async with BotApiStandIn(stamp=lambda: clock.now().timestamp()) as server:
+        configured = settings.model_copy(
+            update={"telegram_api_base": server.base_url, "bot_token": SecretStr(server.token)}
+        )
+        bot = create_bot(configured)
+        try:
+            people = list(range(3001, 3061))
+            await add_users(sessionmaker, people, clock)
+            await queue(sessionmaker, clock, people, "pause")
+            server.inject(TooManyRequests(retry_after=5), chat_id=3010)
+            sender = make_sender(bot, sessionmaker, clock, rate=30.0)
+            await deliver_everything(sender, sessionmaker, clock)
+        finally:
+            await bot.session.close()
+        sends = [c for c in server.calls if c.method == "sendMessage"]
+        [refused] = [c for c in sends if not c.ok]
+        inside = [c for c in sends if refused.at < c.at < refused.at + 5 - 0.001]
+        assert inside == []
+        assert sends_per_chat(server) == collections.Counter(dict.fromkeys(people, 1))
+        assert sender.stats.rate_limited == 1
+
+
+async def test_an_answer_lost_after_delivery_is_sent_again_and_counted(
+    tg: BotApiStandIn,
+    bot: Bot,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    """The case that makes retries double a message: Telegram delivered it, the answer
+    never came back. The Bot API has no idempotency key and no way to ask, so the sender
+    retries (at least once rather than maybe never): the person gets it twice, the row
+    says so, and nobody else is affected."""
+    people = list(range(3101, 3111))
+    await add_users(sessionmaker, people, clock)
+    await queue(sessionmaker, clock, people, "lost-answer")
+    tg.inject(DeliverThenDrop(), chat_id=3105)
+    sender = make_sender(bot, sessionmaker, clock)
+    await deliver_everything(sender, sessionmaker, clock)
+    delivered = {chat: len(tg.messages_in(chat)) for chat in people}
+    assert delivered == {chat: 2 if chat == 3105 else 1 for chat in people}
+    async with sessionmaker() as session:
+        row = await outbox.find(session, "lost-answer:3105")
+    assert row is not None and row.status == OutboxStatus.SENT and row.attempts == 2
+    assert sender.stats.retried == 1
