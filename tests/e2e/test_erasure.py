@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import tr
 
-ZOE = TgUser(id=3001, first_name="Zoé", language_code="fr")
+ZOE = TgUser(id=3001, first_name="Zoéline", language_code="fr", username="zoeline_b")
 YAN = TgUser(id=3002, first_name="Yan", language_code="en")
 GROUP = TgChat(id=-100777, title="Campus")
 
@@ -339,7 +340,9 @@ async def populate(app: RunningBot, clock: ManualClock) -> Populated:
         picked, _, _ = await offers.confirm_pickup(session, picked.id, ZOE.id, now)
         assert await offers.log_saved_food(session, picked, now, settings.tz)
         await offers.reserve(session, zoes.id, YAN.id, now)
-        await offers.reserve(session, yans.id, ZOE.id, now)
+        _, _, told = await offers.reserve(session, yans.id, ZOE.id, now)
+        # Yan is told, by her name, that she reserved his apples.
+        await offer_notices.enqueue(session, tr, told, now, settings)
         for person in (ZOE, YAN):
             await offers.subscribe_alerts(session, person.id, 44.84, -0.58, 5, now)
         await offers.report_offer(session, yans.id, ZOE.id, ReportReason.SPAM, now)
@@ -368,6 +371,31 @@ async def rows_naming(session: AsyncSession, user_id: int) -> dict[str, int]:
     return found
 
 
+def file_bytes(*paths: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in paths if path.exists())
+
+
+async def stored_values_naming(session: AsyncSession, person: TgUser) -> list[str]:
+    """Every stored value, in every table, that names the person: their id in any integer
+    column, their first name or username inside any text (texts of notices sent to others,
+    update payloads kept for diagnosis, JSON)."""
+    names = [person.first_name, *([person.username] if person.username else [])]
+    found = []
+    for table in Base.metadata.sorted_tables:
+        for row in (await session.execute(select(table))).mappings():
+            for column, value in row.items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    if value == person.id:
+                        found.append(f"{table.name}.{column} = {value}")
+                    continue
+                if value is None or isinstance(value, date | float | bool | bytes):
+                    continue
+                rendered = value if isinstance(value, str) else json.dumps(value, default=str)
+                if str(person.id) in rendered or any(name in rendered for name in names):
+                    found.append(f"{table.name}.{column}: {rendered[:80]}")
+    return found
+
+
 async def test_forget_erases_everything_about_the_person(
     tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
@@ -381,6 +409,7 @@ async def test_forget_erases_everything_about_the_person(
         await fsm.set_data({"draft": words})
     async with app.sessionmaker() as session:
         before = await rows_naming(session, ZOE.id)
+        named_before = await stored_values_naming(session, ZOE)
         yan_before = await rows_naming(session, YAN.id)
         totals_before = (
             await session.execute(select(WeekTeamTotal.actions, WeekTeamTotal.co2e_g))
@@ -412,6 +441,8 @@ async def test_forget_erases_everything_about_the_person(
     ):
         assert any(key.startswith(f"{table}.") for key in before), table
     assert totals_before == [(4, totals_before[0][1])]
+    # Her name is in texts sent to others (Yan was told she reserved his bread).
+    assert any(value.startswith("outbox.text") for value in named_before), named_before
 
     (confirm,) = await tg.reply_to(ZOE, "/forget")
     assert tr.t("forget.button.confirm", "fr") in str(confirm.params["reply_markup"])
@@ -432,11 +463,13 @@ async def test_forget_erases_everything_about_the_person(
 
     async with app.sessionmaker() as session:
         assert await rows_naming(session, ZOE.id) == {}
+        assert await stored_values_naming(session, ZOE) == []
         assert await session.get(User, ZOE.id) is None
-        # Yan keeps everything of his, and has two messages more (below).
+        # Yan keeps everything of his, and has two messages more (below), less the one
+        # that named her ("Zoéline reserved…").
         assert await rows_naming(session, YAN.id) == {
             **yan_before,
-            "outbox.chat_id": yan_before["outbox.chat_id"] + 2,
+            "outbox.chat_id": yan_before["outbox.chat_id"] + 2 - 1,
         }
         # Published aggregates keep their numbers without her.
         totals_after = (
@@ -460,6 +493,15 @@ async def test_forget_erases_everything_about_the_person(
     assert await yans_context.get_state() == "SomeFlow:step"
     assert await yans_context.get_data() == {"draft": "Yan's"}
 
+    if app.settings.database_url.startswith("sqlite"):
+        # Not in the file's bytes either, once the write-ahead log is checkpointed (as
+        # SQLite does by itself every 1000 pages): deleted rows are overwritten.
+        database = Path(app.settings.database_url.split("///", 1)[1])
+        async with app.engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw = file_bytes(database, Path(f"{database}-wal"))
+        for trace in (ZOE.first_name, ZOE.username or ""):
+            assert trace.encode() not in raw, trace
     # Talking to the bot again starts from scratch, with no neighbours consent.
     (consent,) = await tg.reply_to(ZOE, "/neighbours")
     assert "Voisins engagés" in consent.text
