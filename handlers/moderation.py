@@ -41,6 +41,7 @@ from bot.ui.notices import makers as maker_notices
 from bot.ui.notices import offers as offer_notices
 from bot.ui.views import makers as maker_views
 from bot.ui.views import offers as offer_views
+from bot.ui.views.actions import counted
 from models import User
 
 COMMANDS = [command("moderation", "commands.moderation", Scope.ORGANISER)]
@@ -72,7 +73,7 @@ async def moderation_command(
         session, user.id, settings.organiser_ids, limit=SHOWN
     )
     if waiting:
-        await message.answer(t("moderation.header", count=total))
+        await message.answer(t("moderation.header", count=counted("count.listings", total)))
     for maker in waiting:
         text = t("moderation.item", id=maker.id, owner=maker.owner_id or "-") + "\n\n"
         await message.answer(text + maker_views.card_text(maker), reply_markup=_buttons(maker.id))

@@ -151,7 +151,7 @@ def view_text(view: Neighbourhood, profile: NeighbourProfile) -> str:
 async def ask_location(message: Message, state: FSMContext) -> None:
     await state.set_state(NeighboursFlow.location)
     await message.answer(
-        t("neighbours.location.ask") + "\n" + location_prompt(), reply_markup=location_keyboard()
+        location_prompt() + "\n" + t("neighbours.location.ask"), reply_markup=location_keyboard()
     )
 
 

@@ -79,13 +79,30 @@ class Translator(I18n):
         text = self.gettext(key, locale=locale)
         return text.format(**params) if params else text
 
+    def tn(self, key: str, count: int, locale: str | None = None, /, **params: object) -> str:
+        """`key` in the plural form of `locale` that fits `count` (gettext plural forms:
+        French says "1 éco-geste, 0 éco-geste, 2 éco-gestes", English "0 eco-actions");
+        `{count}` in the text is the number as given in `params`, else `count` itself."""
+        text = self.gettext(key, key, count, locale=locale)
+        return text.format(**{"count": count, **params})
+
+    def plural_keys(self, locale: str) -> set[str]:
+        """The keys with plural forms."""
+        return {
+            str(message.id[0])
+            for message in load_catalog(self.path / locale, locale)
+            if isinstance(message.id, tuple)
+        }
+
     def every_translation(self, key: str) -> frozenset[str]:
         """The text of `key` in every language, to recognise a keyboard button in any of them."""
         return frozenset(self.gettext(key, locale=locale) for locale in self.locales)
 
     def keys(self, locale: str) -> Iterable[str]:
         return [
-            str(message.id) for message in load_catalog(self.path / locale, locale) if message.id
+            str(message.id[0] if isinstance(message.id, tuple) else message.id)
+            for message in load_catalog(self.path / locale, locale)
+            if message.id
         ]
 
 
@@ -107,6 +124,11 @@ def t(key: str, /, **params: object) -> str:
     (`bot.formatting.escape`), since messages are sent as HTML.
     """
     return current_translator().t(key, None, **params)
+
+
+def tn(key: str, count: int, /, **params: object) -> str:
+    """`t` for a text about a number of things, in the plural form that fits `count`."""
+    return current_translator().tn(key, count, None, **params)
 
 
 def per_locale(build: Callable[P, T]) -> Callable[P, T]:

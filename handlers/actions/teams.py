@@ -75,7 +75,7 @@ async def team(
                     "team.status",
                     team=escape(membership.team.name),
                     contest=escape(membership.contest.name),
-                    members=members,
+                    members=views.counted("count.members", members),
                 ),
                 reply_markup=views.team_join_keyboard(membership.team.id, await _username(bot)),
             )
@@ -145,7 +145,12 @@ async def team_link(
         return
     members = await contests.member_count(session, found.id)
     await message.answer(
-        t("team.status", team=escape(found.name), contest=escape(contest.name), members=members),
+        t(
+            "team.status",
+            team=escape(found.name),
+            contest=escape(contest.name),
+            members=views.counted("count.members", members),
+        ),
         reply_markup=views.team_join_keyboard(found.id, None),
     )
 

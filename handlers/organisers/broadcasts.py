@@ -44,6 +44,7 @@ from bot.ui.filters import IsOrganiser, Magic
 from bot.ui.formatting import escape
 from bot.ui.i18n import Translator, t
 from bot.ui.notices import broadcasts as broadcasting
+from bot.ui.views.actions import counted
 from models import User
 
 COMMANDS = [command("broadcast", "commands.broadcast", Scope.ORGANISER)]
@@ -339,7 +340,14 @@ async def send_now(
     message = message_of(query)
     if message is not None:
         count = started.recipients if started is not None else 0
-        await edit_text(message, t("broadcast.started", id=broadcast.id, count=count))
+        await edit_text(
+            message,
+            t(
+                "broadcast.started",
+                id=broadcast.id,
+                count=counted("count.people", count),
+            ),
+        )
 
 
 async def ask_time(query: CallbackQuery, state: FSMContext, settings: Settings) -> None:
@@ -509,7 +517,13 @@ async def stop(
             await edit_text(message, t("broadcast.cancelled_scheduled", id=result.broadcast.id))
         return
     # Sending: the progress message turns into the final figures once in-flight ones land.
-    await query.answer(t("broadcast.stopping", count=result.cancelled_messages), show_alert=True)
+    await query.answer(
+        t(
+            "broadcast.stopping",
+            count=counted("count.messages", result.cancelled_messages),
+        ),
+        show_alert=True,
+    )
 
 
 # --------------------------------------------------------------------------- refusals

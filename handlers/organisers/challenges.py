@@ -95,8 +95,8 @@ async def _send_contests(
                 name=escape(summary.contest.name),
                 code=summary.contest.join_code,
                 status=t(f"contest.status.{summary.contest.status.value}"),
-                teams=summary.teams,
-                members=summary.members,
+                teams=views.counted("count.teams", summary.teams),
+                members=views.counted("count.members", summary.members),
             )
         )
     await message.answer("\n\n".join(lines), reply_markup=_contest_keyboard(summaries))
@@ -603,8 +603,8 @@ async def stats(
             title=escape(item.challenge.title),
             total=views.number(item.week_total, locale),
             target=views.number(item.challenge.weekly_target, locale),
-            participants=views.number(item.participants, locale),
-            met=item.pledge_met_weeks,
+            participants=views.counted("count.participants", item.participants),
+            met=views.counted("count.weeks", item.pledge_met_weeks),
             weeks=item.weeks,
         )
         for item in figures.challenges

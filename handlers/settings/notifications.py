@@ -26,6 +26,7 @@ from bot.ui.commands import CommandSpec
 from bot.ui.editing import edit_text
 from bot.ui.filters import Magic
 from bot.ui.i18n import t
+from bot.ui.views.actions import counted
 from bot.ui.views.settings import settings_view
 from models import User
 
@@ -60,7 +61,7 @@ def notifications_view(
     text = t(
         "notif.text",
         quiet=_quiet_label(prefs),
-        cap=prefs.daily_cap,
+        cap=counted("count.reminders", prefs.daily_cap),
         zone=str(zone),
         snoozed=snooze_line,
     )

@@ -35,7 +35,7 @@ from models import (
 )
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
-from tests.support.texts import text, tr
+from tests.support.texts import counted, text, tr
 
 ALICE = TgUser(id=2001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=2002, first_name="Bob", language_code="en")
@@ -133,10 +133,12 @@ async def test_log_by_taps_then_by_slug(tg: BotApiStandIn, app: RunningBot) -> N
     assert "Repas végétarien au lieu de viande" in logged.text
     assert "≈ 3,9 kg CO2e" in logged.text
     assert "ADEME Impact CO2 – repas (Base Carbone)" in logged.text
-    assert text("act.my_week", "fr", actions=1, co2="3,9") in logged.text
+    assert (
+        text("act.my_week", "fr", actions=counted("count.eco_actions", 1), co2="3,9") in logged.text
+    )
 
     (reply,) = await tg.reply_to(ALICE, "/act bike_trip")
-    assert text("act.my_week", "fr", actions=2, co2="5") in reply.text
+    assert text("act.my_week", "fr", actions=counted("count.eco_actions", 2), co2="5") in reply.text
     (reply,) = await tg.reply_to(BOB, "/act train_not_plane")
     assert "≈ 128 kg CO2e" in reply.text
     assert text("act.no_challenge_hint", "en") in reply.text
@@ -146,7 +148,16 @@ async def test_log_by_taps_then_by_slug(tg: BotApiStandIn, app: RunningBot) -> N
     assert reply.text == text("act.unknown", "fr", slug="teleportation")
     (me,) = await tg.reply_to(ALICE, "/me")
     assert (
-        text("me.text", "fr", week=2, week_co2="5", streak=1, total_actions=2, co2="5") in me.text
+        text(
+            "me.text",
+            "fr",
+            week=counted("count.eco_actions", 2),
+            week_co2="5",
+            streak=counted("count.weeks", 1),
+            total_actions=counted("count.eco_actions", 2),
+            co2="5",
+        )
+        in me.text
     )
 
 
@@ -154,7 +165,10 @@ async def test_daily_caps_reject_the_absurd(tg: BotApiStandIn, app: RunningBot) 
     await tg.reply_to(ALICE, "/act remote_work")
     (reply,) = await tg.reply_to(ALICE, "/act remote_work")
     assert reply.text == text(
-        "act.capped", "fr", action="Télétravail au lieu du trajet en voiture", count=1
+        "act.capped",
+        "fr",
+        action="Télétravail au lieu du trajet en voiture",
+        count=counted("count.times", 1),
     )
     # By taps: an alert, and the message stays as it was.
     (menu,) = await tg.reply_to(ALICE, "/act")
@@ -180,9 +194,9 @@ async def test_act_in_a_team_group_answers_briefly(
     sent = await tg.click(ALICE, listing, "Vélo ou marche")
     assert sent[0].method == "sendMessage"
     assert sent[0].text.startswith("✅ Alice : Vélo ou marche au lieu de la voiture")
-    assert "équipe IUT Talence : 1 cette semaine" in sent[0].text
+    assert "équipe IUT Talence : 1 éco-geste cette semaine" in sent[0].text
     (reply,) = await tg.reply_to(ALICE, "/act public_transport", chat=CAMPUS)
-    assert "équipe IUT Talence : 2 cette semaine" in reply.text
+    assert "équipe IUT Talence : 2 éco-gestes cette semaine" in reply.text
     async with app.sessionmaker() as session:
         chats = set(await session.scalars(select(ActionLog.chat_id)))
     assert chats == {CAMPUS.id}
@@ -240,7 +254,7 @@ async def test_join_by_deep_link_and_see_progress_move(
     (listing,) = await tg.reply_to(ALICE, "/challenges")
     (detail,) = await tg.click(ALICE, listing, "Semaine végé")
     assert "Meilleurs contributeurs" in detail.text
-    assert "2 personne(s) anonyme(s) : 4 éco-geste(s)" in detail.text
+    assert "2 personnes anonymes : 4 éco-gestes" in detail.text
     (edited,) = await tg.click(ALICE, detail, tr.t("challenges.button.leave", "fr"))
     assert text("challenges.button.join", "fr") in str(buttons(edited))
     assert await count(app, ChallengeParticipant) == 1
@@ -290,9 +304,15 @@ async def test_week_rollover_archives_and_starts_at_zero(
         (date(2026, 1, 12), 0, False),
     ]
     (me,) = await tg.reply_to(ALICE, "/me")
-    assert text("me.text", "fr", week=0, week_co2="0", streak=1, total_actions=2, co2="7,9") in (
-        me.text
-    )
+    assert text(
+        "me.text",
+        "fr",
+        week=counted("count.eco_actions", 0),
+        week_co2="0",
+        streak=counted("count.weeks", 1),
+        total_actions=counted("count.eco_actions", 2),
+        co2="7,9",
+    ) in (me.text)
 
 
 # ---------------------------------------------------------------- contests and teams
@@ -331,12 +351,17 @@ async def test_team_registration_and_private_logs_count_for_the_team(
     answer = next(c for c in tg.calls[since:] if c.method == "answerCallbackQuery")
     assert answer.params["text"] == text("team.joined", "en", team="IUT Talence")
     (reply,) = await tg.reply_to(BOB, "/act bike_trip")
-    assert text("act.team_line", "en", team="IUT Talence", actions=1) in reply.text
+    assert (
+        text(
+            "act.team_line", "en", team="IUT Talence", actions=counted("count.eco_actions", 1, "en")
+        )
+        in reply.text
+    )
     # Joining again is harmless; the deep link shows the team card.
     _greeting, card = await tg.reply_to(BOB, "/start team_1", count=2)
-    assert "IUT Talence" in card.text and "2 member(s)" in card.text
+    assert "IUT Talence" in card.text and "2 members" in card.text
     (board,) = await tg.reply_to(BOB, "/leaderboard", chat=CAMPUS)
-    assert "1. IUT Talence — 1.0 per active member (1 eco-actions, 1 active)" in board.text
+    assert "1. IUT Talence — 1.0 per active member (1 eco-action, 1 active)" in board.text
     assert await count(app, TeamMember) == 2
 
 
@@ -418,13 +443,13 @@ async def test_leaderboard_ranks_teams_per_active_member(
     (board,) = await tg.reply_to(ALICE, "/leaderboard")
     lines = board.text.splitlines()
     assert text("leaderboard.per_member_note", "fr") in lines
-    small_line = lines.index("1. Small — 3,0 par membre actif (3 éco-gestes, 1 actif·ves)")
-    big_line = lines.index("2. Big — 2,0 par membre actif (6 éco-gestes, 3 actif·ves)")
+    small_line = lines.index("1. Small — 3,0 par membre actif (3 éco-gestes, 1 actif)")
+    big_line = lines.index("2. Big — 2,0 par membre actif (6 éco-gestes, 3 actifs)")
     assert small_line < big_line
     assert "Votre équipe Big : rang 2 sur 2" in lines
     # People: Clara agreed to be named, the others are anonymous.
     assert "🥇 Clara — 3" in lines
-    assert lines.count("🥈 Participant·e anonyme — 2") == 3
+    assert lines.count("🥈 Personne anonyme — 2") == 3
     assert text("leaderboard.my_rank", "fr", rank=2, people=4, actions=2) in lines
 
 
@@ -494,7 +519,7 @@ async def test_export_rows_add_up_to_stats(
     (stats,) = await tg.reply_to(ORGANISER, "/stats")
     assert "Éco-gestes notés : 4 (dont 2 cette semaine)" in stats.text
     assert "CO2e évité (estimation) : 27,9 kg" in stats.text
-    assert "• Semaine végé : 1/3 cette semaine · 1 participant·es" in stats.text
+    assert "• Semaine végé : 1/3 cette semaine · 1 participant" in stats.text
     documents = await tg.reply_to(ORGANISER, "/export", count=3)
     files = {
         call.result["document"]["file_name"]: call.files["document"].decode("utf-8-sig")

@@ -27,8 +27,8 @@ from bot.worker.background import BackgroundTiming
 from models import Broadcast, BroadcastStatus, OutboxMessage, User
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
+from tests.support.texts import counted, tr
 from tests.support.texts import text as plain
-from tests.support.texts import tr
 
 ORGANISER = TgUser(id=500, first_name="Olga", language_code="fr")
 BOB = TgUser(id=501, first_name="Bob", language_code="en")
@@ -136,7 +136,7 @@ async def test_organiser_broadcasts_with_photo_and_button_everyone_gets_it_once(
 
     since = tg.mark()
     (started,) = await tg.click(ORGANISER, review, "Envoyer maintenant")
-    assert started.text == plain("broadcast.started", id=1, count=6)
+    assert started.text == plain("broadcast.started", id=1, count=counted("count.people", 6))
 
     # Everyone reachable gets it once; the report follows.
     report_text = plain(

@@ -187,7 +187,7 @@ async def test_sunday_recap_reaches_the_team_group_as_a_picture(
     assert app.background is not None
     app.background.sender.wake()
     (recap,) = await tg.wait_for("sendPhoto", chat_id=CAMPUS.id, since=since, timeout=10)
-    assert "IUT <Talence>" in recap.text and "7 éco-geste(s)" in recap.text
+    assert "IUT <Talence>" in recap.text and "7 éco-gestes" in recap.text
     photo_id = recap.result["photo"][-1]["file_id"]
     content = tg.file_content(photo_id)
     assert content

@@ -178,7 +178,7 @@ async def test_notification_settings_from_settings(tg: BotApiStandIn, app: Runni
     (view,) = await tg.click(ALICE, view, "Heures calmes")
     assert "21:00–07:00" in view.text
     (view,) = await tg.click(ALICE, view, "Par jour")
-    assert "Au plus 2 rappel(s)" in view.text
+    assert "Au plus 2 rappels" in view.text
     (view,) = await tg.click(ALICE, view, "Pause d'une semaine")
     assert "En pause jusqu'au 12/01 10:00" in view.text
     (view,) = await tg.click(ALICE, view, "Reprendre")

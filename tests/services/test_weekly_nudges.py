@@ -294,7 +294,7 @@ async def _walk_a_week(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
         assert "nz" in str(row.reply_markup)  # the snooze button
     # The texts: the person's language, escaped titles, the right week's figures.
     summary = next(r for r in rows if r.chat_id == LOGGER and r.kind == "nudge.summary")
-    assert "<b>4</b>" in summary.text and "Veggie &lt;week&gt;" in summary.text
+    assert "<b>4 éco-gestes</b>" in summary.text and "Veggie &lt;week&gt;" in summary.text
     *_, montreal = (r for r in rows if r.chat_id == M1 and r.kind == "nudge.summary")
     assert "Your challenges" in montreal.text and "4 / 4" in montreal.text
     midweek = next(r for r in rows if r.chat_id == P1 and r.kind == "nudge.midweek")

@@ -23,3 +23,8 @@ def text(key: str, locale: str = "fr", **params: object) -> str:
         for name, value in params.items()
     }
     return html.unescape(_TAG.sub("", tr.t(key, locale, **escaped)))
+
+
+def counted(key: str, count: int, locale: str = "fr") -> str:
+    """A number of things as the bot writes it ("3 éco-gestes"), for small numbers."""
+    return tr.tn(key, count, locale)

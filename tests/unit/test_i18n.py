@@ -48,12 +48,48 @@ def test_every_key_used_in_code_is_translated(translator) -> None:  # type: igno
 
 
 def test_translations_are_filled_and_placeholders_agree(translator) -> None:  # type: ignore[no-untyped-def]
+    plural = translator.plural_keys("fr")
+    assert plural == translator.plural_keys("en")
     for key in translator.keys("fr"):
+        if key in plural:
+            for count in (0, 1, 2, 21):
+                assert "{count}" not in translator.tn(key, count, "fr"), key
+            fr = translator.tn(key, 2, "fr")
+            en = translator.tn(key, 2, "en")
+            assert translator.tn(key, 1, "en") != en or key == "count.active", key
+            continue
         fr = translator.t(key, "fr")
         en = translator.t(key, "en")
         assert fr and fr != key, f"{key} has no French text"
         assert en and en != key, f"{key} has no English text"
         assert _placeholders(fr) == _placeholders(en), key
+
+
+def test_no_plural_hack_nor_inclusive_dot_is_left(translator) -> None:  # type: ignore[no-untyped-def]
+    """A number meets a noun through gettext plural forms (locales/*/plurals.po), never
+    "éco-geste(s)"; French is written without the median dot ("participant·es"): neutral
+    wording instead, the same everywhere."""
+    hacks = re.compile(r"\w\((?:s|e|es)\)|\w·\w")
+    offending = []
+    for locale in ("fr", "en"):
+        for key in set(translator.keys(locale)) - translator.plural_keys(locale):
+            text = translator.t(key, locale)
+            if hacks.search(text.replace("Greenhood · ", "")):
+                offending.append(f"{locale} {key}: {text[:60]}")
+    assert offending == []
+
+
+def test_plural_forms_follow_each_language(translator) -> None:  # type: ignore[no-untyped-def]
+    assert [translator.tn("count.weeks", n, "fr") for n in (0, 1, 2)] == [
+        "0 semaine",
+        "1 semaine",
+        "2 semaines",
+    ]
+    assert [translator.tn("count.weeks", n, "en") for n in (0, 1, 2)] == [
+        "0 weeks",
+        "1 week",
+        "2 weeks",
+    ]
 
 
 def test_language_resolution(translator) -> None:  # type: ignore[no-untyped-def]

@@ -35,7 +35,7 @@ from bot.ui.i18n import Translator
 from bot.ui.keyboards import snooze_row
 from bot.ui.notices.recipients import locale_of
 from bot.ui.pictures import PictureTexts, progress_picture
-from bot.ui.views.actions import kg, long_date, number
+from bot.ui.views.actions import counted, kg, long_date, number
 from models import User
 
 logger = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def render_summary(
             "nudges.summary.text",
             locale,
             name=escape(user.first_name),
-            actions=number(summary.actions, locale),
+            actions=counted("count.eco_actions", summary.actions, locale, translator),
             co2=kg(summary.co2e_g, locale),
         )
     else:
@@ -174,10 +174,10 @@ def render_recap(translator: Translator, locale: str, recap: plan.TeamRecap) -> 
         locale,
         team=escape(recap.team_name),
         contest=escape(recap.contest_name),
-        actions=number(recap.actions, locale),
+        actions=counted("count.eco_actions", recap.actions, locale, translator),
         co2=kg(recap.co2e_g, locale),
-        active=number(recap.active_members, locale),
-        members=number(recap.members, locale),
+        active=counted("count.active", recap.active_members, locale, translator),
+        members=counted("count.members", recap.members, locale, translator),
     )
 
 

@@ -34,7 +34,7 @@ from bot.ui.callbacks.actions import (
     TeamLeaveCb,
 )
 from bot.ui.formatting import escape, progress_bar, truncate
-from bot.ui.i18n import Translator, t
+from bot.ui.i18n import Translator, current_translator, t
 from bot.ui.pictures import PictureTexts
 from models import Challenge
 
@@ -46,6 +46,16 @@ MEDALS = ("🥇", "🥈", "🥉")
 def kg(grams: int, locale: str) -> str:
     pattern = "#,##0.###" if grams < 1000 else "#,##0.#"
     return format_decimal(Decimal(grams) / 1000, format=pattern, locale=locale)
+
+
+def counted(
+    key: str, count: int, locale: str | None = None, translator: Translator | None = None
+) -> str:
+    """ "3 éco-gestes": a number of things, in the plural form that fits (locales/*/plurals.po
+    `count.*` keys), the number formatted for `locale` (the update's language if None)."""
+    translator = translator or current_translator()
+    locale = locale or translator.current_locale
+    return translator.tn(key, count, locale, count=number(count, locale))
 
 
 def number(value: float, locale: str, pattern: str = "#,##0") -> str:
@@ -126,7 +136,7 @@ def log_text(result: LogResult, locale: str) -> str:
         ),
         t(
             "act.my_week",
-            actions=number(result.week_actions, locale),
+            actions=counted("count.eco_actions", result.week_actions, locale),
             co2=kg(result.week_co2e_g, locale),
         ),
     ]
@@ -138,7 +148,7 @@ def log_text(result: LogResult, locale: str) -> str:
         t(
             "act.team_line",
             team=escape(team.membership.team.name),
-            actions=number(team.actions, locale),
+            actions=counted("count.eco_actions", team.actions, locale),
         )
         for team in result.teams
     )
@@ -147,15 +157,15 @@ def log_text(result: LogResult, locale: str) -> str:
 
 def group_log_text(name: str, result: LogResult, chat_team_ids: Sequence[int], locale: str) -> str:
     action = result.action
-    counted = [tw for tw in result.teams if tw.membership.team.id in chat_team_ids]
-    if counted:
+    in_chat = [tw for tw in result.teams if tw.membership.team.id in chat_team_ids]
+    if in_chat:
         return t(
             "act.group_logged_team",
             name=escape(name),
             action=escape(action.title(locale)),
             co2=kg(result.co2e_g, locale),
-            team=escape(counted[0].membership.team.name),
-            actions=number(counted[0].actions, locale),
+            team=escape(in_chat[0].membership.team.name),
+            actions=counted("count.eco_actions", in_chat[0].actions, locale),
         )
     key = "act.group_logged_join" if chat_team_ids else "act.group_logged"
     return t(
@@ -166,7 +176,11 @@ def group_log_text(name: str, result: LogResult, chat_team_ids: Sequence[int], l
 def capped_text(action: EcoAction, count: int, locale: str, *, html: bool = True) -> str:
     """Plain text (html=False) for a callback alert, which shows no markup."""
     title = action.title(locale)
-    return t("act.capped", action=escape(title) if html else title, count=count)
+    return t(
+        "act.capped",
+        action=escape(title) if html else title,
+        count=counted("count.times", count, locale),
+    )
 
 
 # ---------------------------------------------------------------- /me
@@ -175,10 +189,10 @@ def capped_text(action: EcoAction, count: int, locale: str, *, html: bool = True
 def me_text(figures: MyFigures, locale: str) -> str:
     text = t(
         "me.text",
-        week=number(figures.week_actions, locale),
+        week=counted("count.eco_actions", figures.week_actions, locale),
         week_co2=kg(figures.week_co2e_g, locale),
-        streak=number(figures.streak_weeks, locale),
-        total_actions=number(figures.total_actions, locale),
+        streak=counted("count.weeks", figures.streak_weeks, locale),
+        total_actions=counted("count.eco_actions", figures.total_actions, locale),
         co2=kg(figures.total_co2e_g, locale),
     )
     return text + "\n\n" + t("me.named" if figures.show_name else "me.anonymous")
@@ -239,7 +253,7 @@ def challenge_caption(
 ) -> str:
     challenge = view.challenge
     catalogue = catalogue or default_catalogue()
-    counted = {
+    categories = {
         action.category for action in catalogue if action.slug in set(challenge.action_slugs)
     }
     lines = [f"<b>{escape(challenge.title)}</b>"]
@@ -257,7 +271,7 @@ def challenge_caption(
     lines.append(
         t(
             "challenges.counts",
-            categories=", ".join(category_label(c) for c in ActionCategory if c in counted),
+            categories=", ".join(category_label(c) for c in ActionCategory if c in categories),
         )
     )
     if challenge.pledge:
@@ -272,8 +286,8 @@ def challenge_caption(
             lines.append(
                 t(
                     "challenges.top_anonymous",
-                    people=number(contributors.anonymous_people, locale),
-                    actions=number(contributors.anonymous_actions, locale),
+                    people=counted("count.anonymous_people", contributors.anonymous_people, locale),
+                    actions=counted("count.eco_actions", contributors.anonymous_actions, locale),
                 )
             )
     if view.joined:
@@ -417,7 +431,7 @@ def leaderboard_text(board: Leaderboard, locale: str) -> str:
                 "leaderboard.my_rank",
                 rank=number(people.my_rank, locale),
                 people=number(people.people, locale),
-                actions=number(people.my_actions, locale),
+                actions=counted("count.eco_actions", people.my_actions, locale),
             )
         )
     else:
@@ -431,8 +445,8 @@ def leaderboard_text(board: Leaderboard, locale: str) -> str:
                 rank=team.rank,
                 team=escape(team.name),
                 score=number(team.per_member, locale, "#,##0.0"),
-                actions=number(team.actions, locale),
-                active=number(team.active_members, locale),
+                actions=counted("count.eco_actions", team.actions, locale),
+                active=counted("count.active", team.active_members, locale),
             )
             for team in team_board.rows
         )
