@@ -450,7 +450,10 @@ async def test_leaderboard_ranks_teams_per_active_member(
     # People: Clara agreed to be named, the others are anonymous.
     assert "🥇 Clara — 3" in lines
     assert lines.count("🥈 Personne anonyme — 2") == 3
-    assert text("leaderboard.my_rank", "fr", rank=2, people=4, actions=2) in lines
+    assert (
+        text("leaderboard.my_rank", "fr", rank=2, people=4, actions=counted("count.eco_actions", 2))
+        in lines
+    )
 
 
 # ---------------------------------------------------------------- organisers
