@@ -79,13 +79,22 @@ class Translator(I18n):
         text = self.gettext(key, locale=locale)
         return text.format(**params) if params else text
 
+    def tn(self, key: str, n: int, locale: str | None = None, /, **params: object) -> str:
+        """The plural form of `key` for the number `n` (a .po entry with msgid_plural and
+        one msgstr[i] per form of the language), `{params}` filled."""
+        text = self.gettext(key, key, n, locale=locale)
+        return text.format(**params) if params else text
+
     def every_translation(self, key: str) -> frozenset[str]:
         """The text of `key` in every language, to recognise a keyboard button in any of them."""
         return frozenset(self.gettext(key, locale=locale) for locale in self.locales)
 
     def keys(self, locale: str) -> Iterable[str]:
+        # A plural entry's id is (singular, plural): the singular is its key.
         return [
-            str(message.id) for message in load_catalog(self.path / locale, locale) if message.id
+            str(message.id[0] if isinstance(message.id, tuple) else message.id)
+            for message in load_catalog(self.path / locale, locale)
+            if message.id
         ]
 
 
@@ -107,6 +116,11 @@ def t(key: str, /, **params: object) -> str:
     (`bot.formatting.escape`), since messages are sent as HTML.
     """
     return current_translator().t(key, None, **params)
+
+
+def tn(key: str, n: int, /, **params: object) -> str:
+    """`t` for a text with plural forms: the form for `n` in the update's language."""
+    return current_translator().tn(key, n, None, **params)
 
 
 def per_locale(build: Callable[P, T]) -> Callable[P, T]:
