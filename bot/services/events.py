@@ -552,17 +552,12 @@ async def counts_of(session: AsyncSession, event_ids: Sequence[int]) -> dict[int
     )
     for event_id, status, count in rows.all():
         answers.setdefault(event_id, {})[status] = int(count)
-    checked = dict(
-        (
-            await session.execute(
-                select(EventCheckin.event_id, func.count())
-                .where(EventCheckin.event_id.in_(event_ids))
-                .group_by(EventCheckin.event_id)
-            )
-        )
-        .tuples()
-        .all()
+    checked_rows = await session.execute(
+        select(EventCheckin.event_id, func.count())
+        .where(EventCheckin.event_id.in_(event_ids))
+        .group_by(EventCheckin.event_id)
     )
+    checked = {event_id: int(count) for event_id, count in checked_rows.all()}
     return {
         event_id: Counts(
             going=answers.get(event_id, {}).get(RsvpStatus.GOING.value, 0),
@@ -748,7 +743,7 @@ async def agenda(
         .order_by(Event.starts_at, Event.id)
         .limit(limit)
     )
-    return [AgendaEntry(event, RsvpStatus(status)) for status, event in rows.tuples().all()]
+    return [AgendaEntry(event, RsvpStatus(status)) for status, event in rows.all()]
 
 
 async def organised_by(
@@ -1283,7 +1278,7 @@ async def attendance_csv(
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["event_id", "title", "name", "checked_in_at", "method", "action_logged"])
-    for checkin, first_name, show_name in rows.tuples().all():
+    for checkin, first_name, show_name in rows.all():
         writer.writerow(
             [
                 event.id,
@@ -1479,7 +1474,7 @@ async def due_reminders(
         .limit(limit)
     )
     notices: list[Notice] = []
-    for rsvp, event, user in rows.tuples().all():
+    for rsvp, event, user in rows.all():
         soon = soon_due(event)
         plans = (
             (NoticeKind.REMINDER_DAY, "reminded_day_before_at", day_before_due(event), soon),
