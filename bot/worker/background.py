@@ -210,6 +210,9 @@ class Background:
             jobs.OFFERS_SWEEP_JOB, Every(jobs.OFFERS_SWEEP_SECONDS), jobs.OFFERS_SWEEP_REF
         )
         self.scheduler.every(
+            jobs.EVENTS_SWEEP_JOB, Every(jobs.EVENTS_SWEEP_SECONDS), jobs.EVENTS_SWEEP_REF
+        )
+        self.scheduler.every(
             jobs.WEEK_ROLLOVER_JOB, Every(jobs.WEEK_ROLLOVER_SECONDS), jobs.WEEK_ROLLOVER_REF
         )
         self.scheduler.every(jobs.NUDGES_JOB, Every(jobs.NUDGES_SECONDS), jobs.NUDGES_REF)
