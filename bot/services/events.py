@@ -393,6 +393,17 @@ def _new_code() -> int:
     return 10**11 + secrets.randbelow(9 * 10**11)
 
 
+async def open_contests(session: AsyncSession, limit: int = 8) -> list[Contest]:
+    """The contests an organiser can make an event for, newest first."""
+    rows = await session.scalars(
+        select(Contest)
+        .where(Contest.status == ContestStatus.OPEN)
+        .order_by(Contest.id.desc())
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
 async def check_scope(
     session: AsyncSession, contest_id: int | None, team_id: int | None
 ) -> tuple[int | None, int | None]:

@@ -345,7 +345,7 @@ def manage_keyboard(event: Event, now: datetime) -> InlineKeyboardMarkup:
 
     def add(action: EventAction) -> None:
         builder.button(
-            text=t(f"events.manage.button.{action.value}"),
+            text=t(f"events.manage.button.{action.name.lower()}"),
             callback_data=EventCb(action=action, event_id=event.id),
         )
 
