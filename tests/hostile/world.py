@@ -480,7 +480,7 @@ async def seed_other_people(world: World) -> None:
                     TelegramProfile(SCOUT.id, SCOUT.first_name, None, SCOUT.language_code),
                     now,
                 )
-            event, _notices = await events.create_event(
+            event, _announced = await events.create_event(
                 session,
                 organiser_id,
                 events.EventDraft(
