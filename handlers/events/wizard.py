@@ -28,7 +28,7 @@ from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup, message_of
 from bot.ui.filters import Magic
 from bot.ui.formatting import escape, truncate
-from bot.ui.i18n import Translator, current_translator, t
+from bot.ui.i18n import Translator, current_translator, t, tn
 from bot.ui.keyboards import main_menu
 from bot.ui.notices import events as event_notices
 from bot.ui.places import (
@@ -176,7 +176,7 @@ def _buttons(step: Step, has_maker: bool) -> InlineKeyboardMarkup | None:
     elif step is Step.ENDS:
         for hours in events.DURATIONS_HOURS:
             builder.button(
-                text=t("events.wizard.duration", hours=hours),
+                text=tn("events.wizard.duration", hours, hours=hours),
                 callback_data=_cb(EventWizardAction.DURATION, value=hours),
             )
         builder.adjust(4)
@@ -190,7 +190,8 @@ def _buttons(step: Step, has_maker: bool) -> InlineKeyboardMarkup | None:
         )
         for capacity in CAPACITY_PRESETS:
             builder.button(
-                text=str(capacity), callback_data=_cb(EventWizardAction.CAPACITY, value=capacity)
+                text=tn("events.wizard.places", capacity, count=capacity),
+                callback_data=_cb(EventWizardAction.CAPACITY, value=capacity),
             )
         builder.adjust(1, len(CAPACITY_PRESETS))
     elif step is Step.RECURRENCE:

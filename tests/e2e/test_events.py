@@ -171,7 +171,7 @@ async def walk_wizard(
     (ask_end,) = await tg.reply_to(user, "10/01 10:00")
     assert ask_end.text == text("events.wizard.ask.ends", locale)
     _, noted, ask_place = await tg.click(
-        user, ask_end, tr.t("events.wizard.duration", locale, hours=3), count=3
+        user, ask_end, tr.tn("events.wizard.duration", 3, locale, hours=3), count=3
     )
     assert noted.text.startswith(text("events.wizard.time_noted", locale, when="")[:8])
     assert ask_place.text.startswith(text("events.wizard.ask.location", locale))
