@@ -62,6 +62,8 @@ COMMANDS = [
 ]
 
 PAGE_SIZE = 5
+# Telegram shows at most this many characters of a callback answer.
+ANSWER_LIMIT = 200
 GROUP_LIMIT = 10
 PRIVATE = Magic(F.chat.type == "private")
 GROUPS = Magic(F.chat.type.in_({"group", "supergroup"}))
@@ -295,6 +297,12 @@ _DONE_KEYS = {
 }
 
 
+def _answered_text(answered: events.Answered, title: str) -> str:
+    if answered.status is RsvpStatus.WAITING:
+        return t("events.answer.waiting", title=title, position=answered.position or 1)
+    return t(_DONE_KEYS[answered.status], title=title)
+
+
 async def rsvp_button(
     query: CallbackQuery,
     callback_data: RsvpCb,
@@ -321,13 +329,10 @@ async def rsvp_button(
     # commits, by the sender.
     await event_notices.enqueue(session, translator, answered.notices, now, settings)
     event = answered.event
-    if answered.status is RsvpStatus.WAITING:
-        text = t(
-            "events.answer.waiting", title=escape(event.title), position=answered.position or 1
-        )
-    else:
-        text = t(_DONE_KEYS[answered.status], title=escape(event.title))
-    await query.answer(text if len(text) <= 200 else None)
+    # The pop-up is plain text; the message is HTML.
+    toast = _answered_text(answered, event.title)
+    text = _answered_text(answered, escape(event.title))
+    await query.answer(toast if len(toast) <= ANSWER_LIMIT else None)
     message = message_of(query)
     if message is not None and message.chat.type == "private" and _is_card(message):
         viewer = await views.viewer_of(session, event, user, settings)

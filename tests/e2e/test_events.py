@@ -511,3 +511,31 @@ async def test_a_campus_event_is_announced_in_its_team_group(
     other = TgChat(id=-1001, type="supergroup", title="Elsewhere")
     (not_team,) = await tg.reply_to(ALICE, "/events", chat=other)
     assert not_team.text == text("events.group.not_team", "fr")
+
+
+async def test_a_new_time_tells_those_going_once_and_moves_their_reminders(
+    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+) -> None:
+    event_id, _ = await published(app, clock, capacity=5)
+    await tg.reply_to(ALICE, "/start")
+    await answer(tg, ALICE, event_id, Answer.GOING)
+    (_, tools) = await tg.reply_to(ORGANISER, "/myevents", count=2)
+    (ask,) = await tg.click(ORGANISER, tools, tr.t("events.manage.button.edit_time", "fr"))
+    assert ask.text.startswith("🕒 Actuellement : sam. 10 janv., 09:00–12:00.")
+    (refused,) = await tg.reply_to(ORGANISER, "hier")
+    assert refused.text == text("events.wizard.error.bad_time", "fr")
+    since = tg.mark()
+    done, card = await tg.reply_to(ORGANISER, "17/01 14:00", count=2)
+    assert done.text == text("events.manage.changed", "fr", title="Repair café", count=1)
+    assert "sam. 17 janv., 14:00–17:00" in card.text
+    (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+    assert told.text == "✏️ Repair café a changé : sam. 17 janv., 14:00–17:00, Salle Saint-Michel."
+    await tg.wait_idle()
+    assert len([c for c in tg.calls[since:] if c.chat_id == ALICE.id]) == 1
+    # The old day before passes quietly; the new one reminds her.
+    clock.set(paris(9, 18))
+    await jobs.sweep_events()
+    clock.set(paris(16, 18))
+    await jobs.sweep_events()
+    _, reminder = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since, count=2)
+    assert reminder.text.startswith("⏰ Demain : Repair café, sam. 17 janv., 14:00–17:00")

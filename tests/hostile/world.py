@@ -285,7 +285,6 @@ class World:
                     break
         await self.feed(self.text(user, "/cancel"))
 
-
     async def tap_each(self, user: TgUser, command: str) -> None:
         """Tap once each kind of button under a command's answer (a fresh answer each
         time) and record the state a tap leads to: conversations that start from a tool
@@ -501,9 +500,7 @@ async def seed_other_people(world: World) -> None:
         await events.respond(session, event_ids[0], VICTIM.id, events.Answer.GOING, now)
         victims_event = await session.get(Event, event_ids[0])
         assert victims_event is not None
-        await events.check_in_with_code(
-            session, victims_event.checkin_code, VICTIM.id, soon, zone
-        )
+        await events.check_in_with_code(session, victims_event.checkin_code, VICTIM.id, soon, zone)
         await session.commit()
         pending = await session.scalar(select(Maker.id).where(Maker.owner_id == SUBMITTER.id))
         world.foreign_ids = sorted(
