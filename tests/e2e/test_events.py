@@ -539,3 +539,21 @@ async def test_a_new_time_tells_those_going_once_and_moves_their_reminders(
     await jobs.sweep_events()
     _, reminder = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since, count=2)
     assert reminder.text.startswith("⏰ Demain : Repair café, sam. 17 janv., 14:00–17:00")
+
+
+async def test_forget_gives_the_place_to_the_waiting_list(
+    tg: FakeTelegramServer, app: RunningBot, clock: ManualClock
+) -> None:
+    event_id, _ = await published(app, clock, capacity=1)
+    for person in (ALICE, BOB):
+        await tg.reply_to(person, "/start")
+    await answer(tg, ALICE, event_id, Answer.GOING)
+    await answer(tg, BOB, event_id, Answer.GOING)  # waiting list
+    (confirm,) = await tg.reply_to(ALICE, "/forget")
+    since = tg.mark()
+    await tg.click(ALICE, confirm, tr.t("forget.button.confirm", "fr"))
+    (promoted,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    assert promoted.text.startswith("🎟 A place freed up: you're going to Repair café")
+    async with app.sessionmaker() as session:
+        going = (await session.scalars(select(EventRsvp.user_id))).all()
+    assert list(going) == [BOB.id]
