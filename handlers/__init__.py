@@ -13,6 +13,9 @@ from aiogram import Router
 from bot.ui.commands import CommandSpec
 from handlers import moderation, neighbours, start
 from handlers.actions import act, challenges, teams
+from handlers.events import browse as event_browse
+from handlers.events import manage as event_manage
+from handlers.events import wizard as event_wizard
 from handlers.makers import directory
 from handlers.makers import wizard as maker_wizard
 from handlers.offers import browse
@@ -37,6 +40,9 @@ ROUTED: tuple[ModuleType, ...] = (
     organiser_challenges,
     browse,
     offer_wizard,
+    event_browse,
+    event_wizard,
+    event_manage,
     notifications,
     broadcasts,
     start,

@@ -39,6 +39,7 @@ from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
 from bot.ui.notices import makers as maker_notices
 from bot.ui.notices import offers as offer_notices
+from bot.ui.views import events as event_views
 from bot.ui.views import makers as maker_views
 from bot.ui.views import offers as offer_views
 from bot.ui.views.actions import counted
@@ -67,7 +68,12 @@ def _buttons(maker_id: int) -> InlineKeyboardMarkup:
 
 
 async def moderation_command(
-    message: Message, session: AsyncSession, user: User, settings: Settings, clock: Clock
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    clock: Clock,
+    locale: str,
 ) -> None:
     waiting, total = await makers.pending_listings(
         session, user.id, settings.organiser_ids, limit=SHOWN
@@ -78,7 +84,10 @@ async def moderation_command(
         text = t("moderation.item", id=maker.id, owner=maker.owner_id or "-") + "\n\n"
         await message.answer(text + maker_views.card_text(maker), reply_markup=_buttons(maker.id))
     reported = await send_reported_offers(message, session, user, settings, clock)
-    if not waiting and not reported:
+    proposed = await event_views.send_proposals(
+        message, session, user, settings, clock.now(), locale
+    )
+    if not waiting and not reported and not proposed:
         await message.answer(t("moderation.empty"))
 
 

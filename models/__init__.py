@@ -11,6 +11,17 @@ from models.challenges import (
     ChallengeWeek,
 )
 from models.contests import Contest, ContestStatus, Team, TeamMember, WeekTeamMember, WeekTeamTotal
+from models.event import (
+    CheckinMethod,
+    Event,
+    EventCategory,
+    EventCheckin,
+    EventRsvp,
+    EventStatus,
+    Recurrence,
+    RejectionReason,
+    RsvpStatus,
+)
 from models.inbox import InboxStatus, InboxUpdate
 from models.maker import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
 from models.neighbours import NeighbourProfile
@@ -42,8 +53,14 @@ __all__ = [
     "ChallengeParticipant",
     "ChallengeScope",
     "ChallengeWeek",
+    "CheckinMethod",
     "Contest",
     "ContestStatus",
+    "Event",
+    "EventCategory",
+    "EventCheckin",
+    "EventRsvp",
+    "EventStatus",
     "InboxStatus",
     "InboxUpdate",
     "Maker",
@@ -62,10 +79,13 @@ __all__ = [
     "OutboxBlob",
     "OutboxMessage",
     "OutboxStatus",
+    "Recurrence",
+    "RejectionReason",
     "ReportReason",
     "ReportStatus",
     "Reservation",
     "ReservationStatus",
+    "RsvpStatus",
     "Team",
     "TeamMember",
     "User",

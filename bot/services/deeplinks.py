@@ -1,4 +1,5 @@
-"""`/start <payload>` deep links: join_<challenge>, team_<team>, maker_<id>, offer_<id>."""
+"""`/start <payload>` deep links: join_<challenge>, team_<team>, maker_<id>, offer_<id>,
+event_<id>, checkin_<code> (an event's check-in QR code: its random code, not its id)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ class DeepLinkKind(StrEnum):
     TEAM = "team"
     MAKER = "maker"
     OFFER = "offer"
+    EVENT = "event"
+    CHECKIN = "checkin"
 
 
 @dataclass(frozen=True, slots=True)

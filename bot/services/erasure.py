@@ -11,14 +11,14 @@ column and keep their numbers.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, MetaData, Result, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import offers, outbox
+from bot.services import events, offers, outbox
 from models import Base
 from models.base import NOBODY, PERSON, Person
 
@@ -126,6 +126,9 @@ class Forgotten:
     notices: list[offers.Notice]
     # The person's offers, kept without them: their scheduled jobs can go.
     offer_ids: list[int]
+    # Messages owed about events (a place they held given to the waiting list, their
+    # events cancelled), queued by bot/ui/notices/events.py.
+    event_notices: list[events.Notice] = field(default_factory=list)
 
 
 async def forget(session: AsyncSession, user_id: int, now: datetime) -> Forgotten:
@@ -144,5 +147,17 @@ async def forget(session: AsyncSession, user_id: int, now: datetime) -> Forgotte
         ],
         "its offer's poster erased their data",
     )
+    left = await events.withdraw_for_erasure(session, user_id, now)
+    # Reminders and team-group announcements of their events, not sent yet, would carry
+    # the place just cleared.
+    await outbox.cancel_by_key_prefixes(
+        session,
+        [
+            events.key_prefix(event_id, kind)
+            for event_id in left.event_ids
+            for kind in ("remind:", "announce:")
+        ],
+        "its event's organiser erased their data",
+    )
     counts = await erase_person(session, user_id)
-    return Forgotten(counts, withdrawn.notices, withdrawn.offer_ids)
+    return Forgotten(counts, withdrawn.notices, withdrawn.offer_ids, left.notices)

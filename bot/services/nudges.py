@@ -46,6 +46,9 @@ class NudgeKind(StrEnum):
     RECAP = "recap"
     PICKUP = "pickup"
     OFFER_ALERT = "offer_alert"
+    # Reminders of an event one said "going" to: quiet hours and this switch apply, not
+    # the daily cap (bot/ui/notices/events.py).
+    EVENT_REMINDER = "event_reminder"
 
     @property
     def outbox_kind(self) -> str:

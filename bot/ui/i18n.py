@@ -99,6 +99,7 @@ class Translator(I18n):
         return frozenset(self.gettext(key, locale=locale) for locale in self.locales)
 
     def keys(self, locale: str) -> Iterable[str]:
+        # A plural entry's id is (singular, plural): the singular is its key.
         return [
             str(message.id[0] if isinstance(message.id, tuple) else message.id)
             for message in load_catalog(self.path / locale, locale)

@@ -162,6 +162,31 @@ async def sweep_offers() -> None:
         await session.commit()
 
 
+# ----------------------------------------------------------------------------- events
+
+EVENTS_SWEEP_JOB = "events:sweep"
+EVENTS_SWEEP_REF = "bot.worker.jobs:sweep_events"
+EVENTS_SWEEP_SECONDS = 60.0
+
+
+async def sweep_events() -> None:
+    """Every minute: queue the event reminders now due (each decided once, the answer row
+    marked in the same transaction, so a restart or a second run sends nothing twice) and
+    create the next occurrence of every repeating event that has ended (announced in its
+    team groups like a new one)."""
+    from bot.services import events
+    from bot.ui.notices import events as event_notices
+
+    context = current()
+    async with context.sessionmaker() as session:
+        now = context.clock.now()
+        notices = await events.due_reminders(session, now, context.settings.timezone)
+        for successor in await events.repeat_ended(session, now):
+            notices += await events.announcements(session, successor, now)
+        await event_notices.enqueue(session, context.translator, notices, now, context.settings)
+        await session.commit()
+
+
 # ----------------------------------------------------------------- weeks, nudges, recaps
 
 WEEK_ROLLOVER_JOB = "weeks:rollover"

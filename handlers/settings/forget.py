@@ -19,6 +19,7 @@ from bot.ui.conversations import forget_conversations
 from bot.ui.editing import edit_text, message_of
 from bot.ui.filters import Magic
 from bot.ui.i18n import Translator, t
+from bot.ui.notices import events as event_notices
 from bot.ui.notices import offers as offer_notices
 from models import User
 
@@ -63,6 +64,7 @@ async def forget_button(
     now = clock.now()
     forgotten = await erasure.forget(session, user.id, now)
     await offer_notices.enqueue(session, translator, forgotten.notices, now, settings)
+    await event_notices.enqueue(session, translator, forgotten.event_notices, now, settings)
     offer_notices.cancel_offer_jobs(scheduler, forgotten.offer_ids)
     if message is not None:
         await edit_text(message, t("forget.done"))

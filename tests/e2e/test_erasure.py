@@ -20,6 +20,7 @@ from bot.services import (
     challenges,
     contests,
     erasure,
+    events,
     makers,
     neighbours,
     nudges,
@@ -39,6 +40,8 @@ from models import (
     Challenge,
     ChallengeScope,
     Contest,
+    Event,
+    EventStatus,
     Maker,
     MakerSource,
     MakerStatus,
@@ -198,6 +201,8 @@ class Populated:
     challenge_id: int
     zoes_offer: int
     yans_offer: int
+    zoes_event: int
+    yans_event: int
 
 
 ZOES_PICKUP = (44.8412345, -0.5812345)
@@ -356,8 +361,37 @@ async def populate(app: RunningBot, clock: ManualClock) -> Populated:
             key=f"{offers.notice_key_prefix(zoes.id, offers.NoticeKind.ALERT)}{YAN.id}",
             now=now,
         )
+        # Events: Zoé organises one at her place; she goes to Yan's and checked in there.
+        soon = now + events.MIN_AHEAD
+        event_ids = []
+        for organiser, title, where in (
+            (ZOE, "Atelier couture", "Chez Zoé, 12 rue des Lilas"),
+            (YAN, "Ramassage", "Parc bordelais"),
+        ):
+            event, _ = await events.create_event(
+                session,
+                organiser.id,
+                events.EventDraft(
+                    title=title,
+                    description="Venez nombreux",
+                    starts_at=soon,
+                    ends_at=soon + timedelta(hours=2),
+                    latitude=ZOES_PICKUP[0],
+                    longitude=ZOES_PICKUP[1],
+                    address=where,
+                    capacity=1,
+                ),
+                now,
+                {ZOE.id, YAN.id},
+                settings.timezone,
+            )
+            event_ids.append(event.id)
+        yans_event = await session.get(Event, event_ids[1])
+        assert yans_event is not None
+        await events.respond(session, yans_event.id, ZOE.id, events.Answer.GOING, now)
+        await events.check_in_with_code(session, yans_event.checkin_code, ZOE.id, soon, settings.tz)
         await session.commit()
-        return Populated(team.id, challenge.id, zoes.id, yans.id)
+        return Populated(team.id, challenge.id, zoes.id, yans.id, *event_ids)
 
 
 async def rows_naming(session: AsyncSession, user_id: int) -> dict[str, int]:
@@ -438,6 +472,9 @@ async def test_forget_erases_everything_about_the_person(
         "offer_reservations",
         "offer_alerts",
         "offer_reports",
+        "events",
+        "event_rsvps",
+        "event_checkins",
     ):
         assert any(key.startswith(f"{table}.") for key in before), table
     assert totals_before == [(4, totals_before[0][1])]
@@ -487,6 +524,7 @@ async def test_forget_erases_everything_about_the_person(
         names = (await session.scalars(select(Maker.name))).all()
         assert names == ["Atelier"]
         await check_offers_after(session, populated)
+        await check_events_after(session, populated)
     for fsm in (context, in_group):
         assert await fsm.get_state() is None
         assert await fsm.get_data() == {}
@@ -505,6 +543,18 @@ async def test_forget_erases_everything_about_the_person(
     # Talking to the bot again starts from scratch, with no neighbours consent.
     (consent,) = await tg.reply_to(ZOE, "/neighbours")
     assert "Voisins engagés" in consent.text
+
+
+async def check_events_after(session: AsyncSession, populated: Populated) -> None:
+    """Her event outlives her cancelled, detached and without its address; the place she
+    held at Yan's goes back, and her check-in there is gone."""
+    hers = await session.get(Event, populated.zoes_event)
+    assert hers is not None
+    assert (hers.status, hers.organiser_id, hers.address) == (EventStatus.CANCELLED.value, None, "")
+    assert (hers.latitude, hers.longitude) == (round(ZOES_PICKUP[0], 2), round(ZOES_PICKUP[1], 2))
+    yans = await session.get(Event, populated.yans_event)
+    assert yans is not None and yans.seats_taken == 0
+    assert yans.status == EventStatus.PUBLISHED.value
 
 
 async def check_offers_after(session: AsyncSession, populated: Populated) -> None:

@@ -247,6 +247,8 @@ def markup_problems(
 SHARED_COLUMNS: frozenset[tuple[str, str]] = frozenset(
     {
         ("offers", "quantity_left"),
+        # The places taken at an event anyone may answer "going" to.
+        ("events", "seats_taken"),
     }
 )
 # Rows created for another person by someone's legitimate action (a notification to the

@@ -79,6 +79,8 @@ async def _world(tmp_path: Path, **overrides: Any) -> AsyncIterator[World]:
         # (a challenge's participants, a contest's team groups as a broadcast audience).
         await seed_other_people(built)
         await built.explore(SCOUT, all_commands(), before_walk=lambda: seed_pending_listing(built))
+        # An event's organiser tools: one of several buttons starts a conversation.
+        await built.tap_each(SCOUT, "myevents")
         yield built
 
 

@@ -285,6 +285,28 @@ class World:
                     break
         await self.feed(self.text(user, "/cancel"))
 
+    async def tap_each(self, user: TgUser, command: str) -> None:
+        """Tap once each kind of button under a command's answer (a fresh answer each
+        time) and record the state a tap leads to: conversations that start from a tool
+        among many (an event's "change the time") are reached without luck."""
+        await self.feed(self.text(user, "/cancel"))
+        calls = await self.feed(self.text(user, f"/{command}"))
+        kinds: dict[str, str] = {}
+        for data in _inline_buttons(calls):
+            kinds.setdefault(_kind(data), data)
+        for data in kinds.values():
+            if _looks_like_exit(data):
+                continue
+            await self.feed(self.text(user, "/cancel"))
+            await self.feed(self.text(user, f"/{command}"))
+            await self.feed(self.callback(user, data))
+            state, state_data = await self.state_of(user.id, user.id)
+            if state is not None:
+                seen = self.state_data.setdefault(state, [])
+                if state_data not in seen:
+                    seen.append(state_data)
+        await self.feed(self.text(user, "/cancel"))
+
 
 # Plausible answers to a wizard's question, by the name of its state.
 _ANSWERS = {
@@ -358,7 +380,7 @@ async def seed_pending_listing(world: World) -> None:
 async def seed_other_people(world: World) -> None:
     """The victim, the organiser and a group get data in every feature, through the
     services (the same code the handlers call)."""
-    from bot.services import actions, contests, makers, neighbours, nudges, offers
+    from bot.services import actions, contests, events, makers, neighbours, nudges, offers
     from bot.services.challenges import (
         ChallengeDraft,
         create_challenge,
@@ -366,7 +388,7 @@ async def seed_other_people(world: World) -> None:
     )
     from bot.services.offers import OfferDraft
     from bot.services.users import TelegramProfile, upsert_user
-    from models import ChallengeScope, Maker
+    from models import ChallengeScope, Event, Maker
 
     await seed_pending_listing(world)
     now = world.clock.now()
@@ -446,6 +468,39 @@ async def seed_other_people(world: World) -> None:
         await neighbours.record_position(session, VICTIM.id, BORDEAUX[0], BORDEAUX[1], now)
         await nudges.next_cap(session, VICTIM.id)
         await nudges.snooze_week(session, VICTIM.id, now)
+        # Events: the organiser's (the victim going, and checked in) and the scout's own
+        # (so that walking /myevents reaches the organiser's tools and their states).
+        soon = now + events.MIN_AHEAD
+        event_ids = []
+        for organiser_id, title in ((ORGANISER.id, "Repair café d'Olga"), (SCOUT.id, "Atelier")):
+            if organiser_id == SCOUT.id:
+                await upsert_user(
+                    session,
+                    TelegramProfile(SCOUT.id, SCOUT.first_name, None, SCOUT.language_code),
+                    now,
+                )
+            event, _announced = await events.create_event(
+                session,
+                organiser_id,
+                events.EventDraft(
+                    title=title,
+                    description="Réparer ensemble",
+                    starts_at=soon,
+                    ends_at=soon + timedelta(hours=3),
+                    latitude=BORDEAUX[0],
+                    longitude=BORDEAUX[1],
+                    capacity=3,
+                    action_slug=slug,
+                ),
+                now,
+                world.settings.organiser_ids,
+                "Europe/Paris",
+            )
+            event_ids.append(event.id)
+        await events.respond(session, event_ids[0], VICTIM.id, events.Answer.GOING, now)
+        victims_event = await session.get(Event, event_ids[0])
+        assert victims_event is not None
+        await events.check_in_with_code(session, victims_event.checkin_code, VICTIM.id, soon, zone)
         await session.commit()
         pending = await session.scalar(select(Maker.id).where(Maker.owner_id == SUBMITTER.id))
         world.foreign_ids = sorted(
@@ -461,6 +516,7 @@ async def seed_other_people(world: World) -> None:
                 VICTIM.id,
                 ORGANISER.id,
                 VICTIM_GROUP.id,
+                *event_ids,
             }
         )
 

@@ -21,6 +21,9 @@ from bot.services.inbox import ReceivedUpdate
 from bot.services.makers import exhaustive_nearest_ids, nearest_ids
 from models import (
     Broadcast,
+    Event,
+    EventCheckin,
+    EventRsvp,
     InboxUpdate,
     Maker,
     MakerFavourite,
@@ -127,6 +130,28 @@ async def _fill(url: str) -> None:
                     ),
                     Reservation(offer_id=offer_id, user_id=1002, reserved_at=NOW),
                     OfferReport(offer_id=offer_id, reporter_id=1004, reason="spam", created_at=NOW),
+                ]
+            )
+            event = Event(
+                title="Repair café",
+                starts_at=NOW + timedelta(days=1),
+                ends_at=NOW + timedelta(days=1, hours=2),
+                timezone="Europe/Paris",
+                latitude=44.84,
+                longitude=-0.58,
+                capacity=10,
+                seats_taken=1,
+                organiser_id=1000,
+                status="published",
+                created_at=NOW,
+                checkin_code=123456789012,
+            )
+            session.add(event)
+            await session.flush()
+            session.add_all(
+                [
+                    EventRsvp(event_id=event.id, user_id=1002, status="going", responded_at=NOW),
+                    EventCheckin(event_id=event.id, user_id=1002, checked_in_at=NOW, method="qr"),
                 ]
             )
             await session.commit()

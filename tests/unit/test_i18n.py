@@ -79,7 +79,7 @@ def test_no_plural_hack_nor_inclusive_dot_is_left(translator) -> None:  # type: 
     assert offending == []
 
 
-def test_plural_forms_follow_each_language(translator) -> None:  # type: ignore[no-untyped-def]
+def test_count_fragments_follow_each_language(translator) -> None:  # type: ignore[no-untyped-def]
     assert [translator.tn("count.weeks", n, "fr") for n in (0, 1, 2)] == [
         "0 semaine",
         "1 semaine",
@@ -107,3 +107,11 @@ def test_duplicate_key_across_files_is_refused(tmp_path: Path) -> None:
         (folder / name).write_text('msgid "x.y"\nmsgstr "z"\n', encoding="utf-8")
     with pytest.raises(ValueError, match="defined twice"):
         create_translator(tmp_path, "fr")
+
+
+def test_plural_forms_follow_each_language(translator) -> None:  # type: ignore[no-untyped-def]
+    """French puts 0 and 1 in the singular, English only 1 (gettext plural forms)."""
+    fr = [translator.tn("events.card.places_left", n, "fr", count=n) for n in (0, 1, 2)]
+    en = [translator.tn("events.card.places_left", n, "en", count=n) for n in (0, 1, 2)]
+    assert fr == ["0 place restante", "1 place restante", "2 places restantes"]
+    assert en == ["0 places left", "1 place left", "2 places left"]

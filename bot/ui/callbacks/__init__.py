@@ -12,9 +12,18 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
-from bot.ui.callbacks import actions, broadcasts, makers, neighbours, offers, organisers, settings
+from bot.ui.callbacks import (
+    actions,
+    broadcasts,
+    events,
+    makers,
+    neighbours,
+    offers,
+    organisers,
+    settings,
+)
 
-FEATURES = (settings, makers, actions, organisers, offers, broadcasts, neighbours)
+FEATURES = (settings, makers, actions, organisers, offers, broadcasts, neighbours, events)
 
 # Every CallbackData class, in the order of FEATURES then of their modules.
 ALL_CALLBACKS: tuple[type[CallbackData], ...] = tuple(
