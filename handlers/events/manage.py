@@ -50,6 +50,7 @@ from bot.ui.places import (
     read_location,
 )
 from bot.ui.views import events as views
+from bot.ui.views.actions import counted
 from models import User
 
 PRIVATE = Magic(F.chat.type == "private")
@@ -194,7 +195,11 @@ async def open_checkin_button(
     await query.answer()
     await bot.send_message(
         query.from_user.id,
-        t("events.manage.checkin_opened", title=escape(event.title), count=len(notices)),
+        t(
+            "events.manage.checkin_opened",
+            title=escape(event.title),
+            count=counted("count.people", len(notices)),
+        ),
     )
 
 
@@ -254,7 +259,11 @@ async def confirm_cancel_button(
         await edit_markup(message, reply_markup=None)
     await bot.send_message(
         query.from_user.id,
-        t("events.manage.cancelled", title=escape(event.title), count=len(notices)),
+        t(
+            "events.manage.cancelled",
+            title=escape(event.title),
+            count=counted("count.people", len(notices)),
+        ),
     )
 
 
@@ -356,7 +365,8 @@ async def edit_answer(
     await state.update_data(edit_event=None, edit_field=None)
     told = sum(1 for notice in notices if notice.kind is events.NoticeKind.CHANGED)
     await message.answer(
-        t("events.manage.changed", title=escape(event.title), count=told), reply_markup=main_menu()
+        t("events.manage.changed", title=escape(event.title), count=counted("count.people", told)),
+        reply_markup=main_menu(),
     )
     counts = (await events.counts_of(session, [event.id]))[event.id]
     await message.answer(

@@ -49,7 +49,7 @@ from models import (
 from models.database import create_sessionmaker
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
-from tests.support.texts import text, tr
+from tests.support.texts import counted, text, tr
 
 PARIS = ZoneInfo("Europe/Paris")
 ALICE = TgUser(id=4001, first_name="Alice", language_code="fr")
@@ -457,7 +457,9 @@ async def test_a_cancellation_tells_everyone_once(
     (ask,) = await tg.click(ORGANISER, tools, tr.t("events.manage.button.cancel", "fr"))
     since = tg.mark()
     _, done = await tg.click(ORGANISER, ask, tr.t("events.manage.confirm_cancel", "fr"), count=2)
-    assert done.text == text("events.manage.cancelled", "fr", title="Repair café", count=2)
+    assert done.text == text(
+        "events.manage.cancelled", "fr", title="Repair café", count=counted("count.people", 2)
+    )
     (alice,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
     (bob,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
     assert alice.text.startswith("🚫 Repair café (sam. 10 janv., 09:00–12:00) est annulé")
@@ -526,7 +528,9 @@ async def test_a_new_time_tells_those_going_once_and_moves_their_reminders(
     assert refused.text == text("events.wizard.error.bad_time", "fr")
     since = tg.mark()
     done, card = await tg.reply_to(ORGANISER, "17/01 14:00", count=2)
-    assert done.text == text("events.manage.changed", "fr", title="Repair café", count=1)
+    assert done.text == text(
+        "events.manage.changed", "fr", title="Repair café", count=counted("count.people", 1)
+    )
     assert "sam. 17 janv., 14:00–17:00" in card.text
     (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
     assert told.text == "✏️ Repair café a changé : sam. 17 janv., 14:00–17:00, Salle Saint-Michel."
