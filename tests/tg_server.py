@@ -682,6 +682,7 @@ class FakeTelegramServer:
         self._file_paths: dict[str, bytes] = {}
         self._queries: dict[str, JsonDict] = {}
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
+        self._menu_buttons: dict[int, JsonDict] = {}
         self._members: dict[tuple[int, int], str] = {}
         self._pinned: dict[int, int] = {}
         self._webhook: JsonDict | None = None
@@ -1051,6 +1052,8 @@ class FakeTelegramServer:
             "getChat": self._get_chat,
             "getFile": self._get_file,
             "pinChatMessage": self._pin_chat_message,
+            "setChatMenuButton": self._set_chat_menu_button,
+            "getChatMenuButton": self._get_chat_menu_button,
         }
 
     def _get_me(self, params: JsonDict, files: dict[str, bytes]) -> JsonDict:
@@ -1293,6 +1296,29 @@ class FakeTelegramServer:
     def _delete_my_commands(self, params: JsonDict, files: dict[str, bytes]) -> bool:
         self._commands.pop(self._commands_key(params), None)
         return True
+
+    def _set_chat_menu_button(self, params: JsonDict, files: dict[str, bytes]) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        kind = button.get("type") if isinstance(button, dict) else None
+        if kind not in {"default", "commands", "web_app"}:
+            raise bad_request("can't parse menu button")
+        if kind == "web_app":
+            url = (button.get("web_app") or {}).get("url")
+            # Telegram wants https; plain http is let through for this machine's servers.
+            if not isinstance(url, str) or not url.startswith(("https://", "http://127.0.0.1")):
+                raise bad_request("BUTTON_URL_INVALID")
+            if not isinstance(button.get("text"), str) or not button["text"]:
+                raise bad_request("menu button text is empty")
+        self._menu_buttons[_int_param(params, "chat_id") or 0] = _copy(button)
+        return True
+
+    def _get_chat_menu_button(self, params: JsonDict, files: dict[str, bytes]) -> JsonDict:
+        return _copy(self.menu_button(_int_param(params, "chat_id")))
+
+    def menu_button(self, chat_id: int | None = None) -> JsonDict:
+        """The menu button set for a private chat (the default one when None)."""
+        found = self._menu_buttons.get(chat_id or 0) or self._menu_buttons.get(0)
+        return found or {"type": "commands"}
 
     def commands(self, scope: JsonDict | None = None, language_code: str = "") -> list[JsonDict]:
         """The commands set for a scope (default scope when None) and language."""
