@@ -147,7 +147,7 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], fmt:
             f'stroke-linejoin="round" points="{path}"/>'
         )
         for x, y, value, label in points:
-            tip = f"{item.name} · {label} : {fmt(value)}"
+            tip = f"{item.name} · {label} · {fmt(value)}"
             parts.append(
                 f'<circle class="{colour} fill" cx="{x:.1f}" cy="{y:.1f}" r="3.5">'
                 f"<title>{escape(tip)}</title></circle>"
@@ -169,7 +169,7 @@ def stacked_bars(title: str, labels: Sequence[str], series: Sequence[Series], fm
             if value <= 0:
                 continue
             y_top, y_bottom = frame.y(base + value), frame.y(base)
-            tip = f"{item.name} · {label} : {fmt(value)}"
+            tip = f"{item.name} · {label} · {fmt(value)}"
             parts.append(
                 f'<rect class="series-{index % PALETTE_SIZE} fill" x="{x + (step - width) / 2:.1f}" '
                 f'y="{y_top:.1f}" width="{width:.1f}" height="{y_bottom - y_top:.1f}">'
@@ -192,7 +192,7 @@ def grouped_bars(title: str, labels: Sequence[str], series: Sequence[Series], fm
         for index, item in enumerate(series):
             value = item.values[position]
             y_top = frame.y(value)
-            tip = f"{item.name} · {label} : {fmt(value)}"
+            tip = f"{item.name} · {label} · {fmt(value)}"
             parts.append(
                 f'<rect class="series-{index % PALETTE_SIZE} fill" '
                 f'x="{x + (step - group) / 2 + width * index:.1f}" y="{y_top:.1f}" '
