@@ -14,14 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-WIDTH = 640
-HEIGHT = 280
-PLOT_TOP = 14
-PLOT_LEFT = 52
-PLOT_RIGHT = 14
-AXIS_HEIGHT = 26
-LEGEND_ROW = 20
-LEGEND_CHAR = 6.6  # average advance of a 12 px character, to wrap the legend
+# Small enough that 12 px text stays readable on a phone, where the picture is ~360 px wide.
+WIDTH = 480
+HEIGHT = 260
+PLOT_TOP = 12
+PLOT_LEFT = 40
+PLOT_RIGHT = 10
+AXIS_HEIGHT = 24
+LEGEND_ROW = 19
+LEGEND_CHAR = 7.0  # average advance of a 13 px character, to wrap the legend
 PALETTE_SIZE = 8
 
 
@@ -34,13 +35,17 @@ class Series:
 Format = Callable[[float], str]
 
 
-def nice_ticks(top: float, count: int = 4) -> list[float]:
-    """0 and round steps (1, 2, 2.5 or 5 times a power of ten) up to at least `top`."""
+def nice_ticks(top: float, count: int = 4, *, whole: bool = False) -> list[float]:
+    """0 and round steps (1, 2, 2.5 or 5 times a power of ten) up to at least `top`;
+    `whole`: steps of at least 1 and never 2.5 (the values count things)."""
     if top <= 0:
         return [0.0, 1.0]
     raw = top / count
+    if whole:
+        raw = max(raw, 1.0)
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    multiples = (1, 2, 5, 10) if whole and power == 1 else (1, 2, 2.5, 5, 10)
+    step = next(m * power for m in multiples if m * power >= raw)
     ticks = [0.0]
     while ticks[-1] < top:
         ticks.append(round(ticks[-1] + step, 10))
@@ -75,9 +80,16 @@ def _legend(series: Sequence[Series], top: float, kind: str) -> tuple[list[str],
 class _Frame:
     """The plot area, its y scale and the axes, shared by every kind of chart."""
 
-    def __init__(self, labels: Sequence[str], top: float, fmt: Format, legend_height: float):
+    def __init__(
+        self,
+        labels: Sequence[str],
+        top: float,
+        fmt: Format,
+        legend_height: float,
+        whole: bool,
+    ):
         self.labels = labels
-        self.ticks = nice_ticks(top)
+        self.ticks = nice_ticks(top, whole=whole)
         self.bottom = HEIGHT - AXIS_HEIGHT - legend_height
         self.height = self.bottom - PLOT_TOP
         self.left = float(PLOT_LEFT)
@@ -130,10 +142,17 @@ def _legend_height(series: Sequence[Series], kind: str) -> tuple[list[str], floa
     return parts, height
 
 
-def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], fmt: Format) -> str:
+def line_chart(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    fmt: Format,
+    *,
+    whole: bool = False,
+) -> str:
     legend, legend_height = _legend_height(series, "line")
     top = max((value for item in series for value in item.values), default=0.0)
-    frame = _Frame(labels, top, fmt, legend_height)
+    frame = _Frame(labels, top, fmt, legend_height, whole)
     parts = frame.axes()
     for index, item in enumerate(series):
         colour = f"series-{index % PALETTE_SIZE}"
@@ -155,10 +174,17 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], fmt:
     return _svg(title, [*parts, *legend])
 
 
-def stacked_bars(title: str, labels: Sequence[str], series: Sequence[Series], fmt: Format) -> str:
+def stacked_bars(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    fmt: Format,
+    *,
+    whole: bool = False,
+) -> str:
     legend, legend_height = _legend_height(series, "bar")
     totals = [sum(item.values[i] for item in series) for i in range(len(labels))]
-    frame = _Frame(labels, max(totals, default=0.0), fmt, legend_height)
+    frame = _Frame(labels, max(totals, default=0.0), fmt, legend_height, whole)
     parts = frame.axes()
     for position, label in enumerate(labels):
         x, step = frame.slot(position)
@@ -179,10 +205,21 @@ def stacked_bars(title: str, labels: Sequence[str], series: Sequence[Series], fm
     return _svg(title, [*parts, *legend])
 
 
-def grouped_bars(title: str, labels: Sequence[str], series: Sequence[Series], fmt: Format) -> str:
+def grouped_bars(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    fmt: Format,
+    *,
+    whole: bool = False,
+    target: tuple[str, float] | None = None,
+) -> str:
+    """`target`: a dashed line at that value, labelled (a challenge's weekly target)."""
     legend, legend_height = _legend_height(series, "bar")
     top = max((value for item in series for value in item.values), default=0.0)
-    frame = _Frame(labels, top, fmt, legend_height)
+    if target is not None:
+        top = max(top, target[1])
+    frame = _Frame(labels, top, fmt, legend_height, whole)
     parts = frame.axes()
     count = max(len(series), 1)
     for position, label in enumerate(labels):
@@ -199,4 +236,17 @@ def grouped_bars(title: str, labels: Sequence[str], series: Sequence[Series], fm
                 f'width="{max(width - 2, 1):.1f}" height="{frame.bottom - y_top:.1f}">'
                 f"<title>{escape(tip)}</title></rect>"
             )
+    if target is not None:
+        y = frame.y(target[1])
+        right = frame.left + frame.width
+        parts.append(
+            f'<line class="target" x1="{frame.left:.1f}" y1="{y:.1f}" x2="{right:.1f}" '
+            f'y2="{y:.1f}" stroke-dasharray="6 4" stroke-width="2"/>'
+        )
+        # Above the line, or under it when the line is the top of the plot.
+        label_y = y + 16 if y < PLOT_TOP + 16 else y - 5
+        parts.append(
+            f'<text class="target-label" x="{right:.1f}" y="{label_y:.1f}" '
+            f'text-anchor="end">{escape(target[0])}</text>'
+        )
     return _svg(title, [*parts, *legend])

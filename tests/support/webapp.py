@@ -114,9 +114,7 @@ async def seed(
     async with sessionmaker() as session:
         for user_id in (ORGANISER, RESIDENT, *PEOPLE):
             await upsert_user(session, TelegramProfile(user_id, f"P{user_id}", None, "fr"), start)
-        contest = await contests.create_contest(
-            session, CONTEST, ORGANISER, {ORGANISER}, start
-        )
+        contest = await contests.create_contest(session, CONTEST, ORGANISER, {ORGANISER}, start)
         teams = []
         for chat_id, title in TEAMS:
             team, _, _ = await contests.register_team(

@@ -32,6 +32,36 @@ def test_ticks_are_round_and_reach_the_top(top: float, ticks: list[float]) -> No
     assert charts.nice_ticks(top) == ticks
 
 
+@pytest.mark.parametrize(
+    ("top", "ticks"),
+    [
+        (2, [0.0, 1.0, 2.0]),
+        (3, [0.0, 1.0, 2.0, 3.0]),
+        (10, [0.0, 5.0, 10.0]),
+        (9, [0.0, 5.0, 10.0]),
+        (40, [0.0, 10.0, 20.0, 30.0, 40.0]),
+        (250, [0.0, 100.0, 200.0, 300.0]),
+    ],
+)
+def test_counts_get_whole_ticks(top: float, ticks: list[float]) -> None:
+    assert charts.nice_ticks(top, whole=True) == ticks
+
+
+def test_a_target_line_is_drawn_and_the_scale_reaches_it() -> None:
+    svg = charts.grouped_bars(
+        "t",
+        LABELS,
+        [charts.Series("total", [4, 3, 2])],
+        fmt,
+        whole=True,
+        target=("Objectif : 40", 40),
+    )
+    root = parse(svg)
+    [line] = [e for e in root.iter(f"{SVG}line") if e.get("class") == "target"]
+    assert float(line.get("y1", 0)) == pytest.approx(charts.PLOT_TOP)
+    assert "Objectif : 40" in [e.text for e in root.iter(f"{SVG}text")]
+
+
 def parse(svg: str) -> ET.Element:
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg"
@@ -98,4 +128,4 @@ def test_a_long_legend_wraps_inside_the_picture() -> None:
     assert len(rows) > 1
     assert all(float(e.get("x", 0)) < charts.WIDTH for e in legend)
     assert all(0 < float(y or 0) < charts.HEIGHT for y in rows)
-    assert re.search(r'viewBox="0 0 640 280"', svg)
+    assert re.search(rf'viewBox="0 0 {charts.WIDTH} {charts.HEIGHT}"', svg)

@@ -191,7 +191,6 @@ def dashboard_json(data: Dashboard, translator: Translator, locale: str, screen_
                 ],
                 "standings": [_standing(row, locale) for row in panel.standings],
                 "chart": chart,
-                "chart_title": tr("dashboard.chart.evolution", name=contest.name),
                 "screen_url": f"{screen_base}/screen/{panel.screen_id}",
             }
         )
@@ -233,6 +232,8 @@ def dashboard_json(data: Dashboard, translator: Translator, locale: str, screen_
                     labels,
                     [charts.Series(tr("dashboard.chart.week_total"), item.totals)],
                     count,
+                    whole=True,
+                    target=(tr("dashboard.chart.target", target=count(target)), target),
                 )
                 if any(item.totals)
                 else None,
@@ -259,6 +260,7 @@ def dashboard_json(data: Dashboard, translator: Translator, locale: str, screen_
                 for c in shown
             ],
             count,
+            whole=True,
         )
         co2_chart = charts.stacked_bars(
             tr("dashboard.chart.co2"),
@@ -294,6 +296,7 @@ def dashboard_json(data: Dashboard, translator: Translator, locale: str, screen_
                 charts.Series(tr("dashboard.offers.picked_up"), [w.picked_up for w in data.offers]),
             ],
             count,
+            whole=True,
         )
     totals = data.offer_totals
     offers = {

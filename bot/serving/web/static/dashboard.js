@@ -24,17 +24,19 @@
     return node;
   }
 
-  function chart(markup, title) {
-    var figure = el("figure", "chart-box");
+  function chart(markup) {
     if (!markup) {
       return null;
     }
+    var figure = el("figure", "chart-box");
     var doc = new DOMParser().parseFromString(markup, "image/svg+xml");
     var svg = doc.documentElement;
     if (svg.nodeName.toLowerCase() === "svg") {
       figure.appendChild(document.importNode(svg, true));
+      // The chart's own title, shown under it.
+      var title = svg.querySelector("title");
       if (title) {
-        figure.appendChild(el("figcaption", "hint", title));
+        figure.appendChild(el("figcaption", "hint", title.textContent));
       }
     }
     return figure;
@@ -70,7 +72,7 @@
     rows.forEach(function (row) {
       var line = el("tr");
       keys.forEach(function (key, index) {
-        line.appendChild(el("td", numeric[index] ? "num" : null, row[key]));
+        line.appendChild(el("td", numeric[index] ? "num" : "text", row[key]));
       });
       body.appendChild(line);
     });
@@ -120,7 +122,7 @@
       } else {
         box.appendChild(el("p", "hint", texts.no_standing));
       }
-      var figure = chart(contest.chart, contest.chart_title);
+      var figure = chart(contest.chart);
       if (figure) {
         box.appendChild(figure);
       }
@@ -293,6 +295,12 @@
         return response.json().then(render);
       })
       .catch(function () {
+        var updated = main.querySelector(".updated");
+        if (document.body.getAttribute("data-state") === "ready" && updated) {
+          // A refresh failed: the figures shown stay, the line under them says so.
+          updated.textContent = texts.error_other;
+          return;
+        }
         showError(texts.error_other);
         document.body.setAttribute("data-state", "error");
       })

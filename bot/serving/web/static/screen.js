@@ -35,7 +35,7 @@
       body.appendChild(el("span", "team", row.team));
       var bar = el("div", "bar");
       var fill = el("div", "bar-fill");
-      fill.style.width = Math.max(2, Math.round(row.share * 100)) + "%";
+      fill.style.width = Math.round(row.share * 100) + "%";
       bar.appendChild(fill);
       body.appendChild(bar);
       item.appendChild(body);
