@@ -19,8 +19,8 @@ from sqlalchemy import select
 from bot.app.process import open_worker
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
-from bot.serving.web.app import CONTENT_SECURITY_POLICY, serve_web
 from bot.services import users
+from bot.serving.web.app import CONTENT_SECURITY_POLICY, serve_web
 from models import Contest
 from tests.support.harness import RunningBot, free_port, running_bot
 from tests.support.texts import text

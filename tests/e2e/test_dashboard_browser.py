@@ -37,10 +37,10 @@ from tests.support.webapp import (
 from tests.tg_server import FakeTelegramServer
 
 if TYPE_CHECKING:  # imported when the browser starts (tests skip without Playwright)
-    from playwright.async_api import Browser, Page, Response
+    from playwright.async_api import Browser, Page, Response, ViewportSize
 
-PHONE = {"width": 412, "height": 915}
-PROJECTOR = {"width": 1920, "height": 1080}
+PHONE: ViewportSize = {"width": 412, "height": 915}
+PROJECTOR: ViewportSize = {"width": 1920, "height": 1080}
 
 
 @dataclass
@@ -129,13 +129,15 @@ async def test_an_organiser_sees_the_dashboard_in_the_telegram_theme(
     await light.screenshot(path=screenshot_path(tmp_path, "dashboard-light-en"), full_page=True)
 
 
-async def test_an_organiser_downloads_an_export(web: Web) -> None:
+async def test_an_organiser_downloads_an_export(web: Web, tmp_path: Path) -> None:
     page, answers = await web.open_dashboard(web.init_data())
     async with page.expect_download() as waiting:
         await page.locator('button[data-kind="challenge_progress"]').click()
     download = await waiting.value
     assert download.suggested_filename == "challenge_progress.csv"
-    content = Path(await download.path()).read_text(encoding="utf-8-sig")
+    saved = tmp_path / "download.csv"
+    await download.save_as(saved)
+    content = saved.read_bytes().decode("utf-8-sig")
     assert content.splitlines()[0].startswith("challenge_id,challenge,week_start")
     assert "Semaine végé au resto U" in content
     assert api_statuses(answers) == [200, 200]

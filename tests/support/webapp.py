@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.settings import Settings
 from bot.services import actions, challenges, contests, makers, offers
@@ -105,7 +107,9 @@ class Seeded:
 
 
 async def seed(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, now: datetime
+    sessionmaker: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+    settings: Settings,
+    now: datetime,
 ) -> Seeded:
     """Four weeks of a campus contest up to `now`; figures the tests can count by hand:
     this week, team 1 logs 6 actions by 2 people, team 2 logs 4 by 4, team 3 none."""

@@ -100,16 +100,16 @@ def test_download_links_are_for_one_person_one_file_a_few_minutes() -> None:
 
 
 def test_signing_keys_come_from_the_web_secret_else_the_token() -> None:
-    by_token = Settings(_env_file=None, bot_token=TOKEN)  # type: ignore[call-arg]
-    other_token = Settings(_env_file=None, bot_token="1:other")  # type: ignore[call-arg]
-    with_secret = Settings(_env_file=None, bot_token=TOKEN, web_secret="s3cret")  # type: ignore[call-arg]
-    same_secret = Settings(_env_file=None, bot_token="1:other", web_secret="s3cret")  # type: ignore[call-arg]
+    by_token = Settings(_env_file=None, bot_token=TOKEN)
+    other_token = Settings(_env_file=None, bot_token="1:other")
+    with_secret = Settings(_env_file=None, bot_token=TOKEN, web_secret="s3cret")
+    same_secret = Settings(_env_file=None, bot_token="1:other", web_secret="s3cret")
     assert auth.signing_key(by_token, "screens") != auth.signing_key(other_token, "screens")
     assert auth.signing_key(with_secret, "screens") == auth.signing_key(same_secret, "screens")
     assert auth.signing_key(with_secret, "screens") != auth.signing_key(by_token, "screens")
     assert auth.signing_key(by_token, "screens") != auth.signing_key(by_token, "downloads")
     with pytest.raises(auth.WebNotConfiguredError):
-        auth.signing_key(Settings(_env_file=None), "screens")  # type: ignore[call-arg]
+        auth.signing_key(Settings(_env_file=None), "screens")
 
 
 @pytest.mark.parametrize(
@@ -122,11 +122,11 @@ def test_signing_keys_come_from_the_web_secret_else_the_token() -> None:
     ],
 )
 def test_web_base_url_is_https_or_this_machine(value: str, expected: str | None) -> None:
-    settings = Settings(_env_file=None, web_base_url=value)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, web_base_url=value)
     assert settings.web_base_url == expected
 
 
 @pytest.mark.parametrize("value", ["http://bot.example.org", "bot.example.org", "ftp://x"])
 def test_web_base_url_refuses_what_telegram_would(value: str) -> None:
     with pytest.raises(ValueError, match="WEB_BASE_URL"):
-        Settings(_env_file=None, web_base_url=value)  # type: ignore[call-arg]
+        Settings(_env_file=None, web_base_url=value)
