@@ -15,7 +15,9 @@ import pytest
 from aiohttp import ClientSession
 from pydantic import SecretStr
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from bot.app.cli import app as cli
 from bot.app.process import open_worker
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
@@ -282,3 +284,9 @@ async def test_greenhood_web_serves_the_same_alone(
             assert (await session.scalars(select(Contest.name))).all() == [CONTEST]
     # Telegram was never called: the web process sends nothing.
     assert not [call for call in tg.calls if call.method != "getMe"]
+
+
+def test_greenhood_web_needs_the_bot_token() -> None:
+    result = CliRunner().invoke(cli, ["web"])
+    assert result.exit_code == 2
+    assert "BOT_TOKEN" in result.output

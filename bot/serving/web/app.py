@@ -37,6 +37,7 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; base-uri 'none'; form-action 'none'"
 )
 HEALTH_TIMEOUT = 3.0
+DOWNLOAD_CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,16 +184,21 @@ class _Handlers:
                     return self._deny(auth.Denied(403, "not_organiser"))
                 await session.commit()
             gzipped = file.name.endswith(".gz")
-            response = web.FileResponse(
-                file.path,
+            response = web.StreamResponse(
                 headers={
                     "Content-Type": "application/gzip" if gzipped else "text/csv; charset=utf-8",
                     "Content-Disposition": f'attachment; filename="{file.name}"',
-                },
+                }
             )
+            response.content_length = file.path.stat().st_size
             _secured(response)
-            # Sent now, while the temporary folder still holds the file.
+            # Sent now, while the temporary folder still holds the file; read in chunks
+            # off the event loop (the action log can be tens of megabytes).
             await response.prepare(request)
+            with file.path.open("rb") as handle:
+                while chunk := await asyncio.to_thread(handle.read, DOWNLOAD_CHUNK):
+                    await response.write(chunk)
+            await response.write_eof()
             return response
 
     # ------------------------------------------------------------ contest screens

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, WebAppInfo
 from babel.dates import format_skeleton
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -400,6 +400,6 @@ async def set_dashboard_menus(
         )
         try:
             await bot.set_chat_menu_button(chat_id=organiser_id, menu_button=button)
-        except TelegramBadRequest as error:
-            # An organiser who never opened a chat with the bot has no chat yet.
+        except (TelegramBadRequest, TelegramForbiddenError) as error:
+            # An organiser who never opened a chat with the bot (or blocked it) has none.
             logger.warning("no dashboard button for %s: %s", organiser_id, error.message)
