@@ -105,6 +105,19 @@ def worker() -> None:
     _run(lambda: run_worker(settings))
 
 
+@app.command()
+def web() -> None:
+    """Serve the organisers' dashboard, the contest screens and /metrics on WEB_PORT (next
+    to a long-polling bot; a webhook server serves them itself)."""
+    settings = _settings()
+    if settings.token is None:
+        console.print("[red]The dashboard checks Telegram's signatures: it needs BOT_TOKEN.[/red]")
+        raise typer.Exit(2)
+    from bot.app.process import run_web
+
+    _run(lambda: run_web(settings))
+
+
 def _console(settings: Settings, language: str | None = None) -> None:
     from bot.app.console import run_console
 

@@ -21,10 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app.wiring import create_bot, create_dispatcher, prepare_database
 from bot.core.clock import Clock
+from bot.core.metrics import Metrics, serve_metrics
 from bot.core.settings import Settings
+from bot.services import monitoring
 from bot.serving.runtime import Runtime, check_webhook_settings
+from bot.serving.web import WebContext
+from bot.serving.web.app import serve_web
 from bot.ui.i18n import Translator, create_translator
-from bot.worker.background import Background, BackgroundTiming
+from bot.worker.background import LEASE_NAME, Background, BackgroundTiming
 from models.database import create_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -40,10 +44,18 @@ class Worker:
     sessionmaker: async_sessionmaker[AsyncSession]
     translator: Translator
     background: Background
+    # This process's /metrics (bot.core.metrics), on a registry of its own.
+    metrics: Metrics
 
     @property
     def clock(self) -> Clock:
         return self.background.clock
+
+    def web_context(self) -> WebContext:
+        """What the dashboard, the contest screens and /metrics need (bot.serving.web)."""
+        return WebContext(
+            self.settings, self.sessionmaker, self.translator, self.clock, self.metrics
+        )
 
 
 @dataclass(slots=True)
@@ -57,7 +69,12 @@ class Process(Worker):
         """The serving loop (polling or webhook) around the inbox. Kept as Dispatcher data
         `runtime`, so that whoever started it can stop it: `dispatcher["runtime"].stop()`."""
         runtime = Runtime(
-            self.settings, self.bot, self.dispatcher, self.sessionmaker, clock=self.clock
+            self.settings,
+            self.bot,
+            self.dispatcher,
+            self.sessionmaker,
+            clock=self.clock,
+            web=self.web_context(),
         )
         self.dispatcher["runtime"] = runtime
         return runtime
@@ -91,9 +108,10 @@ async def open_worker(
     engine = await prepare_database(settings, seed_demo=seed_demo)
     translator = create_translator(settings.locales_dir, settings.default_language)
     sessionmaker = create_sessionmaker(engine)
+    metrics = Metrics()
     # Its own HTTP session: serving closes the bot's when it stops, while the sender
     # still finishes the messages in flight.
-    sender_bot = create_bot(settings)
+    sender_bot = create_bot(settings, metrics=metrics, role="worker")
     try:
         background = Background(
             settings,
@@ -104,8 +122,14 @@ async def open_worker(
             run_jobs=run_jobs,
             timing=background_timing,
         )
-        async with background:
-            yield Worker(settings, engine, sessionmaker, translator, background)
+        observe_background(metrics, settings, sessionmaker, background)
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.metrics_port is not None:
+                await stack.enter_async_context(
+                    serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
+                )
+            await stack.enter_async_context(background)
+            yield Worker(settings, engine, sessionmaker, translator, background, metrics)
     finally:
         await sender_bot.session.close()
         await engine.dispose()
@@ -131,7 +155,7 @@ async def open_process(
         seed_demo=seed_demo,
         background_timing=background_timing,
     ) as worker:
-        bot = create_bot(settings)
+        bot = create_bot(settings, metrics=worker.metrics)
         dispatcher = create_dispatcher(
             settings,
             worker.sessionmaker,
@@ -140,6 +164,7 @@ async def open_process(
             storage=storage,
             extra_routers=extra_routers,
             scheduler=worker.background.scheduler,
+            metrics=worker.metrics,
         )
         try:
             yield Process(
@@ -148,6 +173,7 @@ async def open_process(
                 worker.sessionmaker,
                 worker.translator,
                 worker.background,
+                worker.metrics,
                 bot,
                 dispatcher,
             )
@@ -175,13 +201,56 @@ async def run_webhook(
         await process.webhook()
 
 
-async def run_worker(settings: Settings, *, clock: Clock | None = None) -> None:
-    """`greenhood worker`: the scheduler and the sender alone, until SIGINT/SIGTERM."""
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def run_worker(settings: Settings, *, clock: Clock | None = None) -> None:
+    """`greenhood worker`: the scheduler and the sender alone, until SIGINT/SIGTERM."""
+    stop = _stop_on_signals()
     async with open_worker(settings, clock=clock):
         await stop.wait()
         logger.info("stopping: finishing the messages in flight")
+
+
+async def run_web(settings: Settings, *, clock: Clock | None = None) -> None:
+    """`greenhood web`: the dashboard, the contest screens and /metrics on WEB_PORT, for
+    deployments that poll (a webhook server serves them itself), until SIGINT/SIGTERM.
+    It runs no job and sends nothing."""
+    stop = _stop_on_signals()
+    async with (
+        open_worker(settings, clock=clock, run_jobs=False) as worker,
+        serve_web(worker.web_context(), settings.web_host, settings.web_port),
+    ):
+        await stop.wait()
+
+
+def observe_background(
+    metrics: Metrics,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    background: Background,
+) -> None:
+    """Wire the worker's side of /metrics: scheduled runs, the lease, and the database
+    figures (backlogs, the lease's expiry) read when scraped."""
+    metrics.sender_rate_limit.set(settings.broadcast_rate)
+    background.scheduler.observers.append(metrics.job_event)
+    metrics.lease_held.set_function(lambda: 1.0 if background.leading.is_set() else 0.0)
+
+    async def database_figures() -> None:
+        async with sessionmaker() as session:
+            figures = await monitoring.backlogs(session, background.clock.now(), LEASE_NAME)
+        metrics.inbox_backlog.set(figures.inbox_pending)
+        metrics.outbox_backlog.labels("due").set(figures.outbox_due)
+        metrics.outbox_backlog.labels("waiting").set(figures.outbox_waiting)
+        metrics.outbox_backlog.labels("sending").set(figures.outbox_sending)
+        metrics.outbox_oldest_due.set(figures.oldest_due_seconds)
+        left = figures.lease_seconds_left
+        metrics.lease_seconds_left.set(0.0 if left is None else left)
+
+    metrics.refreshers.append(database_figures)

@@ -16,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core import telegram_types  # noqa: F401  (keeps aiogram's response models built)
 from bot.core.clock import Clock, SystemClock
+from bot.core.metrics import Metrics
 from bot.core.scheduling import Scheduler
 from bot.core.settings import Settings
 from bot.services.geo.geocoding import create_geocoder
 from bot.services.throttling import MemoryThrottle, RedisThrottle
 from bot.services.users import all_organiser_ids
 from bot.serving.fsm import CompactMemoryStorage, LocalEventIsolation
+from bot.serving.metrics import TelegramCallMetrics, UpdateMetrics
 from bot.serving.middlewares import (
     DbSessionMiddleware,
     InboxMiddleware,
@@ -34,6 +36,7 @@ from bot.serving.requests import DurableCalls, TolerateStaleUi
 from bot.serving.transport import JsonAiohttpSession
 from bot.ui.commands import register_commands
 from bot.ui.i18n import Translator, create_translator
+from bot.ui.views.dashboard import set_dashboard_menus
 from handlers import create_routers, get_commands
 from models.database import create_engine, create_sessionmaker, is_empty, needs_upgrade, upgrade
 
@@ -43,12 +46,22 @@ logger = logging.getLogger(__name__)
 OFFLINE_TOKEN = "1000000000:offline-console-token"
 
 
-def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+def create_bot(
+    settings: Settings,
+    session: BaseSession | None = None,
+    *,
+    metrics: Metrics | None = None,
+    role: str = "serving",
+) -> Bot:
+    """`metrics`/`role`: count this bot's calls ("serving": replies; "worker": the sender)."""
     token = settings.token or OFFLINE_TOKEN
     if session is None:
         session = JsonAiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
         session.middleware(TolerateStaleUi())
         session.middleware(DurableCalls())
+        if metrics is not None:
+            # Innermost: counts what Telegram answered, before any refusal is forgiven.
+            session.middleware(TelegramCallMetrics(metrics, role))
     return Bot(
         token=token,
         session=session,
@@ -67,6 +80,7 @@ def create_dispatcher(
     throttle: Throttle | None = None,
     extra_routers: Sequence[Router] = (),
     scheduler: Scheduler | None = None,
+    metrics: Metrics | None = None,
 ) -> Dispatcher:
     clock = clock or SystemClock()
     if storage is None and settings.redis_url:
@@ -100,6 +114,9 @@ def create_dispatcher(
             settings.throttle_burst,
         )
     throttle = throttle or MemoryThrottle(clock, settings.throttle_rate, settings.throttle_burst)
+    if metrics is not None:
+        # Before the session: the time and failures of everything below are counted.
+        dispatcher.update.outer_middleware(UpdateMetrics(metrics))
     # The inbox row is claimed and marked done inside the update's DB transaction, so the
     # session comes first; a throttled update is still marked done (dropped on purpose).
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessionmaker))
@@ -115,6 +132,10 @@ def create_dispatcher(
         async with sessionmaker() as session:
             organisers = await all_organiser_ids(session, settings.organiser_ids)
         await register_commands(bot, get_commands(), translator, organisers)
+        if settings.web_base_url:
+            await set_dashboard_menus(
+                bot, settings.web_base_url, translator, sessionmaker, organisers
+            )
 
     dispatcher.startup.register(on_startup)
     return dispatcher

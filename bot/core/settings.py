@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -46,6 +47,22 @@ class Settings(BaseSettings):
     webhook_port: int = 8080
     broadcast_rate: float = Field(default=25.0, gt=0)
     geocoder: Literal["offline", "nominatim"] = "offline"
+    # The organisers' dashboard (a Telegram Mini App) and the public contest screens.
+    web_base_url: str | None = Field(
+        default=None, description="public https:// address of the web server (no path)"
+    )
+    web_host: str = "0.0.0.0"
+    web_port: int = 8081
+    web_secret: SecretStr | None = Field(
+        default=None, description="signs contest screen addresses and download links"
+    )
+    webapp_max_age: int = Field(
+        default=12 * 3600, ge=60, description="seconds a Mini App's init data stays valid"
+    )
+    screen_refresh_seconds: float = Field(default=5.0, gt=0)
+    # Prometheus: /metrics on this port, for processes without a web server of their own.
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int | None = None
 
     # Not in the product table: operational knobs with sensible defaults.
     locales_dir: Path = PROJECT_ROOT / "locales"
@@ -80,6 +97,19 @@ class Settings(BaseSettings):
     @field_validator("telegram_api_base")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("web_base_url")
+    @classmethod
+    def _check_web_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        # Telegram opens Mini Apps over https only; plain http is for this machine alone
+        # (development, the tests' stand-in Telegram).
+        local = parts.hostname in {"localhost", "127.0.0.1", "::1"}
+        if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+            raise ValueError("WEB_BASE_URL must be an https:// address")
         return value.rstrip("/")
 
     @property

@@ -29,6 +29,8 @@ from bot.core.settings import Settings
 from bot.services import inbox
 from bot.serving.locks import LocalLocks, Locks, RedisLocks
 from bot.serving.processing import UpdateProcessor
+from bot.serving.web import WebContext
+from bot.serving.web import mount as mount_web
 from bot.serving.webhook import InboxRequestHandler, health_handler
 
 logger = logging.getLogger(__name__)
@@ -79,8 +81,11 @@ class Runtime:
         *,
         clock: Clock,
         locks: Locks | None = None,
+        web: WebContext | None = None,
     ) -> None:
         self.settings = settings
+        # The dashboard, contest screens and /metrics, served by the webhook server.
+        self.web = web
         self.bot = bot
         self.dispatcher = dispatcher
         self.sessionmaker = sessionmaker
@@ -243,6 +248,8 @@ class Runtime:
         app = web.Application()
         handler = InboxRequestHandler(self.dispatcher, self.bot, self.processor, secret)
         handler.register(app, path=urlsplit(url).path or "/")
+        if self.web is not None:
+            mount_web(app, self.web, webhook_path=urlsplit(url).path or "/")
         app.router.add_get(
             "/healthz", health_handler(self.sessionmaker, self.dispatcher, lambda: self.accepting)
         )

@@ -79,6 +79,8 @@ class ChatState:
         self._query_ids = itertools.count(1)
         self.queries: dict[str, JsonDict] = {}
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}
+        # The menu button per private chat (0: the default for every chat).
+        self.menu_buttons: dict[int, JsonDict] = {}
         self.members: dict[tuple[int, int], str] = {}
         self.pinned: dict[int, int] = {}
 
@@ -260,3 +262,8 @@ class ChatState:
                 if found is not None:
                     return copy_json(found)
         return []
+
+    def menu_button(self, chat_id: int | None = None) -> JsonDict:
+        """The menu button set for a private chat (the default one when None)."""
+        found = self.menu_buttons.get(chat_id or 0) or self.menu_buttons.get(0)
+        return found or {"type": "commands"}

@@ -72,6 +72,8 @@ class ChatMethods:
             "setMyCommands": self.set_my_commands,
             "getMyCommands": self.get_my_commands,
             "deleteMyCommands": self.delete_my_commands,
+            "setChatMenuButton": self.set_chat_menu_button,
+            "getChatMenuButton": self.get_chat_menu_button,
             "getChatMember": self.get_chat_member,
             "getChat": self.get_chat,
             "getFile": self.get_file,
@@ -293,6 +295,24 @@ class ChatMethods:
     def get_my_commands(self, params: JsonDict, files: Uploads) -> list[JsonDict]:
         key = self.state.commands_key(params.get("scope"), params.get("language_code"))
         return copy_json(self.state.commands.get(key, []))
+
+    def set_chat_menu_button(self, params: JsonDict, files: Uploads) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        kind = button.get("type") if isinstance(button, dict) else None
+        if kind not in {"default", "commands", "web_app"}:
+            raise bad_request("can't parse menu button")
+        if kind == "web_app":
+            url = (button.get("web_app") or {}).get("url")
+            # Telegram wants https; plain http is let through for this machine's servers.
+            if not isinstance(url, str) or not url.startswith(("https://", "http://127.0.0.1")):
+                raise bad_request("BUTTON_URL_INVALID")
+            if not isinstance(button.get("text"), str) or not button["text"]:
+                raise bad_request("menu button text is empty")
+        self.state.menu_buttons[int_param(params, "chat_id") or 0] = copy_json(button)
+        return True
+
+    def get_chat_menu_button(self, params: JsonDict, files: Uploads) -> JsonDict:
+        return copy_json(self.state.menu_button(int_param(params, "chat_id")))
 
     def delete_my_commands(self, params: JsonDict, files: Uploads) -> bool:
         key = self.state.commands_key(params.get("scope"), params.get("language_code"))

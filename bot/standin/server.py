@@ -309,6 +309,10 @@ class BotApiStandIn:
         """The commands set for a scope (default scope when None) and language."""
         return self.state.commands.get(self.state.commands_key(scope, language_code), [])
 
+    def menu_button(self, chat_id: int | None = None) -> JsonDict:
+        """The menu button set for a private chat (the default one when None)."""
+        return self.state.menu_button(chat_id)
+
     def commands_shown(self, chat: JsonDict, language_code: str | None) -> list[JsonDict]:
         """The command menu a person with that language sees in that chat."""
         return self.state.commands_shown(chat, language_code)

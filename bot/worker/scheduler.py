@@ -23,11 +23,17 @@ import importlib
 import inspect
 import logging
 import pickle
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    JobExecutionEvent,
+)
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -192,8 +198,12 @@ class ApsScheduler:
             timezone="UTC",
         )
         self._aps.poll_seconds = poll_seconds
-        self._aps.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+        self._aps.add_listener(
+            self._on_event, EVENT_JOB_EXECUTED | EVENT_JOB_MISSED | EVENT_JOB_ERROR
+        )
         self.missed: list[str] = []
+        # Told (job id, "ok" | "error" | "missed") of every run (the metrics).
+        self.observers: list[Callable[[str, str], None]] = []
 
     # -- lifecycle
     def start(self, *, paused: bool) -> None:
@@ -224,6 +234,9 @@ class ApsScheduler:
         return bool(self._aps.running and self._aps.state == 1)
 
     def _on_event(self, event: JobExecutionEvent) -> None:
+        outcome = {EVENT_JOB_MISSED: "missed", EVENT_JOB_ERROR: "error"}.get(event.code, "ok")
+        for observer in self.observers:
+            observer(event.job_id, outcome)
         if event.code == EVENT_JOB_MISSED:
             self.missed.append(event.job_id)
             logger.warning(

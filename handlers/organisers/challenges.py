@@ -37,6 +37,7 @@ from bot.ui.filters import IsOrganiser, Magic
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import t
 from bot.ui.views import actions as views
+from bot.ui.views.dashboard import dashboard_keyboard
 from models import ChallengeScope, ContestStatus, User
 
 ORGANISER_COMMANDS = ("contest", "newchallenge", "stats", "export")
@@ -609,7 +610,10 @@ async def stats(
         )
         for item in figures.challenges
     )
-    await message.answer("\n".join(lines))
+    markup = None
+    if settings.web_base_url:
+        markup = dashboard_keyboard(settings.web_base_url, locale, t("stats.dashboard_button"))
+    await message.answer("\n".join(lines), reply_markup=markup)
 
 
 async def export(
