@@ -108,7 +108,7 @@ async def test_an_organiser_sees_the_dashboard_in_the_telegram_theme(
     # Charts drawn: the contest's weekly evolution, actions and CO2e, challenge, offers.
     assert await page.locator("svg.chart").count() == 5
     moderation = await page.locator("#moderation").inner_text()
-    assert "Offres signalées" in moderation and "Fiches de créateur·ices en attente" in moderation
+    assert "Offres signalées" in moderation and "Fiches d'artisans en attente" in moderation
     # Telegram's colours, not ours.
     assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == (
         "rgb(23, 33, 43)"

@@ -31,7 +31,7 @@ from bot.services.leaderboard import TeamRow
 from bot.services.users import read_users
 from bot.ui import charts
 from bot.ui.i18n import Translator
-from bot.ui.views.actions import kg, long_date, number
+from bot.ui.views.actions import counted, kg, long_date, number
 from models import ContestStatus
 
 logger = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ def dashboard_json(data: Dashboard, translator: Translator, locale: str, screen_
                         "value": tr(
                             "dashboard.challenge.weeks_of",
                             met=count(item.pledge_met_weeks),
-                            weeks=count(item.archived_weeks),
+                            weeks=counted("count.weeks", item.archived_weeks, locale, translator),
                         ),
                     },
                     {
@@ -346,7 +346,11 @@ def screen_json(screen: ContestScreen, translator: Translator, locale: str) -> J
         "week": tr("screen.week", week=long_date(screen.week, locale)),
         "rows": rows,
         "per_member": tr("screen.per_member"),
-        "others": tr("screen.others", count=count(others)) if others > 0 else "",
+        "others": (
+            tr("screen.others", count=counted("count.teams", others, locale, translator))
+            if others > 0
+            else ""
+        ),
         "totals": [
             {"label": tr("screen.total.week_actions"), "value": count(screen.week_actions)},
             {"label": tr("screen.total.week_active"), "value": count(screen.week_active)},
