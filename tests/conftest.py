@@ -204,6 +204,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "bot_token": "123456:TEST-TOKEN",
         "polling_timeout": 1,
+        # No tile server unless a test starts one (tests/support/tiles.py): maps are drawn
+        # without a background, and nothing leaves the machine.
+        "map_tiles_url": "",
     }
     if _resources is not None:
         if "database_url" not in overrides:

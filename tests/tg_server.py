@@ -58,12 +58,16 @@ SEND_METHODS: tuple[str, ...] = (
     "editMessageText",
     "editMessageReplyMarkup",
     "editMessageCaption",
+    "editMessageMedia",
 )
 """Methods that put something in front of a user (what ``reply_to``/``click`` wait for)."""
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
+INLINE_RESULTS_LIMIT = 50
+INLINE_RESULT_ID_LIMIT = 64
+INLINE_QUERY_LIMIT = 256
 DEFAULT_UPDATE_TYPES = frozenset(
     {
         "message",
@@ -422,6 +426,8 @@ class RecordedCall:
 def plain_text(call: RecordedCall) -> str:
     """The text (or caption) a call sent, HTML tags stripped and entities unescaped."""
     params = call.params
+    if isinstance(params.get("media"), dict):  # editMessageMedia: the caption is the media's
+        params = params["media"]
     raw = params.get("text")
     if raw is None:
         raw = params.get("caption")
@@ -703,6 +709,10 @@ class FakeTelegramServer:
         self._runner: web.AppRunner | None = None
         self._client: ClientSession | None = None
         self._port = 0
+        # Inline mode (see the section "inline mode").
+        self.supports_inline_queries = True
+        self._inline_queries: dict[str, JsonDict] = {}
+        self._inline_ids = itertools.count(1)
         self._methods: dict[str, tuple[str, _ApiHandler]] = {
             name.lower(): (name, handler) for name, handler in self._handlers().items()
         }
@@ -1051,6 +1061,9 @@ class FakeTelegramServer:
             "getChat": self._get_chat,
             "getFile": self._get_file,
             "pinChatMessage": self._pin_chat_message,
+            # Inline mode and media edits (issue #14): the section "inline mode" below.
+            "editMessageMedia": self._edit_message_media,
+            "answerInlineQuery": self._answer_inline_query,
         }
 
     def _get_me(self, params: JsonDict, files: dict[str, bytes]) -> JsonDict:
@@ -1058,7 +1071,7 @@ class FakeTelegramServer:
             **self.bot_user,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": self.supports_inline_queries,
         }
 
     def _send_message(self, params: JsonDict, files: dict[str, bytes]) -> JsonDict:
@@ -1571,6 +1584,230 @@ class FakeTelegramServer:
     def push_raw(self, update: JsonDict) -> int:
         """Push any update; an ``update_id`` is assigned when missing."""
         return self._enqueue(_copy(update))
+
+    # ------------------------------------------------------------------ inline mode
+    # Issue #14: editMessageMedia, answerInlineQuery, inline_query and
+    # chosen_inline_result updates, and following a t.me deep link. Self-contained: the
+    # methods are registered in _handlers(), the state is made in __init__.
+
+    def _edit_message_media(self, params: JsonDict, files: dict[str, bytes]) -> JsonDict | bool:
+        message = self._editable(params)
+        media = params.get("media")
+        if not isinstance(media, dict) or media.get("type") not in {
+            "photo",
+            "document",
+            "video",
+            "animation",
+            "audio",
+        }:
+            raise bad_request("can't parse InputMedia JSON object")
+        source = media.get("media")
+        if not isinstance(source, str) or not source:
+            raise bad_request("there is no media in the request")
+        if source.startswith("attach://"):
+            content = files.get(source.removeprefix("attach://"))
+            if content is None:
+                raise bad_request("can't find attached file")
+        else:
+            content = self._input_file({"media": source}, {}, "media")
+        if not isinstance(message, dict):
+            return True
+        if not ({"photo", "document", "video", "animation", "audio"} & message.keys()):
+            raise bad_request("there is no media in the message to edit")
+        caption = self._text_fields(
+            {
+                "caption": media.get("caption"),
+                "parse_mode": media.get("parse_mode"),
+                "caption_entities": media.get("caption_entities"),
+            },
+            caption=True,
+        )
+        fields: JsonDict = {
+            key: None for key in ("photo", "document", "video", "animation", "audio")
+        }
+        fields.update(caption=None, caption_entities=None)
+        if media["type"] == "photo":
+            fields["photo"] = self._photo_sizes(content)
+        else:
+            info = self.add_file(content, name=str(media["type"]))
+            fields[media["type"]] = {
+                "file_id": info["file_id"],
+                "file_unique_id": info["file_unique_id"],
+                "file_size": len(content),
+            }
+        fields.update(caption)
+        return self._edit(message, fields, params)
+
+    def push_inline_query(
+        self,
+        user: TgUser,
+        query: str,
+        *,
+        offset: str = "",
+        chat_type: str | None = "sender",
+        location: tuple[float, float] | None = None,
+    ) -> str:
+        """Push an ``inline_query`` (``@bot query`` typed by ``user``); returns its id.
+        ``location`` is sent only if the bot asked for it (BotFather's inline location)."""
+        if len(query) > INLINE_QUERY_LIMIT:
+            raise AssertionError("Telegram cuts inline queries at 256 characters")
+        query_id = str(7_000_000_000_000 + next(self._inline_ids) * 104729)
+        inline: JsonDict = {
+            "id": query_id,
+            "from": user.to_json(),
+            "query": query,
+            "offset": offset,
+        }
+        if chat_type is not None:
+            inline["chat_type"] = chat_type
+        if location is not None:
+            inline["location"] = {"latitude": location[0], "longitude": location[1]}
+        self._inline_queries[query_id] = {"query": inline, "answer": None}
+        self._enqueue({"inline_query": inline})
+        return query_id
+
+    def _answer_inline_query(self, params: JsonDict, files: dict[str, bytes]) -> bool:
+        pushed = self._inline_queries.get(str(params.get("inline_query_id", "")))
+        if pushed is None or pushed["answer"] is not None:
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise bad_request("can't parse inline query results JSON object")
+        if len(results) > INLINE_RESULTS_LIMIT:
+            raise bad_request("RESULTS_TOO_MUCH")
+        seen: set[str] = set()
+        for result in results:
+            if not isinstance(result, dict) or not isinstance(result.get("type"), str):
+                raise bad_request("can't parse InlineQueryResult JSON object")
+            result_id = result.get("id")
+            if (
+                not isinstance(result_id, str)
+                or not 1 <= len(result_id.encode()) <= INLINE_RESULT_ID_LIMIT
+            ):
+                raise bad_request("RESULT_ID_INVALID")
+            if result_id in seen:
+                raise bad_request("RESULT_ID_DUPLICATE")
+            seen.add(result_id)
+            validate_reply_markup(result.get("reply_markup"))
+            content = result.get("input_message_content")
+            if result["type"] == "article" and (
+                not result.get("title") or not isinstance(content, dict)
+            ):
+                raise bad_request("RESULT_TYPE_INVALID")
+            if isinstance(content, dict) and "message_text" in content:
+                render_text(
+                    str(content["message_text"]),
+                    content.get("parse_mode"),
+                    content.get("entities"),
+                    caption=False,
+                )
+        button = params.get("button")
+        if button is not None and (
+            not isinstance(button, dict)
+            or not button.get("text")
+            or not ({"start_parameter", "web_app"} & button.keys())
+        ):
+            raise bad_request("BUTTON_INVALID")
+        if (
+            isinstance(button, dict)
+            and "start_parameter" in button
+            and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(button["start_parameter"]))
+        ):
+            raise bad_request("START_PARAM_INVALID")
+        pushed["answer"] = _copy(params)
+        return True
+
+    def inline_answer(self, query_id: str) -> JsonDict | None:
+        """What the bot answered to a pushed inline query (the answerInlineQuery params)."""
+        pushed = self._inline_queries.get(query_id)
+        return None if pushed is None or pushed["answer"] is None else _copy(pushed["answer"])
+
+    async def ask_inline(
+        self,
+        user: TgUser,
+        query: str,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        **options: Any,
+    ) -> JsonDict:
+        """Type ``@bot query``: push the inline query, wait for the bot's answer and return
+        its params (``results``, ``cache_time``, ``is_personal``, ``button``...)."""
+        since = self.mark()
+        query_id = self.push_inline_query(user, query, **options)
+        await self.wait_for(
+            "answerInlineQuery",
+            since=since,
+            timeout=timeout,
+            predicate=lambda c: str(c.params.get("inline_query_id")) == query_id,
+        )
+        answer = self.inline_answer(query_id)
+        assert answer is not None
+        return {"id": query_id, **answer}
+
+    def choose_inline_result(
+        self, user: TgUser, query_id: str, result_id: str, chat: TgChat | None = None
+    ) -> JsonDict:
+        """``user`` taps a result: its message is posted in ``chat`` (the user's own chat
+        with someone, by default a group) "via" the bot, and a ``chosen_inline_result``
+        update is pushed (delivered only if the bot asked for them, as Telegram does).
+        Returns the posted message."""
+        pushed = self._inline_queries[query_id]
+        answer = pushed["answer"]
+        if answer is None:
+            raise AssertionError(f"inline query {query_id} was not answered")
+        result = next((r for r in answer["results"] if r["id"] == result_id), None)
+        if result is None:
+            raise AssertionError(f"no result {result_id!r} in {answer['results']}")
+        content = result.get("input_message_content") or {}
+        fields: JsonDict = {"via_bot": self.bot_user}
+        if "message_text" in content:
+            text, entities = render_text(
+                str(content["message_text"]),
+                content.get("parse_mode"),
+                content.get("entities"),
+                caption=False,
+            )
+            fields["text"] = text
+            if entities:
+                fields["entities"] = entities
+        markup = result.get("reply_markup")
+        if isinstance(markup, dict) and markup.get("inline_keyboard"):
+            fields["reply_markup"] = {"inline_keyboard": markup["inline_keyboard"]}
+        target = chat or TgChat(-1_000_000_000_000 - user.id, "group", "Friends")
+        chat_json = target.to_json()
+        self._chats[int(chat_json["id"])] = chat_json
+        message = self._store_message(int(chat_json["id"]), user.to_json(), _copy(fields))
+        chosen: JsonDict = {
+            "result_id": result_id,
+            "from": user.to_json(),
+            "query": pushed["query"]["query"],
+        }
+        if "reply_markup" in fields:
+            chosen["inline_message_id"] = f"IM{query_id}-{result_id}"[:64]
+        self._enqueue({"chosen_inline_result": chosen})
+        return _copy(message)
+
+    def deep_link(self, url: str) -> str:
+        """The /start payload of a t.me link to this bot (raises for another bot's)."""
+        match = re.fullmatch(r"https://t\.me/([A-Za-z0-9_]+)\?start=([A-Za-z0-9_-]{1,64})", url)
+        if match is None or match[1].lower() != self.bot_username.lower():
+            raise AssertionError(f"{url!r} is not a deep link to @{self.bot_username}")
+        return match[2]
+
+    async def follow_link(
+        self,
+        user: TgUser,
+        url: str,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[RecordedCall]:
+        """Open a t.me deep link as ``user``: the client sends ``/start <payload>``."""
+        return await self.reply_to(
+            user, f"/start {self.deep_link(url)}", count=count, timeout=timeout
+        )
 
     # ------------------------------------------------------------------ webhook delivery
 

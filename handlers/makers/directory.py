@@ -20,6 +20,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
+from bot.core.settings import Settings
 from bot.services import makers
 from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
 from bot.services.geo.geocoding import Geocoder, normalize_name
@@ -27,11 +28,12 @@ from bot.services.makers import MakerFilter, MakerNotFoundError, NearbyPage
 from bot.services.qrcodes import qr_png
 from bot.ui.callbacks.makers import MakerAction, MakerCb, MakersListAction, MakersListCb
 from bot.ui.commands import Scope, command
-from bot.ui.editing import edit_markup, edit_text
+from bot.ui.editing import edit_markup
 from bot.ui.filters import DeepLinkTo, Magic, MenuButton
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
+from bot.ui.pictures.maps import MapMaker
 from bot.ui.places import (
     GivenLocation,
     LocationProblem,
@@ -51,6 +53,7 @@ from bot.ui.views.makers import (
     category_of,
     page_view,
 )
+from bot.ui.views.maps import answer_with_map, edit_with_map, makers_map
 from bot.ui.views.start import greet
 from models import Maker, MakerCategory, User
 
@@ -143,6 +146,10 @@ async def start_search(
     category: MakerCategory | None,
     words: str,
     locale: str,
+    *,
+    bot: Bot,
+    maps: MapMaker,
+    settings: Settings,
 ) -> None:
     data = await state.get_data()
     previous = _search_data(data)
@@ -157,7 +164,8 @@ async def start_search(
     await state.update_data(makers_search=search)
     page = await _page(session, search, 0)
     text, markup = page_view(search, page, locale)
-    await message.answer(text, reply_markup=markup)
+    spec = makers_map(search, page)
+    await answer_with_map(message, bot, maps, settings, locale, spec, text, markup)
 
 
 # ----------------------------------------------------------------------------- handlers
@@ -170,6 +178,9 @@ async def makers_command(
     clock: Clock,
     i18n: Translator,
     locale: str,
+    bot: Bot,
+    maps: MapMaker,
+    settings: Settings,
     command: CommandObject | None = None,
 ) -> None:
     category, words = parse_query(command.args if command else None, i18n)
@@ -177,7 +188,18 @@ async def makers_command(
     recent = recent_location(data, clock.now())
     if recent is not None:
         await state.set_state(None)
-        await start_search(message, state, session, recent, category, words, locale)
+        await start_search(
+            message,
+            state,
+            session,
+            recent,
+            category,
+            words,
+            locale,
+            bot=bot,
+            maps=maps,
+            settings=settings,
+        )
         return
     await state.set_state(MakersFlow.location)
     await state.update_data(makers_query={"category": category and category.value, "words": words})
@@ -191,6 +213,9 @@ async def location_given(
     clock: Clock,
     geocoder: Geocoder,
     locale: str,
+    bot: Bot,
+    maps: MapMaker,
+    settings: Settings,
 ) -> None:
     where = await read_location(message, geocoder)
     if isinstance(where, LocationProblem):
@@ -213,6 +238,9 @@ async def location_given(
         category_of(query.get("category")),
         str(query.get("words") or ""),
         locale,
+        bot=bot,
+        maps=maps,
+        settings=settings,
     )
 
 
@@ -222,6 +250,9 @@ async def list_button(
     state: FSMContext,
     session: AsyncSession,
     locale: str,
+    bot: Bot,
+    maps: MapMaker,
+    settings: Settings,
 ) -> None:
     search = _search_data(await state.get_data())
     message = query.message
@@ -237,11 +268,12 @@ async def list_button(
     offset = max(0, min(callback_data.offset, 10_000))
     page = await _page(session, search, offset)
     text, markup = page_view(search, page, locale)
+    spec = makers_map(search, page)
     if callback_data.action is MakersListAction.CATEGORY:
         await state.update_data(makers_search=search)
-        await edit_text(message, text, markup)
+        await edit_with_map(message, bot, maps, settings, locale, spec, text, markup)
     elif page.makers:
-        await message.answer(text, reply_markup=markup)
+        await answer_with_map(message, bot, maps, settings, locale, spec, text, markup)
     else:
         await message.answer(t("makers.list.no_more"))
 

@@ -20,10 +20,13 @@ import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 from bot.services.geo.distance import format_distance
 from bot.services.geo.towns import Town, towns_within
 from bot.ui.pictures.common import INK, MUTED, font_px, png
@@ -35,7 +38,7 @@ from bot.ui.pictures.mercator import (
     metres_per_pixel,
     nice_distance,
 )
-from bot.ui.pictures.tiles import TileSource
+from bot.ui.pictures.tiles import TileClient
 
 WIDTH = 960
 HEIGHT = 720
@@ -347,9 +350,24 @@ def render(
 class MapMaker:
     """Plans, fetches and draws maps; one per process (Dispatcher data `maps`)."""
 
-    def __init__(self, tiles: TileSource, threads: int = DRAWING_THREADS) -> None:
+    def __init__(self, tiles: TileClient, threads: int = DRAWING_THREADS) -> None:
         self.tiles = tiles
+        # Threads start on the first drawing; none at all in a process that draws no map.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="map")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock) -> MapMaker:
+        return cls(
+            TileClient(
+                settings.map_tiles_url,
+                settings.map_tiles_cache_dir,
+                clock=clock,
+                expiry=timedelta(days=settings.map_tiles_cache_days),
+                rate=settings.map_tiles_rate,
+                burst=settings.map_tiles_burst,
+                contact=settings.map_contact,
+            )
+        )
 
     async def draw(self, spec: MapSpec, texts: MapTexts) -> MapPicture:
         view = plan(spec)
@@ -358,8 +376,10 @@ class MapMaker:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, _draw_with_towns, spec, view, tiles, texts)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
+    async def close(self) -> None:
+        """At shutdown: the HTTP session closed, the drawing in hand finished."""
+        await self.tiles.close()
+        await asyncio.to_thread(self._pool.shutdown, True)
 
 
 def _draw_with_towns(
