@@ -31,6 +31,7 @@ from bot.ui.filters import Magic, MenuButton
 from bot.ui.formatting import escape
 from bot.ui.i18n import t
 from bot.ui.keyboards import main_menu
+from bot.ui.pictures.maps import MapMaker
 from bot.ui.places import (
     GivenLocation,
     location_keyboard,
@@ -38,6 +39,7 @@ from bot.ui.places import (
     problem_text,
     read_location,
 )
+from bot.ui.views.maps import answer_with_map, neighbours_map
 from models import NeighbourProfile, User
 
 COMMANDS = [
@@ -156,7 +158,12 @@ async def ask_location(message: Message, state: FSMContext) -> None:
 
 
 async def show_view(
-    message: Message, session: AsyncSession, user_id: int, clock: Clock, settings: Settings
+    message: Message,
+    session: AsyncSession,
+    user_id: int,
+    clock: Clock,
+    settings: Settings,
+    maps: MapMaker,
 ) -> None:
     now = clock.now()
     try:
@@ -165,8 +172,13 @@ async def show_view(
         await message.answer(t(problem.key))
         return
     profile = await neighbours.profile_of(session, user_id)
-    assert profile is not None  # neighbourhood() raised otherwise
-    await message.answer(view_text(view, profile), reply_markup=panel_keyboard(profile))
+    assert profile is not None and profile.cell is not None  # neighbourhood() raised otherwise
+    text, markup = view_text(view, profile), panel_keyboard(profile)
+    spec = neighbours_map(view, profile.cell)
+    if spec is None:
+        await message.answer(text, reply_markup=markup)
+        return
+    await answer_with_map(message, maps, spec, text, markup)
 
 
 async def neighbours_command(
@@ -176,6 +188,7 @@ async def neighbours_command(
     user: User,
     clock: Clock,
     settings: Settings,
+    maps: MapMaker,
 ) -> None:
     await state.clear()
     await neighbours.purge_expired_positions(session, clock.now())
@@ -186,7 +199,7 @@ async def neighbours_command(
     if profile.cell is None:
         await ask_location(message, state)
         return
-    await show_view(message, session, user.id, clock, settings)
+    await show_view(message, session, user.id, clock, settings, maps)
 
 
 async def neighbours_button(
@@ -197,6 +210,7 @@ async def neighbours_button(
     user: User,
     clock: Clock,
     settings: Settings,
+    maps: MapMaker,
 ) -> None:
     message = message_of(query)
     action = callback_data.action
@@ -233,7 +247,7 @@ async def neighbours_button(
             return
         await neighbours.set_display_name(session, user.id, None)
         await edit_markup(message, reply_markup=None)
-        await after_name(message, state, session, user.id, clock, settings)
+        await after_name(message, state, session, user.id, clock, settings, maps)
     elif action is NeighboursAction.RENAME:
         await state.set_state(NeighboursFlow.name)
         await message.answer(t("neighbours.name.ask"), reply_markup=name_keyboard())
@@ -261,6 +275,7 @@ async def after_name(
     user_id: int,
     clock: Clock,
     settings: Settings,
+    maps: MapMaker,
 ) -> None:
     """First time: ask where; a rename from the panel: back to the view."""
     profile = await neighbours.profile_of(session, user_id)
@@ -268,7 +283,7 @@ async def after_name(
         await ask_location(message, state)
         return
     await state.clear()
-    await show_view(message, session, user_id, clock, settings)
+    await show_view(message, session, user_id, clock, settings, maps)
 
 
 async def name_given(
@@ -278,6 +293,7 @@ async def name_given(
     user: User,
     clock: Clock,
     settings: Settings,
+    maps: MapMaker,
 ) -> None:
     try:
         await neighbours.set_display_name(session, user.id, message.text or "")
@@ -289,7 +305,7 @@ async def name_given(
     profile = await neighbours.profile_of(session, user.id)
     assert profile is not None and profile.display_name is not None
     await message.answer(t("neighbours.name.saved", name=escape(profile.display_name)))
-    await after_name(message, state, session, user.id, clock, settings)
+    await after_name(message, state, session, user.id, clock, settings, maps)
 
 
 async def location_given(
@@ -300,6 +316,7 @@ async def location_given(
     clock: Clock,
     settings: Settings,
     geocoder: Geocoder,
+    maps: MapMaker,
 ) -> None:
     where = await read_location(message, geocoder)
     if not isinstance(where, GivenLocation):
@@ -316,7 +333,7 @@ async def location_given(
     del where  # the exact point is not needed any more
     await state.clear()
     await message.answer(t("neighbours.location.saved"), reply_markup=main_menu())
-    await show_view(message, session, user.id, clock, settings)
+    await show_view(message, session, user.id, clock, settings, maps)
 
 
 async def live_location(message: Message, session: AsyncSession, user: User, clock: Clock) -> None:

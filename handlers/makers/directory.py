@@ -20,7 +20,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
-from bot.core.settings import Settings
 from bot.services import makers
 from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
 from bot.services.geo.geocoding import Geocoder, normalize_name
@@ -146,10 +145,7 @@ async def start_search(
     category: MakerCategory | None,
     words: str,
     locale: str,
-    *,
-    bot: Bot,
     maps: MapMaker,
-    settings: Settings,
 ) -> None:
     data = await state.get_data()
     previous = _search_data(data)
@@ -165,7 +161,7 @@ async def start_search(
     page = await _page(session, search, 0)
     text, markup = page_view(search, page, locale)
     spec = makers_map(search, page)
-    await answer_with_map(message, bot, maps, settings, locale, spec, text, markup)
+    await answer_with_map(message, maps, spec, text, markup)
 
 
 # ----------------------------------------------------------------------------- handlers
@@ -178,9 +174,7 @@ async def makers_command(
     clock: Clock,
     i18n: Translator,
     locale: str,
-    bot: Bot,
     maps: MapMaker,
-    settings: Settings,
     command: CommandObject | None = None,
 ) -> None:
     category, words = parse_query(command.args if command else None, i18n)
@@ -196,9 +190,7 @@ async def makers_command(
             category,
             words,
             locale,
-            bot=bot,
-            maps=maps,
-            settings=settings,
+            maps,
         )
         return
     await state.set_state(MakersFlow.location)
@@ -213,9 +205,7 @@ async def location_given(
     clock: Clock,
     geocoder: Geocoder,
     locale: str,
-    bot: Bot,
     maps: MapMaker,
-    settings: Settings,
 ) -> None:
     where = await read_location(message, geocoder)
     if isinstance(where, LocationProblem):
@@ -238,9 +228,7 @@ async def location_given(
         category_of(query.get("category")),
         str(query.get("words") or ""),
         locale,
-        bot=bot,
-        maps=maps,
-        settings=settings,
+        maps,
     )
 
 
@@ -250,9 +238,7 @@ async def list_button(
     state: FSMContext,
     session: AsyncSession,
     locale: str,
-    bot: Bot,
     maps: MapMaker,
-    settings: Settings,
 ) -> None:
     search = _search_data(await state.get_data())
     message = query.message
@@ -271,9 +257,9 @@ async def list_button(
     spec = makers_map(search, page)
     if callback_data.action is MakersListAction.CATEGORY:
         await state.update_data(makers_search=search)
-        await edit_with_map(message, bot, maps, settings, locale, spec, text, markup)
+        await edit_with_map(message, maps, spec, text, markup)
     elif page.makers:
-        await answer_with_map(message, bot, maps, settings, locale, spec, text, markup)
+        await answer_with_map(message, maps, spec, text, markup)
     else:
         await message.answer(t("makers.list.no_more"))
 

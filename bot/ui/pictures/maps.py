@@ -350,8 +350,12 @@ def render(
 class MapMaker:
     """Plans, fetches and draws maps; one per process (Dispatcher data `maps`)."""
 
-    def __init__(self, tiles: TileClient, threads: int = DRAWING_THREADS) -> None:
+    def __init__(
+        self, tiles: TileClient, *, attribution: str = "", threads: int = DRAWING_THREADS
+    ) -> None:
         self.tiles = tiles
+        # What the tile server's licence asks maps to show; empty: OpenStreetMap's.
+        self.attribution = attribution
         # Threads start on the first drawing; none at all in a process that draws no map.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="map")
 
@@ -366,7 +370,8 @@ class MapMaker:
                 rate=settings.map_tiles_rate,
                 burst=settings.map_tiles_burst,
                 contact=settings.map_contact,
-            )
+            ),
+            attribution=settings.map_tiles_attribution,
         )
 
     async def draw(self, spec: MapSpec, texts: MapTexts) -> MapPicture:

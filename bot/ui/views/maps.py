@@ -10,27 +10,25 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, InputMediaPhoto, Message
 
-from bot.core.settings import Settings
 from bot.core.telegram_html import plain_text
 from bot.services.geo import geohash
 from bot.services.makers import NearbyPage
 from bot.services.neighbours import K_ANONYMITY, Neighbourhood
 from bot.services.offers import OffersPage
 from bot.ui.editing import CANNOT_EDIT, edit_text
-from bot.ui.i18n import t
+from bot.ui.i18n import current_translator, t
 from bot.ui.pictures.maps import MapMaker, MapSpec, MapTexts, Pin, Ring
 
 CAPTION_LIMIT = 1024
 
 
-def map_texts(settings: Settings, locale: str) -> MapTexts:
+def map_texts(maps: MapMaker, locale: str) -> MapTexts:
     return MapTexts(
         here=t("maps.here"),
-        attribution=settings.map_tiles_attribution or t("maps.attribution_osm"),
+        attribution=maps.attribution or t("maps.attribution_osm"),
         offline=t("maps.offline"),
         locale=locale,
     )
@@ -78,12 +76,14 @@ def neighbours_map(view: Neighbourhood, cell: str) -> MapSpec | None:
     return MapSpec(here=geohash.centre(cell), rings=rings)
 
 
-async def _picture(
-    maps: MapMaker, bot: Bot, settings: Settings, locale: str, spec: MapSpec, name: str
-) -> BufferedInputFile:
+async def _picture(message: Message, maps: MapMaker, spec: MapSpec, name: str) -> BufferedInputFile:
+    bot = message.bot
+    if bot is None:  # pragma: no cover - every message the dispatcher hands over is bound
+        raise RuntimeError("a message without its bot")
     me = await bot.me()
     maps.tiles.set_bot_name(me.username)
-    drawn = await maps.draw(spec, map_texts(settings, locale))
+    locale = current_translator().current_locale
+    drawn = await maps.draw(spec, map_texts(maps, locale))
     return BufferedInputFile(drawn.png, filename=f"{name}.png")
 
 
@@ -93,10 +93,7 @@ def fits_caption(text: str) -> bool:
 
 async def answer_with_map(
     message: Message,
-    bot: Bot,
     maps: MapMaker,
-    settings: Settings,
-    locale: str,
     spec: MapSpec,
     text: str | None = None,
     reply_markup: InlineKeyboardMarkup | None = None,
@@ -105,7 +102,7 @@ async def answer_with_map(
 ) -> None:
     """The map with `text` (and its buttons) as its caption; map then text when the text
     is too long for a caption."""
-    picture = await _picture(maps, bot, settings, locale, spec, name)
+    picture = await _picture(message, maps, spec, name)
     if text is None or fits_caption(text):
         await message.answer_photo(picture, caption=text, reply_markup=reply_markup)
         return
@@ -115,10 +112,7 @@ async def answer_with_map(
 
 async def edit_with_map(
     message: Message,
-    bot: Bot,
     maps: MapMaker,
-    settings: Settings,
-    locale: str,
     spec: MapSpec,
     text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
@@ -130,7 +124,7 @@ async def edit_with_map(
     if not message.photo or not fits_caption(text):
         await edit_text(message, text, reply_markup)
         return
-    picture = await _picture(maps, bot, settings, locale, spec, name)
+    picture = await _picture(message, maps, spec, name)
     try:
         await message.edit_media(
             InputMediaPhoto(media=picture, caption=text), reply_markup=reply_markup

@@ -58,8 +58,11 @@ def card_text(
     distance_km: float | None = None,
     locale: str = "fr",
     description_limit: int = TEXT_DESCRIPTION,
+    number: int | None = None,
 ) -> str:
-    lines = [f"<b>{escape(offer.title)}</b> · {category_label(offer.category)}"]
+    # `number`: its pin on the list's map.
+    mark = f"{number}. " if number is not None else ""
+    lines = [f"{mark}<b>{escape(offer.title)}</b> · {category_label(offer.category)}"]
     if offer.description:
         lines += ["", escape(truncate(offer.description, description_limit)), ""]
     lines.append(t("offers.card.quantity", left=offer.quantity_left, total=offer.quantity_total))
@@ -107,6 +110,7 @@ async def send_card(
     *,
     distance_km: float | None = None,
     locale: str = "fr",
+    number: int | None = None,
 ) -> None:
     """With its photo when it has one (the caption then holds a shorter description)."""
     keyboard = card_keyboard(offer, now, viewer_id)
@@ -118,10 +122,11 @@ async def send_card(
             distance_km=distance_km,
             locale=locale,
             description_limit=CAPTION_DESCRIPTION,
+            number=number,
         )
         await bot.send_photo(chat_id, offer.photo_file_id, caption=caption, reply_markup=keyboard)
         return
-    text = card_text(offer, zone, now, distance_km=distance_km, locale=locale)
+    text = card_text(offer, zone, now, distance_km=distance_km, locale=locale, number=number)
     await bot.send_message(chat_id, text, reply_markup=keyboard)
 
 
