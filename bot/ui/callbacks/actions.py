@@ -49,6 +49,7 @@ class ChallengeAction(StrEnum):
     LEAVE = "l"
     DELETE = "d"
     CONFIRM_DELETE = "dd"
+    CARD = "c"
 
 
 class ChallengeCb(CallbackData, prefix="ch"):

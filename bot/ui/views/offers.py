@@ -13,6 +13,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.core.settings import Settings
 from bot.services import offers
+from bot.services.deeplinks import DeepLink, DeepLinkKind
 from bot.services.geo.distance import format_distance
 from bot.ui.callbacks.offers import (
     OfferAction,
@@ -22,6 +23,7 @@ from bot.ui.callbacks.offers import (
 )
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import t
+from bot.ui.views.share import share_button
 from models import Offer, User
 
 CAPTION_DESCRIPTION = 500
@@ -97,6 +99,8 @@ def card_keyboard(offer: Offer, now: datetime, viewer_id: int) -> InlineKeyboard
             callback_data=OfferCb(action=OfferAction.REPORT, offer_id=offer.id),
         )
     builder.adjust(1, 2)
+    if offers.is_available(offer, now):
+        builder.row(share_button(DeepLink(DeepLinkKind.OFFER, offer.id)))
     return builder.as_markup()
 
 
