@@ -43,6 +43,7 @@ from bot.ui.places import (
     recent_location,
     remember_location,
 )
+from bot.ui.views.cards import poster_document
 from bot.ui.views.makers import (
     PAGE_SIZE,
     VENUE_TITLE_LIMIT,
@@ -311,6 +312,11 @@ async def qr_button(
         BufferedInputFile(png, filename=f"maker_{maker.id}.png"),
         caption=t("makers.qr.caption", name=escape(maker.name)),
     )
+    detail = " · ".join(p for p in (category_label(maker.category), maker.city) if p)
+    poster, caption = await poster_document(
+        bot, DeepLink(DeepLinkKind.MAKER, maker.id), maker.name, detail
+    )
+    await bot.send_document(chat_id, poster, caption=caption)
 
 
 async def favourites_command(message: Message, session: AsyncSession, user: User) -> None:

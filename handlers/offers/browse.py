@@ -65,6 +65,7 @@ from bot.ui.places import (
     recent_location,
     remember_location,
 )
+from bot.ui.views.cards import poster_document
 from bot.ui.views.maps import answer_with_map, offers_map
 from bot.ui.views.offers import (
     card_text,
@@ -431,6 +432,10 @@ async def qr_button(
         BufferedInputFile(png, filename=f"offer_{offer.id}.png"),
         caption=t("offers.qr.caption", title=escape(offer.title)),
     )
+    poster, caption = await poster_document(
+        bot, DeepLink(DeepLinkKind.OFFER, offer.id), offer.title, offer.address or ""
+    )
+    await bot.send_document(query.from_user.id, poster, caption=caption)
 
 
 async def report_button(query: CallbackQuery, callback_data: OfferCb) -> None:
