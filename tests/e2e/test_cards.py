@@ -6,19 +6,37 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import pytest
 import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
 from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from models import Maker
-from tests.support.harness import RunningBot
+from tests.conftest import make_settings
+from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text, tr
 from tests.tg_server import FakeTelegramServer, RecordedCall
 
-from .test_actions import ALICE, BOB, app, make_challenge, settings  # noqa: F401 - fixtures
+from .test_actions import ALICE, BOB, ORGANISER, make_challenge
 from .test_makers import with_demo_makers
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path, organiser_ids=frozenset({ORGANISER.id}), throttle_burst=1000)
+
+
+@pytest.fixture
+async def app(
+    tg: FakeTelegramServer, settings: Settings, clock: ManualClock
+) -> AsyncIterator[RunningBot]:
+    async with running_bot(settings, tg, clock=clock) as running:
+        yield running
 
 
 def image_of(call: RecordedCall, field: str) -> Image.Image:
