@@ -87,6 +87,12 @@ async def _picture(message: Message, maps: MapMaker, spec: MapSpec, name: str) -
     return BufferedInputFile(drawn.png, filename=f"{name}.png")
 
 
+def _keyboard(markup: InlineKeyboardMarkup | None) -> object:
+    if markup is None or not markup.inline_keyboard:
+        return None
+    return markup.model_dump(mode="json", exclude_none=True)
+
+
 def fits_caption(text: str) -> bool:
     return len(plain_text(text)) <= CAPTION_LIMIT
 
@@ -123,6 +129,9 @@ async def edit_with_map(
     shown without a map (sent before maps, or too long) is edited as text."""
     if not message.photo or not fits_caption(text):
         await edit_text(message, text, reply_markup)
+        return
+    if message.html_text == text and _keyboard(message.reply_markup) == _keyboard(reply_markup):
+        # The same list (a button tapped again): the same map, nothing to change.
         return
     picture = await _picture(message, maps, spec, name)
     try:
