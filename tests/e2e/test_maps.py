@@ -15,6 +15,7 @@ from PIL import Image
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.services import makers
+from bot.services.geo import geohash
 from bot.ui.pictures.maps import HERE_FILL, PIN_FILL, PIN_RADIUS
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
@@ -23,6 +24,7 @@ from tests.support.tiles import TileServer, tile_colour
 from tests.tg_server import SEND_METHODS, FakeTelegramServer, RecordedCall, TgUser
 
 from .test_makers import expected_lines, items, with_demo_makers
+from .test_neighbours import ANA, HOME, gather, view_of
 
 ALICE = TgUser(id=2101, first_name="Alice", language_code="fr")
 BORDEAUX = (44.8378, -0.5792)
@@ -260,3 +262,37 @@ async def test_a_tile_server_that_fails_is_left_alone_and_the_map_still_comes(
     (again,) = await tg.reply_to(ALICE, "/makers")
     assert again.method == "sendPhoto"
     assert len(tiles.requests) == asked  # backed off
+
+
+async def test_the_neighbours_map_rings_the_cell_never_the_point(
+    tg: FakeTelegramServer, app: RunningBot, tiles: TileServer, clock: ManualClock
+) -> None:
+    await gather(tg, app, clock)
+    since = tg.mark()
+    await view_of(tg, ANA)
+    [view] = [c for c in tg.calls[since:] if c.method == "sendPhoto" and c.chat_id == ANA.id]
+    image = photo_of(tg, view)
+    assert not blobs(image, PIN_FILL)  # nobody's place is pinned
+    requested = [r for r in tiles.requests if r.zoom == max(q.zoom for q in tiles.requests)]
+    zoom = requested[0].zoom
+    left, top = origin(image, min(r.x for r in requested), min(r.y for r in requested))
+    [here] = blobs(image, HERE_FILL, tolerance=30)
+    cell_x, cell_y = world(*geohash.centre(geohash.encode(*HOME)), zoom)
+    point_x, point_y = world(*HOME, zoom)
+    # The viewer's own mark sits on their ~1 km cell's centre, not on the point they shared.
+    assert math.dist(here, (cell_x - left, cell_y - top)) <= 1.5
+    assert math.dist(here, (point_x - left, point_y - top)) > 3
+
+
+async def test_a_category_tapped_twice_redraws_once(
+    tg: FakeTelegramServer, app: RunningBot
+) -> None:
+    listing = await makers_near_bordeaux(tg)
+    jewellery = tr.t("makers.category.jewellery", "fr")
+    (edited,) = await tg.click(ALICE, listing, jewellery)
+    assert edited.method == "editMessageMedia"
+    assert len(blobs(photo_of(tg, edited), PIN_FILL)) == len(items(edited))
+    since = tg.mark()
+    await tg.click(ALICE, listing, jewellery, count=0)
+    await tg.wait_idle()
+    assert not [c for c in tg.calls[since:] if c.method == "editMessageMedia"]
