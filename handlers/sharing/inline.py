@@ -28,6 +28,7 @@ from bot.services import sharing
 from bot.services.geo.geocoding import validate_coordinates
 from bot.services.sharing import Found
 from bot.services.throttling import MemoryThrottle
+from bot.ui.commands import CommandSpec
 from bot.ui.views.offers import zone_of
 from bot.ui.views.sharing import (
     CACHE_TIME_S,
@@ -40,7 +41,7 @@ from models import User
 
 logger = logging.getLogger(__name__)
 
-COMMANDS: list[Any] = []
+COMMANDS: list[CommandSpec] = []  # inline mode has no command
 
 # Typing sends a query every few letters: a burst is normal, a flood is not.
 INLINE_RATE = 2.0
