@@ -178,7 +178,7 @@ async def show_view(
     if spec is None:
         await message.answer(text, reply_markup=markup)
         return
-    await answer_with_map(message, maps, spec, text, markup)
+    await answer_with_map(message, maps, spec, text, markup, name="neighbours")
 
 
 async def neighbours_command(

@@ -194,6 +194,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     """A developer's .env or shell must not leak into tests."""
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
+    # Nothing leaves the machine: no map tiles from OpenStreetMap's servers (the default)
+    # for any Settings a test builds; map tests start a local tile server.
+    monkeypatch.setenv("MAP_TILES_URL", "")
     monkeypatch.chdir(tmp_path)
 
 

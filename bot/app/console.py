@@ -42,6 +42,7 @@ from aiogram.methods import (
     DeleteMyCommands,
     DeleteWebhook,
     EditMessageCaption,
+    EditMessageMedia,
     EditMessageReplyMarkup,
     EditMessageText,
     GetChatMember,
@@ -67,6 +68,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    InputMediaPhoto,
     KeyboardButton,
     Message,
     MessageEntity,
@@ -751,6 +753,8 @@ class ConsoleSession(BaseSession):
                 caption=caption or None,
                 caption_entities=entities_from_spans(caption, spans) or None,
             )
+        if isinstance(method, EditMessageMedia):
+            return await self._edit_photo(bot, method)
         if isinstance(method, EditMessageReplyMarkup):
             return self._edit(
                 bot,
@@ -960,6 +964,40 @@ class ConsoleSession(BaseSession):
         self.messages[key] = new
         self.view.message(new, edited=True, foreign=key[0] != self.user_id)
         return new
+
+    async def _edit_photo(self, bot: Bot, method: EditMessageMedia) -> Message | bool:
+        """A photo replaced under its caption (a list and its map): saved like a sent one."""
+        media = method.media
+        if not isinstance(media, InputMediaPhoto) or not isinstance(media.media, InputFile):
+            raise ConsoleUnsupportedMethodError(method)
+        caption, spans = self._formatted(
+            bot, method, media.caption or "", media.parse_mode, media.caption_entities
+        )
+        self._check_text(method, caption, CAPTION_LIMIT, None)
+        data = b"".join([chunk async for chunk in media.media.read(bot)])
+        name = _safe_name(media.media.filename or "photo")
+        file_id = f"{method.message_id}-edit{len(list(self.files_dir.glob('*-edit*')))}-{name}"
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        (self.files_dir / file_id).write_bytes(data)
+        width, height = _image_size(data)
+        photo = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "width": width,
+            "height": height,
+            "file_size": len(data),
+        }
+        return self._edit(
+            bot,
+            method,
+            method.chat_id,
+            method.message_id,
+            method.inline_message_id,
+            method.reply_markup,
+            photo=[photo],
+            caption=caption or None,
+            caption_entities=entities_from_spans(caption, spans) or None,
+        )
 
     async def _send_file(self, bot: Bot, method: SendPhoto | SendDocument) -> Message:
         upload = method.photo if isinstance(method, SendPhoto) else method.document

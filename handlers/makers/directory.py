@@ -162,7 +162,7 @@ async def start_search(
     page = await _page(session, search, 0)
     text, markup = page_view(search, page, locale)
     spec = makers_map(search, page)
-    await answer_with_map(message, maps, spec, text, markup)
+    await answer_with_map(message, maps, spec, text, markup, name="makers")
 
 
 # ----------------------------------------------------------------------------- handlers
@@ -258,9 +258,9 @@ async def list_button(
     spec = makers_map(search, page)
     if callback_data.action is MakersListAction.CATEGORY:
         await state.update_data(makers_search=search)
-        await edit_with_map(message, maps, spec, text, markup)
+        await edit_with_map(message, maps, spec, text, markup, name="makers")
     elif page.makers:
-        await answer_with_map(message, maps, spec, text, markup)
+        await answer_with_map(message, maps, spec, text, markup, name="makers")
     else:
         await message.answer(t("makers.list.no_more"))
 

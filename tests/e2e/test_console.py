@@ -42,6 +42,7 @@ from bot.core.settings import Settings
 from bot.core.telegram_html import parse as parse_html
 from bot.ui.i18n import Translator, create_translator
 from bot.ui.keyboards import MAIN_MENU_KEYS
+from models import MakerCategory
 from models.database import create_engine, create_sessionmaker, upgrade
 
 Step = str | None | Callable[[str], str]
@@ -490,3 +491,18 @@ async def test_makers_near_a_typed_town_in_the_console(
     assert plain(translator.t("makers.list.header", "en", place=here)) in screen
     assert "Nancy" in screen
     assert plain(translator.t("makers.list.more", "en")) in screen
+
+
+async def test_the_makers_map_in_the_console_and_another_category(
+    tmp_path: Path, translator: Translator
+) -> None:
+    # The list comes under its map (a photo saved to console-files); a category button
+    # (the 14th: after the menu keyboard's six, five makers, "more" and "all") redraws
+    # both in place.
+    screen, _ = await chat(tmp_path, ["/makers", "@Nancy", "14", ":quit"], language="en")
+    maps = sorted((tmp_path / FILES_DIR).glob("*makers*"))
+    assert len(maps) == 2, screen
+    assert all(Image.open(path).size == (960, 720) for path in maps)
+    assert plain(translator.t("errors.apology", "en")) not in screen
+    first = translator.t(f"makers.category.{next(iter(MakerCategory)).value}", "en")
+    assert plain(translator.t("makers.list.filter_category", "en", category=first)) in screen
