@@ -219,6 +219,13 @@ def _draw_towns(
         named.append(town.name)
         if len(named) == TOWNS_SHOWN:
             break
+    if not named and towns:
+        # Every town's point is under a pin or the place (a view inside one town): that
+        # town's name, in a corner, still says where the map is.
+        middle = (view.width / 2, view.height / 2)
+        town = min(towns, key=lambda t: math.dist(view.pixel(t.latitude, t.longitude), middle))
+        _label(draw, (16, 32), town.name, 26, INK)
+        named.append(town.name)
     return named
 
 
