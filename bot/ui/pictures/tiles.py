@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Protocol
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
@@ -49,12 +48,6 @@ CONNECTIONS = 2
 BACK_OFF_S = 60.0
 # The budget's one key: the throttle is per "user", and the budget is global.
 _BUDGET_KEY = 0
-
-
-class TileSource(Protocol):
-    async def fetch(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes | None]:
-        """Each tile's image bytes, or None for a tile that cannot be had now."""
-        ...
 
 
 @dataclass(slots=True)
