@@ -16,6 +16,7 @@ BENCHMARKS = (
     "throughput",
     "slow_replies",
     "memory",
+    "map_render",
 )
 
 

@@ -23,6 +23,7 @@ from handlers.offers import wizard as offer_wizard
 from handlers.organisers import broadcasts
 from handlers.organisers import challenges as organiser_challenges
 from handlers.settings import forget, menu, notifications
+from handlers.sharing import inline
 from handlers.system import errors, fallback, throttle
 
 ROUTED: tuple[ModuleType, ...] = (
@@ -45,6 +46,7 @@ ROUTED: tuple[ModuleType, ...] = (
     event_manage,
     notifications,
     broadcasts,
+    inline,
     start,
     fallback,
 )

@@ -8,6 +8,8 @@ conversation state, never logged, never echoed back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -31,6 +33,7 @@ from bot.ui.filters import Magic, MenuButton
 from bot.ui.formatting import escape
 from bot.ui.i18n import t
 from bot.ui.keyboards import main_menu
+from bot.ui.pictures.maps import MapMaker, MapSpec
 from bot.ui.places import (
     GivenLocation,
     location_keyboard,
@@ -38,6 +41,7 @@ from bot.ui.places import (
     problem_text,
     read_location,
 )
+from bot.ui.views.maps import answer_with_map, neighbours_map
 from models import NeighbourProfile, User
 
 COMMANDS = [
@@ -155,26 +159,49 @@ async def ask_location(message: Message, state: FSMContext) -> None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ViewScreen:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    # The bands around the person's cell, when the area says anything.
+    map_spec: MapSpec | None = None
+
+
 async def view_message(
     session: AsyncSession, user_id: int, clock: Clock, settings: Settings
-) -> tuple[str, InlineKeyboardMarkup | None]:
+) -> ViewScreen:
     """The view (or why there is none). Computed before anything is said: it forgets
     expired positions on the way, and nothing is written once a message went out."""
     now = clock.now()
     try:
         view = await neighbours.neighbourhood(session, user_id, now, week_of(now, settings.tz))
     except NeighboursProblem as problem:
-        return t(problem.key), None
+        return ViewScreen(t(problem.key))
     profile = await neighbours.profile_of(session, user_id)
-    assert profile is not None  # neighbourhood() raised otherwise
-    return view_text(view, profile), panel_keyboard(profile)
+    assert profile is not None and profile.cell is not None  # neighbourhood() raised otherwise
+    return ViewScreen(
+        view_text(view, profile), panel_keyboard(profile), neighbours_map(view, profile.cell)
+    )
+
+
+async def send_view(message: Message, maps: MapMaker, screen: ViewScreen) -> None:
+    if screen.map_spec is None:
+        await message.answer(screen.text, reply_markup=screen.markup)
+        return
+    await answer_with_map(
+        message, maps, screen.map_spec, screen.text, screen.markup, name="neighbours"
+    )
 
 
 async def show_view(
-    message: Message, session: AsyncSession, user_id: int, clock: Clock, settings: Settings
+    message: Message,
+    session: AsyncSession,
+    user_id: int,
+    clock: Clock,
+    settings: Settings,
+    maps: MapMaker,
 ) -> None:
-    text, markup = await view_message(session, user_id, clock, settings)
-    await message.answer(text, reply_markup=markup)
+    await send_view(message, maps, await view_message(session, user_id, clock, settings))
 
 
 async def neighbours_command(
@@ -184,6 +211,7 @@ async def neighbours_command(
     user: User,
     clock: Clock,
     settings: Settings,
+    maps: MapMaker,
 ) -> None:
     await state.clear()
     await neighbours.purge_expired_positions(session, clock.now())
@@ -194,7 +222,7 @@ async def neighbours_command(
     if profile.cell is None:
         await ask_location(message, state)
         return
-    await show_view(message, session, user.id, clock, settings)
+    await show_view(message, session, user.id, clock, settings, maps)
 
 
 async def neighbours_button(
@@ -205,6 +233,7 @@ async def neighbours_button(
     user: User,
     clock: Clock,
     settings: Settings,
+    maps: MapMaker,
 ) -> None:
     message = message_of(query)
     action = callback_data.action
@@ -242,7 +271,7 @@ async def neighbours_button(
         await neighbours.set_display_name(session, user.id, None)
         # The next screen first: it may forget expired positions (a write), and nothing is
         # written once a message went out.
-        await after_name(message, state, session, user.id, clock, settings)
+        await after_name(message, state, session, user.id, clock, settings, maps)
         await edit_markup(message, reply_markup=None)
     elif action is NeighboursAction.RENAME:
         await state.set_state(NeighboursFlow.name)
@@ -271,6 +300,7 @@ async def after_name(
     user_id: int,
     clock: Clock,
     settings: Settings,
+    maps: MapMaker,
 ) -> None:
     """First time: ask where; a rename from the panel: back to the view."""
     profile = await neighbours.profile_of(session, user_id)
@@ -278,7 +308,7 @@ async def after_name(
         await ask_location(message, state)
         return
     await state.clear()
-    await show_view(message, session, user_id, clock, settings)
+    await show_view(message, session, user_id, clock, settings, maps)
 
 
 async def name_given(
@@ -288,6 +318,7 @@ async def name_given(
     user: User,
     clock: Clock,
     settings: Settings,
+    maps: MapMaker,
 ) -> None:
     try:
         await neighbours.set_display_name(session, user.id, message.text or "")
@@ -308,7 +339,7 @@ async def name_given(
         return
     # A rename from the panel: back to the view.
     await state.clear()
-    await message.answer(view[0], reply_markup=view[1])
+    await send_view(message, maps, view)
 
 
 async def location_given(
@@ -319,6 +350,7 @@ async def location_given(
     clock: Clock,
     settings: Settings,
     geocoder: Geocoder,
+    maps: MapMaker,
 ) -> None:
     where = await read_location(message, geocoder)
     if not isinstance(where, GivenLocation):
@@ -333,10 +365,10 @@ async def location_given(
         await message.answer(t(problem.key), reply_markup=main_menu())
         return
     del where  # the exact point is not needed any more
-    text, markup = await view_message(session, user.id, clock, settings)
+    view = await view_message(session, user.id, clock, settings)
     await state.clear()
     await message.answer(t("neighbours.location.saved"), reply_markup=main_menu())
-    await message.answer(text, reply_markup=markup)
+    await send_view(message, maps, view)
 
 
 async def live_location(message: Message, session: AsyncSession, user: User, clock: Clock) -> None:

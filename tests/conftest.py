@@ -194,6 +194,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     """A developer's .env or shell must not leak into tests."""
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
+    # Nothing leaves the machine: no map tiles from OpenStreetMap's servers (the default)
+    # for any Settings a test builds; map tests start a local tile server.
+    monkeypatch.setenv("MAP_TILES_URL", "")
     monkeypatch.chdir(tmp_path)
 
 
@@ -204,6 +207,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "bot_token": "123456:TEST-TOKEN",
         "polling_timeout": 1,
+        # No tile server unless a test starts one (tests/support/tiles.py): maps are drawn
+        # without a background, and nothing leaves the machine.
+        "map_tiles_url": "",
     }
     if _resources is not None:
         if "database_url" not in overrides:

@@ -36,6 +36,7 @@ from bot.serving.requests import DurableCalls, TolerateStaleUi
 from bot.serving.transport import JsonAiohttpSession
 from bot.ui.commands import register_commands
 from bot.ui.i18n import Translator, create_translator
+from bot.ui.pictures.maps import MapMaker
 from bot.ui.views.dashboard import set_dashboard_menus
 from handlers import create_routers, get_commands
 from models.database import create_engine, create_sessionmaker, is_empty, needs_upgrade, upgrade
@@ -81,8 +82,10 @@ def create_dispatcher(
     extra_routers: Sequence[Router] = (),
     scheduler: Scheduler | None = None,
     metrics: Metrics | None = None,
+    maps: MapMaker | None = None,
 ) -> Dispatcher:
     clock = clock or SystemClock()
+    maps = maps or MapMaker.from_settings(settings, clock)
     if storage is None and settings.redis_url:
         storage = RedisStorage.from_url(
             settings.redis_url,
@@ -104,6 +107,8 @@ def create_dispatcher(
         # None where no job store is reachable (the terminal chat): scheduled broadcasts
         # then rely on the worker's sweep of the broadcasts table.
         scheduler=scheduler,
+        # Map pictures: tiles (HTTP, disk cache) and the threads that draw them.
+        maps=maps,
     )
     if throttle is None and isinstance(dispatcher.storage, RedisStorage):
         throttle = RedisThrottle(
@@ -138,6 +143,7 @@ def create_dispatcher(
             )
 
     dispatcher.startup.register(on_startup)
+    dispatcher.shutdown.register(maps.close)
     return dispatcher
 
 

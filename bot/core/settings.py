@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TELEGRAM_PUBLIC_API = "https://api.telegram.org"
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 
 class Language(StrEnum):
@@ -63,6 +64,16 @@ class Settings(BaseSettings):
     # Prometheus: /metrics on this port, for processes without a web server of their own.
     metrics_host: str = "0.0.0.0"
     metrics_port: int | None = None
+    # Map pictures (bot/ui/pictures/tiles.py): a raster tile server ("" draws maps without
+    # a background), what its licence asks to show (empty: OpenStreetMap's, translated),
+    # and a contact for its operators (the User-Agent).
+    map_tiles_url: str = OSM_TILES
+    map_tiles_attribution: str = ""
+    map_contact: str = ""
+    map_tiles_cache_dir: Path = Path(".cache") / "tiles"
+    map_tiles_cache_days: float = Field(default=7.0, ge=0)
+    map_tiles_rate: float = Field(default=1.0, gt=0, description="tile requests per second")
+    map_tiles_burst: int = Field(default=100, ge=1, description="tile requests in a burst")
 
     # Not in the product table: operational knobs with sensible defaults.
     locales_dir: Path = PROJECT_ROOT / "locales"
@@ -111,6 +122,14 @@ class Settings(BaseSettings):
         if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
             raise ValueError("WEB_BASE_URL must be an https:// address")
         return value.rstrip("/")
+
+    @field_validator("map_tiles_url")
+    @classmethod
+    def _check_tiles_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not all(part in value for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("MAP_TILES_URL needs {z}, {x} and {y}, or nothing (no tiles)")
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

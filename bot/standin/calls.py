@@ -21,6 +21,7 @@ SEND_METHODS: tuple[str, ...] = (
     "editMessageText",
     "editMessageReplyMarkup",
     "editMessageCaption",
+    "editMessageMedia",
 )
 """Methods that put something in front of a user (what ``reply_to``/``click`` wait for)."""
 
@@ -91,6 +92,8 @@ class RecordedCall:
 def plain_text(call: RecordedCall) -> str:
     """The text (or caption) a call sent, HTML tags stripped and entities unescaped."""
     params = call.params
+    if isinstance(params.get("media"), dict):  # editMessageMedia: the caption is the media's
+        params = params["media"]
     raw = params.get("text")
     if raw is None:
         raw = params.get("caption")

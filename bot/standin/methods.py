@@ -61,6 +61,7 @@ class ChatMethods:
             "sendMessage": self.send_message,
             "editMessageText": self.edit_message_text,
             "editMessageReplyMarkup": self.edit_message_reply_markup,
+            "editMessageMedia": self.edit_message_media,
             "editMessageCaption": self.edit_message_caption,
             "deleteMessage": self.delete_message,
             "answerCallbackQuery": self.answer_callback_query,
@@ -162,7 +163,7 @@ class ChatMethods:
             **self.state.bot_user,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,
         }
 
     def send_message(self, params: JsonDict, files: Uploads) -> JsonDict:
@@ -186,6 +187,48 @@ class ChatMethods:
             return True
         if not (_MEDIA & message.keys()):
             raise bad_request("there is no caption in the message to edit")
+        return self._edit(message, fields, params)
+
+    def edit_message_media(self, params: JsonDict, files: Uploads) -> JsonDict | bool:
+        """A photo (or other media) replaced under its caption: a list and its map."""
+        message = self._editable(params)
+        media = params.get("media")
+        kinds = {"photo", "document", "video", "animation", "audio"}
+        if not isinstance(media, dict) or media.get("type") not in kinds:
+            raise bad_request("can't parse InputMedia JSON object")
+        source = media.get("media")
+        if not isinstance(source, str) or not source:
+            raise bad_request("there is no media in the request")
+        if source.startswith("attach://"):
+            content = files.get(source.removeprefix("attach://"))
+            if content is None:
+                raise bad_request("can't find attached file")
+        else:
+            content = self._input_file({"media": source}, Uploads(), "media")
+        if message is None:
+            return True
+        if not (kinds & message.keys()):
+            raise bad_request("there is no media in the message to edit")
+        caption = self._text_fields(
+            {
+                "caption": media.get("caption"),
+                "parse_mode": media.get("parse_mode"),
+                "caption_entities": media.get("caption_entities"),
+            },
+            caption=True,
+        )
+        fields: JsonDict = dict.fromkeys(kinds)
+        fields.update(caption=None, caption_entities=None)
+        if media["type"] == "photo":
+            fields["photo"] = self.state.photo_sizes(content)
+        else:
+            info = self.state.add_file(content, name=str(media["type"]))
+            fields[media["type"]] = {
+                "file_id": info["file_id"],
+                "file_unique_id": info["file_unique_id"],
+                "file_size": len(content),
+            }
+        fields.update(caption)
         return self._edit(message, fields, params)
 
     def edit_message_reply_markup(self, params: JsonDict, files: Uploads) -> JsonDict | bool:

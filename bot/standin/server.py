@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.standin.calls import SEND_METHODS, JsonDict, RecordedCall, copy_json, int_param
 from bot.standin.chats import ChatState, TgChat, TgUser
 from bot.standin.faults import ConnectionDropped, Fault, Faults
+from bot.standin.inline import InlineMode, deep_link_payload
 from bot.standin.methods import ApiHandler, ChatMethods, Uploads
 from bot.standin.updates import Activity, Updates
 from bot.standin.validation import ApiError, bad_request, error_body
@@ -90,7 +91,12 @@ class BotApiStandIn:
         self._cursor = 0
         self._runner: web.AppRunner | None = None
         self._port = 0
-        handlers = {**ChatMethods(self.state).handlers(), **self.updates.handlers()}
+        self.inline = InlineMode(self.state, self.updates)
+        handlers = {
+            **ChatMethods(self.state).handlers(),
+            **self.updates.handlers(),
+            **self.inline.handlers(),
+        }
         self._methods: dict[str, tuple[str, ApiHandler]] = {
             name.lower(): (name, handler) for name, handler in handlers.items()
         }
@@ -308,6 +314,74 @@ class BotApiStandIn:
     def commands(self, scope: JsonDict | None = None, language_code: str = "") -> list[JsonDict]:
         """The commands set for a scope (default scope when None) and language."""
         return self.state.commands.get(self.state.commands_key(scope, language_code), [])
+
+    # ------------------------------------------------------------------ inline mode
+
+    def push_inline_query(
+        self,
+        user: TgUser,
+        query: str,
+        *,
+        offset: str = "",
+        chat_type: str | None = "sender",
+        location: tuple[float, float] | None = None,
+    ) -> str:
+        """Push an ``inline_query`` (``@bot query`` typed by ``user``); returns its id.
+        ``location`` is sent only if the bot asked for it (BotFather's inline location)."""
+        return self.inline.push_inline_query(
+            user, query, offset=offset, chat_type=chat_type, location=location
+        )
+
+    def inline_answer(self, query_id: str) -> JsonDict | None:
+        """What the bot answered to a pushed inline query (the answerInlineQuery params)."""
+        return self.inline.answer(query_id)
+
+    async def ask_inline(
+        self,
+        user: TgUser,
+        query: str,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        **options: Any,
+    ) -> JsonDict:
+        """Type ``@bot query``: push the inline query, wait for the bot's answer and return
+        its params (``results``, ``cache_time``, ``is_personal``, ``button``...)."""
+        since = self.mark()
+        query_id = self.push_inline_query(user, query, **options)
+        await self.wait_for(
+            "answerInlineQuery",
+            since=since,
+            timeout=timeout,
+            predicate=lambda c: str(c.params.get("inline_query_id")) == query_id,
+        )
+        answer = self.inline_answer(query_id)
+        assert answer is not None
+        return {"id": query_id, **answer}
+
+    def choose_inline_result(
+        self, user: TgUser, query_id: str, result_id: str, chat: TgChat | None = None
+    ) -> JsonDict:
+        """``user`` taps a result: its message is posted in ``chat`` (by default a group)
+        "via" the bot, and a ``chosen_inline_result`` update is pushed. Returns the posted
+        message."""
+        return self.inline.choose(user, query_id, result_id, chat)
+
+    def deep_link(self, url: str) -> str:
+        """The /start payload of a t.me link to this bot (raises for another bot's)."""
+        return deep_link_payload(url, self.bot_username)
+
+    async def follow_link(
+        self,
+        user: TgUser,
+        url: str,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[RecordedCall]:
+        """Open a t.me deep link as ``user``: the client sends ``/start <payload>``."""
+        return await self.reply_to(
+            user, f"/start {self.deep_link(url)}", count=count, timeout=timeout
+        )
 
     def menu_button(self, chat_id: int | None = None) -> JsonDict:
         """The menu button set for a private chat (the default one when None)."""

@@ -9,22 +9,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
 from bot.core.settings import Settings
-from bot.services import actions, contests
+from bot.services import actions, cards, contests
 from bot.ui.callbacks.actions import (
     ActCategoryCb,
     ActLogCb,
     ActNameCb,
     ActNav,
     ActNavCb,
+    MeCardCb,
     NameChoice,
 )
 from bot.ui.commands import Scope, command
-from bot.ui.editing import edit_text
+from bot.ui.editing import edit_caption, edit_text
 from bot.ui.filters import Magic, MenuButton
 from bot.ui.formatting import escape
 from bot.ui.i18n import Translator, t
 from bot.ui.notices import pledges as pledge_notices
+from bot.ui.pictures.cards import CardFormat
 from bot.ui.views import actions as views
+from bot.ui.views import cards as card_views
 from models import User
 
 COMMANDS = [
@@ -159,9 +162,33 @@ async def me(
     clock: Clock,
     settings: Settings,
     locale: str,
+    bot: Bot,
 ) -> None:
-    figures = await actions.my_figures(session, user.id, clock.now(), settings.tz)
-    await message.answer(views.me_text(figures, locale), reply_markup=views.me_keyboard(figures))
+    """My week as a card to post (square), my figures in its caption."""
+    card = await cards.me_card(session, user.id, clock.now(), settings.tz)
+    picture = await card_views.me_picture(card, user.first_name, bot, locale, CardFormat.SQUARE)
+    await message.answer_photo(
+        picture,
+        caption=views.me_text(card.figures, locale),
+        reply_markup=card_views.me_card_keyboard(views.me_keyboard(card.figures)),
+    )
+
+
+async def me_story(
+    query: CallbackQuery,
+    callback_data: MeCardCb,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+    bot: Bot,
+) -> None:
+    """The same card, story-shaped, as a file (a photo would be shrunk)."""
+    await query.answer()
+    card = await cards.me_card(session, user.id, clock.now(), settings.tz)
+    picture = await card_views.me_picture(card, user.first_name, bot, locale, callback_data.shape)
+    await bot.send_document(user.id, picture, caption=t("cards.me.story_caption"))
 
 
 async def name_choice(
@@ -178,9 +205,10 @@ async def name_choice(
     await query.answer(t("me.named" if show else "me.anonymous"))
     if isinstance(query.message, Message):
         figures = await actions.my_figures(session, user.id, clock.now(), settings.tz)
-        await edit_text(
-            query.message, views.me_text(figures, locale), reply_markup=views.me_keyboard(figures)
-        )
+        keyboard = views.me_keyboard(figures)
+        if query.message.photo:  # the card: its caption and buttons
+            keyboard = card_views.me_card_keyboard(keyboard)
+        await edit_caption(query.message, views.me_text(figures, locale), reply_markup=keyboard)
 
 
 def create_router() -> Router:
@@ -192,4 +220,5 @@ def create_router() -> Router:
     router.callback_query.register(action_chosen, ActLogCb.filter())
     router.message.register(me, Command("me"), Magic(F.chat.type == "private"))
     router.callback_query.register(name_choice, ActNameCb.filter())
+    router.callback_query.register(me_story, MeCardCb.filter())
     return router

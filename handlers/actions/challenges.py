@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.core.weeks import week_of
-from bot.services import challenges
+from bot.services import cards, challenges
 from bot.services.deeplinks import DeepLink, DeepLinkKind
 from bot.services.users import NotOrganiserError, is_organiser
 from bot.ui.callbacks.actions import ChallengeAction, ChallengeCb
@@ -26,6 +26,8 @@ from bot.ui.formatting import escape
 from bot.ui.i18n import t
 from bot.ui.pictures import progress_picture
 from bot.ui.views import actions as views
+from bot.ui.views import cards as card_views
+from bot.ui.views.share import share_button
 from bot.ui.views.start import greet
 from models import User
 
@@ -195,6 +197,32 @@ async def join_or_leave(
         await edit_caption(message, caption, reply_markup=keyboard)
 
 
+async def card(
+    query: CallbackQuery,
+    callback_data: ChallengeCb,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+    bot: Bot,
+) -> None:
+    """The challenge's card to post: days left, my part, a QR code of its join link."""
+    try:
+        figures = await cards.challenge_card(
+            session, callback_data.id, user.id, clock.now(), settings.tz
+        )
+    except challenges.ChallengeNotFoundError:
+        await query.answer(t("challenges.gone"), show_alert=True)
+        return
+    await query.answer()
+    picture = await card_views.challenge_picture(figures, bot, locale)
+    share = InlineKeyboardMarkup(
+        inline_keyboard=[[share_button(DeepLink(DeepLinkKind.JOIN, callback_data.id))]]
+    )
+    await bot.send_photo(user.id, picture, caption=t("cards.challenge.caption"), reply_markup=share)
+
+
 async def delete(
     query: CallbackQuery,
     callback_data: ChallengeCb,
@@ -250,6 +278,7 @@ def create_router() -> Router:
         join_or_leave,
         ChallengeCb.filter(F.action.in_({ChallengeAction.JOIN, ChallengeAction.LEAVE})),
     )
+    router.callback_query.register(card, ChallengeCb.filter(F.action == ChallengeAction.CARD))
     router.callback_query.register(
         delete,
         ChallengeCb.filter(F.action.in_({ChallengeAction.DELETE, ChallengeAction.CONFIRM_DELETE})),

@@ -27,11 +27,12 @@ from bot.services.makers import MakerFilter, MakerNotFoundError, NearbyPage
 from bot.services.qrcodes import qr_png
 from bot.ui.callbacks.makers import MakerAction, MakerCb, MakersListAction, MakersListCb
 from bot.ui.commands import Scope, command
-from bot.ui.editing import edit_markup, edit_text
+from bot.ui.editing import edit_markup
 from bot.ui.filters import DeepLinkTo, Magic, MenuButton
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
+from bot.ui.pictures.maps import MapMaker
 from bot.ui.places import (
     GivenLocation,
     LocationProblem,
@@ -42,6 +43,7 @@ from bot.ui.places import (
     recent_location,
     remember_location,
 )
+from bot.ui.views.cards import poster_document
 from bot.ui.views.makers import (
     PAGE_SIZE,
     VENUE_TITLE_LIMIT,
@@ -51,6 +53,7 @@ from bot.ui.views.makers import (
     category_of,
     page_view,
 )
+from bot.ui.views.maps import answer_with_map, edit_with_map, makers_map
 from bot.ui.views.start import greet
 from models import Maker, MakerCategory, User
 
@@ -143,6 +146,7 @@ async def start_search(
     category: MakerCategory | None,
     words: str,
     locale: str,
+    maps: MapMaker,
 ) -> None:
     data = await state.get_data()
     previous = _search_data(data)
@@ -157,7 +161,8 @@ async def start_search(
     await state.update_data(makers_search=search)
     page = await _page(session, search, 0)
     text, markup = page_view(search, page, locale)
-    await message.answer(text, reply_markup=markup)
+    spec = makers_map(search, page)
+    await answer_with_map(message, maps, spec, text, markup, name="makers")
 
 
 # ----------------------------------------------------------------------------- handlers
@@ -170,6 +175,7 @@ async def makers_command(
     clock: Clock,
     i18n: Translator,
     locale: str,
+    maps: MapMaker,
     command: CommandObject | None = None,
 ) -> None:
     category, words = parse_query(command.args if command else None, i18n)
@@ -177,7 +183,16 @@ async def makers_command(
     recent = recent_location(data, clock.now())
     if recent is not None:
         await state.set_state(None)
-        await start_search(message, state, session, recent, category, words, locale)
+        await start_search(
+            message,
+            state,
+            session,
+            recent,
+            category,
+            words,
+            locale,
+            maps,
+        )
         return
     await state.set_state(MakersFlow.location)
     await state.update_data(makers_query={"category": category and category.value, "words": words})
@@ -191,6 +206,7 @@ async def location_given(
     clock: Clock,
     geocoder: Geocoder,
     locale: str,
+    maps: MapMaker,
 ) -> None:
     where = await read_location(message, geocoder)
     if isinstance(where, LocationProblem):
@@ -213,6 +229,7 @@ async def location_given(
         category_of(query.get("category")),
         str(query.get("words") or ""),
         locale,
+        maps,
     )
 
 
@@ -222,6 +239,7 @@ async def list_button(
     state: FSMContext,
     session: AsyncSession,
     locale: str,
+    maps: MapMaker,
 ) -> None:
     search = _search_data(await state.get_data())
     message = query.message
@@ -237,11 +255,12 @@ async def list_button(
     offset = max(0, min(callback_data.offset, 10_000))
     page = await _page(session, search, offset)
     text, markup = page_view(search, page, locale)
+    spec = makers_map(search, page)
     if callback_data.action is MakersListAction.CATEGORY:
         await state.update_data(makers_search=search)
-        await edit_text(message, text, markup)
+        await edit_with_map(message, maps, spec, text, markup, name="makers")
     elif page.makers:
-        await message.answer(text, reply_markup=markup)
+        await answer_with_map(message, maps, spec, text, markup, name="makers")
     else:
         await message.answer(t("makers.list.no_more"))
 
@@ -293,6 +312,11 @@ async def qr_button(
         BufferedInputFile(png, filename=f"maker_{maker.id}.png"),
         caption=t("makers.qr.caption", name=escape(maker.name)),
     )
+    detail = " · ".join(p for p in (category_label(maker.category), maker.city) if p)
+    poster, caption = await poster_document(
+        bot, DeepLink(DeepLinkKind.MAKER, maker.id), maker.name, detail
+    )
+    await bot.send_document(chat_id, poster, caption=caption)
 
 
 async def favourites_command(message: Message, session: AsyncSession, user: User) -> None:

@@ -54,6 +54,7 @@ from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
 from bot.ui.notices import offers as offer_notices
 from bot.ui.notices import pledges as pledge_notices
+from bot.ui.pictures.maps import MapMaker
 from bot.ui.places import (
     GivenLocation,
     LocationProblem,
@@ -64,6 +65,8 @@ from bot.ui.places import (
     recent_location,
     remember_location,
 )
+from bot.ui.views.cards import poster_document
+from bot.ui.views.maps import answer_with_map, offers_map
 from bot.ui.views.offers import (
     card_text,
     category_label,
@@ -168,6 +171,7 @@ async def show_page(
     search: dict[str, Any],
     offset: int,
     locale: str,
+    maps: MapMaker,
 ) -> None:
     now = clock.now()
     page = await offers.nearby_offers(
@@ -177,11 +181,14 @@ async def show_page(
         key = "offers.list.no_more" if offset else "offers.list.empty"
         await message.answer(t(key, radius=int(offers.SEARCH_RADIUS_KM)))
         return
+    header = None
     if offset == 0:
         place = escape(search["label"]) if search.get("label") else t("offers.list.here")
-        await message.answer(t("offers.list.header", place=place))
+        header = t("offers.list.header", place=place)
+    spec = offers_map(search, page)
+    await answer_with_map(message, maps, spec, header, name="offers")
     zone = zone_of(user, settings)
-    for nearby in page.offers:
+    for number, nearby in enumerate(page.offers, start=offset + 1):
         await send_card(
             bot,
             message.chat.id,
@@ -191,6 +198,7 @@ async def show_page(
             user.id,
             distance_km=nearby.distance_km,
             locale=locale,
+            number=number,
         )
     if page.has_more:
         builder = InlineKeyboardBuilder()
@@ -230,6 +238,7 @@ async def offers_command(
     settings: Settings,
     clock: Clock,
     locale: str,
+    maps: MapMaker,
 ) -> None:
     recent = recent_location(await state.get_data(), clock.now())
     if recent is not None:
@@ -244,6 +253,7 @@ async def offers_command(
             settings=settings,
             clock=clock,
             locale=locale,
+            maps=maps,
         )
         return
     await state.set_state(OffersFlow.location)
@@ -260,6 +270,7 @@ async def offers_location(
     clock: Clock,
     geocoder: Geocoder,
     locale: str,
+    maps: MapMaker,
 ) -> None:
     where = await read_location(message, geocoder)
     if isinstance(where, LocationProblem):
@@ -281,6 +292,7 @@ async def offers_location(
         settings=settings,
         clock=clock,
         locale=locale,
+        maps=maps,
     )
 
 
@@ -294,6 +306,7 @@ async def more_button(
     settings: Settings,
     clock: Clock,
     locale: str,
+    maps: MapMaker,
 ) -> None:
     search = _search_data(await state.get_data())
     message = message_of(query)
@@ -303,7 +316,7 @@ async def more_button(
     await query.answer()
     await edit_markup(message, reply_markup=None)
     offset = max(0, min(callback_data.offset, 10_000))
-    await show_page(message, bot, session, user, settings, clock, search, offset, locale)
+    await show_page(message, bot, session, user, settings, clock, search, offset, locale, maps)
 
 
 async def open_button(
@@ -420,6 +433,10 @@ async def qr_button(
         BufferedInputFile(png, filename=f"offer_{offer.id}.png"),
         caption=t("offers.qr.caption", title=escape(offer.title)),
     )
+    poster, caption = await poster_document(
+        bot, DeepLink(DeepLinkKind.OFFER, offer.id), offer.title, offer.address or ""
+    )
+    await bot.send_document(query.from_user.id, poster, caption=caption)
 
 
 async def report_button(query: CallbackQuery, callback_data: OfferCb) -> None:

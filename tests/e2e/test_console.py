@@ -47,6 +47,7 @@ from bot.services.demo.actions import DEMO_USER_BASE
 from bot.standin import BotApiStandIn, TgUser
 from bot.ui.i18n import Translator, create_translator
 from bot.ui.keyboards import MAIN_MENU_KEYS
+from models import MakerCategory
 
 Step = str | None | Callable[[str], str] | Callable[[str], Awaitable[str]]
 _BOX = re.compile(r"[│╭╮╰╯─┃]")
@@ -798,3 +799,18 @@ async def test_the_readme_console_tour_runs_as_written(
     sam, after = screen.split("You are now Sam", 1)[1].split("You are now Léa", 1)
     assert "Announcement #1" in sam or "#1" in sam
     assert "Grand nettoyage du campus samedi à 10 h !" in after
+
+
+async def test_the_makers_map_in_the_console_and_another_category(
+    tmp_path: Path, translator: Translator
+) -> None:
+    # The list comes under its map (a photo saved to console-files); a category button
+    # (the 14th: after the menu keyboard's six, five makers, "more" and "all") redraws
+    # both in place.
+    screen, _ = await chat(tmp_path, ["/makers", "@Nancy", "14", ":quit"], language="en")
+    maps = sorted((tmp_path / FILES_DIR).glob("*makers*"))
+    assert len(maps) == 2, screen
+    assert all(Image.open(path).size == (960, 720) for path in maps)
+    assert plain(translator.t("errors.apology", "en")) not in screen
+    first = translator.t(f"makers.category.{next(iter(MakerCategory)).value}", "en")
+    assert plain(translator.t("makers.list.filter_category", "en", category=first)) in screen

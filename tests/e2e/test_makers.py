@@ -193,7 +193,7 @@ async def test_category_filter_buttons_and_command_argument(
     _, listing = await share(tg, ALICE, *BORDEAUX)
     jewellery = tr.t("makers.category.jewellery", "fr")
     (edited,) = await tg.click(ALICE, listing, jewellery)
-    assert edited.method == "editMessageText"
+    assert edited.method == "editMessageMedia"  # the list and its map, together
     assert items(edited) == expected_lines(*AS_SHARED, "fr", "jewellery")[:5]
     assert all(jewellery in line for line in items(edited))
     assert f"✓ {jewellery}" in [label for row in buttons(edited) for label, _ in row]

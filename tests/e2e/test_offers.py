@@ -220,7 +220,7 @@ async def test_post_find_reserve_confirm_with_alerts(
     _, header, found = await share(tg, BOB, 44.84, -0.58, count=3)
     assert header.text == text("offers.list.header", "en", place=tr.t("offers.list.here", "en"))
     assert found.method == "sendPhoto"
-    assert found.text.startswith("Pain <de> la veille")
+    assert found.text.startswith("1. Pain <de> la veille")  # pin 1 of the map
     assert "⏰" not in found.text
     since = tg.mark()
     reserved, venue = await tg.click(BOB, found, tr.t("offers.button.reserve", "en"), count=2)

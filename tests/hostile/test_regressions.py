@@ -80,7 +80,7 @@ async def test_tapping_the_shown_category_again_edits_nothing_and_fails_nothing(
         since = server.mark()
         server.push_location(MALLORY, 44.8378, -0.5792)
         _noted, listing = await server.wait_for(
-            ("sendMessage",), chat_id=MALLORY.id, count=2, since=since
+            ("sendMessage", "sendPhoto"), chat_id=MALLORY.id, count=2, since=since
         )
         category = next(
             data

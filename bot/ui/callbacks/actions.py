@@ -8,6 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 
 from bot.services.catalogue import ActionCategory
 from bot.ui.callbacks.fields import DbInt
+from bot.ui.pictures.cards import CardFormat
 
 
 class ActCategoryCb(CallbackData, prefix="ac"):
@@ -49,6 +50,7 @@ class ChallengeAction(StrEnum):
     LEAVE = "l"
     DELETE = "d"
     CONFIRM_DELETE = "dd"
+    CARD = "c"
 
 
 class ChallengeCb(CallbackData, prefix="ch"):
@@ -62,3 +64,9 @@ class TeamJoinCb(CallbackData, prefix="tj"):
 
 class TeamLeaveCb(CallbackData, prefix="tx"):
     team_id: DbInt
+
+
+class MeCardCb(CallbackData, prefix="mec"):
+    """/me's card in another shape (the story format)."""
+
+    shape: CardFormat

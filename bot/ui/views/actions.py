@@ -20,6 +20,7 @@ from bot.services.actions import LogResult, MyFigures, index_of
 from bot.services.catalogue import ActionCategory, Catalogue, EcoAction, default_catalogue
 from bot.services.challenges import ChallengeView, Contributors
 from bot.services.contests import Membership
+from bot.services.deeplinks import DeepLink, DeepLinkKind
 from bot.services.leaderboard import Leaderboard
 from bot.ui.callbacks.actions import (
     ActCategoryCb,
@@ -36,6 +37,7 @@ from bot.ui.callbacks.actions import (
 from bot.ui.formatting import escape, progress_bar, truncate
 from bot.ui.i18n import Translator, current_translator, t
 from bot.ui.pictures import PictureTexts
+from bot.ui.views.share import share_button
 from models import Challenge
 
 LIST_PLEDGE_LIMIT = 120
@@ -313,12 +315,17 @@ def challenge_keyboard(view: ChallengeView, organiser: bool) -> InlineKeyboardMa
         text=t("challenges.button.all"),
         callback_data=ChallengeCb(action=ChallengeAction.LIST, id=0),
     )
+    builder.button(
+        text=t("challenges.button.card"),
+        callback_data=ChallengeCb(action=ChallengeAction.CARD, id=challenge_id),
+    )
     if organiser:
         builder.button(
             text=t("challenges.button.delete"),
             callback_data=ChallengeCb(action=ChallengeAction.DELETE, id=challenge_id),
         )
     builder.adjust(1)
+    builder.row(share_button(DeepLink(DeepLinkKind.JOIN, challenge_id)))
     return builder.as_markup()
 
 

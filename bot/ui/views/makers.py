@@ -10,12 +10,14 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.services import makers
+from bot.services.deeplinks import DeepLink, DeepLinkKind
 from bot.services.geo.distance import format_distance
 from bot.services.makers import NearbyPage
 from bot.ui.callbacks.makers import MakerAction, MakerCb, MakersListAction, MakersListCb
 from bot.ui.callbacks.offers import OfferAction, OfferCb
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import t
+from bot.ui.views.share import share_button
 from models import Maker, MakerCategory
 
 PAGE_SIZE = 5
@@ -69,6 +71,7 @@ def card_keyboard(maker: Maker, favourite: bool) -> InlineKeyboardMarkup:
         callback_data=OfferCb(action=OfferAction.MAKER, offer_id=maker.id),
     )
     builder.adjust(1, 2, 1)
+    builder.row(share_button(DeepLink(DeepLinkKind.MAKER, maker.id)))
     return builder.as_markup()
 
 

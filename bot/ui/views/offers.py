@@ -13,6 +13,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.core.settings import Settings
 from bot.services import offers
+from bot.services.deeplinks import DeepLink, DeepLinkKind
 from bot.services.geo.distance import format_distance
 from bot.ui.callbacks.offers import (
     OfferAction,
@@ -22,6 +23,7 @@ from bot.ui.callbacks.offers import (
 )
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import t
+from bot.ui.views.share import share_button
 from models import Offer, User
 
 CAPTION_DESCRIPTION = 500
@@ -58,8 +60,11 @@ def card_text(
     distance_km: float | None = None,
     locale: str = "fr",
     description_limit: int = TEXT_DESCRIPTION,
+    number: int | None = None,
 ) -> str:
-    lines = [f"<b>{escape(offer.title)}</b> · {category_label(offer.category)}"]
+    # `number`: its pin on the list's map.
+    mark = f"{number}. " if number is not None else ""
+    lines = [f"{mark}<b>{escape(offer.title)}</b> · {category_label(offer.category)}"]
     if offer.description:
         lines += ["", escape(truncate(offer.description, description_limit)), ""]
     lines.append(t("offers.card.quantity", left=offer.quantity_left, total=offer.quantity_total))
@@ -94,6 +99,8 @@ def card_keyboard(offer: Offer, now: datetime, viewer_id: int) -> InlineKeyboard
             callback_data=OfferCb(action=OfferAction.REPORT, offer_id=offer.id),
         )
     builder.adjust(1, 2)
+    if offers.is_available(offer, now):
+        builder.row(share_button(DeepLink(DeepLinkKind.OFFER, offer.id)))
     return builder.as_markup()
 
 
@@ -107,6 +114,7 @@ async def send_card(
     *,
     distance_km: float | None = None,
     locale: str = "fr",
+    number: int | None = None,
 ) -> None:
     """With its photo when it has one (the caption then holds a shorter description)."""
     keyboard = card_keyboard(offer, now, viewer_id)
@@ -118,10 +126,11 @@ async def send_card(
             distance_km=distance_km,
             locale=locale,
             description_limit=CAPTION_DESCRIPTION,
+            number=number,
         )
         await bot.send_photo(chat_id, offer.photo_file_id, caption=caption, reply_markup=keyboard)
         return
-    text = card_text(offer, zone, now, distance_km=distance_km, locale=locale)
+    text = card_text(offer, zone, now, distance_km=distance_km, locale=locale, number=number)
     await bot.send_message(chat_id, text, reply_markup=keyboard)
 
 

@@ -9,28 +9,30 @@ a small palette: about 20 KB, drawn in under 100 ms (callers run it in a thread)
 
 from __future__ import annotations
 
-import io
-import math
 from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-WIDTH = 1080
-SCALE = 2
-MARGIN = 64
-BACKGROUND = (243, 248, 241)
-CARD = (255, 255, 255)
-INK = (27, 58, 31)
-MUTED = (90, 107, 93)
-GREEN = (46, 125, 50)
-BAR_BACK = (220, 232, 216)
-BAR_FILL = (67, 160, 71)
-BAR_DONE = (249, 168, 37)
-PLEDGE_EDGE = (200, 230, 201)
-LEAF = (129, 199, 132)
-LEAF_SIZE = 84
+from bot.ui.pictures.common import (
+    BACKGROUND,
+    BAR_BACK,
+    BAR_DONE,
+    BAR_FILL,
+    CARD,
+    GREEN,
+    INK,
+    LEAF_SIZE,
+    MARGIN,
+    MUTED,
+    PLEDGE_EDGE,
+    SCALE,
+    WIDTH,
+    font,
+    leaf,
+    png,
+    width_of,
+    wrap,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,66 +48,6 @@ class PictureTexts:
     pledge_label: str | None = None
     pledge: str | None = None
     status: str | None = None
-
-
-@cache
-def font(weight: str, size: int) -> ImageFont.FreeTypeFont:
-    path = files("font_source_sans_pro") / "files" / f"SourceSansPro-{weight}.ttf"
-    with path.open("rb") as handle:
-        return ImageFont.truetype(io.BytesIO(handle.read()), size * SCALE)
-
-
-def _width(text: str, face: ImageFont.FreeTypeFont) -> float:
-    return face.getlength(text)
-
-
-def wrap(text: str, face: ImageFont.FreeTypeFont, width: float, max_lines: int) -> list[str]:
-    """Words on at most `max_lines` lines `width` wide; an ellipsis marks a cut."""
-    words = text.split()
-    lines: list[str] = []
-    taken = 0
-    while taken < len(words) and len(lines) < max_lines:
-        line = words[taken]
-        taken += 1
-        while taken < len(words) and _width(f"{line} {words[taken]}", face) <= width:
-            line = f"{line} {words[taken]}"
-            taken += 1
-        lines.append(line)
-    if taken < len(words):
-        lines[-1] = _fit(lines[-1] + "…", face, width)
-    return [_fit(line, face, width) for line in lines]
-
-
-def _fit(line: str, face: ImageFont.FreeTypeFont, width: float) -> str:
-    """The line, cut with an ellipsis if wider than `width` (one very long word)."""
-    if _width(line, face) <= width:
-        return line
-    line = line.removesuffix("…")
-    while line and _width(line.rstrip() + "…", face) > width:
-        line = line[:-1]
-    return line.rstrip() + "…"
-
-
-def _leaf(draw: ImageDraw.ImageDraw, x: float, y: float, size: float) -> None:
-    """A leaf pointing up and right: a lens between two corners of the box, a vein, a stem."""
-    steps = 48
-    base = (x + size * 0.12, y + size * 0.88)
-    tip = (x + size * 0.95, y + size * 0.05)
-    dx, dy = tip[0] - base[0], tip[1] - base[1]
-    length = math.hypot(dx, dy)
-    nx, ny = -dy / length, dx / length
-    half_width = size * 0.3
-    outline: list[tuple[float, float]] = []
-    for side in (1, -1):
-        indices = range(steps + 1) if side == 1 else range(steps, -1, -1)
-        for i in indices:
-            t = i / steps
-            bulge = half_width * math.sin(math.pi * t) ** 0.9 * side
-            outline.append((base[0] + dx * t + nx * bulge, base[1] + dy * t + ny * bulge))
-    draw.polygon(outline, fill=LEAF)
-    width = max(1, int(size / 22))
-    draw.line((base[0], base[1], base[0] + dx * 0.85, base[1] + dy * 0.85), fill=GREEN, width=width)
-    draw.line((base[0], base[1], x, y + size), fill=GREEN, width=width)
 
 
 def progress_picture(texts: PictureTexts, fraction: float) -> bytes:
@@ -128,7 +70,7 @@ def progress_picture(texts: PictureTexts, fraction: float) -> bytes:
     # Drawn on a canvas tall enough for everything, then cropped below the last item.
     image = Image.new("RGB", (WIDTH * s, 1000 * s), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    _leaf(draw, (WIDTH - MARGIN - LEAF_SIZE) * s, 40 * s, LEAF_SIZE * s)
+    leaf(draw, (WIDTH - MARGIN - LEAF_SIZE) * s, 40 * s, LEAF_SIZE * s)
 
     y = 60 * s
     draw.text((MARGIN * s, y), texts.brand.upper(), font=brand_font, fill=GREEN)
@@ -141,7 +83,7 @@ def progress_picture(texts: PictureTexts, fraction: float) -> bytes:
     y += 60 * s
 
     draw.text((MARGIN * s, y), texts.count, font=count_font, fill=GREEN)
-    count_width = _width(texts.count, count_font)
+    count_width = width_of(texts.count, count_font)
     draw.text((MARGIN * s + count_width + 16 * s, y + 48 * s), texts.unit, font=unit_font, fill=INK)
     y += 130 * s
 
@@ -149,7 +91,7 @@ def progress_picture(texts: PictureTexts, fraction: float) -> bytes:
     bar_height = 44 * s
     radius = bar_height // 2
     left, right = MARGIN * s, (WIDTH - MARGIN) * s
-    percent_width = _width(texts.percent, percent_font)
+    percent_width = width_of(texts.percent, percent_font)
     bar_right = right - int(percent_width) - 24 * s
     draw.rounded_rectangle((left, y, bar_right, y + bar_height), radius=radius, fill=BAR_BACK)
     filled = min(max(fraction, 0.0), 1.0)
@@ -193,7 +135,4 @@ def progress_picture(texts: PictureTexts, fraction: float) -> bytes:
     # Crop and halve in one step (a box filter is all a 2x supersample needs), then a
     # small palette: flat colours and their smoothed edges fit in it.
     picture = image.reduce(s, box=(0, 0, WIDTH * s, height * s))
-    palette = picture.quantize(colors=96, method=Image.Quantize.FASTOCTREE)
-    buffer = io.BytesIO()
-    palette.save(buffer, format="PNG", compress_level=6)
-    return buffer.getvalue()
+    return png(picture)
