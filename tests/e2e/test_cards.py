@@ -20,7 +20,7 @@ from bot.standin import BotApiStandIn, RecordedCall
 from models import Maker
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
-from tests.support.texts import text, tr
+from tests.support.texts import counted, text, tr
 
 from .test_actions import ALICE, BOB, ORGANISER, make_challenge
 from .test_makers import with_demo_makers
@@ -52,7 +52,15 @@ async def test_me_is_a_card_to_post_in_two_shapes(tg: BotApiStandIn, app: Runnin
     (card,) = await tg.reply_to(ALICE, "/me")
     assert card.method == "sendPhoto"
     assert image_of(card, "photo").size == (1080, 1080)
-    figures = text("me.text", "fr", week=1, week_co2="3,9", streak=1, total_actions=1, co2="3,9")
+    figures = text(
+        "me.text",
+        "fr",
+        week=counted("count.eco_actions", 1),
+        week_co2="3,9",
+        streak=counted("count.weeks", 1),
+        total_actions=counted("count.eco_actions", 1),
+        co2="3,9",
+    )
     assert figures in card.text
     # Naming oneself edits the caption under the picture.
     (named,) = await tg.click(ALICE, card, tr.t("me.button.show_name", "fr"))

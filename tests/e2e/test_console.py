@@ -808,7 +808,7 @@ async def test_the_makers_map_in_the_console_and_another_category(
     # (the 14th: after the menu keyboard's six, five makers, "more" and "all") redraws
     # both in place.
     screen, _ = await chat(tmp_path, ["/makers", "@Nancy", "14", ":quit"], language="en")
-    maps = sorted((tmp_path / FILES_DIR).glob("*makers*"))
+    maps = sorted((tmp_path / FILES_DIR).glob("*.png"))
     assert len(maps) == 2, screen
     assert all(Image.open(path).size == (960, 720) for path in maps)
     assert plain(translator.t("errors.apology", "en")) not in screen

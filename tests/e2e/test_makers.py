@@ -34,7 +34,7 @@ from bot.worker.background import BackgroundTiming
 from models import InboxStatus, InboxUpdate, Maker, MakerStatus, OutboxMessage
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
-from tests.support.texts import text, tr
+from tests.support.texts import counted, text, tr
 
 ALICE = TgUser(id=2001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=2002, first_name="Bob", language_code="en")
@@ -331,7 +331,7 @@ async def test_register_approve_then_find(
 
     # The organiser approves; Carol is told in English, by the sender, from the outbox.
     header, item = await tg.reply_to(ORGANISER, "/moderation", count=2)
-    assert header.text == text("moderation.header", "fr", count=1)
+    assert header.text == text("moderation.header", "fr", count=counted("count.listings", 1))
     assert "Atelier <Carol> & Co" in item.text
     since = tg.mark()
     await tg.click(ORGANISER, item, tr.t("moderation.button.approve", "fr"), count=2)
