@@ -34,6 +34,18 @@ app.add_typer(import_app, name="import")
 
 console = Console()
 T = TypeVar("T")
+# Set by --verbose: Alembic's step-by-step notes are shown (otherwise only its warnings).
+_verbose = False
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also show the migrations' step-by-step log.")
+    ] = False,
+) -> None:
+    global _verbose
+    _verbose = verbose
 
 
 def _settings() -> Settings:
@@ -42,6 +54,9 @@ def _settings() -> Settings:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic says eight lines of INFO on every start ("Context impl SQLiteImpl"…): what
+    # matters is already in our own log (the revision, the demo data).
+    logging.getLogger("alembic").setLevel(logging.DEBUG if _verbose else logging.WARNING)
     return settings
 
 

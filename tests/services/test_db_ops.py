@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from typer.testing import CliRunner
 import models
 from bot.app.cli import app as cli
 from bot.app.demo import load_demo_into
-from bot.core.settings import Settings
+from bot.core.settings import PROJECT_ROOT, Settings
 from bot.services import inbox
 from bot.services.inbox import ReceivedUpdate
 from bot.services.makers import exhaustive_nearest_ids, nearest_ids
@@ -274,3 +277,26 @@ async def test_inbox_rows_survive_the_copy_as_pending(tmp_path: Path) -> None:
             assert await inbox.backlog(session) == 29
     finally:
         await engine.dispose()
+
+
+def test_cli_keeps_alembic_quiet_unless_verbose(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'quiet.db'}",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    command = [sys.executable, "-m", "bot.app.cli"]
+    quiet = subprocess.run(
+        [*command, "db", "upgrade"], env=env, capture_output=True, text=True, check=True
+    )
+    assert "Running upgrade" not in quiet.stderr and "Context impl" not in quiet.stderr
+    assert "revision" in quiet.stdout
+    (tmp_path / "quiet.db").unlink()
+    verbose = subprocess.run(
+        [*command, "--verbose", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Running upgrade" in verbose.stderr
