@@ -80,8 +80,10 @@ async def moderation_command(
     )
     if waiting:
         await message.answer(t("moderation.header", count=counted("count.listings", total)))
+    owners = await makers.owner_names(session, waiting)
     for maker in waiting:
-        text = t("moderation.item", id=maker.id, owner=maker.owner_id or "-") + "\n\n"
+        text = t("moderation.item", id=maker.id, owner=maker_views.owner_link(maker, owners))
+        text += "\n\n"
         await message.answer(text + maker_views.card_text(maker), reply_markup=_buttons(maker.id))
     reported = await send_reported_offers(message, session, user, settings, clock)
     proposed = await event_views.send_proposals(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +29,7 @@ from bot.services import drafts
 from bot.services.geo.distance import MAX_DISTANCE_KM, Box, Origin, cap_boxes, haversine_sql
 from bot.services.geo.geocoding import normalize_name, validate_coordinates
 from bot.services.users import require_organiser
-from models import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus
+from models import Maker, MakerCategory, MakerFavourite, MakerSource, MakerStatus, User
 from models.maker import GEO_CELL_COLUMNS, geo_cell_column, geo_cell_row
 
 INITIAL_RADIUS_KM = 2.0
@@ -502,6 +502,15 @@ async def pending_listings(
     total = await session.scalar(select(func.count()).select_from(Maker).where(waiting))
     query = select(Maker).where(waiting).order_by(Maker.updated_at, Maker.id).limit(limit)
     return list((await session.scalars(query)).all()), int(total or 0)
+
+
+async def owner_names(session: AsyncSession, makers: Iterable[Maker]) -> dict[int, str]:
+    """The first names of the people who submitted these listings, by Telegram id."""
+    owners = {maker.owner_id for maker in makers if maker.owner_id is not None}
+    if not owners:
+        return {}
+    rows = await session.execute(select(User.id, User.first_name).where(User.id.in_(owners)))
+    return {user_id: name for user_id, name in rows.all()}
 
 
 async def _pending(session: AsyncSession, maker_id: int) -> Maker:

@@ -333,6 +333,9 @@ async def test_register_approve_then_find(
     header, item = await tg.reply_to(ORGANISER, "/moderation", count=2)
     assert header.text == text("moderation.header", "fr", count=counted("count.listings", 1))
     assert "Atelier <Carol> & Co" in item.text
+    # Who submitted it, by name, as a mention the organiser can open.
+    assert f"proposée par {CAROL.first_name}" in item.text and "Telegram" not in item.text
+    assert f'href="tg://user?id={CAROL.id}"' in str(item.params["text"])
     since = tg.mark()
     await tg.click(ORGANISER, item, tr.t("moderation.button.approve", "fr"), count=2)
     (told,) = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since)

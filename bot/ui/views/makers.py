@@ -144,3 +144,12 @@ def page_view(
         )
     builder.adjust(*sizes, 3)
     return "\n".join(lines), builder.as_markup()
+
+
+def owner_link(maker: Maker, names: dict[int, str]) -> str:
+    """Who submitted a listing, as a mention the moderator can open (Telegram shows the
+    person's profile), or a dash for an imported one."""
+    if maker.owner_id is None:
+        return "—"
+    name = names.get(maker.owner_id) or t("moderation.owner_unknown")
+    return f'<a href="tg://user?id={maker.owner_id}">{escape(name)}</a>'
