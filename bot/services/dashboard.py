@@ -483,6 +483,7 @@ async def export_file(
     now: datetime,
     tz: tzinfo,
     folder: Path,
+    style: reports.CsvStyle = reports.COMMA_STYLE,
 ) -> reports.ExportFile:
     """One of `/export`'s files (the same content), written into `folder`."""
     if kind not in EXPORT_KINDS:
@@ -490,7 +491,7 @@ async def export_file(
     await require_organiser(session, actor_id, organiser_ids)
     await roll_over(session, now, tz)
     if kind == "contest_standings":
-        return await reports.export_contest_standings(session, folder)
+        return await reports.export_contest_standings(session, folder, style)
     if kind == "challenge_progress":
-        return await reports.export_challenge_weeks(session, folder)
-    return await reports.export_action_log(session, folder)
+        return await reports.export_challenge_weeks(session, folder, style)
+    return await reports.export_action_log(session, folder, style)

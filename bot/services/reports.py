@@ -128,21 +128,52 @@ async def stats(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CsvStyle:
+    """How a spreadsheet program of a language reads a CSV file it is given: French ones
+    (Excel, LibreOffice in French) split columns on ";" and read "2,5" as a number; with
+    commas the whole file landed in one column."""
+
+    delimiter: str
+    decimal: str
+
+
+COMMA_STYLE = CsvStyle(",", ".")
+SEMICOLON_STYLE = CsvStyle(";", ",")
+
+
+def csv_style(locale: str) -> CsvStyle:
+    return SEMICOLON_STYLE if locale == "fr" else COMMA_STYLE
+
+
+def _number(value: float | Decimal, decimal: str) -> str:
+    text = format(value, "f") if isinstance(value, Decimal) else str(value)
+    return text.replace(".", decimal)
+
+
 class _CsvFile:
     """A CSV written row by row to disk (an export of a million logs never sits in
     memory), gzipped when it would be too big for a Telegram document."""
 
-    def __init__(self, folder: Path, name: str, header: Sequence[str]) -> None:
+    def __init__(
+        self, folder: Path, name: str, header: Sequence[str], style: CsvStyle = COMMA_STYLE
+    ) -> None:
         self.name = name
         self.path = folder / name
+        self._style = style
         # utf-8-sig: spreadsheet programs then read the accents right.
         self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
-        self._writer = csv.writer(self._handle, lineterminator="\n")
+        self._writer = csv.writer(self._handle, delimiter=style.delimiter, lineterminator="\n")
         self._writer.writerow(header)
         self.rows = 0
 
     def write(self, row: Sequence[object]) -> None:
-        self._writer.writerow(row)
+        self._writer.writerow(
+            [
+                _number(value, self._style.decimal) if isinstance(value, float | Decimal) else value
+                for value in row
+            ]
+        )
         self.rows += 1
 
     def close(self) -> ExportFile:
@@ -156,7 +187,9 @@ class _CsvFile:
         return ExportFile(packed.name, packed, self.rows)
 
 
-async def export_contest_standings(session: AsyncSession, folder: Path) -> ExportFile:
+async def export_contest_standings(
+    session: AsyncSession, folder: Path, style: CsvStyle = COMMA_STYLE
+) -> ExportFile:
     weeks = (
         await session.execute(
             select(WeekTeamTotal.contest_id, WeekTeamTotal.week_start)
@@ -176,7 +209,7 @@ async def export_contest_standings(session: AsyncSession, folder: Path) -> Expor
         "active_members",
         "actions_per_active_member",
     ]
-    out = _CsvFile(folder, "contest_standings.csv", header)
+    out = _CsvFile(folder, "contest_standings.csv", header, style)
     for contest_id, week in weeks:
         contest = contests[contest_id]
         board = await team_board(session, contest, week, limit=10**6)
@@ -197,7 +230,9 @@ async def export_contest_standings(session: AsyncSession, folder: Path) -> Expor
     return out.close()
 
 
-async def export_challenge_weeks(session: AsyncSession, folder: Path) -> ExportFile:
+async def export_challenge_weeks(
+    session: AsyncSession, folder: Path, style: CsvStyle = COMMA_STYLE
+) -> ExportFile:
     result = await session.execute(
         select(Challenge, ChallengeWeek)
         .join(ChallengeWeek, ChallengeWeek.challenge_id == Challenge.id)
@@ -213,7 +248,7 @@ async def export_challenge_weeks(session: AsyncSession, folder: Path) -> ExportF
         "week_status",
         "challenge_status",
     ]
-    out = _CsvFile(folder, "challenge_progress.csv", header)
+    out = _CsvFile(folder, "challenge_progress.csv", header, style)
     for challenge, week in result:
         out.write(
             [
@@ -230,7 +265,9 @@ async def export_challenge_weeks(session: AsyncSession, folder: Path) -> ExportF
     return out.close()
 
 
-async def export_action_log(session: AsyncSession, folder: Path) -> ExportFile:
+async def export_action_log(
+    session: AsyncSession, folder: Path, style: CsvStyle = COMMA_STYLE
+) -> ExportFile:
     """One row per logged action; the person is a pseudonym, the place private or group."""
     statement = (
         select(
@@ -258,7 +295,7 @@ async def export_action_log(session: AsyncSession, folder: Path) -> ExportFile:
         "logged_in",
         "team_ids",
     ]
-    out = _CsvFile(folder, "action_log.csv", header)
+    out = _CsvFile(folder, "action_log.csv", header, style)
     # A log counting for several teams comes as consecutive rows: held until complete.
     pending: list[str] | None = None
     last_id: int | None = None
@@ -276,7 +313,7 @@ async def export_action_log(session: AsyncSession, folder: Path) -> ExportFile:
             row.week_start.isoformat(),
             row.action_slug,
             row.category,
-            f"{kg(row.co2e_g):f}",
+            kg(row.co2e_g),
             "group" if row.chat_id < 0 else "private",
             "" if row.team_id is None else str(row.team_id),
         ]
@@ -292,12 +329,14 @@ async def export_all(
     now: datetime,
     tz: tzinfo,
     folder: Path,
+    style: CsvStyle = COMMA_STYLE,
 ) -> list[ExportFile]:
-    """Write the three CSV files into `folder` (the caller's to clean up)."""
+    """Write the three CSV files into `folder` (the caller's to clean up), in the style the
+    organiser's spreadsheet program reads (csv_style)."""
     await require_organiser(session, actor_id, organiser_ids)
     await roll_over(session, now, tz)
     return [
-        await export_contest_standings(session, folder),
-        await export_challenge_weeks(session, folder),
-        await export_action_log(session, folder),
+        await export_contest_standings(session, folder, style),
+        await export_challenge_weeks(session, folder, style),
+        await export_action_log(session, folder, style),
     ]

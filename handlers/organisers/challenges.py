@@ -622,10 +622,17 @@ async def export(
     user: User,
     clock: Clock,
     settings: Settings,
+    locale: str,
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="greenhood-export-") as folder:
         files = await reports.export_all(
-            session, user.id, settings.organiser_ids, clock.now(), settings.tz, Path(folder)
+            session,
+            user.id,
+            settings.organiser_ids,
+            clock.now(),
+            settings.tz,
+            Path(folder),
+            reports.csv_style(locale),
         )
         for file in files:
             kind = file.name.split(".")[0]

@@ -528,21 +528,25 @@ async def test_export_rows_add_up_to_stats(
         call.result["document"]["file_name"]: call.files["document"].decode("utf-8-sig")
         for call in documents
     }
-    log = list(csv.DictReader(io.StringIO(files["action_log.csv"])))
+    # The organiser reads French: columns split on ";" and decimal commas, which is what
+    # French spreadsheet programs read (with "," the whole file sat in one column).
+    assert files["action_log.csv"].splitlines()[0].count(";") == 7
+    log = list(csv.DictReader(io.StringIO(files["action_log.csv"]), delimiter=";"))
     assert len(log) == 4
-    assert sum(float(row["co2e_kg"]) for row in log) == pytest.approx(27.9)
+    assert sum(float(row["co2e_kg"].replace(",", ".")) for row in log) == pytest.approx(27.9)
+    assert any("," in row["co2e_kg"] for row in log)
     assert {row["logged_in"] for row in log} == {"private", "group"}
     assert len({row["person"] for row in log}) == 2
     assert not any(
         str(ALICE.id) in line or str(BOB.id) in line
         for line in files["action_log.csv"].splitlines()
     )
-    progress = list(csv.DictReader(io.StringIO(files["challenge_progress.csv"])))
+    progress = list(csv.DictReader(io.StringIO(files["challenge_progress.csv"]), delimiter=";"))
     assert [(row["week_start"], row["total"], row["week_status"]) for row in progress] == [
         ("2026-01-05", "1", "archived"),
         ("2026-01-12", "1", "in progress"),
     ]
-    standings = list(csv.DictReader(io.StringIO(files["contest_standings.csv"])))
+    standings = list(csv.DictReader(io.StringIO(files["contest_standings.csv"]), delimiter=";"))
     assert [(row["week_start"], row["actions"]) for row in standings] == [
         ("2026-01-05", "1"),
         ("2026-01-12", "1"),

@@ -165,7 +165,8 @@ async def test_downloads_are_the_exports_behind_a_short_lived_link(site: Site) -
     assert status == 200
     assert headers["Content-Disposition"] == 'attachment; filename="action_log.csv"'
     assert headers["Content-Type"] == "text/csv; charset=utf-8"
-    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    # The default language is French: ";" between columns (csv_style).
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:3] == ["person", "logged_at_utc", "week_start"]
     assert len(rows) == 1 + 34
     # Another file with the same token, a changed token, or too late: refused.

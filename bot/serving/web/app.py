@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.clock import Clock
 from bot.core.metrics import Metrics, metrics_handler
 from bot.core.settings import Settings
-from bot.services import dashboard, inbox, users
+from bot.services import dashboard, inbox, reports, users
 from bot.serving.metrics import count_webhook_updates
 from bot.serving.web import auth, pages
 from bot.ui.i18n import Translator
@@ -179,6 +179,7 @@ class _Handlers:
                         now,
                         self.settings.tz,
                         Path(folder),
+                        reports.csv_style(self.settings.default_language),
                     )
                 except users.NotOrganiserError:
                     return self._deny(auth.Denied(403, "not_organiser"))
