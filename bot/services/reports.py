@@ -297,7 +297,7 @@ async def export_action_log(
     ]
     out = _CsvFile(folder, "action_log.csv", header, style)
     # A log counting for several teams comes as consecutive rows: held until complete.
-    pending: list[str] | None = None
+    pending: list[object] | None = None
     last_id: int | None = None
     result = await session.stream(statement.execution_options(yield_per=5000))
     async for row in result:
