@@ -6,15 +6,21 @@ feature recognised."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ui.commands import Scope, command
+from bot.core.settings import Settings
+from bot.services import users
+from bot.ui.commands import CommandSpec, Scope, command
 from bot.ui.filters import Magic
 from bot.ui.i18n import t
 from bot.ui.keyboards import main_menu
+from bot.ui.views.help import help_text
 from bot.ui.views.start import greet
 
 COMMANDS = [
@@ -30,13 +36,25 @@ async def start(message: Message, command: CommandObject, state: FSMContext) -> 
         await message.answer(t("deeplink.invalid"))
 
 
-async def help_command(message: Message) -> None:
-    await message.answer(t("help.text"), reply_markup=main_menu())
+async def help_command(
+    message: Message,
+    commands: Sequence[CommandSpec],
+    session: AsyncSession,
+    settings: Settings,
+) -> None:
+    """Every command of this kind of chat, grouped; an organiser's own on top."""
+    group = message.chat.type != "private"
+    organiser = (
+        not group
+        and message.from_user is not None
+        and await users.is_organiser(session, message.from_user.id, settings.organiser_ids)
+    )
+    text = help_text(commands, organiser=organiser, group=group)
+    await message.answer(text, reply_markup=None if group else main_menu())
 
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(Magic(F.chat.type == "private"))
-    router.message.register(start, CommandStart())
+    router.message.register(start, CommandStart(), Magic(F.chat.type == "private"))
     router.message.register(help_command, Command("help"))
     return router

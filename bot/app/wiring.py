@@ -104,6 +104,8 @@ def create_dispatcher(
         translator=translator,
         clock=clock,
         geocoder=create_geocoder(settings.geocoder),
+        # Every command of the menus, for /help (the same list Telegram's menu gets).
+        commands=get_commands(),
         # None where no job store is reachable (the terminal chat): scheduled broadcasts
         # then rely on the worker's sweep of the broadcasts table.
         scheduler=scheduler,

@@ -15,14 +15,16 @@ from sqlalchemy import select
 
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
-from bot.standin import BotApiStandIn, TgUser, buttons, reply_keyboard
+from bot.standin import BotApiStandIn, TgChat, TgUser, buttons, reply_keyboard
 from models import User
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
-from tests.support.texts import text, tr
+from tests.support.texts import counted, text, tr
 
 ALICE = TgUser(id=1001, first_name="Alice", language_code="fr")
 BOB = TgUser(id=1002, first_name="Bob", language_code="en-GB")
+ORGANISER = TgUser(id=1009, first_name="Orla", language_code="fr")
+GROUP = TgChat(id=-100555, title="Campus")
 NO_LANG = TgUser(id=1003, first_name="Zed", language_code=None)
 
 
@@ -137,7 +139,7 @@ async def test_language_switch_persists_and_overrides_telegram(
     )
     # Telegram still says French, the person's choice wins from now on.
     (reply,) = await tg.reply_to(ALICE, "/help")
-    assert reply.text == text("help.text", "en")
+    assert reply.text.startswith(text("help.title", "en"))
     async with app.sessionmaker() as session:
         language = await session.scalar(select(User.language).where(User.id == ALICE.id))
     assert language == "en"
@@ -170,8 +172,35 @@ async def test_cancel_with_and_without_state(tg: BotApiStandIn, app: RunningBot)
 
 async def test_me_starts_at_zero(tg: BotApiStandIn, app: RunningBot) -> None:
     (reply,) = await tg.reply_to(BOB, "/me")
-    figures = text("me.text", "en", week=0, week_co2="0", streak=0, total_actions=0, co2="0")
+    figures = text(
+        "me.text",
+        "en",
+        week=counted("count.eco_actions", 0, "en"),
+        week_co2="0",
+        streak=counted("count.weeks", 0, "en"),
+        total_actions=counted("count.eco_actions", 0, "en"),
+        co2="0",
+    )
     assert reply.text == figures + "\n\n" + text("me.anonymous", "en")
+
+
+async def test_help_lists_what_this_person_can_do_here(
+    tg: BotApiStandIn, tmp_path: Path, clock: ManualClock
+) -> None:
+    """/help is complete and role-aware: a resident sees every private command by section,
+    an organiser the organisers' section too, a group its own commands."""
+    settings = make_settings(tmp_path, organiser_ids=frozenset({ORGANISER.id}))
+    async with running_bot(settings, tg, clock=clock):
+        (resident,) = await tg.reply_to(BOB, "/help")
+        (organiser,) = await tg.reply_to(ORGANISER, "/help")
+        (group,) = await tg.reply_to(BOB, "/help", chat=GROUP)
+    for command in ("/act", "/makers", "/offers", "/events", "/neighbours", "/forget", "/maker"):
+        assert command in resident.text, command
+    assert text("help.section.organisers", "en") not in resident.text
+    assert "/broadcast" not in resident.text and "/stats" not in resident.text
+    assert text("help.section.organisers", "fr") in organiser.text
+    assert "/broadcast" in organiser.text and "/export" in organiser.text
+    assert "/team" in group.text and "/act" in group.text and "/makers" not in group.text
 
 
 async def test_error_handler_apologises_and_bot_keeps_serving(
@@ -182,7 +211,7 @@ async def test_error_handler_apologises_and_bot_keeps_serving(
     assert "a handler failed" not in apology.text
     assert any("a handler failed" in str(r.exc_info) for r in caplog.records if r.exc_info)
     (reply,) = await tg.reply_to(BOB, "/help")
-    assert reply.text == text("help.text", "en")
+    assert reply.text.startswith(text("help.title", "en"))
 
 
 async def test_a_press_answered_before_the_failure_gets_the_apology_in_the_chat(
@@ -211,10 +240,10 @@ async def test_throttling_warns_once_then_recovers(
     assert [c.text for c in replies].count(text("throttle.slow_down", "fr")) == 1
     # Someone else is served meanwhile.
     (reply,) = await tg.reply_to(BOB, "/help")
-    assert reply.text == text("help.text", "en")
+    assert reply.text.startswith(text("help.title", "en"))
     clock.advance(timedelta(seconds=10))
     (reply,) = await tg.reply_to(ALICE, "/help")
-    assert reply.text == text("help.text", "fr")
+    assert reply.text.startswith(text("help.title", "fr"))
 
 
 @pytest.mark.parametrize(

@@ -218,15 +218,20 @@ async def burst_from_one_person_answered_in_order(cluster: Cluster) -> None:
         tg.push_text(CAROL, command)
     replies = await tg.wait_for("sendMessage", chat_id=CAROL.id, count=len(commands), since=since)
     expected = [
-        text("help.text", "en"),
+        text("help.title", "en"),
         text("settings.text", "en", language="English"),
         text("cancel.nothing", "en"),
         text("language.choose", "en"),
-        text("help.text", "en"),
+        text("help.title", "en"),
         text("settings.text", "en", language="English"),
         text("cancel.nothing", "en"),
     ]
-    assert [reply.text for reply in replies] == expected
+    # /help's answer is long: its title is enough to recognise it.
+    seen = [
+        text("help.title", "en") if reply.text.startswith(text("help.title", "en")) else reply.text
+        for reply in replies
+    ]
+    assert seen == expected
     assert {replica for _, replica in cluster.proxy.served} == {0, 1}
 
 

@@ -117,3 +117,11 @@ def test_plural_forms_follow_each_language(translator) -> None:  # type: ignore[
     en = [translator.tn("events.card.places_left", n, "en", count=n) for n in (0, 1, 2)]
     assert fr == ["0 place restante", "1 place restante", "2 places restantes"]
     assert en == ["0 places left", "1 place left", "2 places left"]
+
+
+def test_help_lists_every_command_in_a_section() -> None:
+    from bot.ui.views.help import SECTIONS
+    from handlers import get_commands
+
+    listed = {name for names in SECTIONS.values() for name in names}
+    assert {spec.name for spec in get_commands()} <= listed
