@@ -30,6 +30,7 @@ from bot.services.contests import (
 from bot.services.counters import bump, insert_missing
 from bot.services.users import require_organiser
 from models import (
+    ActionLog,
     ActionProfile,
     Challenge,
     ChallengeContribution,
@@ -38,6 +39,7 @@ from models import (
     ChallengeWeek,
     Contest,
     ContestStatus,
+    Team,
     User,
     WeekRollover,
 )
@@ -57,7 +59,16 @@ class ChallengeNotFoundError(LookupError):
 
 
 class NotEligibleError(PermissionError):
-    """The challenge's scope leaves this person out (not in its contest or team)."""
+    """The challenge's scope leaves this person out (not in its contest or team); says
+    which contest or team would let them in."""
+
+    def __init__(
+        self, challenge_id: int, scope: ChallengeScope, contest: str | None, team: str | None
+    ) -> None:
+        super().__init__(challenge_id)
+        self.scope = scope
+        self.contest = contest
+        self.team = team
 
 
 class InvalidDraftError(ValueError):
@@ -71,6 +82,9 @@ class ChallengeView:
     challenge: Challenge
     week_total: int
     joined: bool
+    # Whether this person may join it (an organiser sees every challenge, some of them for
+    # contests or teams they are not in: those offer no "join" that would refuse them).
+    eligible: bool = True
 
     @property
     def fraction(self) -> float:
@@ -175,12 +189,15 @@ async def visible_challenges(
     challenges = list(
         await session.scalars(select(Challenge).where(*_running(now)).order_by(Challenge.id))
     )
+    memberships = await member_teams(session, user_id)
     if not everything:
-        memberships = await member_teams(session, user_id)
         challenges = [c for c in challenges if is_eligible(c, memberships)]
     totals = await _week_totals(session, (c.id for c in challenges), week_of(now, tz))
     joined = await _joined_ids(session, user_id)
-    return [ChallengeView(c, totals.get(c.id, 0), c.id in joined) for c in challenges]
+    return [
+        ChallengeView(c, totals.get(c.id, 0), c.id in joined, is_eligible(c, memberships))
+        for c in challenges
+    ]
 
 
 async def running_challenge(session: AsyncSession, challenge_id: int, now: datetime) -> Challenge:
@@ -197,7 +214,8 @@ async def challenge_view(
     challenge = await running_challenge(session, challenge_id, now)
     totals = await _week_totals(session, [challenge.id], week_of(now, tz))
     joined = await session.get(ChallengeParticipant, (challenge.id, user_id)) is not None
-    return ChallengeView(challenge, totals.get(challenge.id, 0), joined)
+    eligible = is_eligible(challenge, await member_teams(session, user_id))
+    return ChallengeView(challenge, totals.get(challenge.id, 0), joined, eligible)
 
 
 async def join_challenge(
@@ -206,13 +224,71 @@ async def join_challenge(
     """Join a running challenge the person is eligible for; False if already in."""
     challenge = await running_challenge(session, challenge_id, now)
     if not is_eligible(challenge, await member_teams(session, user_id)):
-        raise NotEligibleError(challenge_id)
+        contest = await session.get(Contest, challenge.contest_id) if challenge.contest_id else None
+        team = await session.get(Team, challenge.team_id) if challenge.team_id else None
+        raise NotEligibleError(
+            challenge_id,
+            challenge.scope,
+            contest.name if contest else None,
+            team.name if team else None,
+        )
     # One person's updates are handled one at a time, so look-then-add cannot race.
     if await session.get(ChallengeParticipant, (challenge.id, user_id)) is not None:
         return False
     session.add(ChallengeParticipant(challenge_id=challenge.id, user_id=user_id, joined_at=now))
     await session.flush()
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierLogs:
+    """What joining added to a challenge: the person's logs of this week that it counts,
+    made before they joined (and the pledges that reached)."""
+
+    counted: int
+    pledges: list[PledgeMet]
+
+
+async def count_earlier_logs(
+    session: AsyncSession, challenge_id: int, user_id: int, now: datetime, tz: tzinfo
+) -> EarlierLogs:
+    """Someone who joins on Thursday has usually already acted this week: their logs of
+    this week that the challenge counts go into its total and their contribution. Only
+    what is not counted yet (leaving and joining again adds nothing twice)."""
+    challenge = await running_challenge(session, challenge_id, now)
+    if await session.get(ChallengeParticipant, (challenge.id, user_id)) is None:
+        return EarlierLogs(0, [])
+    week = week_of(now, tz)
+    logged = await session.scalar(
+        select(func.count())
+        .select_from(ActionLog)
+        .where(
+            ActionLog.user_id == user_id,
+            ActionLog.week_start == week,
+            ActionLog.action_slug.in_(challenge.action_slugs),
+            ActionLog.logged_at >= challenge.starts_at,
+        )
+    )
+    contribution = await session.get(ChallengeContribution, (challenge.id, week, user_id))
+    missing = int(logged or 0) - (contribution.actions if contribution else 0)
+    if missing <= 0:
+        return EarlierLogs(0, [])
+    (total,) = await bump(
+        session,
+        ChallengeWeek,
+        {"challenge_id": challenge.id, "week_start": week},
+        {"total": missing},
+        extra={"pledge_met": False},
+        returning=("total",),
+    )
+    await bump(
+        session,
+        ChallengeContribution,
+        {"challenge_id": challenge.id, "week_start": week, "user_id": user_id},
+        {"actions": missing},
+    )
+    reached = await _pledge_reached(session, challenge, week, total)
+    return EarlierLogs(missing, [reached] if reached else [])
 
 
 async def leave_challenge(
@@ -298,14 +374,23 @@ async def record_progress(
             {"actions": 1},
         )
         views.append(ChallengeView(challenge, total, True))
-        reached = challenge.pledge and total >= challenge.weekly_target
-        if reached and await _claim_pledge(session, challenge, week):
-            organiser = await session.get(User, challenge.created_by)
-            languages = (
-                (organiser.language, organiser.telegram_language) if organiser else (None, None)
-            )
-            met.append(PledgeMet(challenge, week, total, languages))
+        reached = await _pledge_reached(session, challenge, week, total)
+        if reached is not None:
+            met.append(reached)
     return views, met
+
+
+async def _pledge_reached(
+    session: AsyncSession, challenge: Challenge, week: date, total: int
+) -> PledgeMet | None:
+    """The pledge met by the week's new total, for the one change that met it."""
+    if not challenge.pledge or total < challenge.weekly_target:
+        return None
+    if not await _claim_pledge(session, challenge, week):
+        return None
+    organiser = await session.get(User, challenge.created_by)
+    languages = (organiser.language, organiser.telegram_language) if organiser else (None, None)
+    return PledgeMet(challenge, week, total, languages)
 
 
 async def _claim_pledge(session: AsyncSession, challenge: Challenge, week: date) -> bool:

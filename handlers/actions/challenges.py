@@ -23,7 +23,8 @@ from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_caption, edit_text
 from bot.ui.filters import DeepLinkTo, IsOrganiser, Magic, MenuButton
 from bot.ui.formatting import escape
-from bot.ui.i18n import t
+from bot.ui.i18n import Translator, t
+from bot.ui.notices import pledges as pledge_notices
 from bot.ui.pictures import progress_picture
 from bot.ui.views import actions as views
 from bot.ui.views import cards as card_views
@@ -103,23 +104,40 @@ async def challenge_link(
     clock: Clock,
     settings: Settings,
     locale: str,
+    translator: Translator,
 ) -> None:
     """`/start join_<id>`: join the challenge the link names, then show it."""
     challenge_id = link.target_id
     # Joined before anything is said (nothing is written once a message went out).
+    now = clock.now()
     try:
-        joined = await challenges.join_challenge(session, challenge_id, user.id, clock.now())
+        joined = await challenges.join_challenge(session, challenge_id, user.id, now)
+        earlier = await challenges.count_earlier_logs(
+            session, challenge_id, user.id, now, settings.tz
+        )
     except challenges.ChallengeNotFoundError:
         await greet(message, state)
         await message.answer(t("challenges.gone"))
         return
-    except challenges.NotEligibleError:
+    except challenges.NotEligibleError as error:
         await greet(message, state)
-        await message.answer(t("challenges.not_eligible"))
+        await message.answer(views.not_eligible_text(error))
         return
+    await pledge_notices.enqueue(session, translator, earlier.pledges, now)
     await greet(message, state)
-    await message.answer(t("challenges.joined" if joined else "challenges.already_in"))
+    await message.answer(_joined_text(joined, earlier))
     await send_detail(message, session, user, clock, settings, locale, challenge_id)
+
+
+def _joined_text(joined: bool, earlier: challenges.EarlierLogs, *, html: bool = True) -> str:
+    """ "You're in", and what of this week already counts."""
+    text = t("challenges.joined" if joined else "challenges.already_in")
+    if earlier.counted:
+        text += "\n" + t(
+            "challenges.earlier_counted",
+            actions=views.counted("count.eco_actions", earlier.counted),
+        )
+    return text
 
 
 async def list_challenges(
@@ -174,23 +192,32 @@ async def join_or_leave(
     clock: Clock,
     settings: Settings,
     locale: str,
+    translator: Translator,
 ) -> None:
     now = clock.now()
+    earlier = challenges.EarlierLogs(0, [])
     try:
         if callback_data.action is ChallengeAction.JOIN:
             changed = await challenges.join_challenge(session, callback_data.id, user.id, now)
-            key = "challenges.joined" if changed else "challenges.already_in"
+            earlier = await challenges.count_earlier_logs(
+                session, callback_data.id, user.id, now, settings.tz
+            )
+            text = _joined_text(changed, earlier, html=False)
         else:
             changed = await challenges.leave_challenge(session, callback_data.id, user.id, now)
-            key = "challenges.left" if changed else "challenges.not_in"
+            text = t("challenges.left" if changed else "challenges.not_in")
         view = await challenges.challenge_view(session, callback_data.id, user.id, now, settings.tz)
     except challenges.ChallengeNotFoundError:
         await query.answer(t("challenges.gone"), show_alert=True)
         return
-    except challenges.NotEligibleError:
-        await query.answer(t("challenges.not_eligible"), show_alert=True)
+    except challenges.NotEligibleError as error:
+        # Too long for an alert (Telegram cuts them at 200 characters): a message says
+        # what would let them in.
+        await query.answer()
+        await query.bot.send_message(query.from_user.id, views.not_eligible_text(error))  # type: ignore[union-attr]
         return
-    await query.answer(t(key))
+    await pledge_notices.enqueue(session, translator, earlier.pledges, now)
+    await query.answer(text, show_alert=earlier.counted > 0)
     message = query.message
     if isinstance(message, Message) and message.photo:
         caption, keyboard = await _caption(session, user, view, now, settings, locale)

@@ -610,3 +610,53 @@ async def test_forged_callbacks_change_nothing(
     assert all(c.ok for c in tg.calls if c.method != "getUpdates"), [
         c for c in tg.calls if not c.ok
     ]
+
+
+async def test_a_contest_challenge_leads_outsiders_to_their_team_and_counts_the_week(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    """Issue 17: a contest challenge was a dead end for everyone outside a team (the
+    organiser included). Outsiders are told what would let them in; the organiser's view
+    offers no join that would refuse; a person who joins mid-week keeps their week."""
+    await _contest_with_team(tg, app)
+    async with app.sessionmaker() as session:
+        contest = (await session.scalars(select(Contest))).one()
+    challenge_id = await make_challenge(
+        app, clock, scope=ChallengeScope.CONTEST, contest_id=contest.id, pledge=None
+    )
+    # Bob, in no team, opens the link: told how to get in, not just "no".
+    _greeting, why = await tg.reply_to(BOB, f"/start join_{challenge_id}", count=2)
+    assert why.text == text(
+        "challenges.not_eligible.contest", "en", contest="Mets ton campus à l'an vert"
+    )
+    # The organiser sees it among all challenges, without a join button.
+    (listing,) = await tg.reply_to(ORGANISER, "/challenges")
+    (detail,) = await tg.click(ORGANISER, listing, "Semaine végé")
+    labels = [label for row in buttons(detail) for label, _ in row]
+    assert tr.t("challenges.button.join", "fr") not in labels
+    assert text("challenges.not_for_you", "fr") in detail.text
+    # Bob logs twice, then joins the team, then the challenge: his week counts.
+    await tg.reply_to(BOB, "/act veggie_meal")
+    await tg.reply_to(BOB, "/act veggie_meal")
+    (status,) = await tg.reply_to(BOB, "/team", chat=CAMPUS)
+    await tg.click(BOB, status, tr.t("team.button.join", "en"), count=0)
+    _greeting, joined, _detail = await tg.reply_to(BOB, f"/start join_{challenge_id}", count=3)
+    assert text("challenges.joined", "en") in joined.text
+    assert (
+        text("challenges.earlier_counted", "en", actions=counted("count.eco_actions", 2, "en"))
+        in joined.text
+    )
+    async with app.sessionmaker() as session:
+        total = await session.scalar(
+            select(ChallengeWeek.total).where(ChallengeWeek.challenge_id == challenge_id)
+        )
+    assert total == 2
+    # Leaving and joining again adds nothing twice.
+    async with app.sessionmaker() as session:
+        assert await challenges.leave_challenge(session, challenge_id, BOB.id, clock.now())
+        assert await challenges.join_challenge(session, challenge_id, BOB.id, clock.now())
+        again = await challenges.count_earlier_logs(
+            session, challenge_id, BOB.id, clock.now(), app.settings.tz
+        )
+        await session.commit()
+    assert again.counted == 0

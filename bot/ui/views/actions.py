@@ -18,7 +18,7 @@ from babel.numbers import format_decimal
 
 from bot.services.actions import LogResult, MyFigures, index_of
 from bot.services.catalogue import ActionCategory, Catalogue, EcoAction, default_catalogue
-from bot.services.challenges import ChallengeView, Contributors
+from bot.services.challenges import ChallengeView, Contributors, NotEligibleError
 from bot.services.contests import Membership
 from bot.services.deeplinks import DeepLink, DeepLinkKind
 from bot.services.leaderboard import Leaderboard
@@ -38,7 +38,7 @@ from bot.ui.formatting import escape, progress_bar, truncate
 from bot.ui.i18n import Translator, current_translator, t
 from bot.ui.pictures import PictureTexts
 from bot.ui.views.share import share_button
-from models import Challenge
+from models import Challenge, ChallengeScope
 
 LIST_PLEDGE_LIMIT = 120
 CAPTION_DESCRIPTION_LIMIT = 250
@@ -294,7 +294,19 @@ def challenge_caption(
             )
     if view.joined:
         lines.append(t("challenges.you_are_in"))
+    elif not view.eligible:
+        lines.append(t("challenges.not_for_you"))
     return "\n".join(lines)
+
+
+def not_eligible_text(error: NotEligibleError) -> str:
+    """Why someone cannot join, and what would let them: their campus group registered
+    as a team of the contest (/team CODE by the group's admin), then "join the team"."""
+    if error.scope is ChallengeScope.TEAM and error.team:
+        return t("challenges.not_eligible.team", team=escape(error.team))
+    if error.contest:
+        return t("challenges.not_eligible.contest", contest=escape(error.contest))
+    return t("challenges.not_eligible.other")
 
 
 def challenge_keyboard(view: ChallengeView, organiser: bool) -> InlineKeyboardMarkup:
@@ -305,7 +317,7 @@ def challenge_keyboard(view: ChallengeView, organiser: bool) -> InlineKeyboardMa
             text=t("challenges.button.leave"),
             callback_data=ChallengeCb(action=ChallengeAction.LEAVE, id=challenge_id),
         )
-    else:
+    elif view.eligible:
         builder.button(
             text=t("challenges.button.join"),
             callback_data=ChallengeCb(action=ChallengeAction.JOIN, id=challenge_id),
