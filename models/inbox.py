@@ -15,6 +15,10 @@ from models.base import Base, Person, UTCDateTime, person
 class InboxStatus(enum.StrEnum):
     PENDING = "pending"
     DONE = "done"
+    # Its changes are committed (before a question to Telegram, or the spinner's answer)
+    # and its handler is still running: not to be handled again. If its process dies
+    # before the end, the person is told their change was saved (bot.serving.processing).
+    REPLYING = "replying"
     # The handler raised and the error handler answered: retrying would fail the same way.
     FAILED = "failed"
 

@@ -77,6 +77,47 @@ async def claim(session: AsyncSession, update_id: int) -> bool:
     return status == InboxStatus.PENDING.value
 
 
+async def mark_replying(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """The handler's changes are being committed while it still runs (see
+    InboxStatus.REPLYING). False if another transaction got there first."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.update_id == update_id,
+            InboxUpdate.status == InboxStatus.PENDING.value,
+        )
+        .values(status=InboxStatus.REPLYING.value, processed_at=now, payload="")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def abandoned(
+    session: AsyncSession, *, before: datetime | None, limit: int = 500
+) -> list[tuple[int, int | None]]:
+    """Updates whose changes were committed and whose handler never finished: (update_id,
+    the person); those left since `before` (None: every one, at start-up)."""
+    statement = select(InboxUpdate.update_id, InboxUpdate.user_id).where(
+        InboxUpdate.status == InboxStatus.REPLYING.value
+    )
+    if before is not None:
+        statement = statement.where(InboxUpdate.processed_at < before)
+    rows = await session.execute(statement.order_by(InboxUpdate.update_id).limit(limit))
+    return [(update_id, user_id) for update_id, user_id in rows]
+
+
+async def close_abandoned(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Mark an abandoned update done (once: False if someone else did)."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.update_id == update_id,
+            InboxUpdate.status == InboxStatus.REPLYING.value,
+        )
+        .values(status=InboxStatus.DONE.value, processed_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def mark_done(session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Mark the update handled, in the handler's transaction. False if another transaction
     got there first (the caller must then roll its changes back).
@@ -87,7 +128,7 @@ async def mark_done(session: AsyncSession, update_id: int, now: datetime) -> boo
         update(InboxUpdate)
         .where(
             InboxUpdate.update_id == update_id,
-            InboxUpdate.status == InboxStatus.PENDING.value,
+            InboxUpdate.status.in_([InboxStatus.PENDING.value, InboxStatus.REPLYING.value]),
         )
         .values(status=InboxStatus.DONE.value, processed_at=now, payload="")
     )
@@ -113,7 +154,7 @@ async def mark_failed(session: AsyncSession, update_id: int, now: datetime) -> b
         update(InboxUpdate)
         .where(
             InboxUpdate.update_id == update_id,
-            InboxUpdate.status == InboxStatus.PENDING.value,
+            InboxUpdate.status.in_([InboxStatus.PENDING.value, InboxStatus.REPLYING.value]),
         )
         .values(status=InboxStatus.FAILED.value, processed_at=now)
     )

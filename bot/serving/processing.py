@@ -31,11 +31,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
-from bot.services import inbox, users
+from bot.services import inbox, outbox, users
 from bot.services.geo import privacy
 from bot.serving.locks import Locks
 from bot.serving.middlewares.inbox import InboxReceipt
 from bot.serving.prefetch import UserPrefetch
+from bot.ui.i18n import Translator
+from bot.ui.notices import recipients
 
 logger = logging.getLogger(__name__)
 
@@ -292,6 +294,7 @@ class UpdateProcessor:
     async def recover(self, *, stale_only: bool = False) -> int:
         """Schedule pending updates nobody here is handling (all at start-up; later only
         those pending for longer than STALE_AFTER). Returns how many."""
+        await self._close_abandoned(stale_only=stale_only)
         received_before = self._clock.now() - STALE_AFTER if stale_only else None
         after: int | None = None
         count = 0
@@ -314,6 +317,37 @@ class UpdateProcessor:
                     continue
                 await self.schedule(update, fresh=False)
                 count += 1
+
+    async def _close_abandoned(self, *, stale_only: bool) -> None:
+        """Updates whose changes were committed and whose process died before the handler
+        said anything (InboxStatus.REPLYING): handling them again would apply them twice,
+        so each person is told, in their language, that their change was saved."""
+        now = self._clock.now()
+        async with self._sessionmaker() as session:
+            rows = await inbox.abandoned(
+                session, before=now - STALE_AFTER if stale_only or self._shared else None
+            )
+        translator: Translator = self._dispatcher["translator"]
+        for update_id, user_id in rows:
+            if update_id in self._scheduled:
+                continue
+            async with self._sessionmaker() as session:
+                if not await inbox.close_abandoned(session, update_id, now):
+                    continue
+                person = await recipients.reachable(session, user_id) if user_id else None
+                if person is not None:
+                    locale = recipients.locale_of(translator, person)
+                    await outbox.enqueue(
+                        session,
+                        chat_id=person.id,
+                        kind="apology.saved",
+                        text=translator.t("errors.apology_saved", locale),
+                        key=f"apology:{update_id}",
+                        now=now,
+                        priority=outbox.Priority.INTERACTIVE,
+                    )
+                await session.commit()
+            logger.warning("update %s was cut after its changes were saved; person told", update_id)
 
     async def idle(self) -> None:
         """Wait until every scheduled update is handled and recorded as such."""

@@ -164,12 +164,10 @@ async def me(
     locale: str,
     bot: Bot,
 ) -> None:
-    """My week as a card to post (square), my figures in its caption."""
+    """My figures, with a card to post (square or story) a tap away."""
     card = await cards.me_card(session, user.id, clock.now(), settings.tz)
-    picture = await card_views.me_picture(card, user.first_name, bot, locale, CardFormat.SQUARE)
-    await message.answer_photo(
-        picture,
-        caption=views.me_text(card.figures, locale),
+    await message.answer(
+        views.me_text(card.figures, locale),
         reply_markup=card_views.me_card_keyboard(views.me_keyboard(card.figures)),
     )
 
@@ -184,10 +182,14 @@ async def me_story(
     locale: str,
     bot: Bot,
 ) -> None:
-    """The same card, story-shaped, as a file (a photo would be shrunk)."""
+    """My week as a card to post: square as a photo, story-shaped as a file (a photo
+    would be shrunk)."""
     await query.answer()
     card = await cards.me_card(session, user.id, clock.now(), settings.tz)
     picture = await card_views.me_picture(card, user.first_name, bot, locale, callback_data.shape)
+    if callback_data.shape is CardFormat.SQUARE:
+        await bot.send_photo(user.id, picture, caption=t("cards.me.square_caption"))
+        return
     await bot.send_document(user.id, picture, caption=t("cards.me.story_caption"))
 
 
@@ -205,9 +207,7 @@ async def name_choice(
     await query.answer(t("me.named" if show else "me.anonymous"))
     if isinstance(query.message, Message):
         figures = await actions.my_figures(session, user.id, clock.now(), settings.tz)
-        keyboard = views.me_keyboard(figures)
-        if query.message.photo:  # the card: its caption and buttons
-            keyboard = card_views.me_card_keyboard(keyboard)
+        keyboard = card_views.me_card_keyboard(views.me_keyboard(figures))
         await edit_caption(query.message, views.me_text(figures, locale), reply_markup=keyboard)
 
 

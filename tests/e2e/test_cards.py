@@ -49,9 +49,9 @@ def qr_codes(image: Image.Image) -> list[str]:
 
 async def test_me_is_a_card_to_post_in_two_shapes(tg: BotApiStandIn, app: RunningBot) -> None:
     await tg.reply_to(ALICE, "/act veggie_meal")
-    (card,) = await tg.reply_to(ALICE, "/me")
-    assert card.method == "sendPhoto"
-    assert image_of(card, "photo").size == (1080, 1080)
+    # /me answers at once with the figures; the card is drawn when asked.
+    (me,) = await tg.reply_to(ALICE, "/me")
+    assert me.method == "sendMessage"
     figures = text(
         "me.text",
         "fr",
@@ -61,12 +61,16 @@ async def test_me_is_a_card_to_post_in_two_shapes(tg: BotApiStandIn, app: Runnin
         total_actions=counted("count.eco_actions", 1),
         co2="3,9",
     )
-    assert figures in card.text
-    # Naming oneself edits the caption under the picture.
-    (named,) = await tg.click(ALICE, card, tr.t("me.button.show_name", "fr"))
-    assert named.method == "editMessageCaption"
+    assert figures in me.text
+    (card,) = await tg.click(ALICE, me, tr.t("cards.me.square_button", "fr"))
+    assert card.method == "sendPhoto"
+    assert image_of(card, "photo").size == (1080, 1080)
+    assert card.text == text("cards.me.square_caption", "fr")
+    # Naming oneself edits the figures in place.
+    (named,) = await tg.click(ALICE, me, tr.t("me.button.show_name", "fr"))
+    assert named.method == "editMessageText"
     assert text("me.named", "fr") in named.text
-    (story,) = await tg.click(ALICE, card, tr.t("cards.me.story_button", "fr"))
+    (story,) = await tg.click(ALICE, me, tr.t("cards.me.story_button", "fr"))
     assert story.method == "sendDocument"
     picture = image_of(story, "document")
     assert picture.format == "PNG" and picture.size == (1080, 1920)

@@ -24,6 +24,8 @@ from tests.conftest import make_settings
 
 PEOPLE = 240
 KILLS = 10
+# /me answers with a picture of the week (its figures in the caption).
+REPLY_METHODS = ("sendMessage", "sendPhoto")
 
 
 async def start_bot(
@@ -49,7 +51,7 @@ def replies_to(tg: BotApiStandIn, people: set[int]) -> Counter[int]:
     return Counter(
         call.chat_id
         for call in tg.calls
-        if call.ok and call.method == "sendMessage" and call.chat_id in people
+        if call.ok and call.method in REPLY_METHODS and call.chat_id in people
     )
 
 
@@ -71,7 +73,7 @@ async def test_ten_sigkills_lose_no_reply(tg: BotApiStandIn, tmp_path: Path) -> 
         try:
             target = min(PEOPLE - 1, (kill + 1) * step)
             while len(replies_to(tg, ids)) < target:
-                await tg.wait_for("sendMessage", timeout=60)
+                await tg.wait_for(REPLY_METHODS, timeout=60)
             process.send_signal(signal.SIGKILL)
             assert await process.wait() == -signal.SIGKILL
         finally:
@@ -85,7 +87,7 @@ async def test_ten_sigkills_lose_no_reply(tg: BotApiStandIn, tmp_path: Path) -> 
         while len(replies_to(tg, ids)) < PEOPLE:
             remaining = deadline - asyncio.get_running_loop().time()
             assert remaining > 0, f"{PEOPLE - len(replies_to(tg, ids))} people never answered"
-            await tg.wait_for("sendMessage", timeout=remaining)
+            await tg.wait_for(REPLY_METHODS, timeout=remaining)
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 60) == 0
     finally:

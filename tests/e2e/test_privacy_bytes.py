@@ -61,7 +61,7 @@ async def test_shared_points_never_reach_the_disk_at_full_precision(
     async with running_bot(settings, tg, webhook=webhook, extra_routers=[failing_router()]):
         await tg.reply_to(ANA, "/makers")
         tg.push_location(ANA, *EXACT[0])
-        await tg.wait_for("sendMessage", chat_id=ANA.id, count=2)
+        await tg.wait_for(("sendMessage", "sendPhoto"), chat_id=ANA.id, count=2)
         (consent,) = await tg.reply_to(BEN, "/neighbours")
         _, ask_name = await tg.click(BEN, consent, tr.t("neighbours.consent.accept", "fr"), count=2)
         await tg.click(BEN, ask_name, tr.t("neighbours.name.anonymous", "fr"), count=2)

@@ -43,6 +43,9 @@ class InboxReceipt:
     batch_if_unchanged: bool = False
     settled: bool = False
     batched: bool = False
+    # Its changes were committed before a call that tells the person nothing (the inbox
+    # row says REPLYING); it is marked done at the end, or with its first message.
+    replying: bool = False
     # The sender's row, read with the update's batch and still current (bot.serving.prefetch).
     known_user: KnownUser | None = None
 
@@ -73,6 +76,29 @@ def reply_token() -> str:
     return outbox.reply_token(host_id(), os.getpid(), secrets.token_hex(3))
 
 
+class ReplySettler:
+    """What became of the replies this process sent, waiting to be written down.
+
+    A reply's row is settled (deleted once delivered) by the next transaction of this
+    process that writes anyway, whichever update it belongs to, or at the end of its own
+    update: under load an update's own last commit can wait behind many others for
+    SQLite's one writer, and a reply delivered but not yet marked would be sent again
+    after a crash."""
+
+    def __init__(self) -> None:
+        self._pending: list[outbox.Outcome] = []
+
+    def add(self, outcome: outbox.Outcome) -> None:
+        self._pending.append(outcome)
+
+    def take(self) -> list[outbox.Outcome]:
+        taken, self._pending = self._pending, []
+        return taken
+
+    def give_back(self, outcomes: list[outbox.Outcome]) -> None:
+        self._pending[:0] = outcomes
+
+
 class UpdateTransaction:
     """One update's database transaction and what its handler says, kept together.
 
@@ -99,17 +125,19 @@ class UpdateTransaction:
         receipt: InboxReceipt | None,
         clock: Clock,
         token: str,
+        settler: ReplySettler,
     ) -> None:
         self._session = session
         self._receipt = receipt
         self._clock = clock
         self._token = token
+        self._settler = settler
         self._lock = asyncio.Lock()
         # Whether some of the handler's changes are already committed (and stay, even if
         # it fails later).
         self.committed = False
         self._replies = 0
-        self._outcomes: list[outbox.Outcome] = []
+        self._settled: list[outbox.Outcome] = []
 
     async def before_call(self, bot: Bot, method: TelegramMethod[Any]) -> int | None:
         """Commit what the handler changed before it calls Telegram; returns the outbox id
@@ -121,15 +149,32 @@ class UpdateTransaction:
                 return None
             receipt = self._receipt
             if receipt is not None and not receipt.settled:
-                if not await inbox.mark_done(self._session, receipt.update_id, self._clock.now()):
+                now = self._clock.now()
+                if durable:
+                    # A message on record: the update is done as far as the inbox goes.
+                    marked = await inbox.mark_done(self._session, receipt.update_id, now)
+                    receipt.settled = marked
+                elif receipt.replying:
+                    marked = True
+                else:
+                    # Nothing said yet: if the process dies before the handler says
+                    # anything, the person is told their change was saved.
+                    marked = await inbox.mark_replying(self._session, receipt.update_id, now)
+                    receipt.replying = marked
+                if not marked:
                     await self._session.rollback()
                     raise HandledElsewhere(receipt.update_id)
-                receipt.settled = True
             reply_id = None
             if durable:
                 assert receipt is not None and chat_id is not None
                 reply_id = await self._record(bot, method, receipt.update_id, chat_id)
-            await self._session.commit()
+            settled = self._settler.take()
+            try:
+                await self._write_outcomes(settled)
+                await self._session.commit()
+            except BaseException:
+                self._settler.give_back(settled)
+                raise
             self.committed = True
             if durable:
                 # A question to Telegram (getChatMember) or the spinner's answer commits too,
@@ -158,7 +203,7 @@ class UpdateTransaction:
 
     def reply_sent(self, reply_id: int, chat_id: int, result: object) -> None:
         message_id = getattr(result, "message_id", None)
-        self._outcomes.append(
+        self._settler.add(
             outbox.Outcome(
                 reply_id,
                 OutboxStatus.SENT,
@@ -176,7 +221,7 @@ class UpdateTransaction:
             "refused": OutboxStatus.FAILED,
         }.get(failure.verdict, OutboxStatus.PENDING)
         retry_at = self._clock.now() + timedelta(seconds=max(failure.retry_after, 1.0))
-        self._outcomes.append(
+        self._settler.add(
             outbox.Outcome(
                 reply_id,
                 status,
@@ -187,12 +232,19 @@ class UpdateTransaction:
         )
 
     async def settle(self) -> None:
-        """Record what became of the replies (in the update's last transaction)."""
-        if not self._outcomes:
-            return
-        outcomes, self._outcomes = self._outcomes, []
-        with unsealed(self._session):
-            await outbox.settle_replies(self._session, outcomes, self._token, self._clock.now())
+        """Record what became of the replies not written down yet (in the update's last
+        transaction; given back if it does not commit, see `not_committed`)."""
+        self._settled = self._settler.take()
+        await self._write_outcomes(self._settled)
+
+    def not_committed(self) -> None:
+        self._settler.give_back(self._settled)
+        self._settled = []
+
+    async def _write_outcomes(self, outcomes: list[outbox.Outcome]) -> None:
+        if outcomes:
+            with unsealed(self._session):
+                await outbox.settle_replies(self._session, outcomes, self._token, self._clock.now())
 
 
 class InboxMiddleware(BaseMiddleware):
@@ -206,6 +258,7 @@ class InboxMiddleware(BaseMiddleware):
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._token = reply_token()
+        self._settler = ReplySettler()
 
     async def __call__(
         self,
@@ -223,7 +276,7 @@ class InboxMiddleware(BaseMiddleware):
             logger.info("update %s already handled or being handled: skipped", receipt.update_id)
             receipt.settled = True
             return None
-        transaction = UpdateTransaction(session, receipt, self._clock, self._token)
+        transaction = UpdateTransaction(session, receipt, self._clock, self._token, self._settler)
         token = _current.set(transaction)
         try:
             result = await handler(event, data)
@@ -237,11 +290,19 @@ class InboxMiddleware(BaseMiddleware):
             # What the failed handler left uncommitted goes; what its replies became stays.
             await session.rollback()
             await transaction.settle()
-            await session.commit()
+            try:
+                await session.commit()
+            except BaseException:
+                transaction.not_committed()
+                raise
             raise
         finally:
             _current.reset(token)
         await transaction.settle()
+        if receipt is not None and receipt.replying and not receipt.settled:
+            # Its changes went in before a call; the rest (if any) and the mark now.
+            receipt.settled = await inbox.mark_done(session, receipt.update_id, self._clock.now())
+            return result
         if receipt is None or receipt.settled:
             # Settled with the changes committed before a call to Telegram; what the
             # handler changed after it is committed by the session middleware.

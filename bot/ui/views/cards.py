@@ -72,9 +72,13 @@ async def me_picture(
 
 
 def me_card_keyboard(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
-    """/me's buttons, and the story-format picture (a file: Telegram keeps its size)."""
+    """/me's buttons, and the card to post in either shape: square (a photo) or story (a
+    file: Telegram keeps its size). Drawn when asked: /me itself answers at once."""
     builder = InlineKeyboardBuilder.from_markup(markup)
     builder.row()
+    builder.button(
+        text=t("cards.me.square_button"), callback_data=MeCardCb(shape=CardFormat.SQUARE)
+    )
     builder.button(text=t("cards.me.story_button"), callback_data=MeCardCb(shape=CardFormat.STORY))
     builder.adjust(1)
     return builder.as_markup()
