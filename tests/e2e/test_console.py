@@ -226,13 +226,19 @@ async def test_numbered_buttons_open_settings_and_switch_to_english(
     assert script.prompts[-1] == translator.t("console.prompt", "en")
 
 
+def _place_noted_prefix(translator: Translator) -> str:
+    """What the bot says of a place sent out of the blue, up to the place itself."""
+    return plain(translator.t("fallback.place_noted", "fr", place="")).split(":")[0]
+
+
 async def test_coordinates_reach_the_bot_as_a_location(
     tmp_path: Path, translator: Translator
 ) -> None:
     screen, _ = await chat(tmp_path, ["@44.84,-0.58", ":quit"])
     assert "44.84, -0.58" in screen
-    # The bot answers a location nobody asked for with its fallback.
-    assert plain(translator.t("fallback.location", "fr")) in screen
+    # A location nobody asked for becomes the person's place for the menu's lists.
+    place = translator.t("makers.list.here", "fr")
+    assert plain(translator.t("fallback.place_noted", "fr", place=place)) in screen
 
 
 async def test_a_town_is_geocoded_and_sent_as_a_location(
@@ -240,7 +246,8 @@ async def test_a_town_is_geocoded_and_sent_as_a_location(
 ) -> None:
     screen, _ = await chat(tmp_path, ["@Bordeaux", ":quit"])
     assert "Bordeaux (FR) : 44.83802, -0.57964" in screen
-    assert plain(translator.t("fallback.location", "fr")) in screen
+    place = translator.t("makers.list.here", "fr")
+    assert plain(translator.t("fallback.place_noted", "fr", place=place)) in screen
 
 
 async def test_an_unknown_place_is_reported_and_nothing_is_sent(
@@ -248,7 +255,7 @@ async def test_an_unknown_place_is_reported_and_nothing_is_sent(
 ) -> None:
     screen, _ = await chat(tmp_path, ["@nowhere-xyz", ":quit"])
     assert plain(translator.t("console.place_not_found", "fr", query="nowhere-xyz")) in screen
-    assert plain(translator.t("fallback.location", "fr")) not in screen
+    assert _place_noted_prefix(translator) not in screen
 
 
 @pytest.mark.parametrize("line", ["@999,0", "@0,181", "@44.84", "@-91;2"])
@@ -257,7 +264,7 @@ async def test_impossible_coordinates_are_refused(
 ) -> None:
     screen, _ = await chat(tmp_path, [line, ":quit"])
     assert plain(translator.t("console.invalid_coordinates", "fr")) in screen
-    assert plain(translator.t("fallback.location", "fr")) not in screen
+    assert _place_noted_prefix(translator) not in screen
 
 
 async def test_a_number_without_a_button_gets_a_hint(

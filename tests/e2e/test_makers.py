@@ -480,3 +480,25 @@ async def test_a_redelivered_approval_tells_the_owner_once_and_the_next_decision
             ("maker.rejected", rejected_key),
             ("maker.approved", f"maker:{listing_id}:approved:{decided_at(clock)}"),
         ]
+
+
+async def test_a_place_sent_out_of_the_blue_is_used_by_the_lists(
+    tg: BotApiStandIn, app: RunningBot
+) -> None:
+    """Issue 17: a bare postcode, town or location outside a prompt used to get "I did
+    not understand" or "pick something first": it is kept as the person's place, and the
+    menu's lists start from it without asking again."""
+    (noted,) = await tg.reply_to(BOB, "33000")
+    assert noted.text == text("fallback.place_noted", "en", place="Bordeaux")
+    (listing,) = await tg.reply_to(BOB, tr.t("menu.makers", "en"))
+    assert text("makers.list.header", "en", place="Bordeaux") in listing.text
+    # A location too, and a town's name.
+    since = tg.mark()
+    tg.push_location(ALICE, *BORDEAUX)
+    (here,) = await tg.wait_for(SEND_METHODS, chat_id=ALICE.id, since=since)
+    assert here.text == text("fallback.place_noted", "fr", place=tr.t("makers.list.here", "fr"))
+    (town,) = await tg.reply_to(ALICE, "Pessac")
+    assert town.text == text("fallback.place_noted", "fr", place="Pessac")
+    # A sentence is not a place.
+    (sentence,) = await tg.reply_to(ALICE, "bonjour, je cherche un atelier vélo")
+    assert sentence.text == text("fallback.not_understood", "fr")
