@@ -251,6 +251,14 @@ async def list_button(
         return
     await query.answer()
     category = callback_data.category
+    if callback_data.action is MakersListAction.PLACE:
+        # The same search (category, words), from a place to give now.
+        await state.set_state(MakersFlow.location)
+        await state.update_data(
+            makers_query={"category": category and category.value, "words": search.get("words")}
+        )
+        await message.answer(location_prompt(), reply_markup=location_keyboard())
+        return
     search = {**search, "category": category and category.value}
     offset = max(0, min(callback_data.offset, 10_000))
     page = await _page(session, search, offset)

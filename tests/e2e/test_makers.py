@@ -502,3 +502,18 @@ async def test_a_place_sent_out_of_the_blue_is_used_by_the_lists(
     # A sentence is not a place.
     (sentence,) = await tg.reply_to(ALICE, "bonjour, je cherche un atelier vélo")
     assert sentence.text == text("fallback.not_understood", "fr")
+
+
+async def test_a_list_says_when_nothing_is_near_and_its_place_can_be_changed(
+    tg: BotApiStandIn, app: RunningBot
+) -> None:
+    """Issue 17: a search from far away listed makers 274 km off as "nearest"; and the
+    list's place could not be changed for 30 minutes."""
+    await tg.reply_to(BOB, "/makers")
+    _, far = await share(tg, BOB, 48.390, -4.486)  # Brest: no demo maker within 30 km
+    assert "No maker within 30 km" in far.text
+    (prompt,) = await tg.click(BOB, far, tr.t("places.change", "en"))
+    assert prompt.text == text("location.prompt", "en")
+    noted, near = await tg.reply_to(BOB, "33000", count=2)
+    assert text("makers.list.header", "en", place="Bordeaux") in near.text
+    assert "No maker within" not in near.text

@@ -25,6 +25,8 @@ class MakerCb(CallbackData, prefix="mc"):
 class MakersListAction(StrEnum):
     MORE = "m"
     CATEGORY = "c"
+    # Search from another place (the list's own is said in its header).
+    PLACE = "p"
 
 
 class MakersListCb(CallbackData, prefix="ml"):

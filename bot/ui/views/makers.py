@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.types import (
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -21,6 +22,8 @@ from bot.ui.views.share import share_button
 from models import Maker, MakerCategory
 
 PAGE_SIZE = 5
+# Farther than this, makers are not "near": the list says so.
+NEARBY_KM = 30.0
 
 VENUE_TITLE_LIMIT = 100
 
@@ -102,6 +105,17 @@ def page_view(
     builder = InlineKeyboardBuilder()
     if not page.makers:
         lines.append(t("makers.list.empty"))
+    elif page.offset == 0 and page.makers[0].distance_km > NEARBY_KM:
+        # Nothing close: say so, and how far the nearest are, rather than list makers
+        # hundreds of kilometres away as if they were "near".
+        lines += [
+            t(
+                "makers.list.far",
+                radius=format_distance(NEARBY_KM, locale),
+                distance=format_distance(page.makers[0].distance_km, locale),
+            ),
+            "",
+        ]
     for number, nearby in enumerate(page.makers, start=page.offset + 1):
         maker = nearby.maker
         lines.append(
@@ -143,6 +157,17 @@ def page_view(
             ),
         )
     builder.adjust(*sizes, 3)
+    builder.row(
+        InlineKeyboardButton(
+            text=t("places.change"),
+            callback_data=MakersListCb(
+                action=MakersListAction.PLACE,
+                search=int(search["id"]),
+                offset=0,
+                category=category,
+            ).pack(),
+        )
+    )
     return "\n".join(lines), builder.as_markup()
 
 
