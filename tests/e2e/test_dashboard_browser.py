@@ -138,7 +138,8 @@ async def test_an_organiser_downloads_an_export(web: Web, tmp_path: Path) -> Non
     saved = tmp_path / "download.csv"
     await download.save_as(saved)
     content = saved.read_bytes().decode("utf-8-sig")
-    assert content.splitlines()[0].startswith("challenge_id,challenge,week_start")
+    # The organiser reads French, so the spreadsheet is the French kind (';' between columns).
+    assert content.splitlines()[0].startswith("challenge_id;challenge;week_start")
     assert "Semaine végé au resto U" in content
     assert api_statuses(answers) == [200, 200]
 
