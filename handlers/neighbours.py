@@ -32,7 +32,7 @@ from bot.ui.editing import edit_markup, edit_text, message_of
 from bot.ui.filters import Magic, MenuButton
 from bot.ui.formatting import escape
 from bot.ui.i18n import t
-from bot.ui.keyboards import main_menu
+from bot.ui.keyboards import main_menu, settings_back_button
 from bot.ui.pictures.maps import MapMaker, MapSpec
 from bot.ui.places import (
     GivenLocation,
@@ -80,26 +80,25 @@ def name_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def panel_keyboard(profile: NeighbourProfile) -> InlineKeyboardMarkup:
+def panel_keyboard(
+    profile: NeighbourProfile, *, from_settings: bool = False
+) -> InlineKeyboardMarkup:
+    """The privacy switches; opened from /settings, they keep a way back there."""
     builder = InlineKeyboardBuilder()
-    builder.button(
-        text=t("neighbours.button.position"),
-        callback_data=NeighboursCb(action=NeighboursAction.POSITION),
-    )
+
+    def button(key: str, action: NeighboursAction) -> None:
+        builder.button(
+            text=t(key), callback_data=NeighboursCb(action=action, from_settings=from_settings)
+        )
+
+    button("neighbours.button.position", NeighboursAction.POSITION)
     if profile.visible:
-        builder.button(
-            text=t("neighbours.button.hide"),
-            callback_data=NeighboursCb(action=NeighboursAction.HIDE),
-        )
+        button("neighbours.button.hide", NeighboursAction.HIDE)
     else:
-        builder.button(
-            text=t("neighbours.button.show"),
-            callback_data=NeighboursCb(action=NeighboursAction.SHOW),
-        )
-    builder.button(
-        text=t("neighbours.button.rename"),
-        callback_data=NeighboursCb(action=NeighboursAction.RENAME),
-    )
+        button("neighbours.button.show", NeighboursAction.SHOW)
+    button("neighbours.button.rename", NeighboursAction.RENAME)
+    if from_settings:
+        builder.button(**settings_back_button())
     builder.adjust(1)
     return builder.as_markup()
 
@@ -256,7 +255,9 @@ async def neighbours_button(
     if profile is None and action is NeighboursAction.PANEL:
         await query.answer()
         if message is not None:
-            await message.answer(t("neighbours.panel.none"))
+            back = InlineKeyboardBuilder()
+            back.button(**settings_back_button())
+            await edit_text(message, t("neighbours.panel.none"), reply_markup=back.as_markup())
         return
     if profile is None:
         # A button from before a decline or a /forget: the consent screen first.
@@ -283,13 +284,16 @@ async def neighbours_button(
         if profile.visible != wanted:
             await neighbours.set_visible(session, user.id, wanted)
             # Only when it changes: Telegram refuses an edit that changes nothing.
-            await edit_markup(message, reply_markup=panel_keyboard(profile))
+            keyboard = panel_keyboard(profile, from_settings=callback_data.from_settings)
+            await edit_markup(message, reply_markup=keyboard)
         key = "neighbours.shown" if profile.visible else "neighbours.hidden"
         await message.answer(t(key))
     elif action is NeighboursAction.PANEL:
-        await message.answer(
+        # In place of the /settings screen, which its back button brings back.
+        await edit_text(
+            message,
             t("neighbours.panel.title") + "\n\n" + status_line(profile),
-            reply_markup=panel_keyboard(profile),
+            reply_markup=panel_keyboard(profile, from_settings=True),
         )
 
 

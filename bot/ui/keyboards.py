@@ -28,7 +28,8 @@ def main_menu() -> ReplyKeyboardMarkup:
 
 
 @per_locale
-def language_picker(current: str) -> InlineKeyboardMarkup:
+def language_picker(current: str, *, back: bool = False) -> InlineKeyboardMarkup:
+    """`back`: opened from /settings, so it leads back there."""
     builder = InlineKeyboardBuilder()
     for language in Language:
         mark = "✓ " if language.value == current else ""
@@ -36,8 +37,20 @@ def language_picker(current: str) -> InlineKeyboardMarkup:
             text=mark + t(f"language.name.{language.value}"),
             callback_data=LanguageCb(code=language),
         )
-    builder.adjust(2)
+    if back:
+        builder.button(**settings_back_button())
+        builder.adjust(2, 1)
+    else:
+        builder.adjust(2)
     return builder.as_markup()
+
+
+def settings_back_button() -> dict[str, Any]:
+    """The arguments of the "back to /settings" button of its sub-screens."""
+    return {
+        "text": t("settings.button.back"),
+        "callback_data": SettingsCb(action=SettingsAction.BACK),
+    }
 
 
 @per_locale
@@ -52,7 +65,7 @@ def settings_menu() -> InlineKeyboardMarkup:
     )
     builder.button(
         text=t("settings.button.neighbours"),
-        callback_data=NeighboursCb(action=NeighboursAction.PANEL),
+        callback_data=NeighboursCb(action=NeighboursAction.PANEL, from_settings=True),
     )
     builder.button(
         text=t("settings.button.close"), callback_data=SettingsCb(action=SettingsAction.CLOSE)

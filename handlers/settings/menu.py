@@ -62,7 +62,16 @@ async def settings(message: Message, locale: str) -> None:
 async def settings_language(query: CallbackQuery, locale: str) -> None:
     await query.answer()
     if query.message is not None and not isinstance(query.message, InaccessibleMessage):
-        await edit_text(query.message, t("language.choose"), reply_markup=language_picker(locale))
+        await edit_text(
+            query.message, t("language.choose"), reply_markup=language_picker(locale, back=True)
+        )
+
+
+async def settings_back(query: CallbackQuery, locale: str) -> None:
+    await query.answer()
+    if query.message is not None and not isinstance(query.message, InaccessibleMessage):
+        text, markup = settings_view(locale)
+        await edit_text(query.message, text, reply_markup=markup)
 
 
 async def settings_close(query: CallbackQuery) -> None:
@@ -83,5 +92,8 @@ def create_router() -> Router:
     )
     router.callback_query.register(
         settings_close, SettingsCb.filter(F.action == SettingsAction.CLOSE)
+    )
+    router.callback_query.register(
+        settings_back, SettingsCb.filter(F.action == SettingsAction.BACK)
     )
     return router

@@ -154,6 +154,10 @@ async def test_menu_button_works_in_both_languages(tg: BotApiStandIn, app: Runni
     calls = await tg.click(ALICE, reply, tr.t("settings.button.language", "fr"))
     assert calls[-1].method == "editMessageText"
     assert calls[-1].text == text("language.choose", "fr")
+    # The picker opened from /settings leads back there.
+    (back,) = await tg.click(ALICE, calls[-1], tr.t("settings.button.back", "fr"))
+    assert back.method == "editMessageText"
+    assert back.text == text("settings.text", "fr", language="Français")
 
 
 async def test_cancel_with_and_without_state(tg: BotApiStandIn, app: RunningBot) -> None:

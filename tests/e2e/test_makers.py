@@ -514,6 +514,6 @@ async def test_a_list_says_when_nothing_is_near_and_its_place_can_be_changed(
     assert "No maker within 30 km" in far.text
     (prompt,) = await tg.click(BOB, far, tr.t("places.change", "en"))
     assert prompt.text == text("location.prompt", "en")
-    noted, near = await tg.reply_to(BOB, "33000", count=2)
+    _noted, near = await tg.reply_to(BOB, "33000", count=2)
     assert text("makers.list.header", "en", place="Bordeaux") in near.text
     assert "No maker within" not in near.text

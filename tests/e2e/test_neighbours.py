@@ -185,7 +185,7 @@ async def test_hiding_removes_a_person_at_once(
     assert note.text == plain("neighbours.hidden", "en")
     # The same button again (a stale copy): no edit that changes nothing, just the note.
     since = tg.mark()
-    tg.push_callback(DAN, "gn:h", int(dan_view.result["message_id"]))
+    tg.push_callback(DAN, "gn:h:0", int(dan_view.result["message_id"]))
     (again,) = await tg.wait_for(SEND_METHODS, chat_id=DAN.id, since=since)
     assert again.method == "sendMessage" and again.text == plain("neighbours.hidden", "en")
     seen = await view_of(tg, ANA)
@@ -194,9 +194,15 @@ async def test_hiding_removes_a_person_at_once(
     # And back, from /settings this time.
     (settings_menu,) = await tg.reply_to(DAN, "/settings")
     (panel,) = await tg.click(DAN, settings_menu, tr.t("settings.button.neighbours", "en"))
+    # The panel takes the settings screen's place, and keeps a way back after a switch.
+    assert panel.method == "editMessageText"
     assert plain("neighbours.status.hidden", "en") in panel.text
-    await tg.click(DAN, panel, tr.t("neighbours.button.show", "en"), count=2)
+    (switched, _) = await tg.click(DAN, panel, tr.t("neighbours.button.show", "en"), count=2)
+    assert switched.method == "editMessageReplyMarkup"
     assert "Dan — " in await view_of(tg, ANA)
+    (back,) = await tg.click(DAN, panel, tr.t("settings.button.back", "en"))
+    assert back.method == "editMessageText"
+    assert back.text == plain("settings.text", "en", language=tr.t("language.name.en", "en"))
 
 
 async def test_live_location_moving_changes_the_band(
@@ -286,7 +292,7 @@ async def test_decline_stores_nothing_and_buttons_need_consent(
         assert await session.get(NeighbourProfile, BEN.id) is None
     # A forged "hide me" without consent changes nothing and says why.
     since = tg.mark()
-    query_id = tg.push_callback(BEN, "gn:h", int(consent.result["message_id"]))
+    query_id = tg.push_callback(BEN, "gn:h:0", int(consent.result["message_id"]))
     await tg.wait_for(
         "answerCallbackQuery",
         since=since,

@@ -20,6 +20,8 @@ class NeighboursAction(StrEnum):
 
 class NeighboursCb(CallbackData, prefix="gn"):
     action: NeighboursAction
+    # The panel opened from /settings keeps its way back there after every tap.
+    from_settings: bool = False
 
 
 class ForgetAction(StrEnum):

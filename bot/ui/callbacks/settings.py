@@ -17,6 +17,7 @@ class LanguageCb(CallbackData, prefix="lg"):
 class SettingsAction(StrEnum):
     LANGUAGE = "lang"
     CLOSE = "close"
+    BACK = "back"  # from a sub-screen (language, neighbours) to the /settings screen
     # Handled by handlers/notifications.py.
     NOTIFICATIONS = "notif"
 
