@@ -166,18 +166,36 @@ async def test_nominatim_geocoder_behind_the_same_interface() -> None:
     assert isinstance(create_geocoder("offline"), OfflineGeocoder)
     geocoder = create_geocoder("nominatim")
     assert isinstance(geocoder, NominatimGeocoder)
-    found = SimpleNamespace(address="Bègles, Gironde, France", latitude=44.8, longitude=-0.55)
+    found = SimpleNamespace(
+        address="Bègles, Gironde, France",
+        latitude=44.8,
+        longitude=-0.55,
+        raw={"class": "boundary", "type": "administrative", "addresstype": "town"},
+    )
     fake = _FakeNominatim(found)
     geocoder._client = fake
     place = await geocoder.locate("Begles")
     assert place is not None
     assert (place.name, place.latitude, place.country_code) == ("Bègles", 44.8, "FR")
+    assert not place.precise  # a town's centre
     assert fake.queries == [("Begles", {"exactly_one": True, "country_codes": "fr"})]
     # Postcodes stay offline; a network failure is "not found", not a crash.
     bordeaux = await geocoder.locate("33000")
     assert bordeaux is not None
     assert bordeaux.name == "Bordeaux"
     assert len(fake.queries) == 1
+    # A house number or a shop is at the door; a street is not.
+    for raw, precise in (
+        ({"class": "place", "type": "house", "addresstype": "place"}, True),
+        ({"class": "shop", "type": "organic", "addresstype": "shop"}, True),
+        ({"class": "highway", "type": "pedestrian", "addresstype": "road"}, False),
+    ):
+        door = SimpleNamespace(
+            address="12, Rue X, Bordeaux", latitude=44.8, longitude=-0.57, raw=raw
+        )
+        geocoder._client = _FakeNominatim(door)
+        located = await geocoder.locate("12 rue X, Bordeaux")
+        assert located is not None and located.precise is precise, raw
     geocoder._client = _FakeNominatim(error=GeocoderUnavailable("down"))
     assert await geocoder.locate("Begles") is None
 
@@ -215,3 +233,42 @@ async def test_resolve_text() -> None:
     nancy = await resolve_text("nancy", geocoder)
     assert isinstance(nancy, GivenLocation)
     assert nancy.label == "Nancy"
+
+
+@pytest.mark.parametrize(
+    ("typed", "town", "street"),
+    [
+        ("12 rue Sainte-Catherine, Bordeaux", "Bordeaux", "12 rue Sainte-Catherine"),
+        ("12 rue Sainte-Catherine 33000 Bordeaux", "Bordeaux", "12 rue Sainte-Catherine"),
+        ("12, rue Sainte-Catherine, 33000", "Bordeaux", "12, rue Sainte-Catherine"),
+        ("3 place Stanislas, Nancy", "Nancy", "3 place Stanislas"),
+    ],
+)
+async def test_a_typed_street_address_gives_its_town_not_a_precise_point(
+    typed: str, town: str, street: str
+) -> None:
+    """The offline gazetteer knows towns, not streets: the town is found, at its centre,
+    marked imprecise, with the street kept (the maker wizard then asks for a pin)."""
+    from bot.services.geo.geocoding import OfflineGeocoder
+    from bot.services.geo.places import GivenLocation, resolve_text
+
+    found = await resolve_text(typed, OfflineGeocoder())
+    assert isinstance(found, GivenLocation)
+    assert (found.label, found.street, found.precise) == (town, street, False)
+
+
+async def test_towns_postcodes_and_points_say_how_precise_they_are() -> None:
+    from bot.services.geo.geocoding import OfflineGeocoder
+    from bot.services.geo.places import GivenLocation, LocationProblem, point, resolve_text
+
+    geocoder = OfflineGeocoder()
+    for typed in ("Bordeaux", "33000"):
+        town = await resolve_text(typed, geocoder)
+        assert isinstance(town, GivenLocation)
+        assert (town.precise, town.street) == (False, None)
+    typed_point = await resolve_text("44.8412, -0.5731", geocoder)
+    assert isinstance(typed_point, GivenLocation) and typed_point.precise
+    shared = point(44.8412, -0.5731)
+    assert isinstance(shared, GivenLocation) and shared.precise
+    # An unknown town after the comma is still "not found", never the street alone.
+    assert await resolve_text("12 rue X, Nowhere-xyz", geocoder) is LocationProblem.NOT_FOUND

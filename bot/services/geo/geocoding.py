@@ -58,6 +58,8 @@ class Place:
     longitude: float
     country_code: str
     population: int
+    # Placed at the door (an online geocoder's house or shop), not a town's centre.
+    precise: bool = False
 
 
 def validate_coordinates(lat: float, lon: float) -> bool:
@@ -212,6 +214,18 @@ class OfflineGeocoder:
         return await asyncio.to_thread(lookup_place, query)
 
 
+# Nominatim classes of areas and lines (a town, a street): their point is not a door.
+_AREA_CLASSES = frozenset({"boundary", "place", "highway", "landuse", "natural", "waterway"})
+
+
+def _at_the_door(raw: dict[str, object]) -> bool:
+    """Whether a Nominatim result is a building, a shop or a house number (by its class
+    and type, documented at nominatim.org/release-docs/latest/api/Output/)."""
+    if raw.get("type") == "house" or raw.get("addresstype") in ("house", "building"):
+        return True
+    return raw.get("class") not in _AREA_CLASSES
+
+
 class NominatimGeocoder:
     """OpenStreetMap's Nominatim (online, through geopy), limited to France; postcodes are
     resolved offline first. A network failure counts as "not found" (and is logged)."""
@@ -234,7 +248,11 @@ class NominatimGeocoder:
         if found is None:
             return None
         name = str(found.address).split(",")[0].strip() or query
-        return Place(name, float(found.latitude), float(found.longitude), COUNTRY, 0)
+        raw = getattr(found, "raw", None)
+        raw = raw if isinstance(raw, dict) else {}
+        return Place(
+            name, float(found.latitude), float(found.longitude), COUNTRY, 0, _at_the_door(raw)
+        )
 
     async def locate(self, query: str) -> Place | None:
         query = query.strip()

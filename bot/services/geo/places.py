@@ -12,6 +12,8 @@ from bot.services.geo.geocoding import MAX_QUERY_LENGTH, Geocoder, validate_coor
 _DECIMAL = r"[-+]?\d{1,3}(?:[.,]\d{1,15})?"
 # "44.84, -0.58", "44,84 ; -0,58", "44.84 -0.58": comma decimals need a separator.
 _COORDINATES = re.compile(rf"^\s*({_DECIMAL})\s*(?:[;,/]\s*|\s+)({_DECIMAL})\s*$")
+# A French postcode inside an address ("12 rue X, 33000 Bordeaux").
+_POSTCODE_IN = re.compile(r"(?:^|[\s,])(\d{5})(?=$|[\s,])")
 
 
 class LocationProblem(StrEnum):
@@ -28,6 +30,12 @@ class GivenLocation:
     longitude: float
     # The town the person typed or the venue they sent; None for a bare point.
     label: str | None = None
+    # A point at the door (a shared location, a venue, coordinates, an address the
+    # geocoder placed), not a town's centre: only then may a street address be shown on it.
+    precise: bool = True
+    # The street part of a typed address whose town was found but not the street itself
+    # ("12 rue Sainte-Catherine" of "12 rue Sainte-Catherine, Bordeaux").
+    street: str | None = None
 
 
 def parse_coordinates(text: str) -> tuple[float, float] | LocationProblem | None:
@@ -62,6 +70,32 @@ async def resolve_text(text: str, geocoder: Geocoder) -> GivenLocation | Locatio
     if coordinates is not None:
         return GivenLocation(*coordinates)
     place = await geocoder.locate(query)
+    if place is not None:
+        return GivenLocation(place.latitude, place.longitude, place.name, precise=place.precise)
+    return await _town_of_address(query, geocoder) or LocationProblem.NOT_FOUND
+
+
+async def _town_of_address(query: str, geocoder: Geocoder) -> GivenLocation | None:
+    """The town of a typed street address the geocoder cannot place as a whole: its postcode
+    ("12 rue X 33000 Bordeaux") or its last comma-separated part ("12 rue X, Bordeaux"),
+    at the town's centre (not precise), with the rest as the street."""
+    postcode = _POSTCODE_IN.search(query)
+    if postcode is not None:
+        street = _street(query[: postcode.start()])
+        place = await geocoder.locate(postcode.group(1))
+        if street and place is not None:
+            return GivenLocation(
+                place.latitude, place.longitude, place.name, precise=False, street=street
+            )
+    head, comma, town = query.rpartition(",")
+    street = _street(head)
+    if not comma or not street or not town.strip():
+        return None
+    place = await geocoder.locate(town.strip())
     if place is None:
-        return LocationProblem.NOT_FOUND
-    return GivenLocation(place.latitude, place.longitude, place.name)
+        return None
+    return GivenLocation(place.latitude, place.longitude, place.name, precise=False, street=street)
+
+
+def _street(text: str) -> str:
+    return text.strip(" ,;-")
