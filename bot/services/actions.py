@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from sqlalchemy import delete, func, insert, select
@@ -18,9 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.weeks import day_bounds, streak, week_of
 from bot.services.catalogue import Catalogue, EcoAction, default_catalogue
-from bot.services.challenges import ChallengeView, PledgeMet, record_progress, roll_over
+from bot.services.challenges import (
+    ChallengeView,
+    PledgeMet,
+    record_progress,
+    roll_over,
+    undo_progress,
+)
 from bot.services.contests import Membership, member_teams
-from bot.services.counters import bump
+from bot.services.counters import bump, drop_if_zero, take
 from models import (
     ActionLog,
     ActionLogTeam,
@@ -32,13 +38,16 @@ from models import (
 )
 
 GRAMS_PER_KG = 1000
+# A mis-tap can be taken back for this long after the log (within the same week).
+UNDO_WINDOW = timedelta(minutes=15)
 
 
 class UnknownActionError(LookupError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: Python sets __traceback__ on an exception as it travels.
+@dataclass
 class DailyCapError(Exception):
     """The person already logged this action as often as it can happen in a day."""
 
@@ -62,6 +71,27 @@ class LogResult:
     challenges: list[ChallengeView]
     teams: list[TeamWeek]
     pledges_met: list[PledgeMet]
+    # The log row (an action logged at a place links to it).
+    log_id: int = 0
+
+
+class UndoGoneError(LookupError):
+    """No such log of this person any more (undone already, or someone else's button)."""
+
+
+# Not frozen: Python sets __traceback__ on an exception as it travels.
+@dataclass
+class UndoTooLateError(Exception):
+    """The log is older than the undo window, or its week is over."""
+
+    action: EcoAction | None
+
+
+@dataclass(frozen=True, slots=True)
+class Undone:
+    action: EcoAction | None
+    week_actions: int
+    week_co2e_g: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +190,7 @@ async def log_action(
         challenges=challenges,
         teams=teams,
         pledges_met=pledges,
+        log_id=log.id,
     )
 
 
@@ -184,6 +215,70 @@ async def _count_for_team(
         returning=("actions", "active_members"),
     )
     return TeamWeek(membership, actions, active)
+
+
+async def undo_log(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    log_id: int,
+    now: datetime,
+    tz: tzinfo,
+    catalogue: Catalogue | None = None,
+) -> Undone:
+    """Take back one of the person's own logs, made less than UNDO_WINDOW ago and this
+    week: the log goes, and every counter it moved (the person's week, their teams' weeks
+    and active members, the challenges' weeks and contributions) moves back with it.
+    Checked here, whatever the button said: whose log it is, and that it is still there."""
+    log = await session.scalar(
+        select(ActionLog).where(ActionLog.id == log_id, ActionLog.user_id == user_id)
+    )
+    if log is None:
+        raise UndoGoneError(log_id)
+    action = (catalogue or default_catalogue()).by_slug(log.action_slug)
+    if now - log.logged_at > UNDO_WINDOW or log.week_start != week_of(now, tz):
+        raise UndoTooLateError(action)
+    teams = list(
+        await session.scalars(select(ActionLogTeam.team_id).where(ActionLogTeam.log_id == log.id))
+    )
+    # The delete is the claim: of two taps on the same button, only one takes anything back.
+    claimed = await session.execute(
+        delete(ActionLog).where(ActionLog.id == log.id).returning(ActionLog.id)
+    )
+    if claimed.first() is None:
+        raise UndoGoneError(log_id)
+    await undo_progress(session, log)
+    for team_id in teams:
+        await _uncount_for_team(session, team_id, user_id, log)
+    mine = {"week_start": log.week_start, "user_id": user_id}
+    left = await take(
+        session,
+        WeekUserTotal,
+        mine,
+        {"actions": 1, "co2e_g": log.co2e_g},
+        returning=("actions", "co2e_g"),
+    )
+    await drop_if_zero(session, WeekUserTotal, mine, "actions")
+    week_actions, week_co2e_g = left or (0, 0)
+    return Undone(action, week_actions, week_co2e_g)
+
+
+async def _uncount_for_team(
+    session: AsyncSession, team_id: int, user_id: int, log: ActionLog
+) -> None:
+    member = {"week_start": log.week_start, "team_id": team_id, "user_id": user_id}
+    left = await take(session, WeekTeamMember, member, {"actions": 1}, returning=("actions",))
+    await drop_if_zero(session, WeekTeamMember, member, "actions")
+    # The member's last action of the week for the team gone: one active member fewer.
+    inactive = 1 if left == (0,) else 0
+    team = {"week_start": log.week_start, "team_id": team_id}
+    await take(
+        session,
+        WeekTeamTotal,
+        team,
+        {"actions": 1, "co2e_g": log.co2e_g, "active_members": inactive},
+    )
+    await drop_if_zero(session, WeekTeamTotal, team, "actions")
 
 
 async def my_figures(session: AsyncSession, user_id: int, now: datetime, tz: tzinfo) -> MyFigures:

@@ -27,7 +27,7 @@ from bot.services.contests import (
     member_teams,
     team_with_contest,
 )
-from bot.services.counters import bump, insert_missing
+from bot.services.counters import bump, drop_if_zero, insert_missing, take
 from bot.services.users import require_organiser
 from models import (
     ActionLog,
@@ -378,6 +378,46 @@ async def record_progress(
         if reached is not None:
             met.append(reached)
     return views, met
+
+
+async def undo_progress(session: AsyncSession, log: ActionLog) -> None:
+    """Take back what a log that is being undone added to challenges: a contribution never
+    counts more than the person's logs that challenge counts (those made while taking
+    part, and those of the week before joining), so each contribution above that count
+    once the log is gone loses the difference, and so does its week's total. A pledge the
+    log met stays met: its organiser has been told, and the window to undo is short."""
+    rows = await session.execute(
+        select(Challenge, ChallengeContribution.actions)
+        .join(ChallengeContribution, ChallengeContribution.challenge_id == Challenge.id)
+        .where(
+            ChallengeContribution.week_start == log.week_start,
+            ChallengeContribution.user_id == log.user_id,
+            ChallengeContribution.actions > 0,
+        )
+        .order_by(Challenge.id)
+    )
+    for challenge, counted in rows.all():
+        if log.action_slug not in challenge.action_slugs:
+            continue
+        remaining = await session.scalar(
+            select(func.count())
+            .select_from(ActionLog)
+            .where(
+                ActionLog.user_id == log.user_id,
+                ActionLog.week_start == log.week_start,
+                ActionLog.action_slug.in_(challenge.action_slugs),
+                ActionLog.logged_at >= challenge.starts_at,
+                ActionLog.id != log.id,
+            )
+        )
+        excess = counted - int(remaining or 0)
+        if excess <= 0:
+            continue
+        keys = {"challenge_id": challenge.id, "week_start": log.week_start}
+        await take(session, ChallengeWeek, keys, {"total": excess})
+        mine = {**keys, "user_id": log.user_id}
+        await take(session, ChallengeContribution, mine, {"actions": excess})
+        await drop_if_zero(session, ChallengeContribution, mine, "actions")
 
 
 async def _pledge_reached(

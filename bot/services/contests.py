@@ -42,14 +42,16 @@ class InvalidNameError(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: Python sets __traceback__ on an exception as it travels.
+@dataclass
 class AlreadyInTeamError(Exception):
     """The person is in another team of the same contest."""
 
     team_name: str
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: Python sets __traceback__ on an exception as it travels.
+@dataclass
 class NotMemberError(Exception):
     """The person is not (or no longer) in that team."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, case, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -51,3 +51,46 @@ async def insert_missing(
     table = model.__table__
     assert isinstance(table, Table)
     await session.execute(insert(table).values(rows).on_conflict_do_nothing())
+
+
+async def take(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    keys: Mapping[str, Any],
+    decrements: Mapping[str, int],
+    *,
+    returning: Sequence[str] = (),
+) -> tuple[int, ...] | None:
+    """Subtract `decrements` from the row of `model` at primary key `keys` (never below
+    zero, in one UPDATE); the new values of the `returning` columns, None without a row."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    statement = (
+        update(table)
+        .where(*(table.c[name] == value for name, value in keys.items()))
+        .values(
+            {
+                name: case((table.c[name] >= amount, table.c[name] - amount), else_=0)
+                for name, amount in decrements.items()
+            }
+        )
+    )
+    columns = [table.c[name] for name in returning] or [table.c[next(iter(keys))]]
+    row = (await session.execute(statement.returning(*columns))).first()
+    if row is None:
+        return None
+    return tuple(int(value) for value in row) if returning else ()
+
+
+async def drop_if_zero(
+    session: AsyncSession, model: type[DeclarativeBase], keys: Mapping[str, Any], column: str
+) -> None:
+    """Delete the row at `keys` once its `column` is back to zero, so a counter table holds
+    exactly what a recount from the logs would (no row for no action)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    await session.execute(
+        delete(table).where(
+            *(table.c[name] == value for name, value in keys.items()), table.c[column] == 0
+        )
+    )

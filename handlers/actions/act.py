@@ -16,11 +16,12 @@ from bot.ui.callbacks.actions import (
     ActNameCb,
     ActNav,
     ActNavCb,
+    ActUndoCb,
     MeCardCb,
     NameChoice,
 )
 from bot.ui.commands import Scope, command
-from bot.ui.editing import edit_caption, edit_text
+from bot.ui.editing import edit_caption, edit_markup, edit_text, message_of
 from bot.ui.filters import Magic, MenuButton
 from bot.ui.formatting import escape
 from bot.ui.i18n import Translator, t
@@ -79,10 +80,13 @@ async def act(
     await pledge_notices.enqueue(session, translator, result.pledges_met, now)
     if _in_group(message):
         teams = [m.team.id for m in await contests.teams_of_chat(session, message.chat.id)]
-        await message.reply(views.group_log_text(user.first_name, result, teams, locale))
+        await message.reply(
+            views.group_log_text(user.first_name, result, teams, locale),
+            reply_markup=views.group_undo_keyboard(result.log_id),
+        )
     else:
         await message.answer(
-            views.log_text(result, locale), reply_markup=views.after_log_keyboard()
+            views.log_text(result, locale), reply_markup=views.after_log_keyboard(result.log_id)
         )
 
 
@@ -145,14 +149,53 @@ async def action_chosen(
         # The keyboard stays for the rest of the group; the log is told in one line.
         await query.answer(t("act.logged_toast", co2=views.kg(result.co2e_g, locale)))
         teams = [m.team.id for m in await contests.teams_of_chat(session, message.chat.id)]
-        await message.answer(views.group_log_text(user.first_name, result, teams, locale))
+        await message.answer(
+            views.group_log_text(user.first_name, result, teams, locale),
+            reply_markup=views.group_undo_keyboard(result.log_id),
+        )
     else:
         await query.answer(t("act.logged_toast", co2=views.kg(result.co2e_g, locale)))
         text = views.log_text(result, locale)
+        keyboard = views.after_log_keyboard(result.log_id)
         if message is not None:
-            await edit_text(message, text, reply_markup=views.after_log_keyboard())
+            await edit_text(message, text, reply_markup=keyboard)
         else:
-            await bot.send_message(user.id, text, reply_markup=views.after_log_keyboard())
+            await bot.send_message(user.id, text, reply_markup=keyboard)
+
+
+async def undo(
+    query: CallbackQuery,
+    callback_data: ActUndoCb,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+) -> None:
+    """Take a log back: the message that told it says so instead (in a group, for all)."""
+    message = message_of(query)
+    try:
+        undone = await actions.undo_log(
+            session, user_id=user.id, log_id=callback_data.log_id, now=clock.now(), tz=settings.tz
+        )
+    except actions.UndoGoneError:
+        await query.answer(t("act.undo.gone"), show_alert=True)
+        return
+    except actions.UndoTooLateError:
+        minutes = int(actions.UNDO_WINDOW.total_seconds() // 60)
+        await query.answer(views.too_late_text(minutes, locale), show_alert=True)
+        if message is not None and message.chat.type not in GROUP_TYPES:
+            await edit_markup(message, reply_markup=views.after_log_keyboard())
+        return
+    await query.answer(t("act.undo.toast"))
+    if message is None:
+        return
+    if message.chat.type in GROUP_TYPES:
+        await edit_text(message, views.group_undone_text(user.first_name, undone, locale))
+    else:
+        await edit_text(
+            message, views.undone_text(undone, locale), reply_markup=views.after_log_keyboard()
+        )
 
 
 async def me(
@@ -218,6 +261,7 @@ def create_router() -> Router:
     router.callback_query.register(back_to_categories, ActNavCb.filter())
     router.callback_query.register(category_chosen, ActCategoryCb.filter())
     router.callback_query.register(action_chosen, ActLogCb.filter())
+    router.callback_query.register(undo, ActUndoCb.filter())
     router.message.register(me, Command("me"), Magic(F.chat.type == "private"))
     router.callback_query.register(name_choice, ActNameCb.filter())
     router.callback_query.register(me_story, MeCardCb.filter())

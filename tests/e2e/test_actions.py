@@ -202,6 +202,78 @@ async def test_act_in_a_team_group_answers_briefly(
     assert chats == {CAMPUS.id}
 
 
+async def test_a_mis_tap_is_undone_everywhere_it_counted(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    challenge_id = await make_challenge(app, clock)
+    (menu,) = await tg.reply_to(ALICE, "/act")
+    async with app.sessionmaker() as session:
+        await challenges.join_challenge(session, challenge_id, ALICE.id, clock.now())
+        await session.commit()
+    (listing,) = await tg.click(ALICE, menu, "Alimentation")
+    (logged,) = await tg.click(ALICE, listing, "Repas végétarien")
+    assert "1/3" in logged.text
+    clock.advance(timedelta(minutes=5))
+    (undone,) = await tg.click(ALICE, logged, tr.t("act.undo.button", "fr"))
+    assert undone.method == "editMessageText"
+    assert text("act.undo.done", "fr", action="Repas végétarien au lieu de viande") in undone.text
+    assert text("act.my_week", "fr", actions=counted("count.eco_actions", 0), co2="0") in (
+        undone.text
+    )
+    # No undo left on the message; what it counted is gone from /me and the challenge.
+    assert tr.t("act.undo.button", "fr") not in str(buttons(undone))
+    (me,) = await tg.reply_to(ALICE, "/me")
+    assert (
+        text(
+            "me.text",
+            "fr",
+            week=counted("count.eco_actions", 0),
+            week_co2="0",
+            streak=counted("count.weeks", 0),
+            total_actions=counted("count.eco_actions", 0),
+            co2="0",
+        )
+        in me.text
+    )
+    assert await count(app, ActionLog) == 0
+    assert await count(app, ChallengeWeek, ChallengeWeek.total > 0) == 0
+
+    # Too late: a localized alert, the log stays, and the button goes.
+    (reply,) = await tg.reply_to(ALICE, "/act veggie_meal")
+    clock.advance(actions.UNDO_WINDOW + timedelta(seconds=1))
+    since = tg.mark()
+    (edited,) = await tg.click(ALICE, reply, tr.t("act.undo.button", "fr"))
+    answer = next(c for c in tg.calls[since:] if c.method == "answerCallbackQuery")
+    assert answer.params.get("show_alert") is True
+    assert answer.params["text"] == text(
+        "act.undo.too_late", "fr", minutes=counted("count.minutes", 15)
+    )
+    assert edited.method == "editMessageReplyMarkup"
+    assert tr.t("act.undo.button", "fr") not in str(edited.params.get("reply_markup"))
+    assert await count(app, ActionLog) == 1
+
+
+async def test_in_a_group_only_the_author_undoes_a_log(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    await _contest_with_team(tg, app)
+    (told,) = await tg.reply_to(ALICE, "/act bike_trip", chat=CAMPUS)
+    assert "équipe IUT Talence : 1 éco-geste cette semaine" in told.text
+    # Bob's tap on Alice's line: refused, nothing moves.
+    since = tg.mark()
+    await tg.click(BOB, told, tr.t("act.undo.button", "fr"), count=0)
+    await tg.wait_idle()
+    answer = next(c for c in tg.calls[since:] if c.method == "answerCallbackQuery")
+    assert answer.params["text"] == text("act.undo.gone", "en")
+    assert await count(app, ActionLog) == 1
+    (undone,) = await tg.click(ALICE, told, tr.t("act.undo.button", "fr"))
+    assert undone.text == text(
+        "act.undo.done_group", "fr", name="Alice", action="Vélo ou marche au lieu de la voiture"
+    )
+    assert await count(app, ActionLog) == 0
+    assert await count(app, WeekTeamTotal) == 0
+
+
 # ---------------------------------------------------------------- challenges
 
 

@@ -24,6 +24,7 @@ from bot.services.users import TelegramProfile, upsert_user
 from bot.ui.notices import pledges as pledge_notices
 from models import (
     ActionLog,
+    ChallengeContribution,
     ChallengeScope,
     ChallengeWeek,
     OutboxMessage,
@@ -588,3 +589,107 @@ def test_a_run_of_weeks_ends_on_a_sunday() -> None:
     assert challenges.last_day_of_weeks(1, sunday) == sunday
     with pytest.raises(challenges.InvalidDraftError):
         challenges.last_day_of_weeks(3, wednesday)
+
+
+async def test_undo_takes_back_every_counter_the_log_moved(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = ManualClock(MONDAY)
+    async with db() as session:
+        await person(session, ORGANISER)
+        alice, bob = await person(session, 1), await person(session, 2)
+        contest = await contests.create_contest(session, "Campus", ORGANISER, ORGANISERS, MONDAY)
+        team, _, _ = await contests.register_team(
+            session, contest.join_code, -1, "A", alice, MONDAY
+        )
+        await contests.join_team(session, team.id, alice, MONDAY)
+        challenge = await challenges.create_challenge(
+            session, draft(weekly_target=2), ORGANISER, ORGANISERS, MONDAY, PARIS
+        )
+        await challenges.join_challenge(session, challenge.id, alice, MONDAY)
+        first = await log(session, alice, "veggie_meal", clock.now())
+        second = await log(session, alice, "veggie_meal", clock.now())
+        # The second log met the pledge (2 of 2).
+        assert [met.challenge.id for met in second.pledges_met] == [challenge.id]
+        clock.advance(timedelta(minutes=5))
+
+        # Someone else's button, a made-up id: nothing moves.
+        for who, log_id in ((bob, second.log_id), (alice, 999_999)):
+            with pytest.raises(actions.UndoGoneError):
+                await actions.undo_log(
+                    session, user_id=who, log_id=log_id, now=clock.now(), tz=PARIS
+                )
+        undone = await actions.undo_log(
+            session, user_id=alice, log_id=second.log_id, now=clock.now(), tz=PARIS
+        )
+        assert (undone.week_actions, undone.week_co2e_g) == (1, first.co2e_g)
+        assert undone.action is not None and undone.action.slug == "veggie_meal"
+        # The same button twice: taken back once.
+        with pytest.raises(actions.UndoGoneError):
+            await actions.undo_log(
+                session, user_id=alice, log_id=second.log_id, now=clock.now(), tz=PARIS
+            )
+        week = date(2026, 1, 5)
+        assert await session.get(ChallengeWeek, (challenge.id, week)) is not None
+        total = await session.scalar(
+            select(ChallengeWeek.total).where(ChallengeWeek.challenge_id == challenge.id)
+        )
+        assert total == 1
+        mine = await session.get(ChallengeContribution, (challenge.id, week, alice))
+        assert mine is not None and mine.actions == 1
+        team_week = await session.get(WeekTeamTotal, (week, team.id))
+        assert team_week is not None
+        assert (team_week.actions, team_week.co2e_g, team_week.active_members) == (
+            1,
+            first.co2e_g,
+            1,
+        )
+        # The pledge stays met: its organiser was told, and it cannot be told twice.
+        met = await session.get(ChallengeWeek, (challenge.id, week))
+        assert met is not None and met.pledge_met
+        # The last log of the week undone: no week, no streak, no active member.
+        await actions.undo_log(
+            session, user_id=alice, log_id=first.log_id, now=clock.now(), tz=PARIS
+        )
+        figures = await actions.my_figures(session, alice, clock.now(), PARIS)
+        assert (figures.week_actions, figures.streak_weeks, figures.total_actions) == (0, 0, 0)
+        team_id, challenge_id = team.id, challenge.id
+        session.expire_all()  # read the rows again, not the objects loaded above
+        assert await session.get(WeekUserTotal, (week, alice)) is None
+        assert await session.get(WeekTeamMember, (week, team_id, alice)) is None
+        assert await session.get(WeekTeamTotal, (week, team_id)) is None
+        assert await session.get(ChallengeContribution, (challenge_id, week, alice)) is None
+        logs = await session.scalar(select(func.count()).select_from(ActionLog))
+        assert logs == 0
+        # And the daily cap counts the undone ones out: the meal can be logged again.
+        await log(session, alice, "veggie_meal", clock.now())
+
+
+async def test_undo_is_refused_after_the_window_and_the_week(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    # Sunday 11 January 2026, 23:55 in Paris: the week ends in five minutes.
+    sunday = datetime(2026, 1, 11, 22, 55, tzinfo=UTC)
+    async with db() as session:
+        alice = await person(session, 1)
+        late = await log(session, alice, "bike_trip", MONDAY)
+        with pytest.raises(actions.UndoTooLateError) as caught:
+            await actions.undo_log(
+                session,
+                user_id=alice,
+                log_id=late.log_id,
+                now=MONDAY + actions.UNDO_WINDOW + timedelta(seconds=1),
+                tz=PARIS,
+            )
+        assert caught.value.action is not None and caught.value.action.slug == "bike_trip"
+        on_sunday = await log(session, alice, "bike_trip", sunday)
+        with pytest.raises(actions.UndoTooLateError):
+            await actions.undo_log(
+                session,
+                user_id=alice,
+                log_id=on_sunday.log_id,
+                now=sunday + timedelta(minutes=10),
+                tz=PARIS,
+            )
+        figures = await actions.my_figures(session, alice, sunday, PARIS)
+        assert figures.total_actions == 2

@@ -32,7 +32,8 @@ DOWNLOAD_LINK_TTL = timedelta(minutes=5)
 SIGNATURE_LENGTH = 32
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: Python sets __traceback__ on an exception as it travels.
+@dataclass
 class Denied(Exception):
     """A refused request: `status` 401 (who are you?) or 403 (not for you); `reason` is
     counted in /metrics and never shown."""

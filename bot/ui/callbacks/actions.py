@@ -23,6 +23,12 @@ class ActLogCb(CallbackData, prefix="al"):
     index: DbInt
 
 
+class ActUndoCb(CallbackData, prefix="au"):
+    """Undo a log, for a while after it (whose log it is is checked by the service)."""
+
+    log_id: DbInt
+
+
 class ActNav(StrEnum):
     CATEGORIES = "cats"  # back to the categories, in place
     AGAIN = "again"  # a fresh /act message, keeping the last result on screen

@@ -16,7 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from bot.services.actions import LogResult, MyFigures, index_of
+from bot.services.actions import LogResult, MyFigures, Undone, index_of
 from bot.services.catalogue import ActionCategory, Catalogue, EcoAction, default_catalogue
 from bot.services.challenges import ChallengeView, Contributors, NotEligibleError
 from bot.services.contests import Membership
@@ -28,6 +28,7 @@ from bot.ui.callbacks.actions import (
     ActNameCb,
     ActNav,
     ActNavCb,
+    ActUndoCb,
     ChallengeAction,
     ChallengeCb,
     NameChoice,
@@ -99,8 +100,11 @@ def actions_keyboard(
     return builder.as_markup()
 
 
-def after_log_keyboard() -> InlineKeyboardMarkup:
+def after_log_keyboard(undo_log_id: int | None = None) -> InlineKeyboardMarkup:
+    """`undo_log_id`: the log just made, which a mis-tap can take back."""
     builder = InlineKeyboardBuilder()
+    if undo_log_id:
+        builder.button(text=t("act.undo.button"), callback_data=ActUndoCb(log_id=undo_log_id))
     builder.button(text=t("act.again"), callback_data=ActNavCb(to=ActNav.AGAIN))
     builder.button(
         text=t("challenges.button.all"),
@@ -173,6 +177,37 @@ def group_log_text(name: str, result: LogResult, chat_team_ids: Sequence[int], l
     return t(
         key, name=escape(name), action=escape(action.title(locale)), co2=kg(result.co2e_g, locale)
     )
+
+
+def group_undo_keyboard(log_id: int) -> InlineKeyboardMarkup:
+    """Under a log told in a team group: only its author's tap takes it back."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=t("act.undo.button"), callback_data=ActUndoCb(log_id=log_id))
+    return builder.as_markup()
+
+
+def undone_text(undone: Undone, locale: str) -> str:
+    title = undone.action.title(locale) if undone.action else ""
+    return "\n\n".join(
+        (
+            t("act.undo.done", action=escape(title)),
+            t(
+                "act.my_week",
+                actions=counted("count.eco_actions", undone.week_actions, locale),
+                co2=kg(undone.week_co2e_g, locale),
+            ),
+        )
+    )
+
+
+def group_undone_text(name: str, undone: Undone, locale: str) -> str:
+    title = undone.action.title(locale) if undone.action else ""
+    return t("act.undo.done_group", name=escape(name), action=escape(title))
+
+
+def too_late_text(minutes: int, locale: str) -> str:
+    """Plain text: it is shown in a callback alert."""
+    return t("act.undo.too_late", minutes=counted("count.minutes", minutes, locale))
 
 
 def capped_text(action: EcoAction, count: int, locale: str, *, html: bool = True) -> str:
