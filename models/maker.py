@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    true,
 )
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
@@ -106,6 +108,9 @@ class Maker(Base):
     external_id: Mapped[str | None] = mapped_column(String(250))
     # Name and description folded to lower-case ASCII words, for accent-blind search.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # The pin is at the door (a shared location, a venue, an import's coordinates), not a
+    # town's centre: only then does the card show the street address over it.
+    pin_precise: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -3,7 +3,7 @@
 A draft is a dataclass of plain fields, each with a default. The state holds JSON and
 may come from an older version of the bot, or from another storage, so reading trusts
 no value's type: a missing, empty or ill-typed value reads as the field's default.
-Supported field types: str, int, float, datetime (kept as ISO 8601), each possibly
+Supported field types: str, int, float, bool, datetime (kept as ISO 8601), each possibly
 optional."""
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def _encode(value: object) -> object:
 def _decode(kind: Any, value: object, default: object) -> object:
     if get_origin(kind) in (Union, types.UnionType):
         (kind,) = [arg for arg in get_args(kind) if arg is not type(None)]
+    if kind is bool:
+        return value if isinstance(value, bool) else default
     # bool is an int to Python, never to a draft.
     if isinstance(value, bool):
         return default

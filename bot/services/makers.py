@@ -421,6 +421,8 @@ class ListingDraft:
     address: str = ""
     website: str | None = None
     phone: str | None = None
+    # False while the pin is a town's centre (a typed town or postcode).
+    pin_precise: bool = True
 
     def to_state(self) -> dict[str, object]:
         return drafts.to_state(self)
@@ -441,7 +443,15 @@ class ListingDraft:
             address=maker.address,
             website=maker.website,
             phone=maker.phone,
+            pin_precise=maker.pin_precise,
         )
+
+
+def shown_address(address: str, city: str, pin_precise: bool) -> str:
+    """What a card says of where a maker is: the street only over a pin at the door, so a
+    card never sends people to a street while its map points at the town's centre."""
+    parts = (address, city) if pin_precise else (city,)
+    return ", ".join(part for part in parts if part)
 
 
 async def own_listing(session: AsyncSession, owner_id: int) -> Maker | None:
@@ -483,6 +493,7 @@ async def submit_listing(
     maker.latitude = round(float(draft.latitude), 7)
     maker.longitude = round(float(draft.longitude), 7)
     maker.search_text = search_text_of(name, description)
+    maker.pin_precise = draft.pin_precise
     maker.status = MakerStatus.PENDING.value
     maker.rejection_reason = None
     maker.updated_at = now

@@ -73,9 +73,9 @@ class MakersFlow(StatesGroup):
 async def send_card(message: Message, maker: Maker, favourite: bool) -> None:
     """The card, then the place as a venue so Telegram draws a map."""
     await message.answer(card_text(maker), reply_markup=card_keyboard(maker, favourite))
-    venue_address = ", ".join(p for p in (maker.address, maker.city) if p) or category_label(
-        maker.category
-    )
+    venue_address = makers.shown_address(
+        maker.address, maker.city, maker.pin_precise
+    ) or category_label(maker.category)
     await message.answer_venue(
         latitude=maker.latitude,
         longitude=maker.longitude,

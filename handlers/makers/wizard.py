@@ -49,6 +49,8 @@ class MakerWizard(StatesGroup):
     website = State()
     phone = State()
     preview = State()
+    # After the address, when the pin is only a town's centre: the pin of the door.
+    pin = State()
 
 
 class Step(StrEnum):
@@ -60,6 +62,7 @@ class Step(StrEnum):
     WEBSITE = "website"
     PHONE = "phone"
     PREVIEW = "preview"
+    PIN = "pin"
 
 
 STATES = {
@@ -71,8 +74,10 @@ STATES = {
     Step.WEBSITE: MakerWizard.website,
     Step.PHONE: MakerWizard.phone,
     Step.PREVIEW: MakerWizard.preview,
+    Step.PIN: MakerWizard.pin,
 }
-ORDER = list(Step)
+# The pin is asked only when needed, between the address and the website.
+ORDER: list[Step] = [step for step in Step if step is not Step.PIN]
 LIMITS = {
     Step.NAME: makers.NAME_LIMIT,
     Step.DESCRIPTION: makers.DESCRIPTION_LIMIT,
@@ -151,6 +156,18 @@ def _location_keyboard(editing: bool, has_value: bool) -> ReplyKeyboardMarkup:
     )
 
 
+def _pin_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=t("location.button.share"), request_location=True)],
+            [KeyboardButton(text=t("wizard.button.town_only"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+        input_field_placeholder=t("location.placeholder"),
+    )
+
+
 def _draft_maker(draft: ListingDraft) -> Maker:
     """An unsaved Maker, only to draw the preview with the directory's own card."""
     return Maker(
@@ -164,6 +181,7 @@ def _draft_maker(draft: ListingDraft) -> Maker:
         phone=draft.phone,
         latitude=draft.latitude or 0.0,
         longitude=draft.longitude or 0.0,
+        pin_precise=draft.pin_precise,
     )
 
 
@@ -182,7 +200,20 @@ async def ask(message: Message, state: FSMContext, step: Step, error: str | None
             callback_data=MakerWizardCb(action=WizardAction.RESTART),
         )
         text = t("wizard.preview") + "\n\n" + card_text(_draft_maker(draft))
+        if draft.address and not draft.pin_precise:
+            hidden = t(
+                "wizard.preview.address_hidden",
+                address=escape(draft.address),
+                town=escape(draft.city),
+            )
+            text += "\n\n" + hidden
         await message.answer(text, reply_markup=builder.as_markup())
+        return
+    if step is Step.PIN:
+        question = t("wizard.ask.pin", address=escape(draft.address), town=escape(draft.city))
+        await message.answer(
+            "\n\n".join([error, question] if error else [question]), reply_markup=_pin_keyboard()
+        )
         return
     lines = [error] if error else []
     lines.append(t(f"wizard.ask.{step.value}"))
@@ -252,6 +283,9 @@ async def text_answer(message: Message, state: FSMContext, raw_state: str | None
         await ask(message, state, step, _error_text(step, error))
         return
     await _save(state, draft)
+    if step is Step.ADDRESS and not draft.pin_precise:
+        await ask(message, state, Step.PIN)
+        return
     await advance(message, state, step)
 
 
@@ -282,13 +316,50 @@ async def location_answer(
         await ask(message, state, Step.LOCATION, problem_text(where, message))
         return
     draft.latitude, draft.longitude = where.latitude, where.longitude
+    draft.pin_precise = where.precise
     # A typed town names the city; a venue's title or a bare point does not.
     if message.text and where.label:
         draft.city = where.label
+    # "12 rue X, Bordeaux": the street is the address; its pin is asked for next.
+    if where.street:
+        draft.address = where.street[: makers.ADDRESS_LIMIT]
     await _save(state, draft)
     place = escape(where.label) if where.label else t("wizard.location_point")
     await message.answer(t("wizard.location_noted", place=place), reply_markup=main_menu())
+    if where.street:
+        await ask(message, state, Step.PIN)
+        return
     await advance(message, state, Step.LOCATION)
+
+
+async def pin_answer(
+    message: Message, state: FSMContext, geocoder: Geocoder, i18n: Translator
+) -> None:
+    """The pin of the door for an address the geocoder could not place, or "the town's
+    centre only" (the card then shows the town without the street)."""
+    draft, _ = await _draft(state)
+    if message.text is not None and message.text in i18n.every_translation(
+        "wizard.button.town_only"
+    ):
+        await message.answer(
+            t("wizard.pin.town_only", town=escape(draft.city)), reply_markup=main_menu()
+        )
+        await advance(message, state, Step.ADDRESS)
+        return
+    where = await read_location(message, geocoder)
+    if isinstance(where, LocationProblem):
+        await ask(message, state, Step.PIN, problem_text(where, message))
+        return
+    if not where.precise:
+        await ask(message, state, Step.PIN, t("wizard.pin.not_precise"))
+        return
+    draft.latitude, draft.longitude = where.latitude, where.longitude
+    draft.pin_precise = True
+    await _save(state, draft)
+    await message.answer(
+        t("wizard.pin.noted", address=escape(draft.address)), reply_markup=main_menu()
+    )
+    await advance(message, state, Step.ADDRESS)
 
 
 async def preview_typed(message: Message, state: FSMContext) -> None:
@@ -360,6 +431,9 @@ def create_router() -> Router:
     )
     router.message.register(
         preview_typed, StateFilter(MakerWizard.preview), Magic(~F.text.startswith("/"))
+    )
+    router.message.register(
+        pin_answer, StateFilter(MakerWizard.pin), Magic(~F.text.startswith("/"))
     )
     router.callback_query.register(wizard_button, MakerWizardCb.filter())
     return router

@@ -347,6 +347,71 @@ async def test_register_approve_then_find(
     assert items(found)[0].startswith("1. Atelier <Carol> & Co")
 
 
+async def _wizard_to_location(tg: BotApiStandIn, user: TgUser, name: str) -> None:
+    await tg.reply_to(user, "/maker", count=2)
+    (ask_category,) = await tg.reply_to(user, name)
+    (_ask_description,) = await tg.click(user, ask_category, tr.t("makers.category.food", "en"))
+    (ask_location,) = await tg.reply_to(user, "Bread from local flour.")
+    assert ask_location.text.startswith(text("wizard.ask.location", "en"))
+
+
+async def test_a_street_the_geocoder_cannot_place_asks_for_the_pin_of_the_door(
+    tg: BotApiStandIn, app: RunningBot
+) -> None:
+    # Carol types her street where the place is asked: the town is found, not the street.
+    await _wizard_to_location(tg, CAROL, "Fournil Carol")
+    noted, ask_pin = await tg.reply_to(CAROL, "12 rue Sainte-Catherine, Bordeaux", count=2)
+    assert noted.text == text("wizard.location_noted", "en", place="Bordeaux")
+    assert ask_pin.text == text(
+        "wizard.ask.pin", "en", address="12 rue Sainte-Catherine", town="Bordeaux"
+    )
+    # Another town's name is still a centre, not a door.
+    (again,) = await tg.reply_to(CAROL, "33000")
+    assert again.text.startswith(text("wizard.pin.not_precise", "en"))
+    # The pin of the door: the address is kept (no address step), the website comes next.
+    pin_noted, ask_website = await share(tg, CAROL, 44.8412, -0.5738)
+    assert pin_noted.text == text("wizard.pin.noted", "en", address="12 rue Sainte-Catherine")
+    assert ask_website.text == text("wizard.ask.website", "en")
+    (ask_phone,) = await tg.click(CAROL, ask_website, tr.t("wizard.button.skip", "en"))
+    (preview,) = await tg.click(CAROL, ask_phone, tr.t("wizard.button.skip", "en"))
+    assert text("makers.card.address", "en", address="12 rue Sainte-Catherine, Bordeaux") in (
+        preview.text
+    )
+    await tg.click(CAROL, preview, tr.t("wizard.button.submit", "en"), count=2)
+    async with app.sessionmaker() as session:
+        listing = await session.scalar(select(Maker).where(Maker.owner_id == CAROL.id))
+    assert listing is not None and listing.pin_precise
+    assert (listing.latitude, listing.longitude) == (44.841, -0.574)  # as shared, rounded
+
+
+async def test_a_town_centre_pin_never_shows_a_street(tg: BotApiStandIn, app: RunningBot) -> None:
+    # Bob gives a town, then a street at the address step: asked for the pin; he declines.
+    await _wizard_to_location(tg, BOB, "Fournil Bob")
+    _noted, ask_address = await tg.reply_to(BOB, "Bordeaux", count=2)
+    assert ask_address.text == text("wizard.ask.address", "en")
+    (ask_pin,) = await tg.reply_to(BOB, "3 cours Victor Hugo")
+    assert ask_pin.text == text(
+        "wizard.ask.pin", "en", address="3 cours Victor Hugo", town="Bordeaux"
+    )
+    told, ask_website = await tg.reply_to(BOB, tr.t("wizard.button.town_only", "en"), count=2)
+    assert told.text == text("wizard.pin.town_only", "en", town="Bordeaux")
+    assert ask_website.text == text("wizard.ask.website", "en")
+    (ask_phone,) = await tg.click(BOB, ask_website, tr.t("wizard.button.skip", "en"))
+    (preview,) = await tg.click(BOB, ask_phone, tr.t("wizard.button.skip", "en"))
+    # The card shows the town only, and says why the street is not there.
+    assert text("makers.card.address", "en", address="Bordeaux") in preview.text
+    assert "Victor Hugo, Bordeaux" not in preview.text
+    assert (
+        text("wizard.preview.address_hidden", "en", address="3 cours Victor Hugo", town="Bordeaux")
+        in preview.text
+    )
+    await tg.click(BOB, preview, tr.t("wizard.button.submit", "en"), count=2)
+    async with app.sessionmaker() as session:
+        listing = await session.scalar(select(Maker).where(Maker.owner_id == BOB.id))
+    assert listing is not None and not listing.pin_precise
+    assert listing.address == "3 cours Victor Hugo"
+
+
 async def test_reject_with_a_reason_tells_the_maker(
     tg: BotApiStandIn, app_with_sender: RunningBot, clock: ManualClock
 ) -> None:
@@ -357,6 +422,8 @@ async def test_reject_with_a_reason_tells_the_maker(
     await tg.reply_to(CAROL, "Soaps.")
     await tg.reply_to(CAROL, "Nantes", count=2)
     await tg.reply_to(CAROL, "1 quai")
+    # No pin for the door: the card will show Nantes only.
+    await tg.reply_to(CAROL, tr.t("wizard.button.town_only", "en"), count=2)
     await tg.reply_to(CAROL, "savons.example")
     (preview,) = await tg.reply_to(CAROL, "05 56 00 00 00")
     await tg.click(CAROL, preview, tr.t("wizard.button.submit", "en"), count=2)

@@ -265,7 +265,11 @@ class World:
                     if data not in seen:
                         seen.append(data)
                     short = state.split(":")[-1]
-                    if short in {"location", "alert_location"}:
+                    if short == "location" and walk % 3 == 2:
+                        # A typed street: the geocoder places only its town, so a
+                        # listing's wizard asks for the pin of the door.
+                        update = self.text(user, _ANSWERS["address"])
+                    elif short in {"location", "alert_location"}:
                         lat, lon = BORDEAUX
                         fields: JsonDict = {"location": {"latitude": lat, "longitude": lon}}
                         update = self.message(user, fields)

@@ -28,7 +28,9 @@ def test_both_drafts_round_trip_through_json_values() -> None:
     state = offer.to_state()
     assert state["pickup_end"] == "2026-01-05T18:30:00+00:00"
     assert OfferDraft.from_state(state) == offer
-    listing = ListingDraft(name="Atelier", website="https://a.example", latitude=1, longitude=2)
+    listing = ListingDraft(
+        name="Atelier", website="https://a.example", latitude=1, longitude=2, pin_precise=False
+    )
     assert ListingDraft.from_state(listing.to_state()) == listing
 
 
@@ -46,6 +48,9 @@ def test_missing_empty_or_ill_typed_values_read_as_defaults() -> None:
     assert ListingDraft.from_state({"website": "", "phone": None, "longitude": 2}) == (
         ListingDraft(longitude=2.0)
     )
+    # Only a real boolean says the pin is not at the door.
+    for forged in (0, "false", None, 0.0):
+        assert ListingDraft.from_state({"pin_precise": forged}).pin_precise is True
 
 
 def test_a_draft_field_without_default_or_of_another_type_is_refused() -> None:

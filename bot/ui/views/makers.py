@@ -39,7 +39,7 @@ def card_text(maker: Maker) -> str:
     if maker.description:
         lines += ["", escape(truncate(maker.description, DESCRIPTION_SHOWN))]
     details = []
-    address = ", ".join(part for part in (maker.address, maker.city) if part)
+    address = makers.shown_address(maker.address, maker.city, maker.pin_precise)
     if address:
         details.append(t("makers.card.address", address=escape(address)))
     if maker.website:
