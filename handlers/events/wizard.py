@@ -11,7 +11,13 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,6 +87,22 @@ STATES = {step: getattr(EventWizard, step.value) for step in Step}
 ORDER = list(Step)
 LIMITS = {Step.TITLE: events.TITLE_LIMIT, Step.DESCRIPTION: events.DESCRIPTION_LIMIT}
 CAPACITY_PRESETS = (10, 20, 50)
+
+
+# The conversation data's key for a typed street waiting for the pin of its entrance.
+_PENDING_STREET = "event_pending_street"
+
+
+def _pin_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=t("location.button.share"), request_location=True)],
+            [KeyboardButton(text=t("events.wizard.button.town_only"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+        input_field_placeholder=t("location.placeholder"),
+    )
 
 
 def _step_of(state_name: str | None) -> Step | None:
@@ -436,17 +458,54 @@ async def location_answer(
     settings: Settings,
     clock: Clock,
     locale: str,
+    i18n: Translator,
 ) -> None:
     ctx = Context(session, user, settings, clock, locale)
+    draft = await _draft(state)
+    # A street typed earlier that the geocoder placed only at its town's centre.
+    pending = (await state.get_data()).get(_PENDING_STREET)
+    await state.update_data({_PENDING_STREET: None})
+    if (
+        isinstance(pending, str)
+        and message.text is not None
+        and message.text in i18n.every_translation("events.wizard.button.town_only")
+    ):
+        # The event keeps its town's centre and says the town only: no street over a
+        # pin that does not stand on it.
+        await _location_noted(message, state, draft, ctx)
+        return
     where = await read_location(message, geocoder)
     if isinstance(where, LocationProblem):
         await ask(message, state, Step.LOCATION, ctx, problem_text(where, message))
         return
-    draft = await _draft(state)
     draft.latitude, draft.longitude, draft.maker_id = where.latitude, where.longitude, None
     draft.address = where.label or ""
     if message.venue is not None and message.venue.address:
         draft.address = ", ".join(p for p in (message.venue.title, message.venue.address) if p)
+    elif where.street and not where.precise:
+        # "12 rue X, Bordeaux": the town is found, not the street. Ask for the pin of the
+        # entrance rather than send people to the town's centre with a street name.
+        await state.update_data({_PENDING_STREET: f"{where.street}, {where.label or ''}"})
+        draft.address = (where.label or "")[: events.ADDRESS_LIMIT]
+        await _save(state, draft)
+        await message.answer(
+            t(
+                "events.wizard.ask.pin",
+                address=escape(where.street),
+                town=escape(where.label or ""),
+            ),
+            reply_markup=_pin_keyboard(),
+        )
+        return
+    elif isinstance(pending, str) and where.precise and where.label is None:
+        # The pin of the entrance, sent after the street: the street goes with it.
+        draft.address = pending.strip(", ")
+    await _location_noted(message, state, draft, ctx)
+
+
+async def _location_noted(
+    message: Message, state: FSMContext, draft: EventDraft, ctx: Context
+) -> None:
     draft.address = draft.address[: events.ADDRESS_LIMIT]
     await _save(state, draft)
     place = escape(draft.address) if draft.address else t("events.card.on_map")

@@ -202,6 +202,39 @@ async def walk_wizard(
     return preview
 
 
+async def _wizard_to_place(tg: BotApiStandIn, user: TgUser, locale: str) -> None:
+    await tg.reply_to(user, "/newevent", count=2)
+    await tg.reply_to(user, "Repair café")
+    (ask_category,) = await tg.reply_to(user, "Bring what is broken")
+    await tg.click(user, ask_category, tr.t("events.category.repair", locale), count=2)
+    (ask_end,) = await tg.reply_to(user, "10/01 10:00")
+    await tg.click(user, ask_end, tr.tn("events.wizard.duration", 3, locale, hours=3), count=3)
+
+
+async def test_a_street_the_geocoder_cannot_place_asks_for_the_pin_of_the_entrance(
+    tg: BotApiStandIn, app: RunningBot
+) -> None:
+    await _wizard_to_place(tg, BOB, "en")
+    # The town is found, not the street: the bot asks for the pin rather than put the
+    # street's name over the town's centre.
+    (ask_pin,) = await tg.reply_to(BOB, "12 rue Sainte-Catherine, Bordeaux")
+    assert ask_pin.text == text(
+        "events.wizard.ask.pin", "en", address="12 rue Sainte-Catherine", town="Bordeaux"
+    )
+    since = tg.mark()
+    tg.push_location(BOB, 44.8412, -0.5738)
+    noted, ask_capacity = await tg.wait_for(SEND_METHODS, chat_id=BOB.id, count=2, since=since)
+    assert noted.text == text(
+        "events.wizard.location_noted", "en", place="12 rue Sainte-Catherine, Bordeaux"
+    )
+    assert ask_capacity.text == text("events.wizard.ask.capacity", "en", max=10000)
+    # Declined, the event says the town only.
+    await _wizard_to_place(tg, ALICE, "fr")
+    await tg.reply_to(ALICE, "3 cours Victor Hugo, Bordeaux")
+    noted, _ = await tg.reply_to(ALICE, tr.t("events.wizard.button.town_only", "fr"), count=2)
+    assert noted.text == text("events.wizard.location_noted", "fr", place="Bordeaux")
+
+
 async def test_an_organiser_creates_and_a_resident_finds_it_near_a_typed_postcode(
     tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
