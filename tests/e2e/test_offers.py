@@ -535,3 +535,68 @@ async def test_a_typed_time_already_passed_is_tomorrow_once_confirmed(
     (preview,) = await tg.click(BOB, ask_photo, tr.t("offers.wizard.skip", "en"))
     assert "🕒 Pickup open · ends tomorrow 9:30" in preview.text
     assert "📝" not in preview.text
+
+
+async def test_three_no_shows_pause_reservations_for_a_week(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    """Each reservation still held when its window ends is a no-show; the third within 30
+    days pauses reserving for 7 days (Settings), said with its date; then it is allowed
+    again. The poster sees the record; /forget takes it away."""
+    for day in range(3):
+        offer_id = await post_directly(
+            app, clock, ALICE, title=f"Soupe {day}", pickup_end=clock.now() + timedelta(hours=1)
+        )
+        _, card = await tg.reply_to(BOB, f"/start offer_{offer_id}", count=2)
+        since = tg.mark()
+        await tg.click(BOB, card, tr.t("offers.button.reserve", "en"), count=2)
+        (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+        record = text(
+            "offers.notice.record",
+            "fr",
+            pickups=tr.tn("offers.notice.pickups", 0, "fr"),
+            no_shows=tr.tn("offers.notice.no_shows", day, "fr"),
+        )
+        assert record in told.text
+        clock.advance(timedelta(hours=1))
+        since = tg.mark()
+        await jobs.sweep_offers()
+        (released,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+        assert released.text == text("offers.notice.released", "en", title=f"Soupe {day}")
+        clock.advance(timedelta(days=1) - timedelta(hours=1))
+    assert tr.tn("offers.notice.no_shows", 2, "fr") == "2 absences"
+
+    # Thursday 8 January 10:00 in Paris; the third no-show was Wednesday 11:00.
+    offer_id = await post_directly(
+        app, clock, ALICE, title="Pain", pickup_end=clock.now() + timedelta(hours=3)
+    )
+    _, card = await tg.reply_to(BOB, f"/start offer_{offer_id}", count=2)
+    (refused,) = await tg.click(BOB, card, tr.t("offers.button.reserve", "en"))
+    assert refused.text == tr.tn(
+        "offers.reserve.paused", 3, "en", until="Wed 14 Jan 11:00", days=30
+    )
+    async with app.sessionmaker() as session:
+        held = await session.scalars(
+            select(Reservation).where(Reservation.status == ReservationStatus.RESERVED.value)
+        )
+        assert held.all() == []
+
+    clock.advance(timedelta(days=6, hours=1, minutes=1))  # Wednesday 14 January 11:01
+    offer_id = await post_directly(
+        app, clock, ALICE, title="Pain", pickup_end=clock.now() + timedelta(hours=3)
+    )
+    _, card = await tg.reply_to(BOB, f"/start offer_{offer_id}", count=2)
+    since = tg.mark()
+    reserved, _ = await tg.click(BOB, card, tr.t("offers.button.reserve", "en"), count=2)
+    assert reserved.text.startswith("✅")
+    (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+    assert "3 absences" in told.text
+
+    # /forget: the record goes with the person.
+    (confirm,) = await tg.reply_to(BOB, "/forget")
+    await tg.click(BOB, confirm, tr.t("forget.button.confirm", "en"))
+    await tg.wait_idle()
+    async with app.sessionmaker() as session:
+        assert (await offers.record_of(session, BOB.id)) == offers.Record(0, 0)
+        left = await session.scalars(select(Reservation).where(Reservation.user_id == BOB.id))
+        assert left.all() == []
