@@ -45,7 +45,11 @@ class ReservationStatus(StrEnum):
     RESERVED = "reserved"
     PICKED_UP = "picked_up"
     CANCELLED = "cancelled"
+    # Let go because the offer ended another way (removed, withdrawn): nobody's fault.
     RELEASED = "released"
+    # Still held when the pickup window ended: the reserver did not come (or the poster
+    # did not confirm); counted against the reserver (bot/services/offers.py TrustRules).
+    NO_SHOW = "no_show"
 
 
 class ReportReason(StrEnum):
@@ -82,6 +86,8 @@ class Offer(Base):
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     address: Mapped[str] = mapped_column(String(300), default="")
+    # Free-text pickup instructions ("12 rue X, sonner à l'interphone"), erased with the poster.
+    pickup_note: Mapped[str] = mapped_column(String(200), default="", server_default="")
     photo_file_id: Mapped[str | None] = mapped_column(String(200))
     # NULL once the poster erased their data (/forget): the offer's figures outlive them.
     poster_id: Mapped[int | None] = mapped_column(
@@ -111,6 +117,8 @@ class Reservation(Base):
             sqlite_where=text("status = 'reserved'"),
             postgresql_where=text("status = 'reserved'"),
         ),
+        # The reserver's record (pickups, no-shows) is read on every reservation.
+        Index("ix_offer_reservations_user_id_status", "user_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     map_tiles_rate: float = Field(default=1.0, gt=0, description="tile requests per second")
     map_tiles_burst: int = Field(default=100, ge=1, description="tile requests in a burst")
 
+    # Zero-waste offers: this many no-shows within 30 days pause someone's reservations
+    # for this many days (issue #16).
+    offer_no_show_limit: int = Field(default=3, ge=1)
+    offer_no_show_pause_days: float = Field(default=7.0, gt=0)
+
     # Not in the product table: operational knobs with sensible defaults.
     locales_dir: Path = PROJECT_ROOT / "locales"
     max_concurrent_updates: int = Field(default=64, ge=1)

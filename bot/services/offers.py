@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import actions, drafts
@@ -30,6 +30,7 @@ from bot.services.geo.geocoding import validate_coordinates
 from bot.services.users import require_organiser
 from models import (
     Maker,
+    MakerFavourite,
     MakerStatus,
     Offer,
     OfferAlert,
@@ -46,6 +47,7 @@ from models import (
 TITLE_LIMIT = 80
 DESCRIPTION_LIMIT = 1000
 ADDRESS_LIMIT = 300
+NOTE_LIMIT = 200
 QUANTITY_MIN, QUANTITY_MAX = 1, 99
 MAX_AHEAD = timedelta(days=7)
 MIN_AHEAD = timedelta(minutes=10)
@@ -58,9 +60,15 @@ ALERT_DECIMALS = 2
 TONIGHT = time(21, 0)
 TOMORROW = time(12, 0)
 
-_HOUR = r"(?P<hour>\d{1,2})\s*[:hH.]\s*(?P<minute>\d{2})"
-_TIME_ONLY = re.compile(rf"^{_HOUR}$")
-_DAY_AND_TIME = re.compile(rf"^(?P<day>\d{{1,2}})\s*/\s*(?P<month>\d{{1,2}})\s+{_HOUR}$")
+# "18h", "18 h", "18h30", "18:00", "18.00", optionally after a day: "demain", "tomorrow",
+# "aujourd'hui", "today" or "DD/MM", and an optional "à"/"at".
+_CLOCK = r"(?P<hour>\d{1,2})\s*(?:[hH]\s*(?P<hmin>\d{2})?|[:.]\s*(?P<cmin>\d{2}))"
+_DAY = (
+    r"(?:(?P<word>demain|tomorrow|aujourd'hui|aujourd’hui|today)"
+    r"|(?P<day>\d{1,2})\s*/\s*(?P<month>\d{1,2}))"
+)
+_MOMENT = re.compile(rf"^(?:{_DAY}\s*(?:(?:à|a|at)\s+)?)?{_CLOCK}$", re.IGNORECASE)
+_TOMORROW_WORDS = frozenset({"demain", "tomorrow"})
 _QUANTITY = re.compile(r"^\d{1,12}$")
 
 
@@ -98,6 +106,25 @@ class ReservationNotFoundError(LookupError):
 
 class ReservationEndedError(ValueError):
     """The reservation is no longer active (picked up, cancelled or released)."""
+
+
+class ReservationPausedError(ValueError):
+    """Too many no-shows lately: this person may not reserve before `until`."""
+
+    def __init__(self, until: datetime, no_shows: int) -> None:
+        super().__init__(until.isoformat())
+        self.until = until
+        self.no_shows = no_shows
+
+
+@dataclass(frozen=True, slots=True)
+class TrustRules:
+    """When no-shows pause someone's reservations (Settings `offer_no_show_*`): `limit`
+    no-shows within `window` pause them for `pause` from the last of them."""
+
+    limit: int = 3
+    window: timedelta = timedelta(days=30)
+    pause: timedelta = timedelta(days=7)
 
 
 class NoticeKind(StrEnum):
@@ -175,11 +202,31 @@ def clean_category(raw: str) -> OfferCategory:
         raise OfferFieldError("bad_category") from None
 
 
-def check_pickup_end(end: datetime, now: datetime) -> datetime:
+def clean_note(raw: str) -> str:
+    """Pickup instructions ("12 rue X, sonner à l'interphone"): one line, short."""
+    note = " ".join(raw.split())
+    if not note:
+        raise OfferFieldError("empty")
+    if len(note) > NOTE_LIMIT:
+        raise OfferFieldError("too_long")
+    return note
+
+
+def check_pickup_start(start: datetime, now: datetime) -> datetime:
+    """A start already reached means "from now on"."""
+    if start < now - MIN_AHEAD:
+        raise OfferFieldError("past")
+    if start > now + MAX_AHEAD:
+        raise OfferFieldError("too_far")
+    return max(start, now)
+
+
+def check_pickup_end(end: datetime, now: datetime, start: datetime | None = None) -> datetime:
+    opens = max(now, start) if start is not None else now
     if end <= now:
         raise OfferFieldError("past")
-    if end < now + MIN_AHEAD:
-        raise OfferFieldError("too_soon")
+    if end < opens + MIN_AHEAD:
+        raise OfferFieldError("too_soon" if opens == now else "before_start")
     if end > now + MAX_AHEAD:
         raise OfferFieldError("too_far")
     return end
@@ -192,41 +239,71 @@ class PickupPreset(StrEnum):
     TOMORROW = "tomorrow"
 
 
-def preset_pickup_end(preset: PickupPreset, now: datetime, zone: tzinfo) -> datetime:
+def preset_pickup_end(
+    preset: PickupPreset, now: datetime, zone: tzinfo, start: datetime | None = None
+) -> datetime:
+    """ "1 h" and "3 h" count from the opening of the window; "tonight 21:00" and
+    "tomorrow 12:00" are what they say."""
     local = now.astimezone(zone)
+    opens = max(now, start) if start is not None else now
     if preset is PickupPreset.IN_1H:
-        end = now + timedelta(hours=1)
+        end = opens + timedelta(hours=1)
     elif preset is PickupPreset.IN_3H:
-        end = now + timedelta(hours=3)
+        end = opens + timedelta(hours=3)
     elif preset is PickupPreset.TONIGHT:
         end = datetime.combine(local.date(), TONIGHT, tzinfo=zone)
     else:
         end = datetime.combine(local.date() + timedelta(days=1), TOMORROW, tzinfo=zone)
-    return check_pickup_end(end, now)
+    return check_pickup_end(end, now, start)
 
 
-def parse_pickup_end(raw: str, now: datetime, zone: tzinfo) -> datetime:
-    """ "HH:MM" (today) or "DD/MM HH:MM", in the person's time zone; in the future and
-    within a week."""
-    text = " ".join(raw.split())
+@dataclass(frozen=True, slots=True)
+class TypedMoment:
+    moment: datetime
+    # A bare time already passed today was taken for tomorrow: the wizard asks to confirm.
+    rolled: bool = False
+
+
+def parse_moment(raw: str, now: datetime, zone: tzinfo) -> TypedMoment:
+    """A typed time in the person's zone: "18h", "18 h 30", "18:00", "demain 9h",
+    "tomorrow 9:00", "24/12 18:00". A bare time already passed today means tomorrow."""
+    text = " ".join(raw.split()).lower()
     local = now.astimezone(zone)
+    match = _MOMENT.match(text)
+    if match is None:
+        raise OfferFieldError("bad_time")
     try:
-        if match := _TIME_ONLY.match(text):
-            day = local.date()
-        elif match := _DAY_AND_TIME.match(text):
+        moment = time(int(match["hour"]), int(match["hmin"] or match["cmin"] or 0))
+        if match["word"] in _TOMORROW_WORDS:
+            day = local.date() + timedelta(days=1)
+        elif match["day"] is not None:
             year = local.year
             day = local.date().replace(year=year, month=int(match["month"]), day=int(match["day"]))
             # "02/01" typed on 30 December means next January.
             if (local.date() - day).days > 180:
                 day = day.replace(year=year + 1)
         else:
-            raise OfferFieldError("bad_time")
-        moment = time(int(match["hour"]), int(match["minute"]))
-    except ValueError as error:
-        if isinstance(error, OfferFieldError):
-            raise
+            day = local.date()
+    except ValueError:
         raise OfferFieldError("bad_time") from None
-    return check_pickup_end(datetime.combine(day, moment, tzinfo=zone), now)
+    when = datetime.combine(day, moment, tzinfo=zone)
+    if match["word"] is None and match["day"] is None and when <= now:
+        return TypedMoment(datetime.combine(day + timedelta(days=1), moment, tzinfo=zone), True)
+    return TypedMoment(when)
+
+
+def parse_pickup_end(
+    raw: str, now: datetime, zone: tzinfo, start: datetime | None = None
+) -> TypedMoment:
+    """The end of the pickup window: after its start, in the future and within a week."""
+    typed = parse_moment(raw, now, zone)
+    check_pickup_end(typed.moment, now, start)
+    return typed
+
+
+def parse_pickup_start(raw: str, now: datetime, zone: tzinfo) -> TypedMoment:
+    typed = parse_moment(raw, now, zone)
+    return TypedMoment(check_pickup_start(typed.moment, now), typed.rolled)
 
 
 def coarse(value: float) -> float:
@@ -244,7 +321,12 @@ class OfferDraft:
     description: str = ""
     category: str = OfferCategory.OTHER.value
     quantity: int = 1
+    # None: from the moment it is published.
+    pickup_start: datetime | None = None
     pickup_end: datetime | None = None
+    pickup_note: str = ""
+    # A typed time taken for tomorrow, waiting for the poster's yes.
+    pending_time: datetime | None = None
     latitude: float | None = None
     longitude: float | None = None
     address: str = ""
@@ -283,7 +365,9 @@ async def publish(
         raise OfferFieldError("bad_quantity")
     if draft.pickup_end is None:
         raise OfferFieldError("bad_time")
-    end = check_pickup_end(draft.pickup_end, now)
+    start = now if draft.pickup_start is None else check_pickup_start(draft.pickup_start, now)
+    end = check_pickup_end(draft.pickup_end, now, start)
+    note = clean_note(draft.pickup_note) if draft.pickup_note.strip() else ""
     maker_id = None
     if draft.maker_id is not None:
         maker = await own_approved_maker(session, poster_id)
@@ -306,8 +390,9 @@ async def publish(
         category=category.value,
         quantity_total=draft.quantity,
         quantity_left=draft.quantity,
-        pickup_start=now,
+        pickup_start=start,
         pickup_end=end,
+        pickup_note=note,
         latitude=latitude,
         longitude=longitude,
         address=address,
@@ -415,10 +500,84 @@ async def maker_offers(session: AsyncSession, maker_id: int, now: datetime) -> l
 # ----------------------------------------------------------------------------- reserving
 
 
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What a reserver did with their past reservations."""
+
+    pickups: int
+    no_shows: int
+
+
+async def record_of(session: AsyncSession, user_id: int) -> Record:
+    rows = await session.execute(
+        select(Reservation.status, func.count())
+        .where(
+            Reservation.user_id == user_id,
+            Reservation.status.in_(
+                [ReservationStatus.PICKED_UP.value, ReservationStatus.NO_SHOW.value]
+            ),
+        )
+        .group_by(Reservation.status)
+    )
+    counts = {status: int(count) for status, count in rows.all()}
+    return Record(
+        counts.get(ReservationStatus.PICKED_UP.value, 0),
+        counts.get(ReservationStatus.NO_SHOW.value, 0),
+    )
+
+
+def pause_end(no_shows: list[datetime], rules: TrustRules) -> tuple[datetime, int] | None:
+    """When the last pause that `no_shows` (their times, oldest first) brought ends, and
+    how many no-shows brought it. A pause starts at the no-show that makes `rules.limit`
+    of them within `rules.window`; the no-shows it counted do not count again, so someone
+    back from a pause starts afresh."""
+    ends: tuple[datetime, int] | None = None
+    counted: list[datetime] = []
+    for moment in no_shows:
+        counted = [earlier for earlier in counted if earlier > moment - rules.window]
+        counted.append(moment)
+        if len(counted) >= rules.limit:
+            ends = (moment + rules.pause, len(counted))
+            counted = []
+    return ends
+
+
+async def paused_until(
+    session: AsyncSession, user_id: int, now: datetime, rules: TrustRules
+) -> tuple[datetime, int] | None:
+    """The end of this person's pause from reserving, if they are in one now."""
+    # Only what could still weigh: a pause that began before this window has ended.
+    since = now - rules.window - rules.pause
+    moments = list(
+        (
+            await session.scalars(
+                select(Reservation.ended_at)
+                .where(
+                    Reservation.user_id == user_id,
+                    Reservation.status == ReservationStatus.NO_SHOW.value,
+                    Reservation.ended_at > since,
+                )
+                .order_by(Reservation.ended_at)
+            )
+        ).all()
+    )
+    ends = pause_end([moment for moment in moments if moment is not None], rules)
+    return ends if ends is not None and ends[0] > now else None
+
+
 async def reserve(
-    session: AsyncSession, offer_id: int, user_id: int, now: datetime
+    session: AsyncSession,
+    offer_id: int,
+    user_id: int,
+    now: datetime,
+    rules: TrustRules | None = None,
 ) -> tuple[Reservation, Offer, list[Notice]]:
-    """Take one unit for `user_id`, atomically. Raises SoldOutError when none is left."""
+    """Take one unit for `user_id`, atomically. Raises SoldOutError when none is left,
+    ReservationPausedError when their no-shows pause them. A reservation may be made
+    before the pickup window opens."""
+    paused = await paused_until(session, user_id, now, rules or TrustRules())
+    if paused is not None:
+        raise ReservationPausedError(*paused)
     holds_one = exists().where(
         Reservation.offer_id == offer_id,
         Reservation.user_id == user_id,
@@ -453,6 +612,7 @@ async def reserve(
     reserver = await session.get(User, user_id)
     if offer.poster_id is None:  # pragma: no cover - a detached offer is never open
         return reservation, offer, []
+    record = await record_of(session, user_id)
     notice = Notice(
         chat_id=offer.poster_id,
         kind=NoticeKind.RESERVED,
@@ -463,6 +623,8 @@ async def reserve(
             "name": reserver.first_name if reserver else str(user_id),
             "left": offer.quantity_left,
             "total": offer.quantity_total,
+            "pickups": record.pickups,
+            "no_shows": record.no_shows,
         },
         about_user_id=user_id,
     )
@@ -513,13 +675,17 @@ async def _end_reservation(
 
 
 async def _release_held(
-    session: AsyncSession, offer: Offer, kind: NoticeKind, now: datetime
+    session: AsyncSession,
+    offer: Offer,
+    kind: NoticeKind,
+    now: datetime,
+    status: ReservationStatus = ReservationStatus.RELEASED,
 ) -> list[Notice]:
     """Release the active reservations on an offer that has ended one way or another; a
     notice of `kind` for each holder. Units are not given back: the offer is over."""
     notices = []
     for reservation in await _active_reservations(session, Reservation.offer_id == offer.id):
-        if await _end_reservation(session, reservation.id, ReservationStatus.RELEASED, now):
+        if await _end_reservation(session, reservation.id, status, now):
             notices.append(
                 Notice(
                     chat_id=reservation.user_id,
@@ -673,7 +839,11 @@ async def my_offers(
     rows = await session.execute(
         select(Reservation, User)
         .join(User, User.id == Reservation.user_id, isouter=True)
-        .where(Reservation.offer_id.in_([offer.id for offer in offers]))
+        .where(
+            Reservation.offer_id.in_([offer.id for offer in offers]),
+            # A cancelled reservation is no one's business any more.
+            Reservation.status != ReservationStatus.CANCELLED.value,
+        )
         .order_by(Reservation.reserved_at, Reservation.id)
     )
     by_offer: dict[int, list[tuple[Reservation, User | None]]] = {}
@@ -683,14 +853,18 @@ async def my_offers(
 
 
 async def my_reservations(
-    session: AsyncSession, user_id: int, limit: int = 20
+    session: AsyncSession, user_id: int, now: datetime, limit: int = 20
 ) -> list[tuple[Reservation, Offer]]:
+    """The person's reservations still to be picked up."""
     rows = await session.execute(
         select(Reservation, Offer)
         .join(Offer, Offer.id == Reservation.offer_id)
         .where(
             Reservation.user_id == user_id,
             Reservation.status == ReservationStatus.RESERVED.value,
+            # Held on an offer whose window is over but not swept yet: not to be fetched.
+            Offer.pickup_end > now,
+            Offer.status != OfferStatus.REMOVED.value,
         )
         .order_by(Offer.pickup_end, Reservation.id)
         .limit(limit)
@@ -713,7 +887,8 @@ async def expire_offer(session: AsyncSession, offer_id: int, now: datetime) -> l
         .values(status=OfferStatus.EXPIRED.value, closed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return await _release_held(session, offer, NoticeKind.RELEASED, now)
+    # Still held when the window ended: nobody came, or nobody confirmed they did.
+    return await _release_held(session, offer, NoticeKind.RELEASED, now, ReservationStatus.NO_SHOW)
 
 
 async def ended_offer_ids(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
@@ -837,17 +1012,53 @@ async def alert_subscribers(session: AsyncSession, offer: Offer) -> list[int]:
     ]
 
 
-async def alert_notices(session: AsyncSession, offer: Offer) -> list[Notice]:
-    return [
-        Notice(
-            chat_id=user_id,
-            kind=NoticeKind.ALERT,
-            key=f"{notice_key_prefix(offer.id, NoticeKind.ALERT)}{user_id}",
-            offer_id=offer.id,
-            params={"title": offer.title, "address": offer.address, "offer_id": offer.id},
+async def favourite_followers(session: AsyncSession, offer: Offer) -> list[int]:
+    """Active people (not the poster) who favourited the maker the offer is posted as."""
+    if offer.maker_id is None:
+        return []
+    rows = await session.scalars(
+        select(MakerFavourite.user_id)
+        .join(User, User.id == MakerFavourite.user_id)
+        .join(Maker, Maker.id == MakerFavourite.maker_id)
+        .where(
+            MakerFavourite.maker_id == offer.maker_id,
+            Maker.status == MakerStatus.APPROVED.value,
+            MakerFavourite.user_id != offer.poster_id,
+            User.is_active.is_(True),
         )
-        for user_id in await alert_subscribers(session, offer)
-    ]
+        .order_by(MakerFavourite.user_id)
+    )
+    return list(rows.all())
+
+
+async def alert_notices(session: AsyncSession, offer: Offer) -> list[Notice]:
+    """One alert per person, whether their alert circle holds the offer, they favourited
+    its maker, or both (then it names the maker). The key is the same either way, so the
+    outbox never holds two for one person and one offer, across restarts too."""
+    nearby = set(await alert_subscribers(session, offer))
+    fans = set(await favourite_followers(session, offer))
+    maker = await session.get(Maker, offer.maker_id) if fans and offer.maker_id else None
+    notices = []
+    for user_id in sorted(nearby | fans):
+        params: dict[str, str | int] = {
+            "title": offer.title,
+            "address": offer.address,
+            "offer_id": offer.id,
+            "start": offer.pickup_start.isoformat(),
+            "end": offer.pickup_end.isoformat(),
+        }
+        if user_id in fans and maker is not None:
+            params["maker"] = maker.name
+        notices.append(
+            Notice(
+                chat_id=user_id,
+                kind=NoticeKind.ALERT,
+                key=f"{notice_key_prefix(offer.id, NoticeKind.ALERT)}{user_id}",
+                offer_id=offer.id,
+                params=params,
+            )
+        )
+    return notices
 
 
 # ----------------------------------------------------------------------------- reports
@@ -1045,6 +1256,7 @@ async def withdraw_for_erasure(session: AsyncSession, user_id: int, now: datetim
             .values(
                 description="",
                 address="",
+                pickup_note="",
                 photo_file_id=None,
                 latitude=coarse(offer.latitude),
                 longitude=coarse(offer.longitude),

@@ -5,7 +5,7 @@ confirm pickups, cancel), /alerts, the offer_<id> deep link, and the offer repor
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,7 +34,9 @@ from bot.services.offers import (
     OwnOfferError,
     ReservationEndedError,
     ReservationNotFoundError,
+    ReservationPausedError,
     SoldOutError,
+    TrustRules,
 )
 from bot.services.qrcodes import qr_png
 from bot.ui.callbacks.offers import (
@@ -42,6 +44,7 @@ from bot.ui.callbacks.offers import (
     OfferAction,
     OfferCb,
     OffersListCb,
+    OffersPlaceCb,
     ReportCb,
     ReservationAction,
     ReservationCb,
@@ -50,7 +53,7 @@ from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup, edit_text, message_of
 from bot.ui.filters import DeepLinkTo, Magic, MenuButton
 from bot.ui.formatting import escape, truncate
-from bot.ui.i18n import Translator, t
+from bot.ui.i18n import Translator, t, tn
 from bot.ui.keyboards import main_menu
 from bot.ui.notices import offers as offer_notices
 from bot.ui.notices import pledges as pledge_notices
@@ -71,6 +74,7 @@ from bot.ui.views.offers import (
     card_text,
     category_label,
     format_when,
+    format_window,
     send_card,
     zone_of,
 )
@@ -137,16 +141,15 @@ async def send_pickup_details(
         text=t("offers.button.cancel_reservation"),
         callback_data=ReservationCb(action=ReservationAction.CANCEL, reservation_id=reservation.id),
     )
-    await bot.send_message(
-        chat_id,
-        t(
-            "offers.reserved",
-            title=escape(offer.title),
-            when=format_when(offer.pickup_end, zone, now),
-            place=escape(offer.address) if offer.address else t("offers.card.on_map"),
-        ),
-        reply_markup=builder.as_markup(),
+    text = t(
+        "offers.reserved",
+        title=escape(offer.title),
+        window=format_window(offer, zone, now),
+        place=escape(offer.address) if offer.address else t("offers.card.on_map"),
     )
+    if offer.pickup_note:
+        text += "\n" + t("offers.card.note", note=escape(offer.pickup_note))
+    await bot.send_message(chat_id, text, reply_markup=builder.as_markup())
     await bot.send_venue(
         chat_id,
         latitude=offer.latitude,
@@ -177,14 +180,26 @@ async def show_page(
     page = await offers.nearby_offers(
         session, float(search["lat"]), float(search["lon"]), now, limit=PAGE_SIZE, offset=offset
     )
+    label = escape(search["label"]) if search.get("label") else None
+    if not page.offers and offset:
+        await message.answer(t("offers.list.no_more"))
+        return
     if not page.offers:
-        key = "offers.list.no_more" if offset else "offers.list.empty"
-        await message.answer(t(key, radius=int(offers.SEARCH_RADIUS_KM)))
+        # Where it looked, what to do instead, and a way to look somewhere else.
+        builder = InlineKeyboardBuilder()
+        builder.button(text=t("offers.list.elsewhere"), callback_data=OffersPlaceCb())
+        await message.answer(
+            t(
+                "offers.list.empty",
+                radius=int(offers.SEARCH_RADIUS_KM),
+                place=label or t("offers.list.your_location"),
+            ),
+            reply_markup=builder.as_markup(),
+        )
         return
     header = None
     if offset == 0:
-        place = escape(search["label"]) if search.get("label") else t("offers.list.here")
-        header = t("offers.list.header", place=place)
+        header = t("offers.list.header", place=label or t("offers.list.here"))
     spec = offers_map(search, page)
     await answer_with_map(message, maps, spec, header, name="offers")
     zone = zone_of(user, settings)
@@ -258,6 +273,15 @@ async def offers_command(
         return
     await state.set_state(OffersFlow.location)
     await message.answer(location_prompt(), reply_markup=location_keyboard())
+
+
+async def elsewhere_button(query: CallbackQuery, state: FSMContext) -> None:
+    """Search around another place than the one remembered."""
+    await query.answer()
+    await state.set_state(OffersFlow.location)
+    await query.bot.send_message(  # type: ignore[union-attr]
+        query.from_user.id, location_prompt(), reply_markup=location_keyboard()
+    )
 
 
 async def offers_location(
@@ -347,10 +371,26 @@ async def reserve_button(
     translator: Translator,
 ) -> None:
     now = clock.now()
+    rules = TrustRules(
+        limit=settings.offer_no_show_limit,
+        pause=timedelta(days=settings.offer_no_show_pause_days),
+    )
     try:
         reservation, offer, notices = await offers.reserve(
-            session, callback_data.offer_id, user.id, now
+            session, callback_data.offer_id, user.id, now, rules
         )
+    except ReservationPausedError as paused:
+        await query.answer()
+        await bot.send_message(
+            query.from_user.id,
+            tn(
+                "offers.reserve.paused",
+                paused.no_shows,
+                until=format_when(paused.until, zone_of(user, settings), now),
+                days=int(rules.window.days),
+            ),
+        )
+        return
     except SoldOutError:
         await query.answer(t("offers.reserve.sold_out"), show_alert=True)
         return
@@ -514,7 +554,7 @@ async def myoffers_command(
     now = clock.now()
     zone = zone_of(user, settings)
     posted = await offers.my_offers(session, user.id, now)
-    held = await offers.my_reservations(session, user.id)
+    held = await offers.my_reservations(session, user.id, now)
     if not posted and not held:
         await message.answer(t("offers.mine.empty"))
         return
@@ -563,10 +603,12 @@ async def myoffers_command(
                     "offers.mine.held_item",
                     number=number,
                     title=escape(offer.title),
-                    when=format_when(offer.pickup_end, zone, now),
+                    window=format_window(offer, zone, now),
                     place=escape(offer.address) if offer.address else t("offers.card.on_map"),
                 )
             )
+            if offer.pickup_note:
+                lines.append(t("offers.card.note", note=escape(offer.pickup_note)))
             builder.button(
                 text=t("offers.button.cancel_number", number=number),
                 callback_data=ReservationCb(
@@ -691,6 +733,7 @@ def create_router() -> Router:
         Magic(~F.text.startswith("/")),
     )
     router.callback_query.register(more_button, OffersListCb.filter())
+    router.callback_query.register(elsewhere_button, OffersPlaceCb.filter())
     router.callback_query.register(open_button, OfferCb.filter(F.action == OfferAction.OPEN))
     router.callback_query.register(reserve_button, OfferCb.filter(F.action == OfferAction.RESERVE))
     router.callback_query.register(reservation_button, ReservationCb.filter())

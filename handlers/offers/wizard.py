@@ -1,10 +1,14 @@
-"""/newoffer: what, description, category, quantity, pickup until, where, optional photo,
-preview, publish. Every answer is checked; a refused one gets a localized reason and the
+"""/newoffer: what, description, category, quantity, pickup from, pickup until, where,
+optional pickup instructions, optional photo, preview, publish. A typed time already passed
+today is taken for tomorrow once the poster says yes. Every answer is checked; a refused one gets a localized reason and the
 same question again."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
@@ -43,8 +47,10 @@ class OfferWizard(StatesGroup):
     description = State()
     category = State()
     quantity = State()
+    start = State()
     pickup = State()
     location = State()
+    note = State()
     photo = State()
     preview = State()
 
@@ -54,8 +60,10 @@ class Step(StrEnum):
     DESCRIPTION = "description"
     CATEGORY = "category"
     QUANTITY = "quantity"
+    START = "start"
     PICKUP = "pickup"
     LOCATION = "location"
+    NOTE = "note"
     PHOTO = "photo"
     PREVIEW = "preview"
 
@@ -65,13 +73,20 @@ STATES = {
     Step.DESCRIPTION: OfferWizard.description,
     Step.CATEGORY: OfferWizard.category,
     Step.QUANTITY: OfferWizard.quantity,
+    Step.START: OfferWizard.start,
     Step.PICKUP: OfferWizard.pickup,
     Step.LOCATION: OfferWizard.location,
+    Step.NOTE: OfferWizard.note,
     Step.PHOTO: OfferWizard.photo,
     Step.PREVIEW: OfferWizard.preview,
 }
 ORDER = list(Step)
-LIMITS = {Step.TITLE: offers.TITLE_LIMIT, Step.DESCRIPTION: offers.DESCRIPTION_LIMIT}
+LIMITS = {
+    Step.TITLE: offers.TITLE_LIMIT,
+    Step.DESCRIPTION: offers.DESCRIPTION_LIMIT,
+    Step.NOTE: offers.NOTE_LIMIT,
+}
+TIME_STEPS = (Step.START, Step.PICKUP)
 
 
 def _step_of(state_name: str | None) -> Step | None:
@@ -103,6 +118,8 @@ def _buttons(step: Step, has_maker: bool) -> InlineKeyboardMarkup | None:
                 callback_data=_cb(OfferWizardAction.CATEGORY, category=category),
             )
         builder.adjust(2)
+    elif step is Step.START:
+        builder.button(text=t("offers.wizard.preset.now"), callback_data=_cb(OfferWizardAction.NOW))
     elif step is Step.PICKUP:
         for preset in PickupPreset:
             builder.button(
@@ -114,7 +131,7 @@ def _buttons(step: Step, has_maker: bool) -> InlineKeyboardMarkup | None:
         builder.button(
             text=t("offers.wizard.use_maker"), callback_data=_cb(OfferWizardAction.MAKER)
         )
-    elif step is Step.PHOTO:
+    elif step in (Step.PHOTO, Step.NOTE):
         builder.button(text=t("offers.wizard.skip"), callback_data=_cb(OfferWizardAction.SKIP))
     else:
         return None
@@ -130,7 +147,9 @@ def _draft_offer(draft: OfferDraft, user_id: int) -> Offer:
         category=draft.category,
         quantity_total=draft.quantity,
         quantity_left=draft.quantity,
+        pickup_start=draft.pickup_start,
         pickup_end=draft.pickup_end,
+        pickup_note=draft.pickup_note,
         latitude=draft.latitude or 0.0,
         longitude=draft.longitude or 0.0,
         address=draft.address,
@@ -174,6 +193,8 @@ async def ask(
     params: dict[str, object] = {}
     if step is Step.QUANTITY:
         params = {"min": offers.QUANTITY_MIN, "max": offers.QUANTITY_MAX}
+    elif step is Step.NOTE:
+        params = {"limit": offers.NOTE_LIMIT}
     lines.append(t(f"offers.wizard.ask.{step.value}", **params))
     if step is Step.LOCATION:
         maker = await offers.own_approved_maker(session, user.id)
@@ -192,14 +213,63 @@ async def _next(message: Message, state: FSMContext, step: Step, **context: obje
     await ask(message, state, ORDER[ORDER.index(step) + 1], **context)  # type: ignore[arg-type]
 
 
-def _error(step: Step, error: OfferFieldError) -> str:
+def _example_time(now: datetime, zone: ZoneInfo) -> str:
+    """A time to type that is still to come today (or early tomorrow): two hours ahead,
+    on the hour, written the way times are written everywhere else ("21:00")."""
+    ahead = (now.astimezone(zone) + timedelta(hours=2)).replace(minute=0)
+    return f"{ahead.hour}:00"
+
+
+def _error(step: Step, error: OfferFieldError, now: datetime, zone: ZoneInfo) -> str:
     return t(
         f"offers.wizard.error.{error.code}",
         limit=LIMITS.get(step, 0),
         min=offers.QUANTITY_MIN,
         max=offers.QUANTITY_MAX,
         days=offers.MAX_AHEAD.days,
+        minutes=int(offers.MIN_AHEAD.total_seconds() // 60),
+        example=_example_time(now, zone),
     )
+
+
+def _confirm_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=t("offers.wizard.yes"), callback_data=_cb(OfferWizardAction.YES))
+    builder.button(text=t("offers.wizard.no"), callback_data=_cb(OfferWizardAction.NO))
+    return builder.as_markup()
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+async def _take_time(
+    message: Message,
+    state: FSMContext,
+    step: Step,
+    draft: OfferDraft,
+    moment: datetime,
+    **context: Any,
+) -> None:
+    """Keep a checked start or end of the window, say it back, go on."""
+    user, settings, clock = context["user"], context["settings"], context["clock"]
+    zone, now = zone_of(user, settings), clock.now()
+    draft.pending_time = None
+    if step is Step.START:
+        draft.pickup_start = moment
+        noted = t("offers.wizard.start_noted", when=format_when(moment, zone, now))
+    else:
+        draft.pickup_end = moment
+        noted = t("offers.wizard.pickup_noted", when=format_when(moment, zone, now))
+    await _save(state, draft)
+    await message.answer(noted)
+    await _next(message, state, step, **context)
+
+
+def _check_time(step: Step, draft: OfferDraft, moment: datetime, now: datetime) -> datetime:
+    if step is Step.START:
+        return offers.check_pickup_start(moment, now)
+    return offers.check_pickup_end(moment, now, draft.pickup_start)
 
 
 # ----------------------------------------------------------------------------- handlers
@@ -221,7 +291,12 @@ async def newoffer_command(
 
 
 _TEXT_STEPS = StateFilter(
-    OfferWizard.title, OfferWizard.description, OfferWizard.quantity, OfferWizard.pickup
+    OfferWizard.title,
+    OfferWizard.description,
+    OfferWizard.quantity,
+    OfferWizard.start,
+    OfferWizard.pickup,
+    OfferWizard.note,
 )
 
 
@@ -240,6 +315,8 @@ async def text_answer(
     context = {"user": user, "settings": settings, "clock": clock, "session": session}
     draft = await _draft(state)
     text = message.text or ""
+    zone, now = zone_of(user, settings), clock.now()
+    typed = None
     try:
         if step is Step.TITLE:
             draft.title = offers.clean_title(text)
@@ -247,15 +324,28 @@ async def text_answer(
             draft.description = offers.clean_description(text)
         elif step is Step.QUANTITY:
             draft.quantity = offers.parse_quantity(text)
+        elif step is Step.NOTE:
+            draft.pickup_note = offers.clean_note(text)
+        elif step is Step.START:
+            typed = offers.parse_pickup_start(text, now, zone)
         elif step is Step.PICKUP:
-            draft.pickup_end = offers.parse_pickup_end(text, clock.now(), zone_of(user, settings))
+            typed = offers.parse_pickup_end(text, now, zone, draft.pickup_start)
     except OfferFieldError as error:
-        await ask(message, state, step, error=_error(step, error), **context)  # type: ignore[arg-type]
+        await ask(message, state, step, error=_error(step, error, now, zone), **context)  # type: ignore[arg-type]
+        return
+    if typed is not None and typed.rolled:
+        # "9h" typed at 10:00: tomorrow, once the poster says so.
+        draft.pending_time = typed.moment
+        await _save(state, draft)
+        when = _capitalised(format_when(typed.moment, zone, now))
+        await message.answer(
+            t("offers.wizard.confirm_time", when=when), reply_markup=_confirm_keyboard()
+        )
+        return
+    if typed is not None:
+        await _take_time(message, state, step, draft, typed.moment, **context)
         return
     await _save(state, draft)
-    if step is Step.PICKUP and draft.pickup_end is not None:
-        when = format_when(draft.pickup_end, zone_of(user, settings), clock.now())
-        await message.answer(t("offers.wizard.pickup_noted", when=when))
     await _next(message, state, step, **context)
 
 
@@ -388,7 +478,7 @@ async def wizard_button(
     context = {"user": user, "settings": settings, "clock": clock, "session": session}
     draft = await _draft(state)
     action = callback_data.action
-    now = clock.now()
+    now, zone = clock.now(), zone_of(user, settings)
     if action is OfferWizardAction.CATEGORY and step is Step.CATEGORY:
         if callback_data.category is None:
             await query.answer(t("offers.wizard.error.use_buttons"), show_alert=True)
@@ -402,18 +492,39 @@ async def wizard_button(
             await query.answer(t("offers.wizard.error.use_buttons"), show_alert=True)
             return
         try:
-            end = offers.preset_pickup_end(callback_data.pickup, now, zone_of(user, settings))
+            end = offers.preset_pickup_end(callback_data.pickup, now, zone, draft.pickup_start)
         except OfferFieldError as error:
             await query.answer()
-            await ask(message, state, step, error=_error(step, error), **context)  # type: ignore[arg-type]
+            await ask(message, state, step, error=_error(step, error, now, zone), **context)  # type: ignore[arg-type]
             return
-        draft.pickup_end = end
+        await query.answer()
+        await _take_time(message, state, step, draft, end, **context)
+    elif action is OfferWizardAction.NOW and step is Step.START:
+        draft.pickup_start, draft.pending_time = None, None
         await _save(state, draft)
         await query.answer()
-        await message.answer(
-            t("offers.wizard.pickup_noted", when=format_when(end, zone_of(user, settings), now))
-        )
+        await message.answer(t("offers.wizard.start_now_noted"))
         await _next(message, state, step, **context)
+    elif action in (OfferWizardAction.YES, OfferWizardAction.NO) and step in TIME_STEPS:
+        pending = draft.pending_time
+        await edit_markup(message, reply_markup=None)
+        if action is OfferWizardAction.NO or pending is None:
+            draft.pending_time = None
+            await _save(state, draft)
+            await query.answer()
+            await ask(message, state, step, **context)  # type: ignore[arg-type]
+            return
+        try:
+            # Checked again: the clock moved while the question waited.
+            moment = _check_time(step, draft, pending, now)
+        except OfferFieldError as error:
+            draft.pending_time = None
+            await _save(state, draft)
+            await query.answer()
+            await ask(message, state, step, error=_error(step, error, now, zone), **context)  # type: ignore[arg-type]
+            return
+        await query.answer()
+        await _take_time(message, state, step, draft, moment, **context)
     elif action is OfferWizardAction.MAKER and step is Step.LOCATION:
         maker = await offers.own_approved_maker(session, user.id)
         if maker is None:
@@ -429,6 +540,11 @@ async def wizard_button(
             t("offers.wizard.location_noted", place=place), reply_markup=main_menu()
         )
         await _next(message, state, step, **context)
+    elif action is OfferWizardAction.SKIP and step is Step.NOTE:
+        draft.pickup_note = ""
+        await _save(state, draft)
+        await query.answer()
+        await _next(message, state, step, **context)
     elif action is OfferWizardAction.SKIP and step is Step.PHOTO:
         draft.photo_file_id = None
         await _save(state, draft)
@@ -443,8 +559,14 @@ async def wizard_button(
             offer, notices = await offers.publish(session, user.id, draft, now)
         except OfferFieldError as error:
             await query.answer()
-            restart = Step.PICKUP if error.code in ("past", "too_soon", "too_far") else Step.TITLE
-            await ask(message, state, restart, error=_error(restart, error), **context)  # type: ignore[arg-type]
+            restart = (
+                Step.START
+                if error.code in ("past", "too_soon", "too_far", "before_start")
+                else Step.NOTE
+                if error.code == "too_long" and len(draft.pickup_note) > offers.NOTE_LIMIT
+                else Step.TITLE
+            )
+            await ask(message, state, restart, error=_error(restart, error, now, zone), **context)  # type: ignore[arg-type]
             return
         # The alerts it triggers are decided with the offer, before anyone is told.
         await offer_notices.enqueue(session, translator, notices, now, settings)

@@ -172,20 +172,36 @@ async def test_post_find_reserve_confirm_with_alerts(
     for bad in ("0", "1000000000", "deux"):
         (again,) = await tg.reply_to(ALICE, bad)
         assert again.text.startswith(text("offers.wizard.error.bad_quantity", "fr", min=1, max=99))
-    (ask_pickup,) = await tg.reply_to(ALICE, "3")
+    (ask_start,) = await tg.reply_to(ALICE, "3")
+    assert ask_start.text == text("offers.wizard.ask.start", "fr")
+    # 10:00 in Paris: "9h" is tomorrow, once Alice says so; she says no.
+    (question,) = await tg.reply_to(ALICE, "9h")
+    assert question.text == text("offers.wizard.confirm_time", "fr", when="Demain 9:00")
+    _, ask_start = await tg.click(ALICE, question, tr.t("offers.wizard.no", "fr"), count=2)
+    assert ask_start.text == text("offers.wizard.ask.start", "fr")
+    noted, ask_pickup = await tg.reply_to(ALICE, "18h", count=2)
+    assert noted.text == text("offers.wizard.start_noted", "fr", when="ce soir 18:00")
     assert ask_pickup.text == text("offers.wizard.ask.pickup", "fr")
     (again,) = await tg.reply_to(ALICE, "04/01 10:00")
     assert again.text.startswith(text("offers.wizard.error.past", "fr"))
     (again,) = await tg.reply_to(ALICE, "demain")
-    assert again.text.startswith(text("offers.wizard.error.bad_time", "fr"))
+    # The example is two hours ahead, never a time already gone.
+    assert again.text.startswith(text("offers.wizard.error.bad_time", "fr", example="12:00"))
+    (again,) = await tg.reply_to(ALICE, "18 h 05")
+    assert again.text.startswith(text("offers.wizard.error.before_start", "fr", minutes=10))
+    assert tr.t("offers.wizard.preset.tonight", "fr") == "Ce soir 21:00"
     noted, ask_location = await tg.click(
         ALICE, again, tr.t("offers.wizard.preset.h3", "fr"), count=2
     )
-    assert noted.text.startswith(text("offers.wizard.pickup_noted", "fr", when="")[:10])
+    assert noted.text == text("offers.wizard.pickup_noted", "fr", when="ce soir 21:00")
     assert ask_location.text.startswith(text("offers.wizard.ask.location", "fr"))
     (again,) = await tg.reply_to(ALICE, "Atlantis-sur-Mer")
     assert text("location.not_found", "fr", query="Atlantis-sur-Mer") in again.text
-    _, ask_photo = await share(tg, ALICE, *BORDEAUX, count=2)
+    _, ask_note = await share(tg, ALICE, *BORDEAUX, count=2)
+    assert ask_note.text == text("offers.wizard.ask.note", "fr", limit=200)
+    (again,) = await tg.reply_to(ALICE, "x" * 201)
+    assert again.text.startswith(text("offers.wizard.error.too_long", "fr", limit=200))
+    (ask_photo,) = await tg.reply_to(ALICE, "12 rue X, <sonner> à l'interphone")
     assert ask_photo.text == text("offers.wizard.ask.photo", "fr")
     (again,) = await tg.reply_to(ALICE, "voici")
     assert again.text.startswith(text("offers.wizard.error.not_photo", "fr"))
@@ -195,11 +211,15 @@ async def test_post_find_reserve_confirm_with_alerts(
     assert photo.method == "sendPhoto"
     assert preview.text.startswith(text("offers.wizard.preview", "fr"))
     assert "Pain <de> la veille" in preview.text
+    window = text("offers.window.later", "fr", start="ce soir 18:00", end="ce soir 21:00")
+    assert window in preview.text
+    assert "📝 12 rue X, <sonner> à l'interphone" in preview.text
+    published_from = tg.mark()
     edit, published, card = await tg.click(
         ALICE, preview, tr.t("offers.wizard.publish", "fr"), count=3
     )
     assert edit.method == "editMessageReplyMarkup"
-    (alert,) = await tg.wait_for("sendMessage", chat_id=CAROL.id)
+    (alert,) = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=published_from)
     await tg.wait_idle()  # the update's transaction commits after its last reply
     async with app.sessionmaker() as session:
         offer = (await session.scalars(select(Offer))).one()
@@ -210,6 +230,8 @@ async def test_post_find_reserve_confirm_with_alerts(
     # --- alerts: Carol (2 km away... within her radius) hears once, Dave (Paris) never
     assert alert.text.startswith("🥕")
     assert "Pain <de> la veille" in alert.text
+    # A nudge may wait for the end of quiet hours: its dates are never "tonight".
+    assert "🕒 Pickup · opens Mon 5 Jan 18:00 · ends Mon 5 Jan 21:00" in alert.text
     await tg.wait_idle()
     assert len([c for c in tg.calls if c.chat_id == CAROL.id and "Pain" in c.text]) == 1
     assert all("Pain" not in c.text for c in tg.calls if c.chat_id == DAVE.id)
@@ -222,14 +244,30 @@ async def test_post_find_reserve_confirm_with_alerts(
     assert found.method == "sendPhoto"
     assert found.text.startswith("1. Pain <de> la veille")  # pin 1 of the map
     assert "⏰" not in found.text
+    window = text("offers.window.later", "en", start="tonight 18:00", end="tonight 21:00")
+    assert window == "🕒 Pickup · opens tonight 18:00 · ends tonight 21:00"
+    assert window in found.text
+    assert "📝 12 rue X, <sonner> à l'interphone" in found.text
+    # Reserved before the window opens: allowed, and told where and when.
     since = tg.mark()
     reserved, venue = await tg.click(BOB, found, tr.t("offers.button.reserve", "en"), count=2)
     assert reserved.text.startswith("✅")
+    assert window in reserved.text
+    assert "📝 12 rue X, <sonner> à l'interphone" in reserved.text
     assert venue.method == "sendVenue"
     (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+    record = text("offers.notice.record", "fr", pickups="0 retrait", no_shows="0 absence")
     assert told.text == text(
-        "offers.notice.reserved", "fr", name="Bob", title="Pain <de> la veille", left=2, total=3
+        "offers.notice.reserved",
+        "fr",
+        name="Bob",
+        title="Pain <de> la veille",
+        left=2,
+        total=3,
+        record=record,
     )
+    (held,) = await tg.reply_to(BOB, "/myoffers")
+    assert window in held.text and "📝 12 rue X" in held.text
     # A second click is refused: one active reservation per person.
     answer, _ = await press(tg, BOB, OfferCb(action=OfferAction.RESERVE, offer_id=offer.id).pack())
     assert answer == tr.t("offers.reserve.already", "en")
@@ -353,7 +391,9 @@ async def test_an_ended_offer_disappears_and_its_reservation_is_released(
     # Not swept yet: /offers already hides it.
     await tg.reply_to(BOB, "/offers")  # the shared location is too old: asked again
     _, empty = await share(tg, BOB, *BORDEAUX, count=2)
-    assert empty.text == text("offers.list.empty", "en", radius=15)
+    assert empty.text == text(
+        "offers.list.empty", "en", radius=15, place=tr.t("offers.list.your_location", "en")
+    )
     since = tg.mark()
     await jobs.sweep_offers()  # what the worker runs every minute
     (released,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
@@ -362,7 +402,7 @@ async def test_an_ended_offer_disappears_and_its_reservation_is_released(
         offer = await session.get(Offer, offer_id)
         reservation = (await session.scalars(select(Reservation))).one()
     assert offer is not None and offer.status == OfferStatus.EXPIRED.value
-    assert reservation.status == ReservationStatus.RELEASED.value
+    assert reservation.status == ReservationStatus.NO_SHOW.value
     (mine,) = await tg.reply_to(BOB, "/myoffers")
     assert mine.text == text("offers.mine.empty", "en")
 
@@ -405,3 +445,158 @@ async def test_qr_code_holds_the_deep_link(
     assert image.format == "PNG"
     decoded = [barcode.text for barcode in zxingcpp.read_barcodes(image)]
     assert decoded == [f"https://t.me/{tg.bot_username}?start=offer_{offer_id}"]
+
+
+async def test_myoffers_lists_only_what_is_still_on(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    """A cancelled reservation is gone from both sides; one whose window is over (not yet
+    swept) is not shown to its holder as something to fetch."""
+    first = await post_directly(app, clock, ALICE, title="Pommes")
+    second = await post_directly(
+        app, clock, ALICE, title="Poires", pickup_end=clock.now() + timedelta(minutes=30)
+    )
+    _, card = await tg.reply_to(BOB, f"/start offer_{first}", count=2)
+    await tg.click(BOB, card, tr.t("offers.button.reserve", "en"), count=2)
+    (held,) = await tg.reply_to(BOB, "/myoffers")
+    await tg.click(BOB, held, tr.t("offers.button.cancel_number", "en", number=1), count=1)
+    await tg.wait_idle()
+    _, card = await tg.reply_to(BOB, f"/start offer_{second}", count=2)
+    await tg.click(BOB, card, tr.t("offers.button.reserve", "en"), count=2)
+    await tg.wait_idle()
+    cancelled = tr.t("offers.reservation.status.cancelled", "fr")
+    posted = await tg.reply_to(ALICE, "/myoffers", count=2)
+    assert all(cancelled not in call.text for call in posted)
+    assert [("Bob" in call.text) for call in posted] == [True, False]  # newest first
+    clock.advance(timedelta(minutes=31))  # Poires' window is over, not swept yet
+    (mine,) = await tg.reply_to(BOB, "/myoffers")
+    assert mine.text == text("offers.mine.empty", "en")
+
+
+async def test_an_empty_search_says_where_it_looked_and_offers_elsewhere(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    await post_directly(app, clock, ALICE)  # in Bordeaux
+    await tg.reply_to(BOB, "/offers")
+    _, empty = await share(tg, BOB, *PARIS, count=2)
+    assert empty.text == text(
+        "offers.list.empty", "en", radius=15, place=tr.t("offers.list.your_location", "en")
+    )
+    assert "/newoffer" in empty.text
+    # /offers again reuses the place: the button is the way to look elsewhere.
+    (again,) = await tg.reply_to(BOB, "/offers")
+    assert again.text == empty.text
+    (prompt,) = await tg.click(BOB, again, tr.t("offers.list.elsewhere", "en"))
+    assert prompt.text == text("location.prompt", "en")
+    _, _, found = await share(tg, BOB, *BORDEAUX, count=3)
+    assert found.text.startswith("1. Yaourts")
+
+
+async def test_dates_read_the_same_everywhere_in_each_language(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    """Monday 5 January, 10:00 in Paris: later days are named, never "04/12"."""
+    later = await post_directly(
+        app,
+        clock,
+        ALICE,
+        title="Confiture",
+        pickup_start=clock.now() + timedelta(days=1),
+        pickup_end=clock.now() + timedelta(days=3, hours=9),
+    )
+    _, card = await tg.reply_to(BOB, f"/start offer_{later}", count=2)
+    assert "🕒 Pickup · opens tomorrow 10:00 · ends Thu 8 Jan 19:00" in card.text
+    _, card = await tg.reply_to(DAVE, f"/start offer_{later}", count=2)
+    assert "🕒 Retrait · début : demain 10:00 · fin : jeu. 8 janv. 19:00" in card.text
+    (mine,) = await tg.reply_to(ALICE, "/myoffers")
+    assert "fin : jeu. 8 janv. 19:00" in mine.text
+    for call in tg.calls:
+        assert "jusqu'à le" not in call.text and "/01 " not in call.text
+
+
+async def test_a_typed_time_already_passed_is_tomorrow_once_confirmed(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    """In English, with the skip of the pickup instructions."""
+    await tg.reply_to(BOB, "/newoffer", count=2)
+    await tg.reply_to(BOB, "Jam")
+    (ask,) = await tg.reply_to(BOB, "Homemade, three jars")
+    (ask,) = await tg.click(BOB, ask, tr.t("offers.category.grocery", "en"))
+    (ask,) = await tg.reply_to(BOB, "3")
+    noted, _ = await tg.click(BOB, ask, tr.t("offers.wizard.preset.now", "en"), count=2)
+    assert noted.text == text("offers.wizard.start_now_noted", "en")
+    (confirm,) = await tg.reply_to(BOB, "9:30")  # 10:00 in Paris
+    assert confirm.text == text("offers.wizard.confirm_time", "en", when="Tomorrow 9:30")
+    edit, noted, _ = await tg.click(BOB, confirm, tr.t("offers.wizard.yes", "en"), count=3)
+    assert edit.method == "editMessageReplyMarkup"
+    assert noted.text == text("offers.wizard.pickup_noted", "en", when="tomorrow 9:30")
+    _, ask_note = await share(tg, BOB, *BORDEAUX, count=2)
+    (ask_photo,) = await tg.click(BOB, ask_note, tr.t("offers.wizard.skip", "en"))
+    (preview,) = await tg.click(BOB, ask_photo, tr.t("offers.wizard.skip", "en"))
+    assert "🕒 Pickup open · ends tomorrow 9:30" in preview.text
+    assert "📝" not in preview.text
+
+
+async def test_three_no_shows_pause_reservations_for_a_week(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    """Each reservation still held when its window ends is a no-show; the third within 30
+    days pauses reserving for 7 days (Settings), said with its date; then it is allowed
+    again. The poster sees the record; /forget takes it away."""
+    for day in range(3):
+        offer_id = await post_directly(
+            app, clock, ALICE, title=f"Soupe {day}", pickup_end=clock.now() + timedelta(hours=1)
+        )
+        _, card = await tg.reply_to(BOB, f"/start offer_{offer_id}", count=2)
+        since = tg.mark()
+        await tg.click(BOB, card, tr.t("offers.button.reserve", "en"), count=2)
+        (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+        record = text(
+            "offers.notice.record",
+            "fr",
+            pickups=tr.tn("offers.notice.pickups", 0, "fr"),
+            no_shows=tr.tn("offers.notice.no_shows", day, "fr"),
+        )
+        assert record in told.text
+        clock.advance(timedelta(hours=1))
+        since = tg.mark()
+        await jobs.sweep_offers()
+        (released,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+        assert released.text == text("offers.notice.released", "en", title=f"Soupe {day}")
+        clock.advance(timedelta(days=1) - timedelta(hours=1))
+    assert tr.tn("offers.notice.no_shows", 2, "fr") == "2 absences"
+
+    # Thursday 8 January 10:00 in Paris; the third no-show was Wednesday 11:00.
+    offer_id = await post_directly(
+        app, clock, ALICE, title="Pain", pickup_end=clock.now() + timedelta(hours=3)
+    )
+    _, card = await tg.reply_to(BOB, f"/start offer_{offer_id}", count=2)
+    (refused,) = await tg.click(BOB, card, tr.t("offers.button.reserve", "en"))
+    assert refused.text == tr.tn(
+        "offers.reserve.paused", 3, "en", until="Wed 14 Jan 11:00", days=30
+    )
+    async with app.sessionmaker() as session:
+        held = await session.scalars(
+            select(Reservation).where(Reservation.status == ReservationStatus.RESERVED.value)
+        )
+        assert held.all() == []
+
+    clock.advance(timedelta(days=6, hours=1, minutes=1))  # Wednesday 14 January 11:01
+    offer_id = await post_directly(
+        app, clock, ALICE, title="Pain", pickup_end=clock.now() + timedelta(hours=3)
+    )
+    _, card = await tg.reply_to(BOB, f"/start offer_{offer_id}", count=2)
+    since = tg.mark()
+    reserved, _ = await tg.click(BOB, card, tr.t("offers.button.reserve", "en"), count=2)
+    assert reserved.text.startswith("✅")
+    (told,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since)
+    assert "3 absences" in told.text
+
+    # /forget: the record goes with the person.
+    (confirm,) = await tg.reply_to(BOB, "/forget")
+    await tg.click(BOB, confirm, tr.t("forget.button.confirm", "en"))
+    await tg.wait_idle()
+    async with app.sessionmaker() as session:
+        assert (await offers.record_of(session, BOB.id)) == offers.Record(0, 0)
+        left = await session.scalars(select(Reservation).where(Reservation.user_id == BOB.id))
+        assert left.all() == []

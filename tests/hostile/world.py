@@ -325,6 +325,8 @@ _ANSWERS = {
     "pledge": "Un arbre planté",
     "end": "4",
     "pickup": "21:00",
+    "start": "18h",
+    "note": "Sonner à l'interphone",
     "reason": "Informations incomplètes",
     "text": "Bonjour à toutes et à tous",
     "button": "https://example.org Voir",

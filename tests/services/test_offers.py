@@ -102,21 +102,66 @@ def test_title_and_description_limits() -> None:
 def test_pickup_times_in_the_persons_zone() -> None:
     # 09:00 UTC is 10:00 in Paris in January.
     end = offers.parse_pickup_end("18:30", NOW, PARIS)
-    assert end == datetime(2026, 1, 5, 17, 30, tzinfo=UTC)
+    assert end.moment == datetime(2026, 1, 5, 17, 30, tzinfo=UTC) and not end.rolled
     end = offers.parse_pickup_end("07/01 8h15", NOW, PARIS)
-    assert end == datetime(2026, 1, 7, 7, 15, tzinfo=UTC)
+    assert end.moment == datetime(2026, 1, 7, 7, 15, tzinfo=UTC)
     for raw, code in [
-        ("09:30", "past"),
+        ("aujourd'hui 9h30", "past"),
         ("10:05", "too_soon"),
         ("20/01 10:00", "too_far"),
         ("04/01 10:00", "past"),
         ("25:00", "bad_time"),
         ("31/02 10:00", "bad_time"),
         ("tomorrow", "bad_time"),
+        ("18", "bad_time"),
     ]:
         with pytest.raises(OfferFieldError) as error:
             offers.parse_pickup_end(raw, NOW, PARIS)
         assert error.value.code == code, raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "hour", "minute", "day"),
+    [
+        ("18h", 18, 0, 5),
+        ("18 h", 18, 0, 5),
+        ("18:00", 18, 0, 5),
+        ("18h30", 18, 30, 5),
+        ("18 h 30", 18, 30, 5),
+        ("18.45", 18, 45, 5),
+        ("demain 9h", 9, 0, 6),
+        ("Demain à 9h", 9, 0, 6),
+        ("tomorrow 9:00", 9, 0, 6),
+        ("tomorrow at 9:00", 9, 0, 6),
+        ("aujourd'hui 21h", 21, 0, 5),
+        ("today 21:00", 21, 0, 5),
+        ("06/01 7h", 7, 0, 6),
+    ],
+)
+def test_typed_times(raw: str, hour: int, minute: int, day: int) -> None:
+    typed = offers.parse_moment(raw, NOW, PARIS)
+    assert typed.moment == datetime(2026, 1, day, hour, minute, tzinfo=PARIS)
+    assert not typed.rolled
+
+
+def test_a_time_passed_today_means_tomorrow_once_confirmed() -> None:
+    # 10:00 in Paris: "9h" is tomorrow morning, and the wizard asks first.
+    typed = offers.parse_pickup_end("9h", NOW, PARIS)
+    assert typed.moment == datetime(2026, 1, 6, 9, 0, tzinfo=PARIS) and typed.rolled
+    assert offers.parse_pickup_start("9:30", NOW, PARIS).rolled
+
+
+def test_the_window_ends_after_it_opens() -> None:
+    start = offers.parse_pickup_start("18h", NOW, PARIS).moment
+    with pytest.raises(OfferFieldError, match="before_start"):
+        offers.parse_pickup_end("18:05", NOW, PARIS, start)
+    assert offers.parse_pickup_end("20h", NOW, PARIS, start).moment.hour == 20
+    # "For 1 hour" counts from the opening.
+    assert offers.preset_pickup_end(PickupPreset.IN_1H, NOW, PARIS, start) == start + timedelta(
+        hours=1
+    )
+    with pytest.raises(OfferFieldError, match="too_far"):
+        offers.parse_pickup_start("20/01 10:00", NOW, PARIS)
 
 
 def test_presets() -> None:
@@ -126,6 +171,14 @@ def test_presets() -> None:
     late = NOW.replace(hour=21)
     with pytest.raises(OfferFieldError, match="past"):
         offers.preset_pickup_end(PickupPreset.TONIGHT, late, PARIS)
+
+
+def test_pickup_note() -> None:
+    assert offers.clean_note("  12 rue X,\n sonner  ") == "12 rue X, sonner"
+    with pytest.raises(OfferFieldError, match="too_long"):
+        offers.clean_note("x" * 201)
+    with pytest.raises(OfferFieldError, match="empty"):
+        offers.clean_note("   ")
 
 
 def test_draft_survives_its_storage() -> None:
@@ -285,7 +338,7 @@ async def test_expiry_releases_unconfirmed_reservations_once(session: AsyncSessi
     assert [(n.chat_id, n.kind) for n in notices] == [(1, NoticeKind.RELEASED)]
     assert (await offers.get_offer(session, offer.id)).status == OfferStatus.EXPIRED.value
     await session.refresh(kept)
-    assert kept.status == ReservationStatus.RELEASED.value
+    assert kept.status == ReservationStatus.NO_SHOW.value
     assert await offers.sweep_expired(session, end + timedelta(minutes=5)) == []
     assert await offers.expire_offer(session, offer.id, end) == []
 
@@ -374,3 +427,109 @@ async def test_alerts_respect_opt_out_quiet_hours_and_the_daily_cap(
         session, POSTER, draft(pickup_end=late + timedelta(hours=3)), late + timedelta(minutes=5)
     )
     assert await offer_notices.enqueue(session, translator, notices, late, settings) == 0
+
+
+# ----------------------------------------------------------------------------- trust
+
+
+async def _no_show(session: AsyncSession, reserver: int, at: datetime) -> None:
+    """One reservation left unpicked until its offer's window ends at `at`."""
+    offer, _ = await offers.publish(session, POSTER, draft(pickup_end=at), at - timedelta(hours=2))
+    await offers.reserve(session, offer.id, reserver, at - timedelta(hours=1))
+    [notice] = await offers.expire_offer(session, offer.id, at)
+    assert notice.kind is NoticeKind.RELEASED
+
+
+async def test_no_shows_pause_reservations_then_the_pause_ends(session: AsyncSession) -> None:
+    await add_users(session, POSTER, 1, 2)
+    rules = offers.TrustRules(limit=3, pause=timedelta(days=7))
+    for day in range(3):
+        await _no_show(session, 1, NOW + timedelta(days=day))
+    record = await offers.record_of(session, 1)
+    assert (record.pickups, record.no_shows) == (0, 3)
+    third = NOW + timedelta(days=2)
+    offer, _ = await offers.publish(
+        session, POSTER, draft(pickup_end=third + timedelta(days=3)), third
+    )
+    with pytest.raises(offers.ReservationPausedError) as paused:
+        await offers.reserve(session, offer.id, 1, third + timedelta(hours=1), rules)
+    assert paused.value.until == third + timedelta(days=7) and paused.value.no_shows == 3
+    # Someone else is not paused; the poster hears of their clean record.
+    _, _, [notice] = await offers.reserve(session, offer.id, 2, third + timedelta(hours=1), rules)
+    assert (notice.params["pickups"], notice.params["no_shows"]) == (0, 0)
+    # After the pause: allowed, and the no-shows that paused them do not pause them again.
+    after = third + timedelta(days=7, minutes=1)
+    offer, _ = await offers.publish(
+        session, POSTER, draft(pickup_end=after + timedelta(hours=3)), after
+    )
+    _, _, [notice] = await offers.reserve(session, offer.id, 1, after, rules)
+    assert (notice.params["pickups"], notice.params["no_shows"]) == (0, 3)
+
+
+async def test_no_shows_spread_over_more_than_the_window_do_not_pause(
+    session: AsyncSession,
+) -> None:
+    await add_users(session, POSTER, 1)
+    for day in (0, 16, 32):
+        await _no_show(session, 1, NOW + timedelta(days=day))
+    at = NOW + timedelta(days=32, hours=1)
+    assert await offers.paused_until(session, 1, at, offers.TrustRules()) is None
+    # With a limit of 2 (Settings), the second paused them a week; the third, alone since
+    # that pause, does not.
+    two = offers.TrustRules(limit=2)
+    second = NOW + timedelta(days=16)
+    assert await offers.paused_until(session, 1, second, two) == (second + timedelta(days=7), 2)
+    assert await offers.paused_until(session, 1, at, two) is None
+
+
+async def test_released_for_other_reasons_is_no_no_show(session: AsyncSession) -> None:
+    await add_users(session, POSTER, 1, 99)
+    offer = await posted(session)
+    await offers.reserve(session, offer.id, 1, NOW)
+    await offers.report_offer(session, offer.id, 99, ReportReason.SPAM, NOW)
+    await offers.remove_offer(session, offer.id, 99, frozenset({99}), NOW)
+    assert (await offers.record_of(session, 1)).no_shows == 0
+
+
+# ----------------------------------------------------------------------------- favourites
+
+
+async def _maker_of(session: AsyncSession, owner: int, status: str = "approved") -> int:
+    from models import Maker
+
+    maker = Maker(
+        name="Fournil <Bio>",
+        category="bakery",
+        latitude=BORDEAUX[0],
+        longitude=BORDEAUX[1],
+        status=status,
+        owner_id=owner,
+        source="user",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    session.add(maker)
+    await session.flush()
+    return maker.id
+
+
+async def test_favourites_hear_of_their_makers_offers_once(session: AsyncSession) -> None:
+    from bot.services import makers
+
+    await add_users(session, POSTER, 1, 2, 3)
+    maker_id = await _maker_of(session, POSTER)
+    await makers.set_favourite(session, 1, maker_id, True, NOW)  # favourite only, far away
+    await makers.set_favourite(session, 2, maker_id, True, NOW)  # favourite and nearby
+    await offers.subscribe_alerts(session, 2, *BORDEAUX, 2, NOW)
+    await offers.subscribe_alerts(session, 3, *BORDEAUX, 2, NOW)  # nearby only
+    await makers.set_favourite(session, POSTER, maker_id, True, NOW)  # never the poster
+    _, notices = await offers.publish(session, POSTER, draft(maker_id=maker_id), NOW)
+    assert [(n.chat_id, n.params.get("maker")) for n in notices] == [
+        (1, "Fournil <Bio>"),
+        (2, "Fournil <Bio>"),
+        (3, None),
+    ]
+    assert len({n.key for n in notices}) == 3
+    # Not posted as the maker: the favourites are not told.
+    _, notices = await offers.publish(session, POSTER, draft(), NOW)
+    assert sorted(n.chat_id for n in notices) == [2, 3]

@@ -43,6 +43,10 @@ class OffersListCb(CallbackData, prefix="ol"):
     offset: DbInt
 
 
+class OffersPlaceCb(CallbackData, prefix="oe"):
+    """ "Search elsewhere" under an empty /offers: asks for another place."""
+
+
 class OfferWizardAction(StrEnum):
     CATEGORY = "c"
     PRESET = "t"
@@ -50,6 +54,11 @@ class OfferWizardAction(StrEnum):
     SKIP = "s"
     PUBLISH = "ok"
     RESTART = "r"
+    # The pickup window opens as soon as the offer is published.
+    NOW = "n"
+    # "Tomorrow 9:00?" after a time already passed today.
+    YES = "y"
+    NO = "x"
 
 
 class OfferWizardCb(CallbackData, prefix="ow"):

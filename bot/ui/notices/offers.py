@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +25,7 @@ from bot.ui.formatting import escape
 from bot.ui.i18n import Translator
 from bot.ui.keyboards import snooze_row
 from bot.ui.notices import recipients
+from bot.ui.views.offers import window_text
 from models import Offer
 
 EXPIRE_REF = "bot.worker.jobs:expire_offer"
@@ -31,14 +33,39 @@ REMIND_REF = "bot.worker.jobs:remind_offer"
 NUDGE_KINDS = {NoticeKind.ALERT: NudgeKind.OFFER_ALERT, NoticeKind.REMINDER: NudgeKind.PICKUP}
 
 
-def render(notice: Notice, translator: Translator, locale: str) -> str:
+def render(
+    notice: Notice, translator: Translator, locale: str, zone: ZoneInfo, now: datetime
+) -> str:
+    """`zone` and `now` are the recipient's, for the times a notice shows."""
     params: dict[str, object] = {
         name: escape(value) if isinstance(value, str) else value
         for name, value in notice.params.items()
     }
+    key = f"offers.notice.{notice.kind.value}"
     if notice.kind is NoticeKind.REMOVED:
         params["reason"] = translator.t(f"offers.report.reason.{notice.params['reason']}", locale)
-    return translator.t(f"offers.notice.{notice.kind.value}", locale, **params)
+    if notice.kind is NoticeKind.RESERVED:
+        # The poster sees what the reserver did with their earlier reservations.
+        params["record"] = translator.t(
+            "offers.notice.record",
+            locale,
+            pickups=translator.tn("offers.notice.pickups", int(notice.params["pickups"]), locale),
+            no_shows=translator.tn(
+                "offers.notice.no_shows", int(notice.params["no_shows"]), locale
+            ),
+        )
+    if notice.kind in NUDGE_KINDS and not notice.params.get("address"):
+        params["address"] = translator.t("offers.card.on_map", locale)
+    if notice.kind is NoticeKind.ALERT:
+        window = Offer(
+            pickup_start=datetime.fromisoformat(str(notice.params["start"])),
+            pickup_end=datetime.fromisoformat(str(notice.params["end"])),
+        )
+        # A nudge may wait for the end of quiet hours: no "tonight" that morning.
+        params["window"] = window_text(translator, locale, window, zone, now, relative=False)
+        if notice.params.get("maker"):
+            key = "offers.notice.alert_favourite"
+    return translator.t(key, locale, **params)
 
 
 def markup(notice: Notice, translator: Translator, locale: str) -> dict[str, Any] | None:
@@ -66,7 +93,8 @@ async def enqueue(
         if user is None:
             continue
         locale = recipients.locale_of(translator, user)
-        text = render(notice, translator, locale)
+        zone = nudges.user_zone(user, settings.timezone)
+        text = render(notice, translator, locale, zone, now)
         reply_markup = markup(notice, translator, locale)
         nudge = NUDGE_KINDS.get(notice.kind)
         if nudge is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiogram import Bot
@@ -10,6 +10,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_skeleton, format_time
 
 from bot.core.settings import Settings
 from bot.services import offers
@@ -22,7 +23,7 @@ from bot.ui.callbacks.offers import (
     OfferModerationCb,
 )
 from bot.ui.formatting import escape, truncate
-from bot.ui.i18n import t
+from bot.ui.i18n import Translator, current_translator, t
 from bot.ui.views.share import share_button
 from models import Offer, User
 
@@ -41,11 +42,65 @@ def zone_of(user: User | None, settings: Settings) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
+# Babel's English is American ("Fri, Dec 4"); the day before the month reads the same
+# on both sides of the Channel, and never as a month number.
+_BABEL_LOCALES = {"en": "en_GB"}
+EVENING_HOUR = 18
+
+
+def moment_text(
+    translator: Translator,
+    locale: str,
+    moment: datetime,
+    zone: ZoneInfo,
+    now: datetime,
+    *,
+    relative: bool = True,
+) -> str:
+    """One style per language, relative where it helps: "ce soir 21:00" / "tonight 21:00",
+    "demain 9:00" / "tomorrow 9:00", else "ven. 4 déc. 21:00" / "Fri 4 Dec 21:00". It
+    never follows a preposition in a text (the texts say "fin : …", "ends …"), so French
+    needs no "à"/"au" agreement. Not `relative` for a text that may be read later than
+    written (a nudge held back by quiet hours): "tonight" would lie by morning."""
+    babel_locale = _BABEL_LOCALES.get(locale, locale)
+    local, today = moment.astimezone(zone), now.astimezone(zone).date()
+    clock = format_time(local, "H:mm", locale=babel_locale)
+    if relative and local.date() == today:
+        key = "offers.time.tonight" if local.hour >= EVENING_HOUR else "offers.time.today"
+        return translator.t(key, locale, time=clock)
+    if relative and local.date() == today + timedelta(days=1):
+        return translator.t("offers.time.tomorrow", locale, time=clock)
+    day = format_skeleton("MMMEd", local, locale=babel_locale)
+    return translator.t("offers.time.day", locale, day=day, time=clock)
+
+
+def window_text(
+    translator: Translator,
+    locale: str,
+    offer: Offer,
+    zone: ZoneInfo,
+    now: datetime,
+    *,
+    relative: bool = True,
+) -> str:
+    """The pickup window: when it ends, and when it opens if that is still to come."""
+    end = moment_text(translator, locale, offer.pickup_end, zone, now, relative=relative)
+    start = offer.pickup_start
+    if start is not None and start > now:
+        opens = moment_text(translator, locale, start, zone, now, relative=relative)
+        return translator.t("offers.window.later", locale, start=opens, end=end)
+    return translator.t("offers.window.open", locale, end=end)
+
+
 def format_when(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
-    local, today = moment.astimezone(zone), now.astimezone(zone)
-    if local.date() == today.date():
-        return t("offers.time.today", time=local.strftime("%H:%M"))
-    return t("offers.time.day", day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
+    """`moment_text` in the language of the update being handled."""
+    translator = current_translator()
+    return moment_text(translator, translator.current_locale, moment, zone, now)
+
+
+def format_window(offer: Offer, zone: ZoneInfo, now: datetime) -> str:
+    translator = current_translator()
+    return window_text(translator, translator.current_locale, offer, zone, now)
 
 
 def category_label(slug: str) -> str:
@@ -68,7 +123,7 @@ def card_text(
     if offer.description:
         lines += ["", escape(truncate(offer.description, description_limit)), ""]
     lines.append(t("offers.card.quantity", left=offer.quantity_left, total=offer.quantity_total))
-    lines.append(t("offers.card.until", when=format_when(offer.pickup_end, zone, now)))
+    lines.append(format_window(offer, zone, now))
     if offers.is_urgent(offer, now):
         minutes = max(1, int((offer.pickup_end - now).total_seconds() // 60))
         lines.append(t("offers.card.urgent", minutes=minutes))
@@ -76,6 +131,8 @@ def card_text(
     if distance_km is not None:
         place += " · " + format_distance(distance_km, locale)
     lines.append(t("offers.card.where", place=place))
+    if offer.pickup_note:
+        lines.append(t("offers.card.note", note=escape(offer.pickup_note)))
     if not offers.is_available(offer, now):
         lines += ["", t(f"offers.card.status.{offer.status}")]
     elif offer.quantity_left == 0:
