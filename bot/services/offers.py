@@ -463,6 +463,8 @@ async def reserve(
             "name": reserver.first_name if reserver else str(user_id),
             "left": offer.quantity_left,
             "total": offer.quantity_total,
+            # For the poster's "message them" button (the relay, bot/services/relay.py).
+            "reservation_id": reservation.id,
         },
         about_user_id=user_id,
     )
