@@ -55,6 +55,13 @@ async def app(
         yield running
 
 
+def data_of(call: RecordedCall, row: int, column: int) -> str:
+    """The callback data of a button of a message the bot sent."""
+    data = buttons(call)[row][column][1]
+    assert data is not None
+    return data
+
+
 def labels(call: RecordedCall) -> list[str]:
     return [label for row in buttons(call) for label, _ in row]
 
@@ -252,9 +259,9 @@ async def test_a_block_stops_the_blocked_side(
     await tg.wait_idle()
     assert [c for c in tg.calls[since:] if c.chat_id == ALICE.id] == []
     # Bob cannot start again either, nor can Alice write to him after blocking.
-    answer_text, _ = await press(tg, BOB, buttons(confirmation)[1][0][1])
+    answer_text, _ = await press(tg, BOB, data_of(confirmation, 1, 0))
     assert answer_text == tr.t("relay.closed.blocked", "en")
-    answer_text, _ = await press(tg, ALICE, buttons(received)[0][0][1])
+    answer_text, _ = await press(tg, ALICE, data_of(received, 0, 0))
     assert answer_text == tr.t("relay.closed.you_blocked", "fr")
     async with app.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(RelayMessage)) == 1
@@ -348,7 +355,7 @@ async def test_a_report_reaches_the_moderators_who_close_the_conversation(
     _, received = await write(tg, BOB, "Give me your phone number <now>", to=ALICE)
     assert received is not None
     since = tg.mark()
-    query_id = tg.push_callback(ALICE, buttons(received)[1][0][1])
+    query_id = tg.push_callback(ALICE, data_of(received, 1, 0))
     await tg.wait_for("answerCallbackQuery", since=since)
     answer = tg.callback_answer(query_id)
     assert answer is not None and answer.params["text"] == tr.t("relay.report.thanks", "fr")
@@ -362,7 +369,7 @@ async def test_a_report_reaches_the_moderators_who_close_the_conversation(
     )
     assert "Give me your phone number <now>" in item.text
     assert leaks(tg, to=ORGANISER, about=BOB) == []
-    forged = buttons(item)[0][0][1]
+    forged = data_of(item, 0, 0)
     answer_text, _ = await press(tg, CAROL, forged)
     assert answer_text == tr.t("moderation.refused", "en")
     _, closed = await tg.click(ORGANISER, item, tr.t("relay.moderation.close", "fr"), count=2)
