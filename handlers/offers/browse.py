@@ -573,13 +573,13 @@ async def myoffers_command(
                     place=escape(offer.address) if offer.address else t("offers.card.on_map"),
                 )
             )
+            builder.add(relay_views.write_button(reservation.id, number=number))
             builder.button(
                 text=t("offers.button.cancel_number", number=number),
                 callback_data=ReservationCb(
                     action=ReservationAction.CANCEL, reservation_id=reservation.id
                 ),
             )
-            builder.add(relay_views.write_button(reservation.id, number=number))
         builder.adjust(1)
         await message.answer("\n".join(lines), reply_markup=builder.as_markup())
 
