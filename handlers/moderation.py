@@ -42,6 +42,7 @@ from bot.ui.notices import offers as offer_notices
 from bot.ui.views import events as event_views
 from bot.ui.views import makers as maker_views
 from bot.ui.views import offers as offer_views
+from bot.ui.views import relay as relay_views
 from bot.ui.views.actions import counted
 from models import User
 
@@ -89,7 +90,8 @@ async def moderation_command(
     proposed = await event_views.send_proposals(
         message, session, user, settings, clock.now(), locale
     )
-    if not waiting and not reported and not proposed:
+    relayed = await relay_views.send_reported_conversations(message, session, user, settings)
+    if not waiting and not reported and not proposed and not relayed:
         await message.answer(t("moderation.empty"))
 
 

@@ -38,6 +38,7 @@ from models.offer import (
     ReservationStatus,
 )
 from models.outbox import OutboxBlob, OutboxMessage, OutboxStatus
+from models.relay import RelayFlag, RelayFlagKind, RelayMessage, RelayReportStatus
 from models.user import Organiser, User
 from models.worker import WorkerLease
 
@@ -81,6 +82,10 @@ __all__ = [
     "OutboxStatus",
     "Recurrence",
     "RejectionReason",
+    "RelayFlag",
+    "RelayFlagKind",
+    "RelayMessage",
+    "RelayReportStatus",
     "ReportReason",
     "ReportStatus",
     "Reservation",

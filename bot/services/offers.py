@@ -625,6 +625,8 @@ async def reserve(
             "total": offer.quantity_total,
             "pickups": record.pickups,
             "no_shows": record.no_shows,
+            # For the poster's "message them" button (the relay, bot/services/relay.py).
+            "reservation_id": reservation.id,
         },
         about_user_id=user_id,
     )

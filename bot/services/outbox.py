@@ -51,6 +51,9 @@ class OutgoingMessage:
     broadcast_id: int | None = None
     # Someone else the text names (a reserver in a notice to the poster), for /forget.
     about_user_id: int | None = None
+    # A call other than a text or photo message (a relayed place: sendVenue), as
+    # bot/ui/calls.py stores it; the sender makes it as is.
+    call: dict[str, Any] | None = None
 
 
 def _row(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
@@ -74,6 +77,7 @@ def _row(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
         "next_attempt_at": not_before,
         "broadcast_id": message.broadcast_id,
         "about_user_id": message.about_user_id,
+        "call": message.call,
         "created_at": now,
     }
 
@@ -123,6 +127,7 @@ async def enqueue(
     priority: int = Priority.NUDGE,
     broadcast_id: int | None = None,
     about_user_id: int | None = None,
+    call: dict[str, Any] | None = None,
 ) -> bool:
     """Queue one message; True if it is new, False if this key was already queued."""
     message = OutgoingMessage(
@@ -137,6 +142,7 @@ async def enqueue(
         priority=priority,
         broadcast_id=broadcast_id,
         about_user_id=about_user_id,
+        call=call,
     )
     return await enqueue_many(session, [message], now) == 1
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from bot.core.settings import Settings
-from bot.services import broadcasts, inbox, neighbours, outbox
+from bot.services import broadcasts, inbox, neighbours, outbox, relay
 from bot.ui.i18n import Translator
 from bot.ui.notices import broadcasts as broadcasting
 
@@ -100,16 +100,22 @@ RETENTION_SECONDS = 3600.0
 async def purge_old_messages() -> None:
     """Forget what is only kept for a while: handled updates (bot.services.inbox.KEEP_FOR,
     48 h, to recognise a redelivery) and finished outbox messages (bot.services.outbox
-    .KEEP_FOR, 14 days, for reports and the nudge caps); both may quote people."""
+    .KEEP_FOR, 14 days, for reports and the nudge caps), and relayed messages
+    (bot.services.relay) after the same 14 days; all may quote people."""
     context = current()
     now = context.clock.now()
     async with context.sessionmaker() as session:
         updates = await inbox.purge_inbox(session, now)
         messages = await outbox.purge_finished(session, now)
+        # Relayed messages are kept as long as the copies queued for their recipients.
+        relayed = await relay.purge_old(session, now, outbox.KEEP_FOR)
         await session.commit()
-    if updates or messages:
+    if updates or messages or relayed:
         logger.info(
-            "retention: %d handled update(s), %d sent message(s) forgotten", updates, messages
+            "retention: %d handled update(s), %d sent message(s), %d relayed message(s) forgotten",
+            updates,
+            messages,
+            relayed,
         )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
 from bot.core.settings import Settings
-from bot.services import offers
+from bot.services import offers, relay
 from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
 from bot.services.geo.geocoding import Geocoder
 from bot.services.offers import (
@@ -68,6 +68,7 @@ from bot.ui.places import (
     recent_location,
     remember_location,
 )
+from bot.ui.views import relay as relay_views
 from bot.ui.views.cards import poster_document
 from bot.ui.views.maps import answer_with_map, offers_map
 from bot.ui.views.offers import (
@@ -141,6 +142,7 @@ async def send_pickup_details(
         text=t("offers.button.cancel_reservation"),
         callback_data=ReservationCb(action=ReservationAction.CANCEL, reservation_id=reservation.id),
     )
+    builder.row(relay_views.write_button(reservation.id))
     text = t(
         "offers.reserved",
         title=escape(offer.title),
@@ -581,6 +583,10 @@ async def myoffers_command(
                     ),
                 )
                 sizes.append(2)
+            if relay.is_open(reservation, offer, now):
+                name = person.first_name if person and person.first_name else str(number)
+                builder.add(relay_views.write_button(reservation.id, name=name))
+                sizes.append(1)
         if offer.status == OfferStatus.OPEN.value and offer.pickup_end > now:
             builder.button(
                 text=t("offers.button.close"),
@@ -609,6 +615,7 @@ async def myoffers_command(
             )
             if offer.pickup_note:
                 lines.append(t("offers.card.note", note=escape(offer.pickup_note)))
+            builder.add(relay_views.write_button(reservation.id, number=number))
             builder.button(
                 text=t("offers.button.cancel_number", number=number),
                 callback_data=ReservationCb(

@@ -26,11 +26,13 @@ from bot.services import (
     nudges,
     offers,
     outbox,
+    relay,
 )
 from bot.services.offers import OfferDraft
 from bot.services.users import TelegramProfile, upsert_user
 from bot.standin import BotApiStandIn, TgChat, TgUser
 from bot.ui.notices import offers as offer_notices
+from bot.ui.notices import relay as relay_notices
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
 from models import (
@@ -52,6 +54,7 @@ from models import (
     Organiser,
     OutboxMessage,
     OutboxStatus,
+    RelayMessage,
     ReportReason,
     Reservation,
     ReservationStatus,
@@ -344,8 +347,15 @@ async def populate(app: RunningBot, clock: ManualClock) -> Populated:
         picked, _, _ = await offers.reserve(session, zoes.id, YAN.id, now)
         picked, _, _ = await offers.confirm_pickup(session, picked.id, ZOE.id, now)
         assert await offers.log_saved_food(session, picked, now, settings.tz)
-        await offers.reserve(session, zoes.id, YAN.id, now)
+        held, _, _ = await offers.reserve(session, zoes.id, YAN.id, now)
         _, _, told = await offers.reserve(session, yans.id, ZOE.id, now)
+        # They talk about Yan's pickup through the relay: each message names both of them,
+        # and the one queued for Yan quotes her name; she reports and blocks him after.
+        for sender, words in ((ZOE.id, "Sonnez chez Zoéline Martin"), (YAN.id, "À 18h")):
+            relayed = await relay.send(session, held.id, sender, now, text=words)
+            assert await relay_notices.enqueue(session, tr, relayed, now)
+        await relay.report(session, held.id, ZOE.id, now)
+        await relay.block(session, held.id, ZOE.id, now)
         # Yan is told, by her name, that she reserved his apples.
         await offer_notices.enqueue(session, tr, told, now, settings)
         for person in (ZOE, YAN):
@@ -475,6 +485,8 @@ async def test_forget_erases_everything_about_the_person(
         "events",
         "event_rsvps",
         "event_checkins",
+        "relay_messages",
+        "relay_flags",
     ):
         assert any(key.startswith(f"{table}.") for key in before), table
     assert totals_before == [(4, totals_before[0][1])]
@@ -502,12 +514,20 @@ async def test_forget_erases_everything_about_the_person(
         assert await rows_naming(session, ZOE.id) == {}
         assert await stored_values_naming(session, ZOE) == []
         assert await session.get(User, ZOE.id) is None
-        # Yan keeps everything of his, and has two messages more (below), less the one
-        # that named her ("Zoéline reserved…").
-        assert await rows_naming(session, YAN.id) == {
-            **yan_before,
-            "outbox.chat_id": yan_before["outbox.chat_id"] + 2 - 1,
+        # Yan keeps everything of his, and has two messages more (below), less the two
+        # that named her ("Zoéline reserved…", her relayed message); what they said to
+        # each other through the relay goes with her (each message names both), and so
+        # does his message queued for her (the only outbox row that named him).
+        relayed_keys = {
+            "relay_messages.sender_id",
+            "relay_messages.recipient_id",
+            "outbox.about_user_id",
         }
+        assert await rows_naming(session, YAN.id) == {
+            **{key: count for key, count in yan_before.items() if key not in relayed_keys},
+            "outbox.chat_id": yan_before["outbox.chat_id"] + 2 - 2,
+        }
+        assert (await session.scalars(select(RelayMessage))).all() == []
         # Published aggregates keep their numbers without her.
         totals_after = (
             await session.execute(select(WeekTeamTotal.actions, WeekTeamTotal.co2e_g))

@@ -57,6 +57,7 @@ from tests.hostile.world import (
     png,
     seed_other_people,
     seed_pending_listing,
+    seed_scout_reservation,
 )
 from tests.support.harness import running_bot
 from tests.support.texts import tr
@@ -81,6 +82,9 @@ async def _world(tmp_path: Path, **overrides: Any) -> AsyncIterator[World]:
         await built.explore(SCOUT, all_commands(), before_walk=lambda: seed_pending_listing(built))
         # An event's organiser tools: one of several buttons starts a conversation.
         await built.tap_each(SCOUT, "myevents")
+        # A reservation's relay: "Message the giver" under /myoffers starts writing.
+        await seed_scout_reservation(built)
+        await built.tap_each(SCOUT, "myoffers")
         yield built
 
 

@@ -527,6 +527,36 @@ async def seed_other_people(world: World) -> None:
         )
 
 
+async def seed_scout_reservation(world: World) -> None:
+    """The scout holds a reservation on the organiser's offer, so that /myoffers shows
+    "Message the giver" and its writing mode can be reached (a walk may have cancelled
+    an earlier one)."""
+    from bot.services import offers
+    from bot.services.offers import OfferDraft
+    from bot.services.users import TelegramProfile, upsert_user
+
+    now = world.clock.now()
+    async with world.sessionmaker() as session:
+        await upsert_user(
+            session, TelegramProfile(SCOUT.id, SCOUT.first_name, None, SCOUT.language_code), now
+        )
+        offer, _notices = await offers.publish(
+            session,
+            ORGANISER.id,
+            OfferDraft(
+                title="Compote d'Olga",
+                description="Pommes du verger",
+                quantity=2,
+                pickup_end=now + timedelta(hours=5),
+                latitude=BORDEAUX[0],
+                longitude=BORDEAUX[1],
+            ),
+            now,
+        )
+        await offers.reserve(session, offer.id, SCOUT.id, now)
+        await session.commit()
+
+
 def _first_slug() -> str:
     from bot.services.catalogue import default_catalogue
 

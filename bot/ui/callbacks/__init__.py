@@ -20,10 +20,21 @@ from bot.ui.callbacks import (
     neighbours,
     offers,
     organisers,
+    relay,
     settings,
 )
 
-FEATURES = (settings, makers, actions, organisers, offers, broadcasts, neighbours, events)
+FEATURES = (
+    settings,
+    makers,
+    actions,
+    organisers,
+    offers,
+    relay,
+    broadcasts,
+    neighbours,
+    events,
+)
 
 # Every CallbackData class, in the order of FEATURES then of their modules.
 ALL_CALLBACKS: tuple[type[CallbackData], ...] = tuple(

@@ -25,6 +25,7 @@ from bot.ui.formatting import escape
 from bot.ui.i18n import Translator
 from bot.ui.keyboards import snooze_row
 from bot.ui.notices import recipients
+from bot.ui.notices import relay as relay_notices
 from bot.ui.views.offers import window_text
 from models import Offer
 
@@ -69,7 +70,12 @@ def render(
 
 
 def markup(notice: Notice, translator: Translator, locale: str) -> dict[str, Any] | None:
-    """New-offer alerts and reminders carry a button that opens the offer's card."""
+    """New-offer alerts and reminders carry a button that opens the offer's card; the
+    poster's "X reserved" one that writes to X through the relay."""
+    if notice.kind is NoticeKind.RESERVED and "reservation_id" in notice.params:
+        return relay_notices.write_markup(
+            translator, locale, int(notice.params["reservation_id"]), str(notice.params["name"])
+        )
     if notice.kind not in NUDGE_KINDS:
         return None
     data = OfferCb(action=OfferAction.OPEN, offer_id=notice.offer_id).pack()
