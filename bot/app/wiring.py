@@ -12,6 +12,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core import telegram_types  # noqa: F401  (keeps aiogram's response models built)
@@ -44,6 +45,10 @@ from models.database import create_engine, create_sessionmaker, is_empty, needs_
 logger = logging.getLogger(__name__)
 
 # A token that passes aiogram's format check, for modes that never reach Telegram.
+# Redis connections of one process, and how long an update waits for a free one.
+REDIS_CONNECTIONS = 100
+REDIS_WAIT_SECONDS = 30
+
 OFFLINE_TOKEN = "1000000000:offline-console-token"
 
 
@@ -87,8 +92,15 @@ def create_dispatcher(
     clock = clock or SystemClock()
     maps = maps or MapMaker.from_settings(settings, clock)
     if storage is None and settings.redis_url:
-        storage = RedisStorage.from_url(
-            settings.redis_url,
+        # A pool that waits for a free connection: redis-py's default pool raises "Too many
+        # connections" past 100 in use, which a burst of people (each update takes a lock
+        # and reads its conversation state) reaches, and the update then waits for the
+        # sweep instead of a few milliseconds.
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS
+        )
+        storage = RedisStorage(
+            redis=Redis(connection_pool=pool),
             key_builder=DefaultKeyBuilder(prefix=settings.redis_prefix, with_destiny=True),
         )
     if events_isolation is None and isinstance(storage, RedisStorage):
