@@ -695,3 +695,29 @@ async def test_favourites_hear_of_their_makers_new_offers_once(
     app.background.sender.wake()  # type: ignore[union-attr]
     (carol,) = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since)
     assert carol.text.startswith("⭐") and "Baguettes" in carol.text
+
+
+async def test_a_forgotten_confirmation_is_not_a_no_show(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    """The window ended before Alice pressed "picked up": Bob's no-show is shown for what
+    it is in /myoffers, and her late confirmation takes it back and logs his saved food."""
+    offer_id = await post_directly(app, clock, ALICE, pickup_end=clock.now() + timedelta(hours=1))
+    _, card = await tg.reply_to(BOB, f"/start offer_{offer_id}", count=2)
+    await tg.click(BOB, card, tr.t("offers.button.reserve", "en"), count=2)
+    clock.advance(timedelta(hours=2))
+    since = tg.mark()
+    await jobs.sweep_offers()
+    await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    (mine,) = await tg.reply_to(ALICE, "/myoffers")
+    no_show = tr.t("offers.reservation.status.no_show", "fr")
+    assert text("offers.mine.reservation", "fr", number=1, name="Bob", status=no_show) in mine.text
+    assert tr.t("offers.button.cancel_number", "fr", number=1) not in labels(mine)
+    since = tg.mark()
+    await tg.click(ALICE, mine, tr.t("offers.button.confirm", "fr", number=1), count=1)
+    (thanks,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    assert thanks.text == text("offers.notice.picked_up", "en", title="Yaourts")
+    async with app.sessionmaker() as session:
+        assert (await offers.record_of(session, BOB.id)) == offers.Record(1, 0)
+        logs = (await session.scalars(select(ActionLog))).all()
+    assert [(log.user_id, log.action_slug) for log in logs] == [(BOB.id, "saved_food")]
