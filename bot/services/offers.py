@@ -961,7 +961,7 @@ async def due_reminders(
                 kind=NoticeKind.REMINDER,
                 key=f"{notice_key_prefix(offer.id, NoticeKind.REMINDER)}{reservation.id}",
                 offer_id=offer.id,
-                params={"title": offer.title, "address": offer.address},
+                params={"title": offer.title, "address": offer.address, "note": offer.pickup_note},
             )
         )
     await session.flush()

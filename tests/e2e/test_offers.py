@@ -371,7 +371,13 @@ async def test_a_confirmed_pickup_that_meets_a_pledge_tells_its_organiser(
 async def test_an_ended_offer_disappears_and_its_reservation_is_released(
     tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
-    offer_id = await post_directly(app, clock, ALICE, pickup_end=clock.now() + timedelta(hours=1))
+    offer_id = await post_directly(
+        app,
+        clock,
+        ALICE,
+        pickup_end=clock.now() + timedelta(hours=1),
+        pickup_note="Sonner <Martin>",
+    )
     await tg.reply_to(BOB, "/offers")
     _, _, card = await share(tg, BOB, *BORDEAUX, count=3)
     assert "⏰" in card.text  # under two hours left
@@ -385,7 +391,7 @@ async def test_an_ended_offer_disappears_and_its_reservation_is_released(
     (reminder,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
     assert reminder.text == text(
         "offers.notice.reminder", "en", title="Yaourts", address="Marché des Capucins"
-    )
+    ) + "\n" + text("offers.card.note", "en", note="Sonner <Martin>")
     await jobs.remind_offer(offer_id)  # run twice: still one reminder
     clock.advance(timedelta(minutes=56))
     # Not swept yet: /offers already hides it.
