@@ -716,6 +716,8 @@ async def test_a_forgotten_confirmation_is_not_a_no_show(
     await jobs.sweep_offers()
     await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
     (mine,) = await tg.reply_to(ALICE, "/myoffers")
+    # 12:00 in Paris: the window closed at 11:00, and the card does not say it is open.
+    assert text("offers.window.over", "fr", end="aujourd'hui 11:00") in mine.text
     no_show = tr.t("offers.reservation.status.no_show", "fr")
     assert text("offers.mine.reservation", "fr", number=1, name="Bob", status=no_show) in mine.text
     assert tr.t("offers.button.cancel_number", "fr", number=1) not in labels(mine)
