@@ -54,6 +54,9 @@ MIN_AHEAD = timedelta(minutes=10)
 SEARCH_RADIUS_KM = 15.0
 URGENT = timedelta(hours=2)
 REMINDER_BEFORE = timedelta(hours=1)
+# How long after the window's end the poster may still confirm a pickup (/myoffers shows
+# offers ended within the last day).
+LATE_CONFIRM = timedelta(days=1)
 ALERT_RADII = (1, 2, 5, 10)
 # Alert centres are stored to 0.01 degree: about 1 km, never a doorstep.
 ALERT_DECIMALS = 2
@@ -475,6 +478,11 @@ def is_available(offer: Offer, now: datetime) -> bool:
     return offer.status == OfferStatus.OPEN.value and offer.pickup_end > now
 
 
+def can_confirm_late(offer: Offer, now: datetime) -> bool:
+    """Whether a no-show on this offer may still be confirmed as a pickup."""
+    return offer.pickup_end > now - LATE_CONFIRM
+
+
 def is_urgent(offer: Offer, now: datetime) -> bool:
     return is_available(offer, now) and offer.pickup_end - now < URGENT
 
@@ -661,14 +669,17 @@ async def _end_reservation(
     reservation_id: int,
     status: ReservationStatus,
     now: datetime,
+    *,
+    from_status: ReservationStatus = ReservationStatus.RESERVED,
     **extra: object,
 ) -> bool:
-    """RESERVED -> `status`, once: a repeated or stale button changes nothing."""
+    """`from_status` (RESERVED) -> `status`, once: a repeated or stale button changes
+    nothing."""
     result = await session.execute(
         update(Reservation)
         .where(
             Reservation.id == reservation_id,
-            Reservation.status == ReservationStatus.RESERVED.value,
+            Reservation.status == from_status.value,
         )
         .values(status=status.value, ended_at=now, **extra)
         .execution_options(synchronize_session=False)
@@ -776,12 +787,22 @@ async def confirm_pickup(
     session: AsyncSession, reservation_id: int, poster_id: int, now: datetime
 ) -> tuple[Reservation, Offer, list[Notice]]:
     """The poster confirms the reserver came. Exactly once per reservation: the caller logs
-    the reserver's `saved_food` action when this returns."""
+    the reserver's `saved_food` action when this returns. Within `LATE_CONFIRM` of the
+    window's end a no-show can still be confirmed: a poster who forgot to press the button
+    in time does not leave the reserver with a no-show."""
     reservation, offer = await _reservation_with_offer(session, reservation_id)
     if offer.poster_id != poster_id:
         raise ReservationNotFoundError(reservation_id)
     if not await _end_reservation(session, reservation_id, ReservationStatus.PICKED_UP, now):
-        raise ReservationEndedError(reservation_id)
+        late = can_confirm_late(offer, now) and await _end_reservation(
+            session,
+            reservation_id,
+            ReservationStatus.PICKED_UP,
+            now,
+            from_status=ReservationStatus.NO_SHOW,
+        )
+        if not late:
+            raise ReservationEndedError(reservation_id)
     reservation, offer = await _reservation_with_offer(session, reservation_id)
     notice = Notice(
         chat_id=reservation.user_id,
@@ -942,7 +963,7 @@ async def due_reminders(
                 kind=NoticeKind.REMINDER,
                 key=f"{notice_key_prefix(offer.id, NoticeKind.REMINDER)}{reservation.id}",
                 offer_id=offer.id,
-                params={"title": offer.title, "address": offer.address},
+                params={"title": offer.title, "address": offer.address, "note": offer.pickup_note},
             )
         )
     await session.flush()

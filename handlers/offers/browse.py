@@ -569,6 +569,17 @@ async def myoffers_command(
             lines += ["", t("offers.mine.reservations")]
         for number, (reservation, person) in enumerate(entry.reservations, start=1):
             lines.append(_reservation_line(number, reservation, person))
+            if reservation.status == ReservationStatus.NO_SHOW.value and offers.can_confirm_late(
+                offer, now
+            ):
+                # Forgot to confirm in time: the no-show can still be undone.
+                builder.button(
+                    text=t("offers.button.confirm", number=number),
+                    callback_data=ReservationCb(
+                        action=ReservationAction.CONFIRM, reservation_id=reservation.id
+                    ),
+                )
+                sizes.append(1)
             if reservation.status == ReservationStatus.RESERVED.value:
                 builder.button(
                     text=t("offers.button.confirm", number=number),

@@ -1,7 +1,7 @@
 """/newoffer: what, description, category, quantity, pickup from, pickup until, where,
-optional pickup instructions, optional photo, preview, publish. A typed time already passed
-today is taken for tomorrow once the poster says yes. Every answer is checked; a refused one gets a localized reason and the
-same question again."""
+optional pickup instructions, optional photo, preview, publish. Every answer is checked; a
+refused one gets a localized reason and the same question again. A typed time already
+passed today is taken for tomorrow once the poster says yes."""
 
 from __future__ import annotations
 

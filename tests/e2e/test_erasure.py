@@ -325,6 +325,7 @@ async def populate(app: RunningBot, clock: ManualClock) -> Populated:
                 latitude=ZOES_PICKUP[0],
                 longitude=ZOES_PICKUP[1],
                 address="12 rue des Lilas, 2e étage gauche",
+                pickup_note="Sonner à l'interphone Martin",
                 photo_file_id="zoe-doorstep-photo",
             ),
             now,
@@ -585,6 +586,7 @@ async def check_offers_after(session: AsyncSession, populated: Populated) -> Non
     assert zoes.poster_id is None and zoes.maker_id is None
     assert zoes.status == OfferStatus.CLOSED.value and zoes.closed_at is not None
     assert (zoes.description, zoes.address, zoes.photo_file_id) == ("", "", None)
+    assert zoes.pickup_note == ""
     # The pickup point (maybe her door) is kept to about 1 km only.
     assert (zoes.latitude, zoes.longitude) == (44.84, -0.58)
     # Figures stay: 3 loaves, one picked up, one released without giving it back.

@@ -371,7 +371,13 @@ async def test_a_confirmed_pickup_that_meets_a_pledge_tells_its_organiser(
 async def test_an_ended_offer_disappears_and_its_reservation_is_released(
     tg: BotApiStandIn, app: RunningBot, clock: ManualClock
 ) -> None:
-    offer_id = await post_directly(app, clock, ALICE, pickup_end=clock.now() + timedelta(hours=1))
+    offer_id = await post_directly(
+        app,
+        clock,
+        ALICE,
+        pickup_end=clock.now() + timedelta(hours=1),
+        pickup_note="Sonner <Martin>",
+    )
     await tg.reply_to(BOB, "/offers")
     _, _, card = await share(tg, BOB, *BORDEAUX, count=3)
     assert "⏰" in card.text  # under two hours left
@@ -385,7 +391,7 @@ async def test_an_ended_offer_disappears_and_its_reservation_is_released(
     (reminder,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
     assert reminder.text == text(
         "offers.notice.reminder", "en", title="Yaourts", address="Marché des Capucins"
-    )
+    ) + "\n" + text("offers.card.note", "en", note="Sonner <Martin>")
     await jobs.remind_offer(offer_id)  # run twice: still one reminder
     clock.advance(timedelta(minutes=56))
     # Not swept yet: /offers already hides it.
@@ -600,3 +606,126 @@ async def test_three_no_shows_pause_reservations_for_a_week(
         assert (await offers.record_of(session, BOB.id)) == offers.Record(0, 0)
         left = await session.scalars(select(Reservation).where(Reservation.user_id == BOB.id))
         assert left.all() == []
+
+
+async def test_favourites_hear_of_their_makers_new_offers_once(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    """An offer posted as a maker (its owner used the listing's address) alerts whoever
+    favourited the maker, with the same caps, quiet hours and key as the radius alerts:
+    one message even for someone both near and a follower, never a second one."""
+    from bot.services import makers
+    from bot.ui.notices import offers as offer_notices
+    from models import Maker
+
+    await subscribe(tg, DAVE, "fr", 2, BORDEAUX)  # near, and a follower
+    await subscribe(tg, BOB, "en", 2, BORDEAUX)  # near only
+    await tg.reply_to(CAROL, "/start")  # a follower, far away
+    async with app.sessionmaker() as session:
+        now = clock.now()
+        session.add(User(id=ALICE.id, first_name="Alice", created_at=now, last_seen_at=now))
+        maker = Maker(
+            name="Fournil <Bio>",
+            category="bakery",
+            latitude=BORDEAUX[0],
+            longitude=BORDEAUX[1],
+            status="approved",
+            owner_id=ALICE.id,
+            source="user",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(maker)
+        await session.flush()
+        for follower in (CAROL, DAVE, ALICE):
+            await makers.set_favourite(session, follower.id, maker.id, True, now)
+        await session.commit()
+        maker_id = maker.id
+
+    # Through the wizard, posted at the listing's address, so as the maker.
+    await tg.reply_to(ALICE, "/newoffer", count=2)
+    await tg.reply_to(ALICE, "Brioches")
+    (ask,) = await tg.reply_to(ALICE, "De ce matin")
+    (ask,) = await tg.click(ALICE, ask, tr.t("offers.category.bakery", "fr"))
+    (ask,) = await tg.reply_to(ALICE, "4")
+    _, ask = await tg.click(ALICE, ask, tr.t("offers.wizard.preset.now", "fr"), count=2)
+    _, _, hint = await tg.click(ALICE, ask, tr.t("offers.wizard.preset.h3", "fr"), count=3)
+    assert hint.text == text("offers.wizard.maker_hint", "fr", name="Fournil <Bio>")
+    _, ask_note = await tg.click(ALICE, hint, tr.t("offers.wizard.use_maker", "fr"), count=2)
+    (ask_photo,) = await tg.click(ALICE, ask_note, tr.t("offers.wizard.skip", "fr"))
+    (preview,) = await tg.click(ALICE, ask_photo, tr.t("offers.wizard.skip", "fr"))
+    since = tg.mark()
+    await tg.click(ALICE, preview, tr.t("offers.wizard.publish", "fr"), count=3)
+    (carol,) = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since)
+    assert (
+        carol.text.startswith("⭐") and "Fournil <Bio>" in carol.text and "Brioches" in carol.text
+    )
+    (dave,) = await tg.wait_for("sendMessage", chat_id=DAVE.id, since=since)
+    assert dave.text.startswith("⭐")
+    (bob,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    assert bob.text.startswith("🥕")
+    await tg.wait_idle()
+    async with app.sessionmaker() as session:
+        offer = (await session.scalars(select(Offer))).one()
+        assert offer.maker_id == maker_id
+        # Decided again (a retry, a restart): the outbox keys stop a second message.
+        again = await offers.alert_notices(session, offer)
+        assert sorted(n.chat_id for n in again) == [BOB.id, CAROL.id, DAVE.id]
+        assert await offer_notices.enqueue(session, tr, again, clock.now(), app.settings) == 0
+        await session.commit()
+    for person in (CAROL, DAVE, BOB):
+        assert len([c for c in tg.calls if c.chat_id == person.id and "Brioches" in c.text]) == 1
+    assert all(
+        "Brioches" not in c.text for c in tg.calls if c.chat_id == ALICE.id and "⭐" in c.text
+    )
+
+    # 23:00 in Paris the next day: quiet hours. Nothing now; the alert comes at 08:00.
+    clock.advance(timedelta(hours=37))
+    since = tg.mark()
+    async with app.sessionmaker() as session:
+        baguettes = OfferDraft(
+            title="Baguettes",
+            description="Du jour",
+            category="bakery",
+            quantity=5,
+            pickup_end=clock.now() + timedelta(hours=12),
+            maker_id=maker_id,
+        )
+        _, notices = await offers.publish(session, ALICE.id, baguettes, clock.now())
+        assert await offer_notices.enqueue(session, tr, notices, clock.now(), app.settings) == 3
+        await session.commit()
+    app.background.sender.wake()  # type: ignore[union-attr]
+    await tg.wait_idle()
+    assert all("Baguettes" not in c.text for c in tg.calls[since:])
+    clock.advance(timedelta(hours=9, minutes=1))
+    app.background.sender.wake()  # type: ignore[union-attr]
+    (carol,) = await tg.wait_for("sendMessage", chat_id=CAROL.id, since=since)
+    assert carol.text.startswith("⭐") and "Baguettes" in carol.text
+
+
+async def test_a_forgotten_confirmation_is_not_a_no_show(
+    tg: BotApiStandIn, app: RunningBot, clock: ManualClock
+) -> None:
+    """The window ended before Alice pressed "picked up": Bob's no-show is shown for what
+    it is in /myoffers, and her late confirmation takes it back and logs his saved food."""
+    offer_id = await post_directly(app, clock, ALICE, pickup_end=clock.now() + timedelta(hours=1))
+    _, card = await tg.reply_to(BOB, f"/start offer_{offer_id}", count=2)
+    await tg.click(BOB, card, tr.t("offers.button.reserve", "en"), count=2)
+    clock.advance(timedelta(hours=2))
+    since = tg.mark()
+    await jobs.sweep_offers()
+    await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    (mine,) = await tg.reply_to(ALICE, "/myoffers")
+    # 12:00 in Paris: the window closed at 11:00, and the card does not say it is open.
+    assert text("offers.window.over", "fr", end="aujourd'hui 11:00") in mine.text
+    no_show = tr.t("offers.reservation.status.no_show", "fr")
+    assert text("offers.mine.reservation", "fr", number=1, name="Bob", status=no_show) in mine.text
+    assert tr.t("offers.button.cancel_number", "fr", number=1) not in labels(mine)
+    since = tg.mark()
+    await tg.click(ALICE, mine, tr.t("offers.button.confirm", "fr", number=1), count=1)
+    (thanks,) = await tg.wait_for("sendMessage", chat_id=BOB.id, since=since)
+    assert thanks.text == text("offers.notice.picked_up", "en", title="Yaourts")
+    async with app.sessionmaker() as session:
+        assert (await offers.record_of(session, BOB.id)) == offers.Record(1, 0)
+        logs = (await session.scalars(select(ActionLog))).all()
+    assert [(log.user_id, log.action_slug) for log in logs] == [(BOB.id, "saved_food")]

@@ -533,3 +533,20 @@ async def test_favourites_hear_of_their_makers_offers_once(session: AsyncSession
     # Not posted as the maker: the favourites are not told.
     _, notices = await offers.publish(session, POSTER, draft(), NOW)
     assert sorted(n.chat_id for n in notices) == [2, 3]
+
+
+async def test_a_poster_may_still_confirm_a_no_show_for_a_day(session: AsyncSession) -> None:
+    await add_users(session, POSTER, 1, 2)
+    offer = await posted(session)
+    late, _, _ = await offers.reserve(session, offer.id, 1, NOW)
+    gone, _, _ = await offers.reserve(session, offer.id, 2, NOW)
+    end = NOW + timedelta(hours=3)
+    await offers.sweep_expired(session, end)
+    assert (await offers.record_of(session, 1)) == offers.Record(0, 1)
+    await offers.confirm_pickup(session, late.id, POSTER, end + timedelta(hours=20))
+    assert (await offers.record_of(session, 1)) == offers.Record(1, 0)
+    with pytest.raises(ReservationEndedError):
+        await offers.confirm_pickup(session, late.id, POSTER, end + timedelta(hours=21))
+    with pytest.raises(ReservationEndedError):
+        await offers.confirm_pickup(session, gone.id, POSTER, end + timedelta(days=1, minutes=1))
+    assert (await offers.record_of(session, 2)) == offers.Record(0, 1)

@@ -66,7 +66,11 @@ def render(
         params["window"] = window_text(translator, locale, window, zone, now, relative=False)
         if notice.params.get("maker"):
             key = "offers.notice.alert_favourite"
-    return translator.t(key, locale, **params)
+    text = translator.t(key, locale, **params)
+    if notice.kind is NoticeKind.REMINDER and notice.params.get("note"):
+        # Where to ring, an hour before the end.
+        text += "\n" + translator.t("offers.card.note", locale, note=params["note"])
+    return text
 
 
 def markup(notice: Notice, translator: Translator, locale: str) -> dict[str, Any] | None:

@@ -85,6 +85,8 @@ def window_text(
 ) -> str:
     """The pickup window: when it ends, and when it opens if that is still to come."""
     end = moment_text(translator, locale, offer.pickup_end, zone, now, relative=relative)
+    if offer.pickup_end <= now:
+        return translator.t("offers.window.over", locale, end=end)
     start = offer.pickup_start
     if start is not None and start > now:
         opens = moment_text(translator, locale, start, zone, now, relative=relative)
