@@ -20,6 +20,7 @@ from enum import StrEnum
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import outbox
 from bot.services.geo.geocoding import validate_coordinates
 from bot.services.users import require_organiser
 from models import (
@@ -110,6 +111,17 @@ class Relayed:
     @property
     def recipient_id(self) -> int:
         return self.conversation.other_id
+
+
+def key_prefix(reservation_id: int, recipient_id: int | None = None) -> str:
+    """What the outbox keys of the messages relayed in a conversation start with (to one
+    of its sides, or to both): a block or a moderator's closing cancels those not sent."""
+    head = f"relay:{reservation_id}:"
+    return head if recipient_id is None else f"{head}{recipient_id}:"
+
+
+def outbox_key(relayed: Relayed) -> str:
+    return f"{key_prefix(relayed.conversation.reservation_id, relayed.recipient_id)}{relayed.id}"
 
 
 def open_until(offer: Offer) -> datetime:
@@ -281,6 +293,10 @@ async def block(
     """`user_id` stops hearing from the other side of this conversation; True when this is
     new. Nothing is sent to the blocked side: they learn it if they write again."""
     talk = await conversation(session, reservation_id, user_id)
+    # Messages from the other side still waiting to be sent do not reach them either.
+    await outbox.cancel_by_key_prefixes(
+        session, [key_prefix(reservation_id, user_id)], "its recipient blocked the sender"
+    )
     if await _flag(session, reservation_id, user_id, RelayFlagKind.BLOCK) is not None:
         return talk, False
     session.add(
@@ -382,6 +398,7 @@ async def settle_report(
     report; False when it was already settled (or is gone)."""
     await require_organiser(session, moderator_id, organiser_ids)
     status = RelayReportStatus.ACTIONED if close else RelayReportStatus.DISMISSED
+    report = await session.get(RelayFlag, report_id)
     result = await session.execute(
         update(RelayFlag)
         .where(
@@ -392,7 +409,12 @@ async def settle_report(
         .values(status=status.value)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    settled = bool(result.rowcount)  # type: ignore[attr-defined]
+    if settled and close and report is not None:
+        await outbox.cancel_by_key_prefixes(
+            session, [key_prefix(report.reservation_id)], "a moderator closed its conversation"
+        )
+    return settled
 
 
 # ----------------------------------------------------------------------------- retention
