@@ -154,12 +154,18 @@ def _name(user: User | None) -> str:
 
 async def conversation(session: AsyncSession, reservation_id: int, user_id: int) -> Conversation:
     """The conversation of `reservation_id` as `user_id` sees it; RelayNotFoundError when
-    they are neither its reserver nor its offer's poster."""
+    they are neither its reserver nor its offer's poster, RelayClosedError(GONE) to its
+    reserver once the poster erased their data."""
     reservation = await session.get(Reservation, reservation_id, populate_existing=True)
     if reservation is None:
         raise RelayNotFoundError(reservation_id)
     offer = await session.get(Offer, reservation.offer_id, populate_existing=True)
-    if offer is None or offer.poster_id is None:
+    if offer is None:  # pragma: no cover - cascades delete reservations with offers
+        raise RelayNotFoundError(reservation_id)
+    if offer.poster_id is None:
+        # The poster erased their data: the reserver is told so, anyone else nothing.
+        if user_id == reservation.user_id:
+            raise RelayClosedError(ClosedReason.GONE)
         raise RelayNotFoundError(reservation_id)
     if user_id == reservation.user_id:
         other_id, i_am_poster = offer.poster_id, False
@@ -366,7 +372,8 @@ async def reported_conversations(
     for flag in reports:
         try:
             talk = await conversation(session, flag.reservation_id, flag.actor_id)
-        except RelayNotFoundError:
+        except (RelayNotFoundError, RelayClosedError):
+            # Its poster erased their data (the reservation went with its reserver's).
             continue
         messages = (
             await session.scalars(

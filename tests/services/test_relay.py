@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import offers, relay
 from bot.services.offers import OfferDraft
 from bot.services.relay import ClosedReason, RelayClosedError, RelayNotFoundError
 from bot.ui.notices import relay as relay_notices
-from models import OutboxMessage, OutboxStatus, RelayFlag, User
+from models import Offer, OutboxMessage, OutboxStatus, RelayFlag, User
 from tests.support.texts import tr
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -111,3 +111,15 @@ async def test_a_moderator_closing_a_report_cancels_both_sides_queue(
     with pytest.raises(RelayClosedError) as closed:
         await relay.send(session, reservation_id, POSTER, NOW, text="?")
     assert closed.value.reason is ClosedReason.MODERATED
+
+
+async def test_closed_for_the_reserver_once_the_poster_erased_their_data(
+    session: AsyncSession,
+) -> None:
+    reservation_id = await _reservation(session)
+    await session.execute(update(Offer).values(poster_id=None))
+    with pytest.raises(RelayClosedError) as closed:
+        await relay.send(session, reservation_id, RESERVER, NOW, text="Toujours là ?")
+    assert closed.value.reason is ClosedReason.GONE
+    with pytest.raises(RelayNotFoundError):
+        await relay.start_writing(session, reservation_id, POSTER, NOW)
