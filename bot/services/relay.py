@@ -20,6 +20,7 @@ from enum import StrEnum
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import outbox
 from bot.services.geo.geocoding import validate_coordinates
 from bot.services.users import require_organiser
 from models import (
@@ -112,6 +113,17 @@ class Relayed:
         return self.conversation.other_id
 
 
+def key_prefix(reservation_id: int, recipient_id: int | None = None) -> str:
+    """What the outbox keys of the messages relayed in a conversation start with (to one
+    of its sides, or to both): a block or a moderator's closing cancels those not sent."""
+    head = f"relay:{reservation_id}:"
+    return head if recipient_id is None else f"{head}{recipient_id}:"
+
+
+def outbox_key(relayed: Relayed) -> str:
+    return f"{key_prefix(relayed.conversation.reservation_id, relayed.recipient_id)}{relayed.id}"
+
+
 def open_until(offer: Offer) -> datetime:
     return offer.pickup_end + OPEN_AFTER_WINDOW
 
@@ -142,12 +154,18 @@ def _name(user: User | None) -> str:
 
 async def conversation(session: AsyncSession, reservation_id: int, user_id: int) -> Conversation:
     """The conversation of `reservation_id` as `user_id` sees it; RelayNotFoundError when
-    they are neither its reserver nor its offer's poster."""
+    they are neither its reserver nor its offer's poster, RelayClosedError(GONE) to its
+    reserver once the poster erased their data."""
     reservation = await session.get(Reservation, reservation_id, populate_existing=True)
     if reservation is None:
         raise RelayNotFoundError(reservation_id)
     offer = await session.get(Offer, reservation.offer_id, populate_existing=True)
-    if offer is None or offer.poster_id is None:
+    if offer is None:  # pragma: no cover - cascades delete reservations with offers
+        raise RelayNotFoundError(reservation_id)
+    if offer.poster_id is None:
+        # The poster erased their data: the reserver is told so, anyone else nothing.
+        if user_id == reservation.user_id:
+            raise RelayClosedError(ClosedReason.GONE)
         raise RelayNotFoundError(reservation_id)
     if user_id == reservation.user_id:
         other_id, i_am_poster = offer.poster_id, False
@@ -281,6 +299,10 @@ async def block(
     """`user_id` stops hearing from the other side of this conversation; True when this is
     new. Nothing is sent to the blocked side: they learn it if they write again."""
     talk = await conversation(session, reservation_id, user_id)
+    # Messages from the other side still waiting to be sent do not reach them either.
+    await outbox.cancel_by_key_prefixes(
+        session, [key_prefix(reservation_id, user_id)], "its recipient blocked the sender"
+    )
     if await _flag(session, reservation_id, user_id, RelayFlagKind.BLOCK) is not None:
         return talk, False
     session.add(
@@ -350,7 +372,8 @@ async def reported_conversations(
     for flag in reports:
         try:
             talk = await conversation(session, flag.reservation_id, flag.actor_id)
-        except RelayNotFoundError:
+        except (RelayNotFoundError, RelayClosedError):
+            # Its poster erased their data (the reservation went with its reserver's).
             continue
         messages = (
             await session.scalars(
@@ -382,6 +405,7 @@ async def settle_report(
     report; False when it was already settled (or is gone)."""
     await require_organiser(session, moderator_id, organiser_ids)
     status = RelayReportStatus.ACTIONED if close else RelayReportStatus.DISMISSED
+    report = await session.get(RelayFlag, report_id)
     result = await session.execute(
         update(RelayFlag)
         .where(
@@ -392,7 +416,12 @@ async def settle_report(
         .values(status=status.value)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    settled = bool(result.rowcount)  # type: ignore[attr-defined]
+    if settled and close and report is not None:
+        await outbox.cancel_by_key_prefixes(
+            session, [key_prefix(report.reservation_id)], "a moderator closed its conversation"
+        )
+    return settled
 
 
 # ----------------------------------------------------------------------------- retention

@@ -158,6 +158,9 @@ async def block_button(
     except RelayNotFoundError:
         await query.answer(t("relay.not_found"), show_alert=True)
         return
+    except RelayClosedError as closed:
+        await query.answer(relay_views.closed_text(closed.reason), show_alert=True)
+        return
     await query.answer()
     await query.bot.send_message(  # type: ignore[union-attr]
         query.from_user.id,
@@ -179,6 +182,9 @@ async def block_confirmed(
     except RelayNotFoundError:
         await query.answer(t("relay.not_found"), show_alert=True)
         return
+    except RelayClosedError as closed:
+        await query.answer(relay_views.closed_text(closed.reason), show_alert=True)
+        return
     await query.answer()
     message = message_of(query)
     if message is not None:
@@ -199,6 +205,9 @@ async def report_button(
         _, new = await relay.report(session, callback_data.reservation_id, user.id, clock.now())
     except RelayNotFoundError:
         await query.answer(t("relay.not_found"), show_alert=True)
+        return
+    except RelayClosedError as closed:
+        await query.answer(relay_views.closed_text(closed.reason), show_alert=True)
         return
     await query.answer(t("relay.report.thanks" if new else "relay.report.already"), show_alert=True)
 

@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
-from bot.services import offers, relay
+from bot.services import offers, outbox, relay
 from bot.services.offers import OfferDraft
 from bot.standin import SEND_METHODS, BotApiStandIn, RecordedCall, TgUser, buttons
 from bot.ui.callbacks.offers import OfferAction, OfferCb, ReservationAction, ReservationCb
 from bot.ui.callbacks.relay import RelayAction, RelayCb
+from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
-from models import OutboxMessage, RelayMessage, Reservation, User
+from models import OutboxMessage, RelayFlag, RelayMessage, Reservation, User
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text, tr
@@ -387,6 +388,8 @@ async def test_a_report_reaches_the_moderators_who_close_the_conversation(
 async def test_old_relayed_messages_are_purged_with_the_outbox(
     app: RunningBot, clock: ManualClock
 ) -> None:
+    """The hourly retention job forgets relayed messages (and the blocks of their
+    conversations) at the age it forgets the outbox's copies."""
     offer_id = await post_offer(app, clock)
     async with app.sessionmaker() as session:
         now = clock.now()
@@ -395,11 +398,19 @@ async def test_old_relayed_messages_are_purged_with_the_outbox(
         reservation, _, _ = await offers.reserve(session, offer_id, BOB.id, now)
         await relay.send(session, reservation.id, BOB.id, now, text="Old words")
         await relay.block(session, reservation.id, ALICE.id, now)
+        await relay.report(session, reservation.id, ALICE.id, now)
         await session.commit()
-    async with app.sessionmaker() as session:
-        later = clock.now() + timedelta(days=13)
-        assert await relay.purge_old(session, later, timedelta(days=14)) == 0
-        later = clock.now() + timedelta(days=14, minutes=1)
-        assert await relay.purge_old(session, later, timedelta(days=14)) == 1
-        await session.commit()
-        assert await session.scalar(select(func.count()).select_from(RelayMessage)) == 0
+
+    async def left() -> tuple[int, list[str]]:
+        async with app.sessionmaker() as session:
+            messages = await session.scalar(select(func.count()).select_from(RelayMessage))
+            flags = await session.scalars(select(RelayFlag.kind).order_by(RelayFlag.id))
+            return int(messages or 0), list(flags)
+
+    clock.advance(outbox.KEEP_FOR - timedelta(minutes=1))
+    await jobs.purge_old_messages()
+    assert await left() == (1, ["block", "report"])
+    clock.advance(timedelta(minutes=2))
+    await jobs.purge_old_messages()
+    # The open report waits for a moderator.
+    assert await left() == (0, ["report"])

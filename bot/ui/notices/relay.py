@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import outbox
+from bot.services import outbox, relay
 from bot.services.outbox import Priority
 from bot.services.relay import Relayed
 from bot.ui.callbacks.relay import RelayAction, RelayCb
@@ -24,10 +24,6 @@ from bot.ui.notices import recipients
 KIND = "relay.message"
 # A venue's title and address are short lines.
 VENUE_LIMIT = 100
-
-
-def key_of(message_id: int) -> str:
-    return f"relay:{message_id}"
 
 
 def _button(text: str, action: RelayAction, reservation_id: int) -> dict[str, str]:
@@ -79,7 +75,7 @@ async def enqueue(
     common: dict[str, Any] = {
         "chat_id": relayed.recipient_id,
         "kind": KIND,
-        "key": key_of(relayed.id),
+        "key": relay.outbox_key(relayed),
         "now": now,
         "priority": Priority.INTERACTIVE,
         # The text names the sender: /forget takes it along.

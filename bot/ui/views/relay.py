@@ -60,9 +60,8 @@ def writing_prompt(talk: Conversation) -> str:
     return t("relay.writing.prompt", name=escape(talk.other_name), title=escape(talk.title))
 
 
-def closed_text(reason: ClosedReason, talk: Conversation | None = None) -> str:
-    name = escape(talk.other_name) if talk is not None else ""
-    return t(f"relay.closed.{reason.value}", name=name)
+def closed_text(reason: ClosedReason) -> str:
+    return t(f"relay.closed.{reason.value}")
 
 
 def rate_limited_text(minutes: int) -> str:
