@@ -37,6 +37,7 @@ from models.offer import (
     Reservation,
     ReservationStatus,
 )
+from models.offer_template import OfferTemplate, OfferTemplateRun, TemplateRunOutcome
 from models.outbox import OutboxBlob, OutboxMessage, OutboxStatus
 from models.user import Organiser, User
 from models.worker import WorkerLease
@@ -75,6 +76,8 @@ __all__ = [
     "OfferCategory",
     "OfferReport",
     "OfferStatus",
+    "OfferTemplate",
+    "OfferTemplateRun",
     "Organiser",
     "OutboxBlob",
     "OutboxMessage",
@@ -88,6 +91,7 @@ __all__ = [
     "RsvpStatus",
     "Team",
     "TeamMember",
+    "TemplateRunOutcome",
     "User",
     "WeekRollover",
     "WeekTeamMember",

@@ -1,0 +1,84 @@
+"""Recurring offers: offer templates and the days they were dealt with (issue #16)
+
+Revision ID: 0017_templates_places
+Revises: 0014_maker_pin
+Create Date: 2026-12-03 14:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0017_templates_places"
+down_revision: str | None = "0014_maker_pin"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "offer_templates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("poster_id", sa.BigInteger(), nullable=False),
+        sa.Column("title", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("category", sa.String(length=16), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("latitude", sa.Float(), nullable=False),
+        sa.Column("longitude", sa.Float(), nullable=False),
+        sa.Column("address", sa.String(length=300), nullable=False),
+        sa.Column("photo_file_id", sa.String(length=200), nullable=True),
+        sa.Column("maker_id", sa.Integer(), nullable=True),
+        sa.Column("start_time", sa.Time(), nullable=False),
+        sa.Column("end_time", sa.Time(), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("days", sa.Integer(), nullable=False),
+        sa.Column("paused", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["maker_id"],
+            ["makers.id"],
+            name=op.f("fk_offer_templates_maker_id_makers"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["poster_id"],
+            ["users.id"],
+            name=op.f("fk_offer_templates_poster_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_offer_templates")),
+    )
+    op.create_index(
+        op.f("ix_offer_templates_poster_id"), "offer_templates", ["poster_id"], unique=False
+    )
+    op.create_table(
+        "offer_template_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("template_id", sa.Integer(), nullable=False),
+        sa.Column("local_date", sa.Date(), nullable=False),
+        sa.Column("outcome", sa.String(length=10), nullable=False),
+        sa.Column("offer_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["offer_id"],
+            ["offers.id"],
+            name=op.f("fk_offer_template_runs_offer_id_offers"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["template_id"],
+            ["offer_templates.id"],
+            name=op.f("fk_offer_template_runs_template_id_offer_templates"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_offer_template_runs")),
+        sa.UniqueConstraint("template_id", "local_date", name="uq_offer_template_runs_day"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("offer_template_runs")
+    op.drop_index(op.f("ix_offer_templates_poster_id"), table_name="offer_templates")
+    op.drop_table("offer_templates")
