@@ -19,6 +19,7 @@ from handlers.events import wizard as event_wizard
 from handlers.makers import directory
 from handlers.makers import wizard as maker_wizard
 from handlers.offers import browse
+from handlers.offers import templates as offer_templates
 from handlers.offers import wizard as offer_wizard
 from handlers.organisers import broadcasts
 from handlers.organisers import challenges as organiser_challenges
@@ -41,6 +42,7 @@ ROUTED: tuple[ModuleType, ...] = (
     organiser_challenges,
     browse,
     offer_wizard,
+    offer_templates,
     event_browse,
     event_wizard,
     event_manage,

@@ -230,6 +230,16 @@ async def next_day(session: AsyncSession, template: OfferTemplate, now: datetime
     return None
 
 
+async def next_start(
+    session: AsyncSession, template: OfferTemplate, now: datetime
+) -> datetime | None:
+    """When the next offer will be published (None while paused)."""
+    if template.paused:
+        return None
+    day = await next_day(session, template, now)
+    return None if day is None else occurrence(template, day)[0]
+
+
 async def entries(session: AsyncSession, user_id: int, now: datetime) -> list[TemplateEntry]:
     templates = (
         await session.scalars(
@@ -240,11 +250,9 @@ async def entries(session: AsyncSession, user_id: int, now: datetime) -> list[Te
     ).all()
     result = []
     for template in templates:
-        day = None if template.paused else await next_day(session, template, now)
         done = await _dealt_with(session, template.id, _today(template, now))
         skipped = sorted(d for d, o in done.items() if o == TemplateRunOutcome.SKIPPED.value)
-        next_start = occurrence(template, day)[0] if day is not None else None
-        result.append(TemplateEntry(template, next_start, skipped))
+        result.append(TemplateEntry(template, await next_start(session, template, now), skipped))
     return result
 
 

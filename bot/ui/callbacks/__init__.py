@@ -18,12 +18,23 @@ from bot.ui.callbacks import (
     events,
     makers,
     neighbours,
+    offer_templates,
     offers,
     organisers,
     settings,
 )
 
-FEATURES = (settings, makers, actions, organisers, offers, broadcasts, neighbours, events)
+FEATURES = (
+    settings,
+    makers,
+    actions,
+    organisers,
+    offers,
+    offer_templates,
+    broadcasts,
+    neighbours,
+    events,
+)
 
 # Every CallbackData class, in the order of FEATURES then of their modules.
 ALL_CALLBACKS: tuple[type[CallbackData], ...] = tuple(
