@@ -1,5 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
+from models.action_place import PlaceLog
 from models.actions import ActionLog, ActionLogTeam, ActionProfile, WeekRollover, WeekUserTotal
 from models.base import Base
 from models.broadcast import Broadcast, BroadcastStatus
@@ -82,6 +83,7 @@ __all__ = [
     "OutboxBlob",
     "OutboxMessage",
     "OutboxStatus",
+    "PlaceLog",
     "Recurrence",
     "RejectionReason",
     "ReportReason",
