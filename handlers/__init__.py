@@ -13,6 +13,7 @@ from aiogram import Router
 from bot.ui.commands import CommandSpec
 from handlers import moderation, neighbours, start
 from handlers.actions import act, challenges, teams
+from handlers.actions import places as action_places
 from handlers.events import browse as event_browse
 from handlers.events import manage as event_manage
 from handlers.events import wizard as event_wizard
@@ -35,6 +36,7 @@ ROUTED: tuple[ModuleType, ...] = (
     maker_wizard,
     moderation,
     act,
+    action_places,
     challenges,
     teams,
     neighbours,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from aiogram.filters.callback_data import CallbackData
 
 from bot.ui.callbacks import (
+    action_places,
     actions,
     broadcasts,
     events,
@@ -28,6 +29,7 @@ FEATURES = (
     settings,
     makers,
     actions,
+    action_places,
     organisers,
     offers,
     offer_templates,
