@@ -349,6 +349,12 @@ async def publish_due(session: AsyncSession, now: datetime) -> list[Published]:
         )
     ).all()
     for template in templates:
+        if await _last_offer_removed(session, template.id):
+            # An organiser removed what it published (a report upheld): repeating it every
+            # day would undo the moderation. Paused; the poster may resume it knowingly.
+            template.paused = True
+            await session.flush()
+            continue
         today = _today(template, now)
         for day in (today - timedelta(days=1), today):
             if not runs_on(template, day):
@@ -363,6 +369,17 @@ async def publish_due(session: AsyncSession, now: datetime) -> list[Published]:
             if done is not None:
                 published.append(done)
     return published
+
+
+async def _last_offer_removed(session: AsyncSession, template_id: int) -> bool:
+    status = await session.scalar(
+        select(Offer.status)
+        .join(OfferTemplateRun, OfferTemplateRun.offer_id == Offer.id)
+        .where(OfferTemplateRun.template_id == template_id)
+        .order_by(OfferTemplateRun.local_date.desc())
+        .limit(1)
+    )
+    return status == OfferStatus.REMOVED.value
 
 
 async def _publish(

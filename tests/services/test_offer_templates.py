@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import offer_templates, offers
 from bot.services.offer_templates import TemplateError, TemplateNotFoundError
 from bot.services.offers import OfferDraft
-from models import Offer, OfferTemplate, OfferTemplateRun, User
+from models import Offer, OfferStatus, OfferTemplate, OfferTemplateRun, User
 
 PARIS = ZoneInfo("Europe/Paris")
 POSTER, OTHER = 500, 501
@@ -201,3 +201,15 @@ async def test_a_window_crossing_midnight(session: AsyncSession) -> None:
     # Found after midnight: Friday's occurrence, still open until 01:00.
     assert done.offer.pickup_start == local(friday, 22)
     assert done.offer.pickup_end == local(friday + timedelta(days=1), 1)
+
+
+async def test_an_offer_removed_by_moderation_pauses_its_template(session: AsyncSession) -> None:
+    template = await setup(session)
+    friday = date(2026, 3, 27)
+    [done] = await offer_templates.publish_due(session, local(friday, 18, 1))
+    done.offer.status = OfferStatus.REMOVED.value
+    await session.commit()
+    saturday = friday + timedelta(days=1)
+    assert await offer_templates.publish_due(session, local(saturday, 18, 1)) == []
+    await session.refresh(template)
+    assert template.paused
