@@ -419,9 +419,7 @@ async def wizard_button(
         await advance(message, state, step)
     elif action is WizardAction.ACTION and step is Step.ACTIONS:
         try:
-            slug = actions.action_at(
-                callback_data.index if callback_data.index is not None else -1
-            ).slug
+            slug = actions.action_at(callback_data.index).slug
         except actions.UnknownActionError:
             await query.answer(t("wizard.error.use_buttons"), show_alert=True)
             return

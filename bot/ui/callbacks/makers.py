@@ -54,7 +54,7 @@ class MakerWizardCb(CallbackData, prefix="mw"):
     action: WizardAction
     # None: every category.
     category: MakerCategory | None = None
-    index: DbInt | None = None
+    index: DbInt = 0
 
 
 class ModerationAction(StrEnum):
