@@ -13,6 +13,7 @@ from aiogram import Router
 from bot.ui.commands import CommandSpec
 from handlers import moderation, neighbours, start
 from handlers.actions import act, challenges, teams
+from handlers.actions import places as action_places
 from handlers.events import browse as event_browse
 from handlers.events import manage as event_manage
 from handlers.events import wizard as event_wizard
@@ -20,6 +21,7 @@ from handlers.makers import directory
 from handlers.makers import wizard as maker_wizard
 from handlers.offers import browse
 from handlers.offers import relay as offer_relay
+from handlers.offers import templates as offer_templates
 from handlers.offers import wizard as offer_wizard
 from handlers.organisers import broadcasts
 from handlers.organisers import challenges as organiser_challenges
@@ -35,6 +37,7 @@ ROUTED: tuple[ModuleType, ...] = (
     maker_wizard,
     moderation,
     act,
+    action_places,
     challenges,
     teams,
     neighbours,
@@ -43,6 +46,7 @@ ROUTED: tuple[ModuleType, ...] = (
     browse,
     offer_wizard,
     offer_relay,
+    offer_templates,
     event_browse,
     event_wizard,
     event_manage,

@@ -1,5 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
+from models.action_place import PlaceLog
 from models.actions import ActionLog, ActionLogTeam, ActionProfile, WeekRollover, WeekUserTotal
 from models.base import Base
 from models.broadcast import Broadcast, BroadcastStatus
@@ -37,6 +38,7 @@ from models.offer import (
     Reservation,
     ReservationStatus,
 )
+from models.offer_template import OfferTemplate, OfferTemplateRun, TemplateRunOutcome
 from models.outbox import OutboxBlob, OutboxMessage, OutboxStatus
 from models.relay import RelayFlag, RelayFlagKind, RelayMessage, RelayReportStatus
 from models.user import Organiser, User
@@ -76,10 +78,13 @@ __all__ = [
     "OfferCategory",
     "OfferReport",
     "OfferStatus",
+    "OfferTemplate",
+    "OfferTemplateRun",
     "Organiser",
     "OutboxBlob",
     "OutboxMessage",
     "OutboxStatus",
+    "PlaceLog",
     "Recurrence",
     "RejectionReason",
     "RelayFlag",
@@ -93,6 +98,7 @@ __all__ = [
     "RsvpStatus",
     "Team",
     "TeamMember",
+    "TemplateRunOutcome",
     "User",
     "WeekRollover",
     "WeekTeamMember",

@@ -111,6 +111,9 @@ class Maker(Base):
     # The pin is at the door (a shared location, a venue, an import's coordinates), not a
     # town's centre: only then does the card show the street address over it.
     pin_precise: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The eco-actions one can do there (catalogue slugs, space-separated, in catalogue
+    # order): moderated with the rest of the listing, since they are part of it.
+    actions: Mapped[str] = mapped_column(String(600), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

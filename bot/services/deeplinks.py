@@ -1,5 +1,5 @@
 """`/start <payload>` deep links: join_<challenge>, team_<team>, maker_<id>, offer_<id>,
-event_<id>, checkin_<code> (an event's check-in QR code: its random code, not its id)."""
+event_<id>, place_<maker id> (an action place's counter QR), checkin_<code> (an event's check-in QR code: its random code, not its id)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class DeepLinkKind(StrEnum):
     OFFER = "offer"
     EVENT = "event"
     CHECKIN = "checkin"
+    # An action place's counter QR (a maker listing that declares eco-actions).
+    PLACE = "place"
 
 
 @dataclass(frozen=True, slots=True)

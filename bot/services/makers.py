@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import drafts
+from bot.services import action_places, drafts
 from bot.services.geo.distance import MAX_DISTANCE_KM, Box, Origin, cap_boxes, haversine_sql
 from bot.services.geo.geocoding import normalize_name, validate_coordinates
 from bot.services.users import require_organiser
@@ -423,6 +423,8 @@ class ListingDraft:
     phone: str | None = None
     # False while the pin is a town's centre (a typed town or postcode).
     pin_precise: bool = True
+    # The eco-actions one can do there (bot/services/action_places.py), space-separated.
+    actions: str = ""
 
     def to_state(self) -> dict[str, object]:
         return drafts.to_state(self)
@@ -444,6 +446,7 @@ class ListingDraft:
             website=maker.website,
             phone=maker.phone,
             pin_precise=maker.pin_precise,
+            actions=maker.actions or "",
         )
 
 
@@ -494,6 +497,7 @@ async def submit_listing(
     maker.longitude = round(float(draft.longitude), 7)
     maker.search_text = search_text_of(name, description)
     maker.pin_precise = draft.pin_precise
+    maker.actions = action_places.encode(draft.actions.split())
     maker.status = MakerStatus.PENDING.value
     maker.rejection_reason = None
     maker.updated_at = now

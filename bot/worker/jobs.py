@@ -168,6 +168,32 @@ async def sweep_offers() -> None:
         await session.commit()
 
 
+OFFER_TEMPLATES_JOB = "offers:templates"
+OFFER_TEMPLATES_REF = "bot.worker.jobs:publish_offer_templates"
+OFFER_TEMPLATES_SECONDS = 60.0
+
+
+async def publish_offer_templates() -> None:
+    """Every minute: publish the recurring offers whose daily window has started (each
+    template's day claimed in the same transaction, so a second run or a restart
+    publishes nothing twice); their alerts are queued like any new offer's."""
+    from bot.services import offer_templates
+    from bot.ui.notices import offers as offer_notices
+
+    context = current()
+    async with context.sessionmaker() as session:
+        now = context.clock.now()
+        published = await offer_templates.publish_due(session, now)
+        for done in published:
+            await offer_notices.enqueue(
+                session, context.translator, done.notices, now, context.settings
+            )
+        await session.commit()
+    # Their expiry and reminders come from the offers sweep (a job has no scheduler).
+    if published:
+        logger.info("offer templates: %d offer(s) published", len(published))
+
+
 # ----------------------------------------------------------------------------- events
 
 EVENTS_SWEEP_JOB = "events:sweep"

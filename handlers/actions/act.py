@@ -29,6 +29,7 @@ from bot.ui.notices import pledges as pledge_notices
 from bot.ui.pictures.cards import CardFormat
 from bot.ui.views import actions as views
 from bot.ui.views import cards as card_views
+from bot.ui.views.action_places import with_near_button
 from models import User
 
 COMMANDS = [
@@ -85,9 +86,8 @@ async def act(
             reply_markup=views.group_undo_keyboard(result.log_id),
         )
     else:
-        await message.answer(
-            views.log_text(result, locale), reply_markup=views.after_log_keyboard(result.log_id)
-        )
+        keyboard = with_near_button(views.after_log_keyboard(result.log_id), result.action)
+        await message.answer(views.log_text(result, locale), reply_markup=keyboard)
 
 
 async def back_to_categories(query: CallbackQuery, callback_data: ActNavCb) -> None:
@@ -156,7 +156,7 @@ async def action_chosen(
     else:
         await query.answer(t("act.logged_toast", co2=views.kg(result.co2e_g, locale)))
         text = views.log_text(result, locale)
-        keyboard = views.after_log_keyboard(result.log_id)
+        keyboard = with_near_button(views.after_log_keyboard(result.log_id), result.action)
         if message is not None:
             await edit_text(message, text, reply_markup=keyboard)
         else:

@@ -43,6 +43,7 @@ from bot.ui.places import (
     recent_location,
     remember_location,
 )
+from bot.ui.views.action_places import counter_qr_keyboard
 from bot.ui.views.cards import poster_document
 from bot.ui.views.makers import (
     PAGE_SIZE,
@@ -92,6 +93,8 @@ async def open_maker(message: Message, session: AsyncSession, user_id: int, make
         await message.answer(t("makers.card.not_found"))
         return
     await send_card(message, maker, await makers.is_favourite(session, user_id, maker.id))
+    if maker.owner_id == user_id and maker.actions:
+        await message.answer(t("places.counter_hint"), reply_markup=counter_qr_keyboard(maker.id))
 
 
 async def maker_link(

@@ -23,7 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
-from bot.services import makers
+from bot.services import action_places, actions, makers
 from bot.services.geo.geocoding import Geocoder
 from bot.services.makers import InvalidFieldError, ListingDraft
 from bot.ui.callbacks.makers import MakerWizardCb, WizardAction
@@ -34,6 +34,7 @@ from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import Translator, t
 from bot.ui.keyboards import main_menu
 from bot.ui.places import LocationProblem, location_prompt, problem_text, read_location
+from bot.ui.views.action_places import wizard_keyboard
 from bot.ui.views.makers import card_text, category_label
 from models import Maker, MakerCategory, User
 
@@ -48,6 +49,7 @@ class MakerWizard(StatesGroup):
     address = State()
     website = State()
     phone = State()
+    actions = State()
     preview = State()
     # After the address, when the pin is only a town's centre: the pin of the door.
     pin = State()
@@ -61,6 +63,7 @@ class Step(StrEnum):
     ADDRESS = "address"
     WEBSITE = "website"
     PHONE = "phone"
+    ACTIONS = "actions"
     PREVIEW = "preview"
     PIN = "pin"
 
@@ -73,6 +76,7 @@ STATES = {
     Step.ADDRESS: MakerWizard.address,
     Step.WEBSITE: MakerWizard.website,
     Step.PHONE: MakerWizard.phone,
+    Step.ACTIONS: MakerWizard.actions,
     Step.PREVIEW: MakerWizard.preview,
     Step.PIN: MakerWizard.pin,
 }
@@ -182,6 +186,7 @@ def _draft_maker(draft: ListingDraft) -> Maker:
         latitude=draft.latitude or 0.0,
         longitude=draft.longitude or 0.0,
         pin_precise=draft.pin_precise,
+        actions=draft.actions,
     )
 
 
@@ -209,6 +214,13 @@ async def ask(message: Message, state: FSMContext, step: Step, error: str | None
             text += "\n\n" + hidden
         await message.answer(text, reply_markup=builder.as_markup())
         return
+    if step is Step.ACTIONS:
+        # Optional: the eco-actions one can do there (an action place), toggled in place.
+        await message.answer(
+            "\n\n".join([error, t("places.wizard.ask")] if error else [t("places.wizard.ask")]),
+            reply_markup=_actions_keyboard(draft),
+        )
+        return
     if step is Step.PIN:
         question = t("wizard.ask.pin", address=escape(draft.address), town=escape(draft.city))
         await message.answer(
@@ -226,6 +238,14 @@ async def ask(message: Message, state: FSMContext, step: Step, error: str | None
         await message.answer("\n\n".join(lines), reply_markup=keyboard)
         return
     await message.answer("\n\n".join(lines), reply_markup=_buttons(step, editing, bool(current)))
+
+
+def _actions_keyboard(draft: ListingDraft) -> InlineKeyboardMarkup:
+    return wizard_keyboard(
+        draft.actions,
+        lambda index: MakerWizardCb(action=WizardAction.ACTION, index=index),
+        MakerWizardCb(action=WizardAction.SKIP),
+    )
 
 
 async def advance(message: Message, state: FSMContext, step: Step) -> None:
@@ -297,6 +317,10 @@ async def not_text(message: Message, state: FSMContext, raw_state: str | None) -
 
 async def category_typed(message: Message, state: FSMContext) -> None:
     await ask(message, state, Step.CATEGORY, t("wizard.error.use_buttons"))
+
+
+async def actions_typed(message: Message, state: FSMContext) -> None:
+    await ask(message, state, Step.ACTIONS, t("wizard.error.use_buttons"))
 
 
 async def location_answer(
@@ -393,6 +417,19 @@ async def wizard_button(
     elif action is WizardAction.KEEP and editing and step not in (Step.PREVIEW, Step.LOCATION):
         await query.answer()
         await advance(message, state, step)
+    elif action is WizardAction.ACTION and step is Step.ACTIONS:
+        try:
+            slug = actions.action_at(callback_data.index).slug
+        except actions.UnknownActionError:
+            await query.answer(t("wizard.error.use_buttons"), show_alert=True)
+            return
+        draft.actions = action_places.toggle(draft.actions, slug)
+        await _save(state, draft)
+        await query.answer()
+        await edit_markup(message, reply_markup=_actions_keyboard(draft))
+    elif action is WizardAction.SKIP and step is Step.ACTIONS:
+        await query.answer()
+        await advance(message, state, step)
     elif action is WizardAction.SKIP and step in (Step.WEBSITE, Step.PHONE):
         setattr(draft, step.value, None)
         await _save(state, draft)
@@ -425,6 +462,9 @@ def create_router() -> Router:
     router.message.register(not_text, _TEXT_STEPS, Magic(~F.text))
     router.message.register(
         category_typed, StateFilter(MakerWizard.category), Magic(~F.text.startswith("/"))
+    )
+    router.message.register(
+        actions_typed, StateFilter(MakerWizard.actions), Magic(~F.text.startswith("/"))
     )
     router.message.register(
         location_answer, StateFilter(MakerWizard.location), Magic(~F.text.startswith("/"))

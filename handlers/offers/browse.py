@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
 from bot.core.settings import Settings
-from bot.services import offers, relay
+from bot.services import offer_templates, offers, relay
 from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
 from bot.services.geo.geocoding import Geocoder
 from bot.services.offers import (
@@ -71,6 +71,7 @@ from bot.ui.places import (
 from bot.ui.views import relay as relay_views
 from bot.ui.views.cards import poster_document
 from bot.ui.views.maps import answer_with_map, offers_map
+from bot.ui.views.offer_templates import repeat_button, templates_entry
 from bot.ui.views.offers import (
     card_text,
     category_label,
@@ -557,6 +558,8 @@ async def myoffers_command(
     zone = zone_of(user, settings)
     posted = await offers.my_offers(session, user.id, now)
     held = await offers.my_reservations(session, user.id, now)
+    if repeating := templates_entry(await offer_templates.count_for(session, user.id)):
+        await message.answer(repeating[0], reply_markup=repeating[1])
     if not posted and not held:
         await message.answer(t("offers.mine.empty"))
         return
@@ -610,6 +613,7 @@ async def myoffers_command(
         )
         sizes.append(1)
         builder.adjust(*sizes)
+        builder.row(repeat_button(offer.id))
         await message.answer("\n".join(lines), reply_markup=builder.as_markup())
     if held:
         lines = [t("offers.mine.held")]

@@ -38,6 +38,7 @@ from bot.ui.places import (
     problem_text,
     read_location,
 )
+from bot.ui.views.offer_templates import repeat_keyboard
 from bot.ui.views.offers import card_text, category_label, format_when, send_card, zone_of
 from models import Offer, OfferCategory, User
 
@@ -577,6 +578,9 @@ async def wizard_button(
         await edit_markup(message, reply_markup=None)
         await message.answer(t("offers.wizard.published", id=offer.id), reply_markup=main_menu())
         await send_card(bot, message.chat.id, offer, zone_of(user, settings), now, user.id)
+        await message.answer(
+            t("offer_templates.offer_hint"), reply_markup=repeat_keyboard(offer.id)
+        )
     else:
         await query.answer(t("offers.wizard.expired"), show_alert=True)
 

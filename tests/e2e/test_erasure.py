@@ -24,6 +24,7 @@ from bot.services import (
     makers,
     neighbours,
     nudges,
+    offer_templates,
     offers,
     outbox,
     relay,
@@ -345,6 +346,10 @@ async def populate(app: RunningBot, clock: ManualClock) -> Populated:
             ),
             now,
         )
+        # Her bread comes back every weekday (a template: her address, her phone number).
+        await offer_templates.save_from_offer(
+            session, ZOE.id, zoes.id, offer_templates.WEEKDAYS, "Europe/Paris", now
+        )
         picked, _, _ = await offers.reserve(session, zoes.id, YAN.id, now)
         picked, _, _ = await offers.confirm_pickup(session, picked.id, ZOE.id, now)
         assert await offers.log_saved_food(session, picked, now, settings.tz)
@@ -483,6 +488,7 @@ async def test_forget_erases_everything_about_the_person(
         "offer_reservations",
         "offer_alerts",
         "offer_reports",
+        "offer_templates",
         "events",
         "event_rsvps",
         "event_checkins",

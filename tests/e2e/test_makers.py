@@ -300,9 +300,19 @@ async def test_register_approve_then_find(
     (again,) = await tg.reply_to(CAROL, "javascript:alert(1)")
     assert again.text.startswith(text("wizard.error.bad_url", "en"))
     (ask_phone,) = await tg.reply_to(CAROL, "carol.example")
-    (preview,) = await tg.click(CAROL, ask_phone, tr.t("wizard.button.skip", "en"))
+    (ask_actions,) = await tg.click(CAROL, ask_phone, tr.t("wizard.button.skip", "en"))
+    assert ask_actions.text.startswith(text("places.wizard.ask", "en").split("\n")[0])
+    # The optional step: the eco-actions one can do there, ticked in place.
+    since = tg.mark()
+    await tg.click(CAROL, ask_actions, "Repaired instead of replaced", count=0)
+    (ticked,) = await tg.wait_for("editMessageReplyMarkup", since=since)
+    assert "✅ Repaired instead of replaced" in [
+        label for row in buttons(ticked) for label, _ in row
+    ]
+    (preview,) = await tg.click(CAROL, ticked, tr.t("places.wizard.done", "en"))
     assert "Atelier <Carol> & Co" in preview.text
     assert "https://carol.example" in preview.text
+    assert "Here you can: Repaired instead of replaced" in preview.text
     calls = await tg.click(CAROL, preview, tr.t("wizard.button.submit", "en"), count=2)
     assert calls[-1].text == text("wizard.submitted", "en")
     async with app.sessionmaker() as session:
@@ -333,6 +343,8 @@ async def test_register_approve_then_find(
     header, item = await tg.reply_to(ORGANISER, "/moderation", count=2)
     assert header.text == text("moderation.header", "fr", count=counted("count.listings", 1))
     assert "Atelier <Carol> & Co" in item.text
+    # The declared actions are moderated with the rest of the listing.
+    assert "Objet réparé au lieu de racheté" in item.text
     # Who submitted it, by name, as a mention the organiser can open.
     assert f"proposée par {CAROL.first_name}" in item.text and "Telegram" not in item.text
     assert f'href="tg://user?id={CAROL.id}"' in str(item.params["text"])
@@ -373,7 +385,8 @@ async def test_a_street_the_geocoder_cannot_place_asks_for_the_pin_of_the_door(
     assert pin_noted.text == text("wizard.pin.noted", "en", address="12 rue Sainte-Catherine")
     assert ask_website.text == text("wizard.ask.website", "en")
     (ask_phone,) = await tg.click(CAROL, ask_website, tr.t("wizard.button.skip", "en"))
-    (preview,) = await tg.click(CAROL, ask_phone, tr.t("wizard.button.skip", "en"))
+    (ask_actions,) = await tg.click(CAROL, ask_phone, tr.t("wizard.button.skip", "en"))
+    (preview,) = await tg.click(CAROL, ask_actions, tr.t("places.wizard.done", "en"))
     assert text("makers.card.address", "en", address="12 rue Sainte-Catherine, Bordeaux") in (
         preview.text
     )
@@ -397,7 +410,8 @@ async def test_a_town_centre_pin_never_shows_a_street(tg: BotApiStandIn, app: Ru
     assert told.text == text("wizard.pin.town_only", "en", town="Bordeaux")
     assert ask_website.text == text("wizard.ask.website", "en")
     (ask_phone,) = await tg.click(BOB, ask_website, tr.t("wizard.button.skip", "en"))
-    (preview,) = await tg.click(BOB, ask_phone, tr.t("wizard.button.skip", "en"))
+    (ask_actions,) = await tg.click(BOB, ask_phone, tr.t("wizard.button.skip", "en"))
+    (preview,) = await tg.click(BOB, ask_actions, tr.t("places.wizard.done", "en"))
     # The card shows the town only, and says why the street is not there.
     assert text("makers.card.address", "en", address="Bordeaux") in preview.text
     assert "Victor Hugo, Bordeaux" not in preview.text
@@ -425,7 +439,8 @@ async def test_reject_with_a_reason_tells_the_maker(
     # No pin for the door: the card will show Nantes only.
     await tg.reply_to(CAROL, tr.t("wizard.button.town_only", "en"), count=2)
     await tg.reply_to(CAROL, "savons.example")
-    (preview,) = await tg.reply_to(CAROL, "05 56 00 00 00")
+    (ask_actions,) = await tg.reply_to(CAROL, "05 56 00 00 00")
+    (preview,) = await tg.click(CAROL, ask_actions, tr.t("places.wizard.done", "en"))
     await tg.click(CAROL, preview, tr.t("wizard.button.submit", "en"), count=2)
     _, item = await tg.reply_to(ORGANISER, "/moderation", count=2)
     cleared, ask = await tg.click(ORGANISER, item, tr.t("moderation.button.reject", "fr"), count=2)

@@ -13,11 +13,13 @@ from __future__ import annotations
 from aiogram.filters.callback_data import CallbackData
 
 from bot.ui.callbacks import (
+    action_places,
     actions,
     broadcasts,
     events,
     makers,
     neighbours,
+    offer_templates,
     offers,
     organisers,
     relay,
@@ -28,9 +30,11 @@ FEATURES = (
     settings,
     makers,
     actions,
+    action_places,
     organisers,
     offers,
     relay,
+    offer_templates,
     broadcasts,
     neighbours,
     events,

@@ -46,12 +46,15 @@ class WizardAction(StrEnum):
     SKIP = "s"
     SUBMIT = "ok"
     RESTART = "r"
+    # An eco-action the place enables, in or out (`index`: its place in the catalogue).
+    ACTION = "a"
 
 
 class MakerWizardCb(CallbackData, prefix="mw"):
     action: WizardAction
     # None: every category.
     category: MakerCategory | None = None
+    index: DbInt = 0
 
 
 class ModerationAction(StrEnum):

@@ -18,6 +18,7 @@ from bot.ui.callbacks.makers import MakerAction, MakerCb, MakersListAction, Make
 from bot.ui.callbacks.offers import OfferAction, OfferCb
 from bot.ui.formatting import escape, truncate
 from bot.ui.i18n import t
+from bot.ui.views.action_places import actions_line
 from bot.ui.views.share import share_button
 from models import Maker, MakerCategory
 
@@ -48,6 +49,8 @@ def card_text(maker: Maker) -> str:
         details.append(t("makers.card.phone", phone=escape(maker.phone)))
     if details:
         lines += ["", *details]
+    if place_actions := actions_line(maker):
+        lines += ["", place_actions]
     return "\n".join(lines)
 
 
