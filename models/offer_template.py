@@ -39,6 +39,8 @@ class OfferTemplate(Base):
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     address: Mapped[str] = mapped_column(String(300), default="")
+    # Where to ring, which door: copied onto every occurrence.
+    pickup_note: Mapped[str] = mapped_column(String(200), default="", server_default="")
     photo_file_id: Mapped[str | None] = mapped_column(String(200))
     maker_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("makers.id", ondelete="SET NULL")

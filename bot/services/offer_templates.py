@@ -139,6 +139,7 @@ async def save_from_offer(
     template.quantity = offer.quantity_total
     template.latitude, template.longitude = offer.latitude, offer.longitude
     template.address = offer.address
+    template.pickup_note = offer.pickup_note
     template.photo_file_id = offer.photo_file_id
     template.maker_id = offer.maker_id
     template.start_time, template.end_time = start_time, end_time
@@ -334,6 +335,7 @@ def _draft(template: OfferTemplate, end: datetime, *, with_maker: bool) -> Offer
         latitude=template.latitude,
         longitude=template.longitude,
         address=template.address,
+        pickup_note=template.pickup_note,
         maker_id=template.maker_id if with_maker else None,
         photo_file_id=template.photo_file_id,
     )

@@ -47,6 +47,7 @@ async def setup(session: AsyncSession, days: int = offer_templates.EVERY_DAY) ->
             latitude=BORDEAUX[0],
             longitude=BORDEAUX[1],
             address="Rue Sainte-Catherine",
+            pickup_note="Sonnez à la porte de derrière",
         ),
         posted_at,
     )
@@ -96,6 +97,7 @@ async def test_a_week_across_the_dst_change_publishes_at_18h_local_each_day(
         )
         assert offer.pickup_end.astimezone(PARIS).time() == time(19)
         assert offer.title == "Pain invendu" and offer.quantity_left == 4
+        assert offer.pickup_note == "Sonnez à la porte de derrière"
     # 18:00 is 17:00 UTC before the change and 16:00 UTC after it.
     assert found[0].pickup_start.hour == 17 and found[-1].pickup_start.hour == 16
 

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("latitude", sa.Float(), nullable=False),
         sa.Column("longitude", sa.Float(), nullable=False),
         sa.Column("address", sa.String(length=300), nullable=False),
+        sa.Column("pickup_note", sa.String(length=200), server_default="", nullable=False),
         sa.Column("photo_file_id", sa.String(length=200), nullable=True),
         sa.Column("maker_id", sa.Integer(), nullable=True),
         sa.Column("start_time", sa.Time(), nullable=False),
