@@ -1,6 +1,13 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
-from models.actions import ActionLog, ActionLogTeam, ActionProfile, WeekRollover, WeekUserTotal
+from models.actions import (
+    ActionLog,
+    ActionLogTeam,
+    ActionProfile,
+    WeekActionCount,
+    WeekRollover,
+    WeekUserTotal,
+)
 from models.base import Base
 from models.broadcast import Broadcast, BroadcastStatus
 from models.challenges import (
@@ -89,6 +96,7 @@ __all__ = [
     "Team",
     "TeamMember",
     "User",
+    "WeekActionCount",
     "WeekRollover",
     "WeekTeamMember",
     "WeekTeamTotal",
