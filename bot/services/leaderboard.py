@@ -114,29 +114,53 @@ async def my_standing(
 async def people_board(
     session: AsyncSession, week: date, user_id: int, limit: int = PEOPLE_SHOWN
 ) -> PeopleBoard:
+    """The week's best `limit` people, and the reader's standing, in one round trip: the
+    standing rides on every row of the top as three scalar subqueries, each evaluated
+    once (a round trip costs more than the rows it brings). `limit` is at least 1."""
+    this_week = WeekUserTotal.week_start == week
     best = (
         select(WeekUserTotal.user_id, WeekUserTotal.actions, WeekUserTotal.co2e_g)
-        .where(WeekUserTotal.week_start == week)
+        .where(this_week)
         .order_by(WeekUserTotal.actions.desc(), WeekUserTotal.co2e_g.desc(), WeekUserTotal.user_id)
         .limit(limit)
         .subquery()
     )
+    mine = func.coalesce(
+        select(WeekUserTotal.actions)
+        .where(this_week, WeekUserTotal.user_id == user_id)
+        .correlate(None)
+        .scalar_subquery(),
+        0,
+    )
+    counts = WeekActionCount.week_start == week
+    people = select(func.coalesce(func.sum(WeekActionCount.people), 0)).where(counts)
+    better = people.where(WeekActionCount.actions > mine)
     top = (
         await session.execute(
-            select(best, User.first_name, ActionProfile.show_name)
+            select(
+                best,
+                User.first_name,
+                ActionProfile.show_name,
+                mine.label("mine"),
+                people.correlate(None).scalar_subquery().label("people"),
+                better.correlate(None).scalar_subquery().label("better"),
+            )
             .join(User, User.id == best.c.user_id)
             .outerjoin(ActionProfile, ActionProfile.user_id == best.c.user_id)
             .order_by(best.c.actions.desc(), best.c.co2e_g.desc(), best.c.user_id)
         )
     ).all()
+    if not top:  # nobody logged an action this week, the reader included
+        return PeopleBoard([], 0, None, 0)
     rows: list[PersonRow] = []
     for position, row in enumerate(top):
         tied = rows and rows[-1].actions == row.actions
         rank = rows[-1].rank if tied else position + 1
         name = row.first_name if row.show_name else None
         rows.append(PersonRow(rank, row.user_id, name, row.actions, row.co2e_g))
-    standing = await my_standing(session, week, user_id)
-    return PeopleBoard(rows, standing.people, standing.rank, standing.actions)
+    my_actions = int(top[0].mine)
+    my_rank = int(top[0].better) + 1 if my_actions else None
+    return PeopleBoard(rows, int(top[0].people), my_rank, my_actions)
 
 
 _TeamTuple = tuple[int, str, int, int]  # id, name, actions, active members
