@@ -1,7 +1,14 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
 from models.action_place import PlaceLog
-from models.actions import ActionLog, ActionLogTeam, ActionProfile, WeekRollover, WeekUserTotal
+from models.actions import (
+    ActionLog,
+    ActionLogTeam,
+    ActionProfile,
+    WeekActionCount,
+    WeekRollover,
+    WeekUserTotal,
+)
 from models.base import Base
 from models.broadcast import Broadcast, BroadcastStatus
 from models.challenges import (
@@ -100,6 +107,7 @@ __all__ = [
     "TeamMember",
     "TemplateRunOutcome",
     "User",
+    "WeekActionCount",
     "WeekRollover",
     "WeekTeamMember",
     "WeekTeamTotal",

@@ -63,6 +63,19 @@ class WeekUserTotal(Base):
     co2e_g: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class WeekActionCount(Base):
+    """How many people logged exactly `actions` actions in a week, maintained with
+    WeekUserTotal (no row for nobody). The people leaderboard's head count and a person's
+    rank are sums over these few hundred rows instead of counts over the week's people
+    (tens of thousands of index entries at 1,000,000 logs: most of its time)."""
+
+    __tablename__ = "week_action_counts"
+
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    actions: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    people: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ActionProfile(Base):
     """Per-person choices about eco-actions, and the pseudonym used in exports."""
 

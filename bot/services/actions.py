@@ -32,6 +32,7 @@ from models import (
     ActionLogTeam,
     ActionProfile,
     Team,
+    WeekActionCount,
     WeekTeamMember,
     WeekTeamTotal,
     WeekUserTotal,
@@ -180,6 +181,7 @@ async def log_action(
         {"actions": 1, "co2e_g": co2e_g},
         returning=("actions", "co2e_g"),
     )
+    await _moved(session, week, week_actions - 1, week_actions)
     teams = [await _count_for_team(session, m, user_id, week, co2e_g) for m in memberships]
     challenges, pledges = await record_progress(session, user_id, slug, week, now, memberships)
     return LogResult(
@@ -259,8 +261,38 @@ async def undo_log(
         returning=("actions", "co2e_g"),
     )
     await drop_if_zero(session, WeekUserTotal, mine, "actions")
+    if left is not None:
+        await _moved(session, log.week_start, left[0] + 1, left[0])
     week_actions, week_co2e_g = left or (0, 0)
     return Undone(action, week_actions, week_co2e_g)
+
+
+async def _moved(session: AsyncSession, week: date, before: int, after: int) -> None:
+    """A person went from `before` to `after` actions in `week` (0: no row): one person
+    fewer at `before`, one more at `after`, in week_action_counts. Rows are touched in
+    ascending order of `actions`, logs and undos alike, so two transactions on PostgreSQL
+    never wait for each other's rows crosswise (a deadlock)."""
+    for actions, change in sorted(((before, -1), (after, 1))):
+        if actions <= 0:
+            continue
+        key = {"week_start": week, "actions": actions}
+        if change > 0:
+            await bump(session, WeekActionCount, key, {"people": 1})
+        else:
+            await take(session, WeekActionCount, key, {"people": 1})
+            await drop_if_zero(session, WeekActionCount, key, "people")
+
+
+async def forget_weeks(session: AsyncSession, user_id: int) -> None:
+    """Before a person is erased (their weekly rows go with them): they no longer count
+    among the people of each of their weeks."""
+    weeks = await session.execute(
+        select(WeekUserTotal.week_start, WeekUserTotal.actions)
+        .where(WeekUserTotal.user_id == user_id, WeekUserTotal.actions > 0)
+        .order_by(WeekUserTotal.week_start)
+    )
+    for week, actions in weeks.all():
+        await _moved(session, week, actions, 0)
 
 
 async def _uncount_for_team(
@@ -324,7 +356,7 @@ async def rebuild_weekly_totals(session: AsyncSession) -> None:
     leaderboard benchmark) and repairs. It only knows the logs still there: the weeks of
     people erased since are recounted without them.
     """
-    for model in (WeekUserTotal, WeekTeamMember, WeekTeamTotal):
+    for model in (WeekUserTotal, WeekActionCount, WeekTeamMember, WeekTeamTotal):
         await session.execute(delete(model))
     await session.execute(
         insert(WeekUserTotal).from_select(
@@ -332,6 +364,14 @@ async def rebuild_weekly_totals(session: AsyncSession) -> None:
             select(
                 ActionLog.week_start, ActionLog.user_id, func.count(), func.sum(ActionLog.co2e_g)
             ).group_by(ActionLog.week_start, ActionLog.user_id),
+        )
+    )
+    await session.execute(
+        insert(WeekActionCount).from_select(
+            ["week_start", "actions", "people"],
+            select(WeekUserTotal.week_start, WeekUserTotal.actions, func.count()).group_by(
+                WeekUserTotal.week_start, WeekUserTotal.actions
+            ),
         )
     )
     counted = select(ActionLog).join(ActionLogTeam, ActionLogTeam.log_id == ActionLog.id)

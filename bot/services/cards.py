@@ -38,7 +38,8 @@ class ChallengeCard:
 async def me_card(session: AsyncSession, user_id: int, now: datetime, tz: tzinfo) -> MeCard:
     figures = await actions.my_figures(session, user_id, now, tz)
     week = week_of(now, tz)
-    people = await leaderboard.people_board(session, week, user_id, limit=1)
+    # The rank only (not the board's top): the week's actions are known from the figures.
+    standing = await leaderboard.my_standing(session, week, user_id, figures.week_actions)
     memberships = await contests.member_teams(session, user_id)
     team = team_rank = None
     teams = 0
@@ -50,7 +51,7 @@ async def me_card(session: AsyncSession, user_id: int, now: datetime, tz: tzinfo
         )
         team, teams = membership.team.name, board.teams
         team_rank = board.mine.rank if board.mine is not None else None
-    return MeCard(figures, people.my_rank, people.people, team, team_rank, teams)
+    return MeCard(figures, standing.rank, standing.people, team, team_rank, teams)
 
 
 async def challenge_card(

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, MetaData, Result, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import events, offers, outbox
+from bot.services import actions, events, offers, outbox
 from models import Base
 from models.base import NOBODY, PERSON, Person
 
@@ -159,5 +159,8 @@ async def forget(session: AsyncSession, user_id: int, now: datetime) -> Forgotte
         ],
         "its event's organiser erased their data",
     )
+    # Their weekly rows go with them; the counts of people per week (the leaderboard's)
+    # are aggregates without a person in them: they are told here.
+    await actions.forget_weeks(session, user_id)
     counts = await erase_person(session, user_id)
     return Forgotten(counts, withdrawn.notices, withdrawn.offer_ids, left.notices)

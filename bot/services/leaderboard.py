@@ -4,7 +4,8 @@ People are ranked by how many actions they logged this week (ties share a rank, 
 listed by CO2e, then by id); only those who agreed are named.
 Teams are ranked by actions per active member — a member who logged at least one action
 for the team this week — so a small campus can beat a big one. Both read the weekly
-tables maintained with every log, never the log itself.
+tables maintained with every log, never the log itself, and count the week's people
+from week_action_counts (people per number of actions).
 """
 
 from __future__ import annotations
@@ -12,12 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.weeks import week_of
 from bot.services.contests import member_teams, teams_of_chat
-from models import ActionProfile, Contest, Team, User, WeekTeamTotal, WeekUserTotal
+from models import (
+    ActionProfile,
+    Contest,
+    Team,
+    User,
+    WeekActionCount,
+    WeekTeamTotal,
+    WeekUserTotal,
+)
 
 PEOPLE_SHOWN = 10
 TEAMS_SHOWN = 10
@@ -61,9 +70,53 @@ class TeamBoard:
     mine: TeamRow | None
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A person's week: their actions, rank (None without an action) among `people`."""
+
+    actions: int
+    rank: int | None
+    people: int
+
+
+async def my_standing(
+    session: AsyncSession, week: date, user_id: int, actions: int | None = None
+) -> Standing:
+    """The person's standing in one round trip, from week_action_counts (people per number
+    of actions, a few hundred rows a week): counting the week's people themselves read
+    tens of thousands of index entries at 1,000,000 logs. `actions` when the caller read
+    them already (/me): then bound as a value."""
+    mine: ColumnElement[int] | int
+    if actions is None:
+        mine = (
+            select(WeekUserTotal.actions)
+            .where(WeekUserTotal.week_start == week, WeekUserTotal.user_id == user_id)
+            .scalar_subquery()
+        )
+    else:
+        mine = actions
+    ahead = case(
+        (WeekActionCount.actions > func.coalesce(mine, 0), WeekActionCount.people), else_=0
+    )
+    found, people, better = (
+        await session.execute(
+            select(
+                func.coalesce(mine, 0),
+                func.coalesce(func.sum(WeekActionCount.people), 0),
+                func.coalesce(func.sum(ahead), 0),
+            ).where(WeekActionCount.week_start == week)
+        )
+    ).one()
+    found = int(found or 0)
+    return Standing(found, int(better) + 1 if found else None, int(people))
+
+
 async def people_board(
     session: AsyncSession, week: date, user_id: int, limit: int = PEOPLE_SHOWN
 ) -> PeopleBoard:
+    """The week's best `limit` people, and the reader's standing, in one round trip: the
+    standing rides on every row of the top as three scalar subqueries, each evaluated
+    once (a round trip costs more than the rows it brings). `limit` is at least 1."""
     this_week = WeekUserTotal.week_start == week
     best = (
         select(WeekUserTotal.user_id, WeekUserTotal.actions, WeekUserTotal.co2e_g)
@@ -72,39 +125,42 @@ async def people_board(
         .limit(limit)
         .subquery()
     )
+    mine = func.coalesce(
+        select(WeekUserTotal.actions)
+        .where(this_week, WeekUserTotal.user_id == user_id)
+        .correlate(None)
+        .scalar_subquery(),
+        0,
+    )
+    counts = WeekActionCount.week_start == week
+    people = select(func.coalesce(func.sum(WeekActionCount.people), 0)).where(counts)
+    better = people.where(WeekActionCount.actions > mine)
     top = (
         await session.execute(
-            select(best, User.first_name, ActionProfile.show_name)
+            select(
+                best,
+                User.first_name,
+                ActionProfile.show_name,
+                mine.label("mine"),
+                people.correlate(None).scalar_subquery().label("people"),
+                better.correlate(None).scalar_subquery().label("better"),
+            )
             .join(User, User.id == best.c.user_id)
             .outerjoin(ActionProfile, ActionProfile.user_id == best.c.user_id)
             .order_by(best.c.actions.desc(), best.c.co2e_g.desc(), best.c.user_id)
         )
     ).all()
+    if not top:  # nobody logged an action this week, the reader included
+        return PeopleBoard([], 0, None, 0)
     rows: list[PersonRow] = []
     for position, row in enumerate(top):
         tied = rows and rows[-1].actions == row.actions
         rank = rows[-1].rank if tied else position + 1
         name = row.first_name if row.show_name else None
         rows.append(PersonRow(rank, row.user_id, name, row.actions, row.co2e_g))
-    mine = await session.scalar(
-        select(WeekUserTotal.actions).where(this_week, WeekUserTotal.user_id == user_id)
-    )
-    # Both counts in one round trip. Two counts of index ranges beat one GROUP BY over
-    # the week (measured: SQLite aggregates a GROUP BY row by row), and `mine` is bound
-    # as a value: as a subquery SQLite re-evaluated it for every row.
-    people_q = select(func.count()).select_from(WeekUserTotal).where(this_week).scalar_subquery()
-    if mine:
-        better_q = (
-            select(func.count())
-            .select_from(WeekUserTotal)
-            .where(this_week, WeekUserTotal.actions > mine)
-            .scalar_subquery()
-        )
-        people, better = (await session.execute(select(people_q, better_q))).one()
-    else:
-        people, better = await session.scalar(select(people_q)), 0
-    my_rank = int(better) + 1 if mine else None
-    return PeopleBoard(rows, int(people), my_rank, int(mine or 0))
+    my_actions = int(top[0].mine)
+    my_rank = int(top[0].better) + 1 if my_actions else None
+    return PeopleBoard(rows, int(top[0].people), my_rank, my_actions)
 
 
 _TeamTuple = tuple[int, str, int, int]  # id, name, actions, active members
@@ -153,15 +209,24 @@ async def team_board(
     ]
 
     teams.sort(key=_ranking_key)
-    ranked: list[TeamRow] = []
-    for position, (team_id, name, actions, active) in enumerate(teams):
-        previous = ranked[-1] if ranked else None
-        left, right = _cross(teams[position - 1], teams[position]) if position else (0, 1)
-        tied = previous is not None and left == right
-        rank = previous.rank if tied and previous is not None else position + 1
-        ranked.append(TeamRow(rank, team_id, name, actions, active))
-    mine = next((row for row in ranked if row.team_id == my_team_id), None)
-    return TeamBoard(contest, ranked[:limit], len(ranked), mine)
+    # Rows are built for the teams shown and the reader's only: ranks still count every
+    # team before them.
+    shown: list[TeamRow] = []
+    mine: TeamRow | None = None
+    rank = 0
+    for position, team in enumerate(teams):
+        left, right = _cross(teams[position - 1], team) if position else (0, 1)
+        if left != right:  # not tied with the team before (the first never is)
+            rank = position + 1
+        if position < limit or team[0] == my_team_id:
+            row = TeamRow(rank, *team)
+            if position < limit:
+                shown.append(row)
+            if team[0] == my_team_id:
+                mine = row
+        elif mine is not None or my_team_id is None:
+            break
+    return TeamBoard(contest, shown, len(teams), mine)
 
 
 @dataclass(frozen=True, slots=True)

@@ -556,7 +556,19 @@ async def test_equal_ratios_share_a_team_rank(db: async_sessionmaker[AsyncSessio
             for slug in ("bike_trip", "public_transport")[:count]:
                 await log(session, uid, slug, now)
         board = await leaderboard.team_board(session, contest, date(2026, 1, 5))
+        # Fewer rows shown than teams: the reader's team keeps its rank, tied or not.
+        short = {
+            team.name: await leaderboard.team_board(
+                session, contest, date(2026, 1, 5), team.id, limit=1
+            )
+            for team in teams
+        }
     assert [(r.rank, r.name) for r in board.rows] == [(1, "T2"), (1, "T1"), (3, "T3")]
+    for name, rank in (("T1", 1), ("T2", 1), ("T3", 3)):
+        assert [(r.rank, r.name) for r in short[name].rows] == [(1, "T2")]
+        assert short[name].teams == 3
+        mine = short[name].mine
+        assert mine is not None and (mine.rank, mine.name) == (rank, name)
 
 
 @given(

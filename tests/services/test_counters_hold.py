@@ -1,5 +1,6 @@
 """The weekly counters kept log by log (people's weeks, teams' weeks and active members,
-challenges' weeks and contributions) always equal what a recount from the logs gives,
+challenges' weeks and contributions, people per number of actions and the leaderboard's
+counts read from them) always equal what a recount from the logs gives,
 whatever happens in between: random logs, undos, team and challenge joins and leaves,
 erasures (/forget) and weeks rolling over. Hypothesis draws the stories; each runs on a
 fresh copy of a migrated SQLite database."""
@@ -21,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.weeks import week_of
-from bot.services import actions, challenges, contests, erasure
+from bot.services import actions, challenges, contests, erasure, leaderboard
 from bot.services.users import TelegramProfile, upsert_user
 from models import (
     ActionLog,
@@ -31,6 +32,7 @@ from models import (
     ChallengeParticipant,
     ChallengeScope,
     ChallengeWeek,
+    WeekActionCount,
     WeekTeamMember,
     WeekTeamTotal,
     WeekUserTotal,
@@ -216,6 +218,28 @@ async def _check(session: AsyncSession, world: World) -> None:
         )
     }
     assert people == recount_people
+
+    # People per number of actions each week, and the leaderboard's counts read from them.
+    histogram = {
+        (row.week_start, row.actions): row.people
+        for row in await session.scalars(select(WeekActionCount))
+    }
+    assert histogram == Counter((week, count) for (week, _), (count, _) in recount_people.items())
+    for week in {week for week, _ in recount_people} | {week_of(world.now, PARIS)}:
+        for user_id in (*PEOPLE, ORGANISER):
+            board = await leaderboard.people_board(session, week, user_id)
+            mine = recount_people.get((week, user_id), (0, 0))[0]
+            assert board.people == sum(1 for w, _ in recount_people if w == week)
+            assert board.my_actions == mine
+            ahead = sum(1 for (w, _), (n, _) in recount_people.items() if w == week and n > mine)
+            assert board.my_rank == (ahead + 1 if mine else None)
+            # /me passes the actions it read already: the same standing.
+            known = await leaderboard.my_standing(session, week, user_id, mine)
+            assert (known.actions, known.rank, known.people) == (
+                mine,
+                board.my_rank,
+                board.people,
+            )
 
     counted = select(ActionLog).join(ActionLogTeam, ActionLogTeam.log_id == ActionLog.id)
     members = {
