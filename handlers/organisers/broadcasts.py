@@ -41,8 +41,8 @@ from bot.ui.callbacks.broadcasts import (
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_markup, edit_text, message_of
 from bot.ui.filters import IsOrganiser, Magic
-from bot.ui.formatting import escape
-from bot.ui.i18n import Translator, t
+from bot.ui.formatting import escape, moment_text
+from bot.ui.i18n import Translator, current_translator, t
 from bot.ui.notices import broadcasts as broadcasting
 from bot.ui.views.actions import counted
 from models import User
@@ -408,12 +408,14 @@ async def _schedule(
             broadcast_id=broadcast.id,
         )
     await state.clear()
-    local = send_at.astimezone(settings.tz)
+    translator = current_translator()
     await message.answer(
         t(
             "broadcast.scheduled",
             id=broadcast.id,
-            when=local.strftime("%d/%m/%Y %H:%M"),
+            when=moment_text(
+                translator, translator.current_locale, send_at, settings.tz, clock.now()
+            ),
             zone=escape(settings.timezone),
         ),
         reply_markup=_keyboard(

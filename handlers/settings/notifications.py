@@ -25,7 +25,8 @@ from bot.ui.callbacks.settings import (
 from bot.ui.commands import CommandSpec
 from bot.ui.editing import edit_text
 from bot.ui.filters import Magic
-from bot.ui.i18n import t
+from bot.ui.formatting import moment_text
+from bot.ui.i18n import current_translator, t
 from bot.ui.views.actions import counted
 from bot.ui.views.settings import settings_view
 from models import User
@@ -43,9 +44,10 @@ def _quiet_label(prefs: Prefs) -> str:
     return t("notif.quiet.range", start=_minutes(prefs.quiet[0]), end=_minutes(prefs.quiet[1]))
 
 
-def _local(when: datetime, zone_name: str, user: User) -> str:
+def _local(when: datetime, zone_name: str, user: User, now: datetime) -> str:
+    translator = current_translator()
     zone = nudges.user_zone(user, zone_name)
-    return when.astimezone(zone).strftime("%d/%m %H:%M")
+    return moment_text(translator, translator.current_locale, when, zone, now)
 
 
 def notifications_view(
@@ -54,7 +56,7 @@ def notifications_view(
     zone = nudges.user_zone(user, settings.timezone)
     snoozed = prefs.snoozed_until is not None and prefs.snoozed_until > now
     snooze_line = (
-        t("notif.snoozed", until=_local(prefs.snoozed_until, settings.timezone, user))
+        t("notif.snoozed", until=_local(prefs.snoozed_until, settings.timezone, user, now))
         if snoozed and prefs.snoozed_until is not None
         else ""
     )
@@ -160,7 +162,8 @@ async def snooze_from_a_nudge(
 ) -> None:
     until = await nudges.snooze_week(session, user.id, clock.now())
     await query.answer(
-        t("nudges.snoozed", until=_local(until, settings.timezone, user)), show_alert=True
+        t("nudges.snoozed", until=_local(until, settings.timezone, user, clock.now())),
+        show_alert=True,
     )
 
 

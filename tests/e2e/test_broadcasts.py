@@ -250,7 +250,7 @@ async def test_scheduled_broadcast_runs_at_its_time_once_and_can_be_cancelled(
         # 18:30 in Paris (UTC+1 in March) is 17:30 UTC.
         (scheduled,) = await tg.reply_to(ORGANISER, "18:30")
         assert scheduled.text == plain(
-            "broadcast.scheduled", id=1, when="04/03/2030 18:30", zone="Europe/Paris"
+            "broadcast.scheduled", id=1, when="ce soir 18:30", zone="Europe/Paris"
         )
         background = app.background
         assert background is not None

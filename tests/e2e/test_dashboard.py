@@ -110,7 +110,7 @@ async def test_an_organiser_gets_the_figures(site: Site) -> None:
     assert "P3001" not in str(body)
 
     _, _, english = await site.get("/app/api/dashboard?lang=en", site.init_data())
-    assert english["week"] == "Week of January 5, 2026"
+    assert english["week"] == "Week of 5 January 2026"
     assert english["contests"][0]["standings"][0]["per_member"] == "3.0"
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import update
 
 from bot.core.settings import PROJECT_ROOT
 from bot.standin import BotApiStandIn, RecordedCall, TgUser, buttons
+from bot.ui.formatting import moment_text
 from models import Broadcast
 from models.database import create_engine
 from tests.support.harness import free_port
@@ -297,7 +298,7 @@ async def scheduled_broadcast_sent_once_by_the_worker(cluster: Cluster) -> None:
         "broadcast.scheduled",
         "fr",
         id=1,
-        when=at.strftime("%d/%m/%Y %H:%M"),
+        when=moment_text(tr, "fr", at, zone, at),
         zone="Europe/Paris",
     )
     replicas = [replica for _, replica in cluster.proxy.served]

@@ -181,7 +181,7 @@ async def test_notification_settings_from_settings(tg: BotApiStandIn, app: Runni
     (view,) = await tg.click(ALICE, view, "Par jour")
     assert "Au plus 2 rappels" in view.text
     (view,) = await tg.click(ALICE, view, "Pause d'une semaine")
-    assert "En pause jusqu'au 12/01 10:00" in view.text
+    assert "En pause, reprise : lun. 12 janv. 10:00" in view.text
     (view,) = await tg.click(ALICE, view, "Reprendre")
     assert "En pause" not in view.text
     (back,) = await tg.click(ALICE, view, "Retour")
@@ -243,7 +243,7 @@ async def test_a_nudge_carries_a_snooze_button_that_works(
         since=since,
         predicate=lambda c: str(c.params.get("callback_query_id")) == query,
     )
-    assert "12/01" in answer.params["text"]
+    assert "lun. 12 janv. 10:00" in answer.params["text"]
     async with app.sessionmaker() as session:
         user = await session.get(User, ALICE.id)
         assert user is not None

@@ -35,7 +35,7 @@ from bot.ui.callbacks.actions import (
     TeamJoinCb,
     TeamLeaveCb,
 )
-from bot.ui.formatting import escape, progress_bar, truncate
+from bot.ui.formatting import babel_locale, escape, progress_bar, truncate
 from bot.ui.i18n import Translator, current_translator, t
 from bot.ui.pictures import PictureTexts
 from bot.ui.views.share import share_button
@@ -66,7 +66,7 @@ def number(value: float, locale: str, pattern: str = "#,##0") -> str:
 
 
 def long_date(day: date, locale: str) -> str:
-    return format_date(day, format="long", locale=locale)
+    return format_date(day, format="long", locale=babel_locale(locale))
 
 
 def category_label(category: ActionCategory) -> str:

@@ -30,6 +30,7 @@ from bot.services.dashboard import (
 from bot.services.leaderboard import TeamRow
 from bot.services.users import read_users
 from bot.ui import charts
+from bot.ui.formatting import babel_locale
 from bot.ui.i18n import Translator
 from bot.ui.views.actions import counted, kg, long_date, number
 from models import ContestStatus
@@ -89,7 +90,7 @@ def screen_texts(translator: Translator, locale: str) -> Json:
 
 
 def short_week(week: date, locale: str) -> str:
-    return format_skeleton("dMMM", week, locale=locale)
+    return format_skeleton("dMMM", week, locale=babel_locale(locale))
 
 
 def _ratio(value: float, locale: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_skeleton, format_time
+from babel.dates import format_skeleton
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.settings import Settings
@@ -27,7 +27,7 @@ from bot.ui.callbacks.events import (
     EventsListCb,
     RsvpCb,
 )
-from bot.ui.formatting import escape, truncate
+from bot.ui.formatting import babel_locale, clock_time, escape, truncate
 from bot.ui.i18n import Translator, current_translator, t, tn
 from models import Event, EventStatus, Recurrence, RejectionReason, RsvpStatus, User
 
@@ -44,12 +44,11 @@ def when_text(translator: Translator, locale: str, event: Event) -> str:
     """ "sam. 10 janv., 10:00–13:00" in the event's zone (its organiser's), in `locale`."""
     zone = events.zone_of(event)
     start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
-    day = format_skeleton("MMMEd", start, locale=locale)
-    start_time = format_time(start, "short", locale=locale)
-    end_time = format_time(end, "short", locale=locale)
+    day = format_skeleton("MMMEd", start, locale=babel_locale(locale))
+    start_time, end_time = clock_time(start, locale), clock_time(end, locale)
     if start.date() == end.date():
         return translator.t("events.when.same_day", locale, day=day, start=start_time, end=end_time)
-    end_day = format_skeleton("MMMEd", end, locale=locale)
+    end_day = format_skeleton("MMMEd", end, locale=babel_locale(locale))
     return translator.t(
         "events.when.days", locale, day=day, start=start_time, end_day=end_day, end=end_time
     )

@@ -8,18 +8,19 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_skeleton, format_time, get_day_names
+from babel.dates import format_skeleton, get_day_names
 
 from bot.services import offer_templates
 from bot.services.offer_templates import TemplateEntry
 from bot.ui.callbacks.offer_templates import TemplateAction, TemplateCb
-from bot.ui.formatting import escape
+from bot.ui.formatting import babel_locale, clock_time, escape
 from bot.ui.i18n import current_translator, t, tn
 from models import OfferTemplate
 
 
 def _locale() -> str:
-    return str(current_translator().current_locale)
+    """The Babel locale of the update's language (see bot.ui.formatting.babel_locale)."""
+    return babel_locale(str(current_translator().current_locale))
 
 
 def repeat_button(offer_id: int) -> InlineKeyboardButton:
@@ -63,11 +64,11 @@ def days_label(days: int) -> str:
 
 
 def window_label(start: time, end: time) -> str:
-    locale = _locale()
+    locale = str(current_translator().current_locale)
     return t(
         "offer_templates.window",
-        start=format_time(start, "short", locale=locale),
-        end=format_time(end, "short", locale=locale),
+        start=clock_time(start, locale),
+        end=clock_time(end, locale),
     )
 
 
@@ -80,7 +81,7 @@ def next_label(moment: datetime, zone: ZoneInfo) -> str:
     return t(
         "offer_templates.next",
         day=_day(local),
-        time=format_time(local, "short", locale=_locale()),
+        time=clock_time(local, str(current_translator().current_locale)),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiogram import Bot
@@ -10,7 +10,6 @@ from aiogram.types import (
     InlineKeyboardMarkup,
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_skeleton, format_time
 
 from bot.core.settings import Settings
 from bot.services import offers
@@ -22,7 +21,7 @@ from bot.ui.callbacks.offers import (
     OfferModerationAction,
     OfferModerationCb,
 )
-from bot.ui.formatting import escape, truncate
+from bot.ui.formatting import escape, moment_text, truncate
 from bot.ui.i18n import Translator, current_translator, t
 from bot.ui.views.share import share_button
 from models import Offer, User
@@ -40,38 +39,6 @@ def zone_of(user: User | None, settings: Settings) -> ZoneInfo:
             except (ZoneInfoNotFoundError, ValueError):
                 continue
     return ZoneInfo("UTC")
-
-
-# Babel's English is American ("Fri, Dec 4"); the day before the month reads the same
-# on both sides of the Channel, and never as a month number.
-_BABEL_LOCALES = {"en": "en_GB"}
-EVENING_HOUR = 18
-
-
-def moment_text(
-    translator: Translator,
-    locale: str,
-    moment: datetime,
-    zone: ZoneInfo,
-    now: datetime,
-    *,
-    relative: bool = True,
-) -> str:
-    """One style per language, relative where it helps: "ce soir 21:00" / "tonight 21:00",
-    "demain 9:00" / "tomorrow 9:00", else "ven. 4 déc. 21:00" / "Fri 4 Dec 21:00". It
-    never follows a preposition in a text (the texts say "fin : …", "ends …"), so French
-    needs no "à"/"au" agreement. Not `relative` for a text that may be read later than
-    written (a nudge held back by quiet hours): "tonight" would lie by morning."""
-    babel_locale = _BABEL_LOCALES.get(locale, locale)
-    local, today = moment.astimezone(zone), now.astimezone(zone).date()
-    clock = format_time(local, "H:mm", locale=babel_locale)
-    if relative and local.date() == today:
-        key = "offers.time.tonight" if local.hour >= EVENING_HOUR else "offers.time.today"
-        return translator.t(key, locale, time=clock)
-    if relative and local.date() == today + timedelta(days=1):
-        return translator.t("offers.time.tomorrow", locale, time=clock)
-    day = format_skeleton("MMMEd", local, locale=babel_locale)
-    return translator.t("offers.time.day", locale, day=day, time=clock)
 
 
 def window_text(
