@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.telegram_html import plain_text
+from bot.core.typed_time import UnreadableTimeError, read_moment
 from bot.services import audiences, outbox
 from bot.services.audiences import AudienceKind
 from bot.services.outbox import OutgoingMessage, Priority
@@ -305,7 +306,6 @@ async def progress_message_id(session: AsyncSession, broadcast_id: int) -> int |
     return None if row is None else row.sent_message_id
 
 
-_TIME = re.compile(r"^\s*(?:(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\s+)?(\d{1,2})[:h](\d{2})\s*$")
 MIN_LEAD = timedelta(minutes=1)
 
 
@@ -332,31 +332,14 @@ def preset_send_time(preset: SendPreset, now: datetime, zone: ZoneInfo) -> datet
 
 
 def parse_send_time(answer: str, now: datetime, zone: ZoneInfo) -> datetime:
-    """ "HH:MM" (next occurrence) or "DD/MM[/YYYY] HH:MM", in the bot's time zone -> UTC."""
-    match = _TIME.match(answer)
-    if match is None:
-        raise DraftError("time_format")
-    day, month, year, hour, minute = match.groups()
-    local_now = now.astimezone(zone)
+    """A typed time in the bot's time zone -> UTC, read like every typed time of the bot
+    (bot.core.typed_time: "18h30", "demain 9h", "24/12 18:00"); a bare time already
+    passed today means tomorrow (the confirmation says "demain")."""
     try:
-        if day is None:
-            when = local_now.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
-            if when <= local_now:
-                when += timedelta(days=1)
-        else:
-            when = datetime(
-                int(year) if year else local_now.year,
-                int(month),
-                int(day),
-                int(hour),
-                int(minute),
-                tzinfo=zone,
-            )
-            if year is None and when < local_now - timedelta(days=1):
-                when = when.replace(year=when.year + 1)
-    except ValueError as error:
-        raise DraftError("time_format") from error
-    return _checked_send_time(when, now)
+        typed = read_moment(answer, now, zone)
+    except UnreadableTimeError:
+        raise DraftError("time_format") from None
+    return _checked_send_time(typed.moment, now)
 
 
 def _checked_send_time(when: datetime, now: datetime) -> datetime:

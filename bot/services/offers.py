@@ -24,6 +24,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.typed_time import TypedMoment, UnreadableTimeError, read_moment
 from bot.services import actions, drafts
 from bot.services.geo.distance import Origin, cap_boxes
 from bot.services.geo.geocoding import validate_coordinates
@@ -63,15 +64,6 @@ ALERT_DECIMALS = 2
 TONIGHT = time(21, 0)
 TOMORROW = time(12, 0)
 
-# "18h", "18 h", "18h30", "18:00", "18.00", optionally after a day: "demain", "tomorrow",
-# "aujourd'hui", "today" or "DD/MM", and an optional "à"/"at".
-_CLOCK = r"(?P<hour>\d{1,2})\s*(?:[hH]\s*(?P<hmin>\d{2})?|[:.]\s*(?P<cmin>\d{2}))"
-_DAY = (
-    r"(?:(?P<word>demain|tomorrow|aujourd'hui|aujourd’hui|today)"
-    r"|(?P<day>\d{1,2})\s*/\s*(?P<month>\d{1,2}))"
-)
-_MOMENT = re.compile(rf"^(?:{_DAY}\s*(?:(?:à|a|at)\s+)?)?{_CLOCK}$", re.IGNORECASE)
-_TOMORROW_WORDS = frozenset({"demain", "tomorrow"})
 _QUANTITY = re.compile(r"^\d{1,12}$")
 
 
@@ -260,39 +252,13 @@ def preset_pickup_end(
     return check_pickup_end(end, now, start)
 
 
-@dataclass(frozen=True, slots=True)
-class TypedMoment:
-    moment: datetime
-    # A bare time already passed today was taken for tomorrow: the wizard asks to confirm.
-    rolled: bool = False
-
-
 def parse_moment(raw: str, now: datetime, zone: tzinfo) -> TypedMoment:
-    """A typed time in the person's zone: "18h", "18 h 30", "18:00", "demain 9h",
-    "tomorrow 9:00", "24/12 18:00". A bare time already passed today means tomorrow."""
-    text = " ".join(raw.split()).lower()
-    local = now.astimezone(zone)
-    match = _MOMENT.match(text)
-    if match is None:
-        raise OfferFieldError("bad_time")
+    """A typed time in the person's zone (bot.core.typed_time): "18h", "demain 9h",
+    "24/12 18:00"; a bare time already passed today means tomorrow."""
     try:
-        moment = time(int(match["hour"]), int(match["hmin"] or match["cmin"] or 0))
-        if match["word"] in _TOMORROW_WORDS:
-            day = local.date() + timedelta(days=1)
-        elif match["day"] is not None:
-            year = local.year
-            day = local.date().replace(year=year, month=int(match["month"]), day=int(match["day"]))
-            # "02/01" typed on 30 December means next January.
-            if (local.date() - day).days > 180:
-                day = day.replace(year=year + 1)
-        else:
-            day = local.date()
-    except ValueError:
+        return read_moment(raw, now, zone)
+    except UnreadableTimeError:
         raise OfferFieldError("bad_time") from None
-    when = datetime.combine(day, moment, tzinfo=zone)
-    if match["word"] is None and match["day"] is None and when <= now:
-        return TypedMoment(datetime.combine(day + timedelta(days=1), moment, tzinfo=zone), True)
-    return TypedMoment(when)
 
 
 def parse_pickup_end(

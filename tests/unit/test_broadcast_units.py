@@ -98,6 +98,9 @@ PARIS = ZoneInfo("Europe/Paris")
         ("9h15", datetime(2026, 3, 5, 8, 15, tzinfo=UTC)),  # passed today: tomorrow
         ("05/03 08:00", datetime(2026, 3, 5, 7, 0, tzinfo=UTC)),
         ("01/04/2026 12:00", datetime(2026, 4, 1, 10, 0, tzinfo=UTC)),  # summer time
+        ("18 h", datetime(2026, 3, 4, 17, 0, tzinfo=UTC)),
+        ("demain 9h", datetime(2026, 3, 5, 8, 0, tzinfo=UTC)),
+        ("Tomorrow at 9:30", datetime(2026, 3, 5, 8, 30, tzinfo=UTC)),
         ("04/03 10:00", "time_past"),
         ("31/02 10:00", "time_format"),
         ("tomorrow", "time_format"),
