@@ -727,9 +727,9 @@ async def test_time_jumps_run_what_became_due(tmp_path: Path, translator: Transl
         language="en",
     )
     assert f"“{lasagnes}”" in screen or lasagnes in screen
-    # An hour before the end, the reminder; at the end, the reservation released.
+    # An hour before the end, the reminder; at the end, the reservation released (a no-show).
     reminder = screen.index("⏰ One hour left to pick up")
-    released = screen.index(f"Your reservation of “{lasagnes}” was released")
+    released = screen.index(plain(translator.t("offers.notice.released", "en", title=lasagnes)))
     assert screen.index("+1h30m") < reminder < released
     assert plain(translator.t("console.time_usage", "en")) in screen
 
