@@ -30,8 +30,6 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Tables that live in our database but are not ours to migrate (APScheduler's job store
 # creates its own): Alembic's models == migrations comparison leaves them alone.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-# Page cache per SQLite connection, in KiB (see _sqlite_on_connect).
-SQLITE_CACHE_KIB = 512
 # Tables no model describes: the makers' SQLite R*Tree, created by hand in its migration
 # (a virtual table and its shadow tables maker_rtree_node, ...), and APScheduler's job
 # store, which APScheduler creates and owns.
@@ -68,11 +66,6 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     # Deleted rows are overwritten, not just unlinked: what /forget and the retention
     # purge remove must not stay readable in the file's free pages.
     cursor.execute("PRAGMA secure_delete=ON")
-    # Each connection has its own page cache (2 MiB by default), and the pool keeps up to
-    # 64 of them: over a big database they filled up to most of the process's memory
-    # (benchmarks memory). Pages a connection does not hold are read from the operating
-    # system's file cache, shared by all of them, in microseconds.
-    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 

@@ -300,17 +300,3 @@ def test_cli_keeps_alembic_quiet_unless_verbose(tmp_path: Path) -> None:
         check=True,
     )
     assert "Running upgrade" in verbose.stderr
-
-
-async def test_sqlite_connections_keep_a_small_page_cache(tmp_path: Path) -> None:
-    """Up to 64 pooled connections each hold their own page cache: it is kept small
-    (benchmarks memory), the rest read from the operating system's file cache."""
-    from models.database import SQLITE_CACHE_KIB, create_engine
-
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'cache.db'}")
-    try:
-        async with engine.connect() as connection:
-            size = (await connection.exec_driver_sql("PRAGMA cache_size")).scalar()
-        assert size == -SQLITE_CACHE_KIB
-    finally:
-        await engine.dispose()
