@@ -65,7 +65,7 @@ class WeekUserTotal(Base):
 
 class WeekActionCount(Base):
     """How many people logged exactly `actions` actions in a week, maintained with
-    WeekUserTotal (no row for nobody). The people leaderboard's head count and a person's
+    WeekUserTotal (a row may be left at 0 people). The people leaderboard's head count and a person's
     rank are sums over these few hundred rows instead of counts over the week's people
     (tens of thousands of index entries at 1,000,000 logs: most of its time)."""
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import BigInteger, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.weeks import day_bounds, streak, week_of
@@ -26,7 +26,7 @@ from bot.services.challenges import (
     undo_progress,
 )
 from bot.services.contests import Membership, member_teams
-from bot.services.counters import bump, drop_if_zero, take
+from bot.services.counters import bump, bump_rows, drop_if_zero, take
 from models import (
     ActionLog,
     ActionLogTeam,
@@ -269,18 +269,17 @@ async def undo_log(
 
 async def _moved(session: AsyncSession, week: date, before: int, after: int) -> None:
     """A person went from `before` to `after` actions in `week` (0: no row): one person
-    fewer at `before`, one more at `after`, in week_action_counts. Rows are touched in
-    ascending order of `actions`, logs and undos alike, so two transactions on PostgreSQL
-    never wait for each other's rows crosswise (a deadlock)."""
-    for actions, change in sorted(((before, -1), (after, 1))):
-        if actions <= 0:
-            continue
-        key = {"week_start": week, "actions": actions}
-        if change > 0:
-            await bump(session, WeekActionCount, key, {"people": 1})
-        else:
-            await take(session, WeekActionCount, key, {"people": 1})
-            await drop_if_zero(session, WeekActionCount, key, "people")
+    fewer at `before`, one more at `after`, in week_action_counts, in one statement (a log
+    holds SQLite's single write lock while it runs). A row back at 0 people stays: it adds
+    nothing to any sum, and deleting it would cost a statement more. Rows go in ascending
+    order of `actions`, logs and undos alike (see bump_rows)."""
+    changes = sorted(((before, -1), (after, 1)))
+    rows = [
+        {"week_start": week, "actions": actions, "people": change}
+        for actions, change in changes
+        if actions > 0
+    ]
+    await bump_rows(session, WeekActionCount, ("week_start", "actions"), "people", rows)
 
 
 async def forget_weeks(session: AsyncSession, user_id: int) -> None:
@@ -313,15 +312,16 @@ async def _uncount_for_team(
     await drop_if_zero(session, WeekTeamTotal, team, "actions")
 
 
+# Built once with the person bound: building a statement (and its cache key) at every /me
+# cost more CPU than running it.
+_MY_WEEKS = select(WeekUserTotal.week_start, WeekUserTotal.actions, WeekUserTotal.co2e_g).where(
+    WeekUserTotal.user_id == bindparam("user_id", type_=BigInteger), WeekUserTotal.actions > 0
+)
+
+
 async def my_figures(session: AsyncSession, user_id: int, now: datetime, tz: tzinfo) -> MyFigures:
     week = week_of(now, tz)
-    rows = (
-        await session.execute(
-            select(WeekUserTotal.week_start, WeekUserTotal.actions, WeekUserTotal.co2e_g).where(
-                WeekUserTotal.user_id == user_id, WeekUserTotal.actions > 0
-            )
-        )
-    ).all()
+    rows = (await session.execute(_MY_WEEKS, {"user_id": user_id})).all()
     this_week = next((row for row in rows if row.week_start == week), None)
     profile = await session.get(ActionProfile, user_id)
     return MyFigures(

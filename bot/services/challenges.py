@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Engine, func, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, Date, Engine, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.weeks import local_midnight, week_of, weeks_between
@@ -44,6 +44,7 @@ from models import (
     User,
     WeekRollover,
 )
+from models.base import UTCDateTime
 from models.database import derived
 
 TITLE_LIMIT = 80
@@ -141,7 +142,7 @@ def is_running(challenge: Challenge, now: datetime) -> bool:
     return challenge.deleted_at is None and challenge.starts_at <= now < challenge.ends_at
 
 
-def _running(now: datetime) -> list[ColumnElement[bool]]:
+def _running(now: datetime | ColumnElement[datetime]) -> list[ColumnElement[bool]]:
     return [
         Challenge.deleted_at.is_(None),
         Challenge.starts_at <= now,
@@ -174,6 +175,25 @@ async def _week_totals(session: AsyncSession, ids: Iterable[int], week: date) ->
     return {challenge_id: total for challenge_id, total in rows}
 
 
+# Built once, the week, person and instant bound (building it at every /challenges cost
+# more CPU than running it).
+_VISIBLE = (
+    select(Challenge, ChallengeWeek.total, ChallengeParticipant.user_id)
+    .outerjoin(
+        ChallengeWeek,
+        (ChallengeWeek.challenge_id == Challenge.id)
+        & (ChallengeWeek.week_start == bindparam("week", type_=Date)),
+    )
+    .outerjoin(
+        ChallengeParticipant,
+        (ChallengeParticipant.challenge_id == Challenge.id)
+        & (ChallengeParticipant.user_id == bindparam("user_id", type_=BigInteger)),
+    )
+    .where(*_running(bindparam("now", type_=UTCDateTime())))
+    .order_by(Challenge.id)
+)
+
+
 async def visible_challenges(
     session: AsyncSession, user_id: int, now: datetime, tz: tzinfo, *, everything: bool = False
 ) -> list[ChallengeView]:
@@ -182,23 +202,8 @@ async def visible_challenges(
     await roll_over(session, now, tz)
     # The challenges with this week's total and whether the person joined, in one query
     # (three round trips before: each costs more than the rows it brings).
-    rows = (
-        await session.execute(
-            select(Challenge, ChallengeWeek.total, ChallengeParticipant.user_id)
-            .outerjoin(
-                ChallengeWeek,
-                (ChallengeWeek.challenge_id == Challenge.id)
-                & (ChallengeWeek.week_start == week_of(now, tz)),
-            )
-            .outerjoin(
-                ChallengeParticipant,
-                (ChallengeParticipant.challenge_id == Challenge.id)
-                & (ChallengeParticipant.user_id == user_id),
-            )
-            .where(*_running(now))
-            .order_by(Challenge.id)
-        )
-    ).all()
+    parameters = {"week": week_of(now, tz), "user_id": user_id, "now": now}
+    rows = (await session.execute(_VISIBLE, parameters)).all()
     # Teams matter only to a challenge of a contest or a team.
     scoped = any(c.scope is not ChallengeScope.EVERYONE for c, _, _ in rows)
     memberships = await member_teams(session, user_id) if scoped else []

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import BigInteger, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.users import require_organiser
@@ -214,15 +214,23 @@ async def leave_team(session: AsyncSession, team_id: int, user_id: int) -> Team:
     return team
 
 
+# Read by every log, /me, /leaderboard and /challenges: built once (building a statement
+# and its cache key at each call cost more CPU than running it), the person bound.
+_MEMBER_TEAMS = (
+    select(Team, Contest)
+    .join(TeamMember, TeamMember.team_id == Team.id)
+    .join(Contest, Contest.id == Team.contest_id)
+    .where(
+        TeamMember.user_id == bindparam("user_id", type_=BigInteger),
+        Contest.status == ContestStatus.OPEN,
+    )
+    .order_by(Contest.id)
+)
+
+
 async def member_teams(session: AsyncSession, user_id: int) -> list[Membership]:
     """The person's teams in open contests: a log counts for each of them."""
-    rows = await session.execute(
-        select(Team, Contest)
-        .join(TeamMember, TeamMember.team_id == Team.id)
-        .join(Contest, Contest.id == Team.contest_id)
-        .where(TeamMember.user_id == user_id, Contest.status == ContestStatus.OPEN)
-        .order_by(Contest.id)
-    )
+    rows = await session.execute(_MEMBER_TEAMS, {"user_id": user_id})
     return [Membership(team, contest) for team, contest in rows]
 
 

@@ -40,6 +40,30 @@ async def bump(
     return tuple(int(value) for value in row)
 
 
+async def bump_rows(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    keys: Sequence[str],
+    column: str,
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Add each row's `column` (negative to take) to the row of `model` at its `keys`,
+    creating the missing ones, all in one statement. Rows are locked in the order given:
+    callers give them in one order everywhere, so that two transactions never wait for
+    each other crosswise (a deadlock on PostgreSQL)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    assert isinstance(table, Table)
+    statement = insert(table).values([dict(row) for row in rows])
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={column: table.c[column] + statement.excluded[column]}
+    )
+    await session.execute(statement)
+
+
 async def insert_missing(
     session: AsyncSession, model: type[DeclarativeBase], rows: list[dict[str, Any]]
 ) -> None:

@@ -12,8 +12,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.weeks import week_of
@@ -111,18 +122,16 @@ async def my_standing(
     return Standing(found, int(better) + 1 if found else None, int(people))
 
 
-async def people_board(
-    session: AsyncSession, week: date, user_id: int, limit: int = PEOPLE_SHOWN
-) -> PeopleBoard:
-    """The week's best `limit` people, and the reader's standing, in one round trip: the
-    standing rides on every row of the top as three scalar subqueries, each evaluated
-    once (a round trip costs more than the rows it brings). `limit` is at least 1."""
+def _people_statement() -> Select[Any]:
+    """The people board's query, built once: building a statement (and its cache key) at
+    every call cost more CPU than running it. The week, reader and limit are bound."""
+    week, user_id = bindparam("week", type_=Date), bindparam("user_id", type_=BigInteger)
     this_week = WeekUserTotal.week_start == week
     best = (
         select(WeekUserTotal.user_id, WeekUserTotal.actions, WeekUserTotal.co2e_g)
         .where(this_week)
         .order_by(WeekUserTotal.actions.desc(), WeekUserTotal.co2e_g.desc(), WeekUserTotal.user_id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
         .subquery()
     )
     mine = func.coalesce(
@@ -135,21 +144,32 @@ async def people_board(
     counts = WeekActionCount.week_start == week
     people = select(func.coalesce(func.sum(WeekActionCount.people), 0)).where(counts)
     better = people.where(WeekActionCount.actions > mine)
-    top = (
-        await session.execute(
-            select(
-                best,
-                User.first_name,
-                ActionProfile.show_name,
-                mine.label("mine"),
-                people.correlate(None).scalar_subquery().label("people"),
-                better.correlate(None).scalar_subquery().label("better"),
-            )
-            .join(User, User.id == best.c.user_id)
-            .outerjoin(ActionProfile, ActionProfile.user_id == best.c.user_id)
-            .order_by(best.c.actions.desc(), best.c.co2e_g.desc(), best.c.user_id)
+    return (
+        select(
+            best,
+            User.first_name,
+            ActionProfile.show_name,
+            mine.label("mine"),
+            people.correlate(None).scalar_subquery().label("people"),
+            better.correlate(None).scalar_subquery().label("better"),
         )
-    ).all()
+        .join(User, User.id == best.c.user_id)
+        .outerjoin(ActionProfile, ActionProfile.user_id == best.c.user_id)
+        .order_by(best.c.actions.desc(), best.c.co2e_g.desc(), best.c.user_id)
+    )
+
+
+_PEOPLE = _people_statement()
+
+
+async def people_board(
+    session: AsyncSession, week: date, user_id: int, limit: int = PEOPLE_SHOWN
+) -> PeopleBoard:
+    """The week's best `limit` people, and the reader's standing, in one round trip: the
+    standing rides on every row of the top as three scalar subqueries, each evaluated
+    once (a round trip costs more than the rows it brings). `limit` is at least 1."""
+    parameters = {"week": week, "user_id": user_id, "limit": limit}
+    top = (await session.execute(_PEOPLE, parameters)).all()
     if not top:  # nobody logged an action this week, the reader included
         return PeopleBoard([], 0, None, 0)
     rows: list[PersonRow] = []
@@ -184,6 +204,18 @@ def _ranking_key(team: _TeamTuple) -> tuple[float, int, int]:
     return (-(team[2] / max(team[3], 1)), -team[2], team[0])
 
 
+# Built once, as _PEOPLE.
+_TEAMS = (
+    select(Team.id, Team.name, WeekTeamTotal.actions, WeekTeamTotal.active_members)
+    .outerjoin(
+        WeekTeamTotal,
+        (WeekTeamTotal.team_id == Team.id)
+        & (WeekTeamTotal.week_start == bindparam("week", type_=Date)),
+    )
+    .where(Team.contest_id == bindparam("contest_id", type_=Integer))
+)
+
+
 async def team_board(
     session: AsyncSession,
     contest: Contest,
@@ -195,14 +227,7 @@ async def team_board(
 
     A contest has at most a few hundred teams: they are read in one query and ranked
     here (equal ratios, compared exactly in integers, share a rank)."""
-    rows = await session.execute(
-        select(Team.id, Team.name, WeekTeamTotal.actions, WeekTeamTotal.active_members)
-        .outerjoin(
-            WeekTeamTotal,
-            (WeekTeamTotal.team_id == Team.id) & (WeekTeamTotal.week_start == week),
-        )
-        .where(Team.contest_id == contest.id)
-    )
+    rows = await session.execute(_TEAMS, {"week": week, "contest_id": contest.id})
     teams = [
         (team_id, name, int(actions or 0), int(active or 0))
         for team_id, name, actions, active in rows

@@ -36,7 +36,7 @@ from bot.ui.callbacks.actions import (
     TeamLeaveCb,
 )
 from bot.ui.formatting import babel_locale, escape, progress_bar, truncate
-from bot.ui.i18n import Translator, current_translator, t
+from bot.ui.i18n import Translator, current_translator, per_locale, t
 from bot.ui.pictures import PictureTexts
 from bot.ui.views.share import share_button
 from models import Challenge, ChallengeScope
@@ -76,6 +76,9 @@ def category_label(category: ActionCategory) -> str:
 # ---------------------------------------------------------------- /act
 
 
+# The /act keyboards are the same for everyone in a language: built once each (a keyboard
+# costs more to build than the rest of a tap on it), never modified afterwards.
+@per_locale
 def categories_keyboard(catalogue: Catalogue | None = None) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for category in (catalogue or default_catalogue()).categories():
@@ -86,6 +89,7 @@ def categories_keyboard(catalogue: Catalogue | None = None) -> InlineKeyboardMar
     return builder.as_markup()
 
 
+@per_locale
 def actions_keyboard(
     category: ActionCategory, locale: str, catalogue: Catalogue | None = None
 ) -> InlineKeyboardMarkup:
