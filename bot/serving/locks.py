@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Hashable
 from typing import TYPE_CHECKING, Protocol
+
+from bot.core.host import host_id, pid_alive
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -93,6 +96,10 @@ class LocalLocks:
             yield True
 
 
+# How often (in polls) a waiter looks at who holds the lock.
+_CHECK_HOLDER_EVERY = 10
+
+
 class RedisLocks:
     """Redis locks (SET NX PX + a checked release). A lock expires after `ttl` seconds so a
     crashed holder cannot block everyone forever; whoever outlives it is warned."""
@@ -108,16 +115,36 @@ class RedisLocks:
     def _key(self, name: str) -> str:
         return f"{self._prefix}:lock:{name}"
 
+    @staticmethod
+    def _token() -> str:
+        # Who holds it: a lock left by a process killed on this host is broken at once
+        # instead of blocking that person's updates until it expires.
+        return f"{host_id()}:{os.getpid()}:{uuid.uuid4().hex}"
+
+    async def _break_if_dead(self, key: str) -> None:
+        held = await self._redis.get(key)
+        if held is None:
+            return
+        token = held.decode() if isinstance(held, bytes) else str(held)
+        host, _, rest = token.partition(":")
+        pid, _, _ = rest.partition(":")
+        if host == host_id() and pid.isdigit() and not pid_alive(int(pid)):
+            await self._redis.eval(self._RELEASE, 1, key, token)
+
     @contextlib.asynccontextmanager
     async def lock(self, name: str) -> AsyncIterator[None]:
-        token = uuid.uuid4().hex
+        token = self._token()
         key = self._key(name)
         ttl_ms = int(self._ttl * 1000)
         # Redis has no "wait for this key to go": poll (briefly; contention is one person
         # tapping fast, or two replicas after the same job).
+        polls = 0
         while True:
             if await self._redis.set(key, token, nx=True, px=ttl_ms):
                 break
+            if polls % _CHECK_HOLDER_EVERY == 0:
+                await self._break_if_dead(key)
+            polls += 1
             await asyncio.sleep(self._poll)
         try:
             yield
@@ -126,7 +153,7 @@ class RedisLocks:
 
     @contextlib.asynccontextmanager
     async def try_lock(self, name: str) -> AsyncIterator[bool]:
-        token = uuid.uuid4().hex
+        token = self._token()
         key = self._key(name)
         got = bool(await self._redis.set(key, token, nx=True, px=int(self._ttl * 1000)))
         try:

@@ -4,6 +4,7 @@ the "message is not modified" request middleware."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from redis.asyncio import Redis
 
 from bot.app.wiring import create_bot
 from bot.core.clock import ManualClock
+from bot.core.host import host_id
 from bot.core.settings import Settings
 from bot.services.throttling import MemoryThrottle, RedisThrottle, ThrottleVerdict
 from bot.serving.fsm import CompactMemoryStorage, LocalEventIsolation
@@ -124,6 +126,36 @@ async def test_an_expired_redis_lock_is_not_released_for_its_new_holder(
     # b's own lock was untouched by a's late release (then b released it).
     assert token is not None
     assert await first.get(key) is None
+
+
+async def test_a_lock_left_by_a_killed_process_on_this_host_is_broken_at_once(
+    redis_clients: tuple[Redis, Redis], redis_prefix: str
+) -> None:
+    """A bot SIGKILLed while it held a person's lock must not hold that person's next
+    updates for the lock's minute: the holder is named, and a dead one is let go."""
+    first, _ = redis_clients
+    gone = await asyncio.create_subprocess_exec("true")
+    await gone.wait()
+    key = f"{redis_prefix}:lock:user:42"
+    await first.set(key, f"{host_id()}:{gone.pid}:abc", px=60_000)
+    locks = RedisLocks(first, redis_prefix)
+    # Within the lock's minute, by far; without the check this waits for the expiry.
+    async with asyncio.timeout(10):
+        async with locks.lock("user:42"):
+            held = await first.get(key)
+            assert isinstance(held, bytes)
+            assert held.decode().startswith(f"{host_id()}:{os.getpid()}:")
+    # A live holder (this very process) is waited for, not broken.
+    await first.set(key, f"{host_id()}:{os.getpid()}:mine", px=60_000)
+
+    async def take() -> None:
+        async with locks.lock("user:42"):
+            pass
+
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(take(), 0.5)
+    assert await first.get(key) == f"{host_id()}:{os.getpid()}:mine".encode()
+    await first.delete(key)
 
 
 SCRIPT: list[float | None] = [None] * 10 + [0.2, None, None, 1.0, None, 30.0] + [None] * 9
