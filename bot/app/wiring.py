@@ -103,9 +103,11 @@ def create_dispatcher(
             redis=Redis(connection_pool=pool),
             key_builder=DefaultKeyBuilder(prefix=settings.redis_prefix, with_destiny=True),
         )
-    if events_isolation is None and isinstance(storage, RedisStorage):
-        # Per-user ordering must hold across replicas, so the lock lives in Redis too.
-        events_isolation = storage.create_isolation()
+    # Per-person ordering across replicas is the update processor's: it holds the person's
+    # Redis lock (bot/serving/locks.RedisLocks) around the whole update, and that lock names
+    # its holder, so a process killed while holding it frees it at once. aiogram's
+    # RedisEventIsolation would add a second Redis lock per update that a kill leaves held
+    # for its minute (the crash test saw every restart wait on it).
     translator = translator or create_translator(settings.locales_dir, settings.default_language)
     dispatcher = Dispatcher(
         storage=storage or CompactMemoryStorage(),

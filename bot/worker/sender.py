@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -127,7 +128,10 @@ class Sender:
         self.config = config
         self.time = time or RealTime()
         self.pacer = Pacer(config.rate, self.time)
-        self.token = secrets.token_hex(8)
+        # Named like a reply's claim (host, pid): a sender killed while it re-sent replies
+        # has them taken over at once by the next one on this host, not after their lease
+        # (the crash test's cascading kills left 179 replies waiting five minutes).
+        self.token = outbox.reply_token(host_id(), os.getpid(), secrets.token_hex(4))
         self.stats = SenderStats()
         self._buffer: list[ClaimedMessage] = []
         self._results: asyncio.Queue[Outcome] = asyncio.Queue()
