@@ -6,7 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from bot.services import inbox
 from bot.services.inbox import ReceivedUpdate
 from bot.services.makers import exhaustive_nearest_ids, nearest_ids
 from models import (
+    ActionLog,
     Broadcast,
     Event,
     EventCheckin,
@@ -34,9 +35,14 @@ from models import (
     Offer,
     OfferAlert,
     OfferReport,
+    OfferTemplate,
+    OfferTemplateRun,
     Organiser,
     OutboxBlob,
     OutboxMessage,
+    PlaceLog,
+    RelayFlag,
+    RelayMessage,
     Reservation,
     User,
     WorkerLease,
@@ -155,6 +161,60 @@ async def _fill(url: str) -> None:
                 [
                     EventRsvp(event_id=event.id, user_id=1002, status="going", responded_at=NOW),
                     EventCheckin(event_id=event.id, user_id=1002, checked_in_at=NOW, method="qr"),
+                ]
+            )
+            # The relay, recurring offers and action places.
+            reservation_id = await session.scalar(
+                select(Reservation.id).where(Reservation.user_id == 1002)
+            )
+            log = await session.scalar(select(ActionLog).order_by(ActionLog.id).limit(1))
+            assert reservation_id is not None and log is not None
+            template = OfferTemplate(
+                poster_id=1000,
+                title="Pain du soir",
+                category="bakery",
+                quantity=5,
+                latitude=44.84,
+                longitude=-0.58,
+                pickup_note="Porte de derrière",
+                start_time=time(19),
+                end_time=time(20),
+                timezone="Europe/Paris",
+                days=0b0011111,
+                created_at=NOW,
+            )
+            session.add(template)
+            await session.flush()
+            session.add_all(
+                [
+                    RelayMessage(
+                        reservation_id=reservation_id,
+                        sender_id=1002,
+                        recipient_id=1000,
+                        text="Je sonne à l'interphone ?",
+                        created_at=NOW,
+                    ),
+                    RelayFlag(
+                        reservation_id=reservation_id,
+                        actor_id=1000,
+                        kind="report",
+                        status="open",
+                        created_at=NOW,
+                    ),
+                    OfferTemplateRun(
+                        template_id=template.id,
+                        local_date=NOW.date(),
+                        outcome="published",
+                        offer_id=offer_id,
+                        created_at=NOW,
+                    ),
+                    PlaceLog(
+                        log_id=log.id,
+                        user_id=log.user_id,
+                        maker_id=maker_id,
+                        action_slug=log.action_slug,
+                        local_date=NOW.date(),
+                    ),
                 ]
             )
             await session.commit()
