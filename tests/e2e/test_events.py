@@ -489,7 +489,9 @@ async def test_a_cancellation_tells_everyone_once(
     (_, tools) = await tg.reply_to(ORGANISER, "/myevents", count=2)
     (ask,) = await tg.click(ORGANISER, tools, tr.t("events.manage.button.cancel", "fr"))
     since = tg.mark()
-    _, done = await tg.click(ORGANISER, ask, tr.t("events.manage.confirm_cancel", "fr"), count=2)
+    calls = await tg.click(ORGANISER, ask, tr.t("events.manage.confirm_cancel", "fr"), count=2)
+    # The question loses its buttons and the answer comes (in either order on PostgreSQL).
+    (done,) = [call for call in calls if call.method == "sendMessage"]
     assert done.text == text(
         "events.manage.cancelled", "fr", title="Repair café", count=counted("count.people", 2)
     )
