@@ -30,6 +30,10 @@ class PlaceNotFoundError(LookupError):
     """No such place, or not an approved listing."""
 
 
+class NotPlaceOwnerError(PermissionError):
+    """Only a listing's owner gets its counter QR (whoever holds it may log there)."""
+
+
 class NotAtThisPlaceError(ValueError):
     """The place does not declare that action."""
 
@@ -76,6 +80,14 @@ async def place(session: AsyncSession, maker_id: int) -> Maker:
     maker = await session.get(Maker, maker_id)
     if maker is None or maker.status != MakerStatus.APPROVED.value:
         raise PlaceNotFoundError(maker_id)
+    return maker
+
+
+async def owned_place(session: AsyncSession, maker_id: int, user_id: int) -> Maker:
+    """The place, if `user_id` owns it: the counter QR is the owner's alone."""
+    maker = await place(session, maker_id)
+    if maker.owner_id != user_id:
+        raise NotPlaceOwnerError(maker_id)
     return maker
 
 

@@ -20,6 +20,7 @@ from bot.services import action_places, actions
 from bot.services.action_places import (
     AlreadyLoggedHereError,
     NotAtThisPlaceError,
+    NotPlaceOwnerError,
     PlaceNotFoundError,
 )
 from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
@@ -112,11 +113,11 @@ async def qr_button(
 ) -> None:
     """The counter QR, for the listing's owner only (anyone scanning it may log there)."""
     try:
-        maker = await action_places.place(session, callback_data.maker_id)
+        maker = await action_places.owned_place(session, callback_data.maker_id, user.id)
     except PlaceNotFoundError:
         await query.answer(t("places.not_found"), show_alert=True)
         return
-    if maker.owner_id != user.id:
+    except NotPlaceOwnerError:
         await query.answer(t("places.qr.owner_only"), show_alert=True)
         return
     await query.answer()
