@@ -265,7 +265,11 @@ async def _measure(
         await _wave(server, crowd, 0, _always("/start"))
         if bot == "greenhood":
             await _wave(server, crowd, 0, _always("/makers"))
+            located = server.mark()
             await _wave(server, crowd, 0, _always("LOCATION"))
+            # A place is answered at once ("noted"), its map after: every map sent before
+            # measuring, or their drawing would be counted against the measured waves.
+            await server.wait_for("sendPhoto", count=people, since=located, timeout=600)
         return [await _timed(server, crowd, phase, bot, mode) for phase in phases]
     finally:
         process.terminate()

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app.malloc import cap_arenas
 from bot.core.clock import SystemClock
 from bot.core.settings import Settings
 
@@ -63,6 +64,9 @@ def _settings() -> Settings:
 def _run(factory: Callable[[], Awaitable[T]]) -> T:
     async def main() -> T:
         return await factory()
+
+    # Before the database threads start (bot/app/malloc.py).
+    cap_arenas()
 
     try:
         import uvloop

@@ -32,6 +32,7 @@ from bot.serving.middlewares import (
     ThrottlingMiddleware,
     UserMiddleware,
 )
+from bot.serving.middlewares.inbox import ReplySettler
 from bot.serving.middlewares.throttling import Throttle
 from bot.serving.requests import DurableCalls, TolerateStaleUi
 from bot.serving.transport import JsonAiohttpSession
@@ -141,7 +142,11 @@ def create_dispatcher(
     # The inbox row is claimed and marked done inside the update's DB transaction, so the
     # session comes first; a throttled update is still marked done (dropped on purpose).
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessionmaker))
-    dispatcher.update.outer_middleware(InboxMiddleware(clock))
+    # One per process: the replies' outcomes are written by whichever transaction comes
+    # next, an update's or the update processor's batch (bot.serving.processing).
+    settler = ReplySettler()
+    dispatcher["reply_settler"] = settler
+    dispatcher.update.outer_middleware(InboxMiddleware(clock, settler))
     dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle))
     dispatcher.update.outer_middleware(UserMiddleware(clock))
     dispatcher.update.outer_middleware(LocaleMiddleware(translator))

@@ -34,7 +34,7 @@ from bot.core.clock import Clock
 from bot.services import inbox, outbox, users
 from bot.services.geo import privacy
 from bot.serving.locks import Locks
-from bot.serving.middlewares.inbox import InboxReceipt
+from bot.serving.middlewares.inbox import InboxReceipt, ReplySettler
 from bot.serving.prefetch import UserPrefetch
 from bot.ui.i18n import Translator
 from bot.ui.notices import recipients
@@ -86,6 +86,10 @@ class UpdateProcessor:
         # Senders' rows read with their batch (bot.serving.prefetch); not when replicas share the
         # inbox, as another one may be changing a row meanwhile.
         self._prefetch = UserPrefetch()
+        # What became of replies, written with the batches below when no update of this
+        # process wrote them with its own changes (bot.serving.middlewares.inbox).
+        settler = dispatcher.get("reply_settler")
+        self._settler = settler if isinstance(settler, ReplySettler) else None
 
     @property
     def shared(self) -> bool:
@@ -260,7 +264,9 @@ class UpdateProcessor:
                 self._prefetch.touch(user_id)
         if receipt.batched:
             self._mark_done_later(update.update_id)
-        elif not receipt.settled:
+        elif self._settler is not None and self._settler.waiting:
+            self._start_batcher()
+        if not receipt.settled:
             # The handler raised (its changes were rolled back and the person got an
             # apology): handling it again would fail the same way.
             await self._mark_failed(update.update_id)
@@ -268,21 +274,37 @@ class UpdateProcessor:
     def _mark_done_later(self, update_id: int) -> None:
         # Still counted as scheduled until committed, so nothing picks it up meanwhile.
         self._done_later.add(update_id)
+        self._start_batcher()
+
+    def _start_batcher(self) -> None:
         if self._batcher is None or self._batcher.done():
             self._batcher = asyncio.create_task(self._mark_batches(), name="inbox-done-batches")
 
+    def _batch_waiting(self) -> bool:
+        return bool(self._done_later) or (self._settler is not None and self._settler.waiting)
+
     async def _mark_batches(self) -> None:
-        while self._done_later:
+        while self._batch_waiting():
             await asyncio.sleep(BATCH_EVERY)
             batch, self._done_later = list(self._done_later), set()
+            outcomes = self._settler.take() if self._settler is not None else []
             try:
                 async with self._sessionmaker() as session:
-                    await inbox.mark_many_done(session, batch, self._clock.now())
+                    now = self._clock.now()
+                    if batch:
+                        await inbox.mark_many_done(session, batch, now)
+                    if self._settler is not None:
+                        await self._settler.write(session, outcomes, now)
                     await session.commit()
             except SQLAlchemyError:
-                # They stay pending and will be handled again (their handlers changed
-                # nothing in the database; a message may be repeated).
+                # The updates stay pending and will be handled again (their handlers
+                # changed nothing in the database; a message may be repeated); the
+                # replies' outcomes wait for the next batch.
+                if self._settler is not None:
+                    self._settler.give_back(outcomes)
                 logger.exception("could not mark %d handled update(s) done", len(batch))
+                if outcomes:
+                    await asyncio.sleep(BATCH_EVERY * 20)
             finally:
                 self._scheduled.difference_update(batch)
 

@@ -22,7 +22,7 @@ from bot.services.users import set_language
 from bot.serving.middlewares.inbox import InboxReceipt
 from bot.standin import BotApiStandIn, Stall, TgUser
 from bot.ui.i18n import t
-from models import InboxStatus, InboxUpdate, User
+from models import InboxStatus, InboxUpdate, OutboxMessage, User
 from models.database import create_sessionmaker
 from tests.conftest import make_settings
 from tests.services.test_inbox import NOW, make_update, received
@@ -103,6 +103,23 @@ async def test_a_stalled_reply_holds_up_nobody_and_its_changes_are_already_saved
     assert alice == "Alice"
     assert status == InboxStatus.DONE
     await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since, timeout=10)
+
+
+async def test_delivered_replies_leave_no_row_once_the_bot_is_idle(
+    tg: BotApiStandIn, app: RunningBot
+) -> None:
+    # Each new person's greeting is kept in the outbox with the commit that creates the
+    # person; once delivered, its row goes with whichever transaction comes next, the
+    # update processor's batch when no update writes (the last greetings of a burst).
+    people = [TgUser(id=8100 + i, first_name=f"P{i}", language_code="fr") for i in range(12)]
+    since = tg.mark()
+    for person in people:
+        tg.push_text(person, "/start")
+    await tg.wait_for("sendMessage", count=len(people), since=since, timeout=10)
+    await app.tracker.settled()
+    async with app.sessionmaker() as session:
+        left = (await session.scalars(select(OutboxMessage.chat_id))).all()
+    assert left == []
 
 
 async def test_what_a_person_was_told_stays_when_the_handler_fails_later(
