@@ -39,6 +39,8 @@ TAGS_WITH_ATTRIBUTES = frozenset({"a", "span", "blockquote", "tg-emoji", "tg-tim
 NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z]+));")
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*)?)>")
+# A run of plain text: taken whole, not character by character (most of a message).
+_PLAIN = re.compile(r"[^<&]+")
 _ATTRIBUTE = re.compile(
     r"\s*([a-zA-Z][a-zA-Z0-9_-]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>]+)))?"
 )
@@ -280,6 +282,8 @@ def _not_a_tag(html: str, index: int) -> HtmlError:
 
 def _close(html: str, index: int, name: str, stack: list[_Open]) -> _Open:
     """Pop the tag `</name>` closes, or raise."""
+    if stack and stack[-1].name == name:
+        return stack.pop()
     where = f"at byte offset {_byte_offset(html, index)}"
     supported = name in SIMPLE_TAGS or name in TAGS_WITH_ATTRIBUTES
     if not stack:
@@ -315,9 +319,11 @@ def parse(html: str) -> tuple[str, list[Span]]:
             length += len(decoded)
             continue
         if char != "<":
-            out.append(char)
-            length += 1
-            index += 1
+            plain = _PLAIN.match(html, index)
+            assert plain is not None  # html[index] is neither "<" nor "&"
+            out.append(plain[0])
+            length += len(plain[0])
+            index = plain.end()
             continue
         match = _TAG.match(html, index)
         if match is None:
