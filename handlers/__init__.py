@@ -11,6 +11,7 @@ from types import ModuleType
 from aiogram import Router
 
 from bot.ui.commands import CommandSpec
+from bot.ui.filters import guard_callbacks
 from handlers import moderation, neighbours, start
 from handlers.actions import act, challenges, teams
 from handlers.actions import places as action_places
@@ -60,6 +61,8 @@ ROUTED: tuple[ModuleType, ...] = (
 
 def create_routers() -> list[Router]:
     routers: list[Router] = [module.create_router() for module in ROUTED]
+    for router in routers:
+        guard_callbacks(router)
     return routers
 
 
