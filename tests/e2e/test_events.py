@@ -483,7 +483,17 @@ async def test_a_cancellation_tells_everyone_once(
     event_id, _ = await published(app, clock, capacity=1)
     for person in (ALICE, BOB, CAROL):
         await tg.reply_to(person, "/start")
+    before_full = tg.mark()
     await answer(tg, ALICE, event_id, Answer.GOING)
+    # Alice took the one place: the organiser hears it is full (through the outbox, so
+    # possibly later than Alice's answer; waited for here, or it could arrive among the
+    # cancellation's calls below).
+    await tg.wait_for(
+        "sendMessage",
+        chat_id=ORGANISER.id,
+        since=before_full,
+        predicate=lambda call: call.text.startswith("🎉 Repair café est complet"),
+    )
     await answer(tg, BOB, event_id, Answer.GOING)  # waiting list
     await answer(tg, CAROL, event_id, Answer.NOT_GOING)
     (_, tools) = await tg.reply_to(ORGANISER, "/myevents", count=2)
