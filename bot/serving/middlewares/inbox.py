@@ -83,9 +83,8 @@ class ReplySettler:
     process that writes anyway, whichever update it belongs to, or else by the update
     processor's next batch (bot.serving.processing, every BATCH_EVERY): a write
     transaction of its own per reply would double the writes of every update that
-    replies after a change (SQLite has one writer at a time: 200 new people waited 3.1 s
-    for their greeting instead of 1.5 s). Until then a crash makes the sender send it
-    again (a double, counted by the crash test), never lose it."""
+    replies after a change, and SQLite has one writer at a time. Until then a crash makes
+    the sender send it again (a double, counted by the crash test), never lose it."""
 
     def __init__(self, token: str | None = None) -> None:
         # The lease token of this process's replies (the outbox rows name it).
