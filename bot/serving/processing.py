@@ -88,8 +88,9 @@ class UpdateProcessor:
         self._prefetch = UserPrefetch()
         # What became of replies, written with the batches below when no update of this
         # process wrote them with its own changes (bot.serving.middlewares.inbox).
+        # (A dispatcher not built by bot.app.wiring has none: an empty one then.)
         settler = dispatcher.get("reply_settler")
-        self._settler = settler if isinstance(settler, ReplySettler) else None
+        self._settler = settler if isinstance(settler, ReplySettler) else ReplySettler()
 
     @property
     def shared(self) -> bool:
@@ -264,7 +265,7 @@ class UpdateProcessor:
                 self._prefetch.touch(user_id)
         if receipt.batched:
             self._mark_done_later(update.update_id)
-        elif self._settler is not None and self._settler.waiting:
+        elif self._settler.waiting:
             self._start_batcher()
         if not receipt.settled:
             # The handler raised (its changes were rolled back and the person got an
@@ -281,27 +282,25 @@ class UpdateProcessor:
             self._batcher = asyncio.create_task(self._mark_batches(), name="inbox-done-batches")
 
     def _batch_waiting(self) -> bool:
-        return bool(self._done_later) or (self._settler is not None and self._settler.waiting)
+        return bool(self._done_later) or self._settler.waiting
 
     async def _mark_batches(self) -> None:
         while self._batch_waiting():
             await asyncio.sleep(BATCH_EVERY)
             batch, self._done_later = list(self._done_later), set()
-            outcomes = self._settler.take() if self._settler is not None else []
+            outcomes = self._settler.take()
             try:
                 async with self._sessionmaker() as session:
                     now = self._clock.now()
                     if batch:
                         await inbox.mark_many_done(session, batch, now)
-                    if self._settler is not None:
-                        await self._settler.write(session, outcomes, now)
+                    await self._settler.write(session, outcomes, now)
                     await session.commit()
             except SQLAlchemyError:
                 # The updates stay pending and will be handled again (their handlers
                 # changed nothing in the database; a message may be repeated); the
                 # replies' outcomes wait for the next batch.
-                if self._settler is not None:
-                    self._settler.give_back(outcomes)
+                self._settler.give_back(outcomes)
                 logger.exception("could not mark %d handled update(s) done", len(batch))
                 if outcomes:
                     await asyncio.sleep(BATCH_EVERY * 20)

@@ -271,9 +271,9 @@ class InboxMiddleware(BaseMiddleware):
 
     Updates fed without a receipt (the terminal chat, some tests) have no inbox row."""
 
-    def __init__(self, clock: Clock, settler: ReplySettler | None = None) -> None:
+    def __init__(self, clock: Clock, settler: ReplySettler) -> None:
         self._clock = clock
-        self._settler = settler or ReplySettler()
+        self._settler = settler
 
     async def __call__(
         self,
