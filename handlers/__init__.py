@@ -11,7 +11,13 @@ from types import ModuleType
 from aiogram import Router
 
 from bot.ui.commands import CommandSpec
-from bot.ui.filters import guard_callbacks
+from bot.ui.filters import (
+    CallbackPrefixes,
+    MessagePrefilter,
+    group_routers,
+    guard_callbacks,
+    guard_messages,
+)
 from handlers import moderation, neighbours, start
 from handlers.actions import act, challenges, teams
 from handlers.actions import places as action_places
@@ -59,11 +65,24 @@ ROUTED: tuple[ModuleType, ...] = (
 )
 
 
+# Feature routers gathered under one parent (bot.ui.filters.group_routers): about the
+# square root of their number keeps both the parents and the children a /help walks few.
+GROUP_SIZE = 5
+
+
 def create_routers() -> list[Router]:
+    """The error handler and flood control, the features in groups, the fallback last."""
     routers: list[Router] = [module.create_router() for module in ROUTED]
+    messages: dict[str, MessagePrefilter] = {}
+    callbacks: dict[str, CallbackPrefixes] = {}
     for router in routers:
-        guard_callbacks(router)
-    return routers
+        callbacks |= guard_callbacks(router)
+        messages |= guard_messages(router)
+    head, features, fallback_router = routers[:2], routers[2:-1], routers[-1]
+    groups = group_routers(
+        features, messages, callbacks, size=GROUP_SIZE, name=f"{__name__}.features"
+    )
+    return [*head, *groups, fallback_router]
 
 
 def get_commands() -> list[CommandSpec]:

@@ -12,10 +12,8 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.settings import Settings
-from bot.services import users
+from bot.services.users import Roles
 from bot.ui.commands import CommandSpec, Scope, command
 from bot.ui.filters import Magic
 from bot.ui.i18n import t
@@ -39,16 +37,11 @@ async def start(message: Message, command: CommandObject, state: FSMContext) -> 
 async def help_command(
     message: Message,
     commands: Sequence[CommandSpec],
-    session: AsyncSession,
-    settings: Settings,
+    roles: Roles | None = None,
 ) -> None:
     """Every command of this kind of chat, grouped; an organiser's own on top."""
     group = message.chat.type != "private"
-    organiser = (
-        not group
-        and message.from_user is not None
-        and await users.is_organiser(session, message.from_user.id, settings.organiser_ids)
-    )
+    organiser = not group and roles is not None and await roles.organiser()
     text = help_text(commands, organiser=organiser, group=group)
     await message.answer(text, reply_markup=None if group else main_menu())
 

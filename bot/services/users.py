@@ -38,17 +38,29 @@ class UnsupportedLanguageError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class KnownUser:
-    """A person's row as read a moment ago (`columns`), or None when there was none."""
+    """A person's row as read a moment ago (`columns`), or None when there was none, and
+    whether the organisers table named them then (None: not read)."""
 
     columns: Mapping[str, Any] | None
+    organiser: bool | None = None
 
 
 async def read_users(session: AsyncSession, ids: Collection[int]) -> dict[int, KnownUser]:
-    """The rows of these people, read in one statement (absent ones as KnownUser(None))."""
+    """The rows of these people, read in one statement (absent ones as KnownUser(None)),
+    with their entry in the organisers table: role-aware screens (/help, /challenges)
+    then need no statement of their own."""
     table = User.__table__
-    result = await session.execute(select(*table.columns).where(table.c.id.in_(ids)))
-    keys = tuple(result.keys())
-    known = {row.id: KnownUser(dict(zip(keys, row, strict=True))) for row in result}
+    flag = Organiser.__table__.c.user_id
+    result = await session.execute(
+        select(*table.columns, flag.label("organiser_flag"))
+        .outerjoin(Organiser.__table__, flag == table.c.id)
+        .where(table.c.id.in_(ids))
+    )
+    keys = tuple(result.keys())[:-1]
+    known = {
+        row.id: KnownUser(dict(zip(keys, row[:-1], strict=True)), row[-1] is not None)
+        for row in result
+    }
     return {user_id: known.get(user_id, KnownUser(None)) for user_id in ids}
 
 
@@ -125,6 +137,40 @@ async def set_language(session: AsyncSession, user_id: int, language: str) -> No
 async def is_organiser(session: AsyncSession, user_id: int, configured: Iterable[int]) -> bool:
     if user_id in frozenset(configured):
         return True
+    return await session_organiser(session, user_id)
+
+
+class Roles:
+    """What the sender of one update may see as an organiser, read once per update: from
+    the row read with the update's batch when there is one (bot.serving.prefetch, a few
+    seconds old at most, as the rest of that row), else from the database on first use.
+    For what a person sees; a change an organiser makes is checked against the table at
+    that moment (`is_organiser`)."""
+
+    __slots__ = ("_configured", "_organiser", "_session", "user_id")
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        configured: Iterable[int],
+        known: KnownUser | None = None,
+    ) -> None:
+        self._session = session
+        self.user_id = user_id
+        self._configured = configured
+        self._organiser = known.organiser if known is not None else None
+
+    async def organiser(self) -> bool:
+        if self.user_id in frozenset(self._configured):
+            return True
+        if self._organiser is None:
+            self._organiser = await session_organiser(self._session, self.user_id)
+        return self._organiser
+
+
+async def session_organiser(session: AsyncSession, user_id: int) -> bool:
+    """Whether the organisers table names this person (the configured ones aside)."""
     return await session.get(Organiser, user_id) is not None
 
 

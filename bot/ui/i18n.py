@@ -52,6 +52,9 @@ class Translator(I18n):
     """aiogram's I18n, fed from .po files compiled at start instead of committed .mo files."""
 
     def __init__(self, *, path: Path, default_locale: str = "fr") -> None:
+        # A menu button's texts, asked for by several routers' filters on every text
+        # message; emptied when the catalogues are reloaded.
+        self._every_translation: dict[str, frozenset[str]] = {}
         super().__init__(path=path, default_locale=default_locale, domain="messages")
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
@@ -63,6 +66,10 @@ class Translator(I18n):
         if self.default_locale not in translations:
             raise RuntimeError(f"no catalogue for the default language {self.default_locale!r}")
         return translations
+
+    def reload(self) -> None:
+        super().reload()
+        self._every_translation = {}
 
     def resolve_locale(self, *candidates: str | None) -> str:
         """The first candidate we have a catalogue for ('en-GB' counts as 'en')."""
@@ -96,7 +103,11 @@ class Translator(I18n):
 
     def every_translation(self, key: str) -> frozenset[str]:
         """The text of `key` in every language, to recognise a keyboard button in any of them."""
-        return frozenset(self.gettext(key, locale=locale) for locale in self.locales)
+        texts = self._every_translation.get(key)
+        if texts is None:
+            texts = frozenset(self.gettext(key, locale=locale) for locale in self.locales)
+            self._every_translation[key] = texts
+        return texts
 
     def keys(self, locale: str) -> Iterable[str]:
         # A plural entry's id is (singular, plural): the singular is its key.

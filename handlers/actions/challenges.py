@@ -17,7 +17,7 @@ from bot.core.settings import Settings
 from bot.core.weeks import week_of
 from bot.services import cards, challenges
 from bot.services.deeplinks import DeepLink, DeepLinkKind
-from bot.services.users import NotOrganiserError, is_organiser
+from bot.services.users import NotOrganiserError, Roles
 from bot.ui.callbacks.actions import ChallengeAction, ChallengeCb
 from bot.ui.commands import Scope, command
 from bot.ui.editing import edit_caption, edit_text
@@ -39,11 +39,12 @@ async def send_list(
     message: Message,
     session: AsyncSession,
     user: User,
+    roles: Roles,
     clock: Clock,
     settings: Settings,
     locale: str,
 ) -> None:
-    organiser = await is_organiser(session, user.id, settings.organiser_ids)
+    organiser = await roles.organiser()
     found = await challenges.visible_challenges(
         session, user.id, clock.now(), settings.tz, everything=organiser
     )
@@ -54,7 +55,7 @@ async def send_list(
 
 async def _caption(
     session: AsyncSession,
-    user: User,
+    roles: Roles,
     view: challenges.ChallengeView,
     now: datetime,
     settings: Settings,
@@ -63,7 +64,7 @@ async def _caption(
     week = week_of(now, settings.tz)
     contributors = await challenges.top_contributors(session, view.challenge.id, week)
     end_day = challenges.last_day(view.challenge, settings.tz)
-    organiser = await is_organiser(session, user.id, settings.organiser_ids)
+    organiser = await roles.organiser()
     return (
         views.challenge_caption(view, contributors, end_day, locale),
         views.challenge_keyboard(view, organiser),
@@ -74,6 +75,7 @@ async def send_detail(
     message: Message,
     session: AsyncSession,
     user: User,
+    roles: Roles,
     clock: Clock,
     settings: Settings,
     locale: str,
@@ -87,7 +89,7 @@ async def send_detail(
     picture = await asyncio.to_thread(
         progress_picture, views.picture_texts(view, week, locale), view.fraction
     )
-    caption, keyboard = await _caption(session, user, view, now, settings, locale)
+    caption, keyboard = await _caption(session, roles, view, now, settings, locale)
     await message.answer_photo(
         BufferedInputFile(picture, filename=f"challenge-{view.challenge.id}.png"),
         caption=caption,
@@ -101,6 +103,7 @@ async def challenge_link(
     state: FSMContext,
     session: AsyncSession,
     user: User,
+    roles: Roles,
     clock: Clock,
     settings: Settings,
     locale: str,
@@ -126,7 +129,7 @@ async def challenge_link(
     await pledge_notices.enqueue(session, translator, earlier.pledges, now)
     await greet(message, state)
     await message.answer(_joined_text(joined, earlier))
-    await send_detail(message, session, user, clock, settings, locale, challenge_id)
+    await send_detail(message, session, user, roles, clock, settings, locale, challenge_id)
 
 
 def _joined_text(joined: bool, earlier: challenges.EarlierLogs, *, html: bool = True) -> str:
@@ -144,24 +147,26 @@ async def list_challenges(
     message: Message,
     session: AsyncSession,
     user: User,
+    roles: Roles,
     clock: Clock,
     settings: Settings,
     locale: str,
 ) -> None:
-    await send_list(message, session, user, clock, settings, locale)
+    await send_list(message, session, user, roles, clock, settings, locale)
 
 
 async def list_from_button(
     query: CallbackQuery,
     session: AsyncSession,
     user: User,
+    roles: Roles,
     clock: Clock,
     settings: Settings,
     locale: str,
 ) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await send_list(query.message, session, user, clock, settings, locale)
+        await send_list(query.message, session, user, roles, clock, settings, locale)
 
 
 async def view_challenge(
@@ -169,6 +174,7 @@ async def view_challenge(
     callback_data: ChallengeCb,
     session: AsyncSession,
     user: User,
+    roles: Roles,
     clock: Clock,
     settings: Settings,
     locale: str,
@@ -177,7 +183,9 @@ async def view_challenge(
         await query.answer(t("fallback.stale_button"), show_alert=True)
         return
     try:
-        await send_detail(query.message, session, user, clock, settings, locale, callback_data.id)
+        await send_detail(
+            query.message, session, user, roles, clock, settings, locale, callback_data.id
+        )
     except challenges.ChallengeNotFoundError:
         await query.answer(t("challenges.gone"), show_alert=True)
         return
@@ -189,6 +197,7 @@ async def join_or_leave(
     callback_data: ChallengeCb,
     session: AsyncSession,
     user: User,
+    roles: Roles,
     clock: Clock,
     settings: Settings,
     locale: str,
@@ -220,7 +229,7 @@ async def join_or_leave(
     await query.answer(text, show_alert=earlier.counted > 0)
     message = query.message
     if isinstance(message, Message) and message.photo:
-        caption, keyboard = await _caption(session, user, view, now, settings, locale)
+        caption, keyboard = await _caption(session, roles, view, now, settings, locale)
         await edit_caption(message, caption, reply_markup=keyboard)
 
 

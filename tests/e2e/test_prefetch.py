@@ -13,7 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import ManualClock
-from bot.services.users import KnownUser, TelegramProfile, read_users, upsert_user
+from bot.services.users import (
+    KnownUser,
+    TelegramProfile,
+    add_organiser,
+    read_users,
+    upsert_user,
+)
 from bot.serving.prefetch import FORGET_PAST, MAX_AGE, UserPrefetch
 from bot.standin import BotApiStandIn, RecordedCall, Stall, TgUser
 from models import User
@@ -223,3 +229,30 @@ async def _help_together(
     replies = await tg.wait_for("sendMessage", count=len(people), since=since)
     await app.tracker.settled()
     return replies
+
+
+async def test_organisers_are_known_from_the_batch_read(
+    tg: BotApiStandIn, app: RunningBot, user_reads: list[str]
+) -> None:
+    """/help is role-aware: an organiser named in the table sees the organisers' commands.
+    The batch's read of the senders' rows says who is one, so no /help reads the table."""
+    people = [TgUser(id=5200 + i, first_name=f"P{i}", language_code="fr") for i in range(3)]
+    async with app.sessionmaker() as session:
+        await add_organiser(session, people[1].id, NOW)
+        await session.commit()
+    organiser_reads: list[str] = []
+
+    def record(*args: object) -> None:
+        if "FROM organisers" in str(args[2]):
+            organiser_reads.append(str(args[2]))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        replies = await _help_together(tg, app, people, user_reads)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    by_chat = {call.chat_id: call.text for call in replies}
+    heading = text("help.section.organisers", "fr")
+    assert [heading in by_chat[p.id] for p in people] == [False, True, False]
+    assert len(user_reads) == 1, user_reads
+    assert organiser_reads == []

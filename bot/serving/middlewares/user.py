@@ -8,12 +8,13 @@ from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
 
 from bot.core.clock import Clock
-from bot.services.users import TelegramProfile, upsert_user
+from bot.core.settings import Settings
+from bot.services.users import Roles, TelegramProfile, upsert_user
 from bot.serving.middlewares.inbox import InboxReceipt
 
 
 class UserMiddleware(BaseMiddleware):
-    """Upserts the sender's row and exposes it to handlers as `user`."""
+    """Upserts the sender's row and exposes it to handlers as `user`, with their `roles`."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -33,10 +34,8 @@ class UserMiddleware(BaseMiddleware):
                 language_code=sender.language_code,
             )
             receipt: InboxReceipt | None = data.get("inbox_receipt")
-            data["user"] = await upsert_user(
-                data["session"],
-                profile,
-                self._clock.now(),
-                known=receipt.known_user if receipt is not None else None,
-            )
+            known = receipt.known_user if receipt is not None else None
+            data["user"] = await upsert_user(data["session"], profile, self._clock.now(), known)
+            settings: Settings = data["settings"]
+            data["roles"] = Roles(data["session"], sender.id, settings.organiser_ids, known)
         return await handler(event, data)
