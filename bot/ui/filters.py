@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject, Filter, StateFilter
+from aiogram.filters import Command, CommandObject, CommandStart, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, TelegramObject
@@ -154,20 +154,24 @@ class MessagePrefilter(Filter):
     decide among what passes: this filter only ever lets through more than they take.
 
     A command is recognised as aiogram's Command reads it (the first word of the text or
-    caption, its prefix, the name before any @mention), whatever its case."""
+    caption, its prefix, the name before any @mention), whatever its case; `with_payload`
+    ones only with words after them (`/start <link>`, which every feature that owns a
+    kind of link takes, while a plain /start is for the greeting alone)."""
 
-    __slots__ = ("any_command", "buttons", "commands", "prefixes", "states")
+    __slots__ = ("any_command", "buttons", "commands", "prefixes", "states", "with_payload")
 
     def __init__(
         self,
         *,
         commands: frozenset[str] = frozenset(),
+        with_payload: frozenset[str] = frozenset(),
         any_command: bool = False,
         prefixes: str = "/",
         states: frozenset[str] = frozenset(),
         buttons: tuple[str, ...] = (),
     ) -> None:
         self.commands = frozenset(command.casefold() for command in commands)
+        self.with_payload = frozenset(command.casefold() for command in with_payload)
         self.any_command = any_command
         self.prefixes = prefixes
         self.states = states
@@ -179,6 +183,7 @@ class MessagePrefilter(Filter):
         parts = list(parts)
         return cls(
             commands=frozenset(command for part in parts for command in part.commands),
+            with_payload=frozenset(command for part in parts for command in part.with_payload),
             any_command=any(part.any_command for part in parts),
             prefixes="".join(sorted({prefix for part in parts for prefix in part.prefixes})) or "/",
             states=frozenset(state for part in parts for state in part.states),
@@ -193,13 +198,13 @@ class MessagePrefilter(Filter):
         text = message.text or message.caption
         if not text:
             return False
-        if self.commands or self.any_command:
+        if self.commands or self.with_payload or self.any_command:
             words = text.split(maxsplit=1)
             if words and words[0][0] in self.prefixes:
                 if self.any_command:
                     return True
-                name = words[0][1:].partition("@")[0]
-                if name.casefold() in self.commands:
+                name = words[0][1:].partition("@")[0].casefold()
+                if name in self.commands or (len(words) > 1 and name in self.with_payload):
                     return True
         if self.buttons:
             if i18n is None:
@@ -237,6 +242,7 @@ def guard_messages(router: Router) -> dict[str, MessagePrefilter]:
     if router.sub_routers or not handlers:
         return given
     commands: set[str] = set()
+    with_payload: set[str] = set()
     any_command = False
     prefixes: set[str] = set()
     states: set[str] = set()
@@ -248,9 +254,10 @@ def guard_messages(router: Router) -> dict[str, MessagePrefilter]:
         command = next((f for f in filters if isinstance(f, Command)), None)
         if command is not None:
             prefixes.update(command.prefix)
+            payload = isinstance(command, CommandStart) and command.deep_link is True
             for name in command.commands:
                 if isinstance(name, str):
-                    commands.add(name)
+                    (with_payload if payload else commands).add(name)
                 else:  # a pattern: any command may match it
                     any_command = True
             continue
@@ -273,6 +280,7 @@ def guard_messages(router: Router) -> dict[str, MessagePrefilter]:
         return given
     given[router.name] = MessagePrefilter(
         commands=frozenset(commands),
+        with_payload=frozenset(with_payload - commands),
         any_command=any_command,
         prefixes="".join(sorted(prefixes)) or "/",
         states=frozenset(states),

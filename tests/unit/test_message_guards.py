@@ -8,7 +8,7 @@ import itertools
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Chat, Location, Message, PhotoSize, Update, User
 
@@ -69,6 +69,19 @@ async def test_the_prefilter_reads_commands_as_aiogram_does() -> None:
     assert not await guard(message(None))
     # The spelling with spaces is one aiogram's own Command takes too.
     assert await Command("help").__call__(message("  /help me"), bot=None)  # type: ignore[arg-type]
+
+
+async def test_a_deep_link_command_needs_its_payload() -> None:
+    router = Router(name="links")
+    router.message.register(noop, CommandStart(deep_link=True))
+    guard = guard_messages(router)["links"]
+    assert await guard(message("/start maker_3"))
+    assert not await guard(message("/start"))
+    assert not await guard(message("/start   "))
+    both = Router(name="both")
+    both.message.register(noop, CommandStart(deep_link=True))
+    both.message.register(noop, CommandStart())
+    assert await guard_messages(both)["both"](message("/start"))
 
 
 async def test_the_prefilter_takes_states_and_menu_buttons_in_every_language() -> None:
