@@ -22,7 +22,7 @@ from bot.services import inbox, outbox
 from bot.services.users import KnownUser
 from bot.ui import calls
 from models import OutboxStatus
-from models.database import has_writes, seal, unsealed
+from models.database import has_writes, holds_connection, seal, unsealed
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +158,11 @@ class UpdateTransaction:
             chat_id = calls.chat_of(method)
             durable = self._receipt is not None and chat_id is not None and calls.is_durable(method)
             if not await has_writes(self._session) and not (durable and self.committed):
+                if holds_connection(self._session):
+                    # A read-only transaction ends before the network: its connection
+                    # goes back to the pool instead of waiting on Telegram with it, so
+                    # a small pool serves every concurrent update (models.database).
+                    await self._session.commit()
                 return None
             receipt = self._receipt
             if receipt is not None and not receipt.settled:
