@@ -11,8 +11,6 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.redis import RedisStorage
-from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core import telegram_types  # noqa: F401  (keeps aiogram's response models built)
@@ -37,6 +35,7 @@ from bot.serving.middlewares.throttling import Throttle
 from bot.serving.requests import DurableCalls, TolerateStaleUi
 from bot.serving.transport import JsonAiohttpSession
 from bot.ui.commands import register_commands
+from bot.ui.conversations import redis_storage
 from bot.ui.i18n import Translator, create_translator
 from bot.ui.pictures.maps import MapMaker
 from bot.ui.views.dashboard import set_dashboard_menus
@@ -93,6 +92,10 @@ def create_dispatcher(
     clock = clock or SystemClock()
     maps = maps or MapMaker.from_settings(settings, clock)
     if storage is None and settings.redis_url:
+        # Imported here: a process without Redis never loads redis-py (bot.ui.conversations).
+        from aiogram.fsm.storage.redis import RedisStorage
+        from redis.asyncio import BlockingConnectionPool, Redis
+
         # A pool that waits for a free connection: redis-py's default pool raises "Too many
         # connections" past 100 in use, which a burst of people (each update takes a lock
         # and reads its conversation state) reaches, and the update then waits for the
@@ -127,9 +130,10 @@ def create_dispatcher(
         # Map pictures: tiles (HTTP, disk cache) and the threads that draw them.
         maps=maps,
     )
-    if throttle is None and isinstance(dispatcher.storage, RedisStorage):
+    redis = redis_storage(dispatcher.storage)
+    if throttle is None and redis is not None:
         throttle = RedisThrottle(
-            dispatcher.storage.redis,
+            redis.redis,
             settings.redis_prefix,
             clock,
             settings.throttle_rate,

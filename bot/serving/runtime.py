@@ -14,13 +14,11 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import AiogramError
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
-from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +30,7 @@ from bot.serving.processing import UpdateProcessor
 from bot.serving.web import WebContext
 from bot.serving.web import mount as mount_web
 from bot.serving.webhook import InboxRequestHandler, health_handler
+from bot.ui.conversations import redis_errors, redis_storage
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +64,8 @@ def check_webhook_settings(settings: Settings) -> tuple[str, str]:
 
 def create_locks(settings: Settings, dispatcher: Dispatcher) -> Locks:
     """Redis locks when conversation state lives in Redis (several replicas), else local."""
-    storage = dispatcher.storage
-    if isinstance(storage, RedisStorage):
+    storage = redis_storage(dispatcher.storage)
+    if storage is not None:
         return RedisLocks(storage.redis, settings.redis_prefix)
     return LocalLocks()
 
@@ -168,7 +167,7 @@ class Runtime:
                     logger.info(
                         "inbox: %d old rows purged, %d stale updates resumed", purged, resumed
                     )
-            except (SQLAlchemyError, RedisError, OSError):
+            except redis_errors(SQLAlchemyError, OSError):
                 logger.exception("inbox upkeep failed; trying again in a minute")
 
     # ------------------------------------------------------------------ long polling

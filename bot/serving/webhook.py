@@ -11,18 +11,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
-from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import inbox
 from bot.services.geo import privacy
 from bot.serving.processing import UpdateProcessor
+from bot.ui.conversations import redis_errors, redis_storage
 
 logger = logging.getLogger(__name__)
 
@@ -102,13 +101,13 @@ def health_handler(
         except (SQLAlchemyError, OSError, TimeoutError) as error:
             report["database"] = f"error: {type(error).__name__}"
             healthy = False
-        storage = dispatcher.storage
-        if isinstance(storage, RedisStorage):
+        storage = redis_storage(dispatcher.storage)
+        if storage is not None:
             try:
                 async with asyncio.timeout(HEALTH_TIMEOUT):
                     await storage.redis.ping()
                 report["redis"] = "ok"
-            except (RedisError, OSError, TimeoutError) as error:
+            except redis_errors(OSError, TimeoutError) as error:
                 report["redis"] = f"error: {type(error).__name__}"
                 healthy = False
         else:

@@ -9,16 +9,40 @@ key builder's prefix, then the user id in its fixed place)."""
 from __future__ import annotations
 
 import re
+import sys
+from typing import TYPE_CHECKING, cast
 
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.fsm.storage.redis import RedisStorage
+
+if TYPE_CHECKING:
+    from aiogram.fsm.storage.redis import RedisStorage
 
 # Only what a conversation holds: the per-update "lock" keys belong to updates in flight
 # (this very /forget holds one) and expire by themselves.
 PARTS = ("state", "data")
 SCAN_BATCH = 500
 _GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
+
+
+# redis-py and aiogram's Redis storage are imported only where Redis is configured
+# (bot.app.wiring): a process without Redis saves their 5.7 MiB (benchmarks/memory.py).
+# Until they are imported, no storage can be a RedisStorage and no RedisError be raised.
+_REDIS_STORAGE_MODULE = "aiogram.fsm.storage.redis"
+
+
+def redis_storage(storage: BaseStorage) -> RedisStorage | None:
+    """The storage as a RedisStorage, or None when it is another kind."""
+    module = sys.modules.get(_REDIS_STORAGE_MODULE)
+    if module is not None and isinstance(storage, module.RedisStorage):
+        return cast("RedisStorage", storage)
+    return None
+
+
+def redis_errors(*others: type[Exception]) -> tuple[type[Exception], ...]:
+    """`others` and, once Redis is in use, redis-py's error class: for an `except`."""
+    module = sys.modules.get("redis.exceptions")
+    return others if module is None else (*others, module.RedisError)
 
 
 async def forget_conversations(storage: BaseStorage, user_id: int) -> int:
@@ -30,8 +54,9 @@ async def forget_conversations(storage: BaseStorage, user_id: int) -> int:
         for key in keys:
             del storage.storage[key]
         return held
-    if isinstance(storage, RedisStorage):
-        return await _forget_redis(storage, user_id)
+    redis = redis_storage(storage)
+    if redis is not None:
+        return await _forget_redis(redis, user_id)
     raise TypeError(f"cannot list conversations in {type(storage).__name__}")
 
 
