@@ -12,7 +12,7 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app.wiring import create_bot, create_dispatcher, prepare_database
@@ -56,11 +56,18 @@ async def lost(message: Message, session: AsyncSession, user: User) -> None:
     await message.answer(t("language.changed"))
 
 
+async def read_then_reply(message: Message, session: AsyncSession) -> None:
+    # Reads only: its transaction holds a pooled connection until something ends it.
+    people = await session.scalar(select(func.count()).select_from(User))
+    await message.answer(str(people))
+
+
 def commit_router() -> Router:
     router = Router(name="test-commit-before-calls")
     router.message.register(told_then_fail, Command("told_then_fail"))
     router.message.register(reply_then_write, Command("reply_then_write"))
     router.message.register(lost, Command("lost"))
+    router.message.register(read_then_reply, Command("read_then_reply"))
     return router
 
 
@@ -103,6 +110,23 @@ async def test_a_stalled_reply_holds_up_nobody_and_its_changes_are_already_saved
     assert alice == "Alice"
     assert status == InboxStatus.DONE
     await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since, timeout=10)
+
+
+async def test_a_read_only_handler_waits_on_telegram_without_a_database_connection(
+    tg: BotApiStandIn, app: RunningBot
+) -> None:
+    # SQLite's pool is smaller than the updates handled at once (models.database): a
+    # handler that read something must not keep a connection while its reply is slow.
+    await tg.reply_to(ALICE, "/start")
+    await app.tracker.settled()
+    tg.inject(Stall(1.0), method="sendMessage", chat_id=ALICE.id)
+    since = tg.mark()
+    tg.push_text(ALICE, "/read_then_reply")
+    stalled = await tg.wait_arrival("sendMessage", since=since)
+    assert stalled.done is False
+    assert app.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    (reply,) = await tg.wait_for("sendMessage", chat_id=ALICE.id, since=since, timeout=10)
+    assert reply.text == "1"
 
 
 async def test_delivered_replies_leave_no_row_once_the_bot_is_idle(
