@@ -5,9 +5,8 @@ from __future__ import annotations
 import io
 import unicodedata
 
-import qrcode
-from PIL import Image, ImageDraw, ImageFont
-from qrcode.constants import ERROR_CORRECT_M
+# Pillow and qrcode are imported when a code is drawn: a process that draws none saves
+# their memory (benchmarks/memory.py).
 
 BOX_SIZE = 10
 BORDER = 4
@@ -30,6 +29,10 @@ def _printable(text: str) -> str:
 
 def qr_png(data: str, label: str = "") -> bytes:
     """A black-on-white QR code of `data`, with `label` (e.g. the maker's name) below."""
+    import qrcode
+    from PIL import Image, ImageDraw, ImageFont
+    from qrcode.constants import ERROR_CORRECT_M
+
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=BOX_SIZE, border=BORDER)
     code.add_data(data)
     code.make(fit=True)

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-
-import qrcode
-from PIL import Image, ImageDraw
-from qrcode.constants import ERROR_CORRECT_M
+from typing import TYPE_CHECKING
 
 from bot.ui.pictures.common import (
     BACKGROUND,
@@ -30,6 +27,11 @@ from bot.ui.pictures.common import (
     width_of,
     wrap,
 )
+
+# Pillow and qrcode are imported when a picture is drawn: a process that draws none saves
+# their memory (benchmarks/memory.py).
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw
 
 SIDE = 1080
 STORY_HEIGHT = 1920
@@ -78,6 +80,8 @@ class ChallengeCardTexts:
 
 
 def _canvas(width: int, height: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", (width * SCALE, height * SCALE), BACKGROUND)
     return image, ImageDraw.Draw(image)
 
@@ -154,6 +158,10 @@ def me_card(texts: MeCardTexts, shape: CardFormat) -> bytes:
 def qr_image(data: str, size: int) -> Image.Image:
     """A black-on-white QR code `size` pixels wide (quiet zone included), crisp: whole
     pixels per module, scaled with the nearest neighbour."""
+    import qrcode
+    from PIL import Image
+    from qrcode.constants import ERROR_CORRECT_M
+
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=1, border=4)
     code.add_data(data)
     code.make(fit=True)

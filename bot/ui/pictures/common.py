@@ -10,8 +10,12 @@ import io
 import math
 from functools import cache
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw, ImageFont
+# Pillow is imported when a picture is drawn: a process that draws none saves its memory
+# (benchmarks/memory.py).
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw, ImageFont
 
 WIDTH = 1080
 SCALE = 2
@@ -32,6 +36,8 @@ LEAF_SIZE = 84
 @cache
 def font_px(weight: str, pixels: int) -> ImageFont.FreeTypeFont:
     """Source Sans Pro (Regular, Bold, Semibold...) `pixels` high."""
+    from PIL import ImageFont
+
     path = files("font_source_sans_pro") / "files" / f"SourceSansPro-{weight}.ttf"
     with path.open("rb") as handle:
         return ImageFont.truetype(io.BytesIO(handle.read()), pixels)
@@ -98,6 +104,8 @@ def leaf(draw: ImageDraw.ImageDraw, x: float, y: float, size: float) -> None:
 def png(image: Image.Image, colors: int | None = 96) -> bytes:
     """PNG bytes; with `colors`, reduced to a small palette first (flat colours and their
     smoothed edges fit in it: a few times smaller)."""
+    from PIL import Image
+
     if colors is not None:
         image = image.quantize(colors=colors, method=Image.Quantize.FASTOCTREE)
     buffer = io.BytesIO()

@@ -22,8 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
-
-from PIL import Image, ImageDraw
+from typing import TYPE_CHECKING
 
 from bot.core.clock import Clock
 from bot.core.settings import Settings
@@ -39,6 +38,11 @@ from bot.ui.pictures.mercator import (
     nice_distance,
 )
 from bot.ui.pictures.tiles import TileClient
+
+# Pillow is imported when a map is drawn: a process that draws none saves its memory
+# (benchmarks/memory.py).
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw
 
 WIDTH = 960
 HEIGHT = 720
@@ -134,6 +138,8 @@ def plan(spec: MapSpec) -> Viewport:
 def _pin_sprite(number: int) -> Image.Image:
     """A numbered disc, drawn 4x and reduced (smooth edges), its centre at the middle of
     the sprite (odd size: the centre is a whole pixel)."""
+    from PIL import Image, ImageDraw
+
     scale = 4
     size = 2 * (PIN_RADIUS + 4) + 1
     big = Image.new("RGBA", (size * scale, size * scale), (0, 0, 0, 0))
@@ -156,6 +162,8 @@ def _pin_sprite(number: int) -> Image.Image:
 
 @lru_cache(maxsize=1)
 def _here_sprite() -> Image.Image:
+    from PIL import Image, ImageDraw
+
     scale = 4
     size = 2 * (HERE_RADIUS + 10) + 1
     big = Image.new("RGBA", (size * scale, size * scale), (0, 0, 0, 0))
@@ -201,6 +209,8 @@ def _draw_towns(
     canvas: Image.Image, view: Viewport, towns: Sequence[Town], keep_clear: list[tuple[float, ...]]
 ) -> list[str]:
     """Dots and names, biggest towns first, none over another or over a pin."""
+    from PIL import ImageDraw
+
     draw = ImageDraw.Draw(canvas)
     named: list[str] = []
     taken = list(keep_clear)
@@ -231,6 +241,8 @@ def _draw_towns(
 
 def _draw_legend(canvas: Image.Image, rings: Sequence[Ring]) -> tuple[float, ...]:
     """The bands, narrowest first, each with its colour: top left."""
+    from PIL import Image, ImageDraw
+
     layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     face = font_px("Semibold", 22)
@@ -285,6 +297,8 @@ def render(
     towns: Sequence[Town] = (),
 ) -> MapPicture:
     """The picture of `spec` seen through `view`, over whichever `tiles` are there."""
+    from PIL import Image, ImageDraw
+
     canvas = Image.new("RGBA", (view.width, view.height), (*OFFLINE_BACKGROUND, 255))
     drawn = missing = 0
     for key, x, y in view.tiles():

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-
-from PIL import Image, ImageDraw
+from typing import TYPE_CHECKING
 
 from bot.ui.pictures.cards import qr_image
 from bot.ui.pictures.common import BACKGROUND, GREEN, INK, MUTED, font_px, leaf, width_of, wrap
+
+# Pillow is imported when a picture is drawn: a process that draws none saves its memory
+# (benchmarks/memory.py).
+if TYPE_CHECKING:
+    from PIL import Image
 
 DPI = 300
 # A4: 210 x 297 mm.
@@ -40,6 +44,8 @@ class Poster:
 
 
 def _page(texts: PosterTexts, link: str) -> Image.Image:
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, WIDTH, 420), fill=BACKGROUND)
@@ -74,6 +80,8 @@ def _page(texts: PosterTexts, link: str) -> Image.Image:
 
 
 def qr_poster(texts: PosterTexts, link: str) -> Poster:
+    from PIL import Image
+
     page = _page(texts, link)
     pdf = io.BytesIO()
     # Pillow embeds an RGB page as one JPEG: at this quality the code's edges stay sharp

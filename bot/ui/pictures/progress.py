@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
-
 from bot.ui.pictures.common import (
     BACKGROUND,
     BAR_BACK,
@@ -52,6 +50,10 @@ class PictureTexts:
 
 def progress_picture(texts: PictureTexts, fraction: float) -> bytes:
     """The PNG of one challenge's week."""
+    # Pillow is imported when a picture is drawn: a process that draws none saves its memory
+    # (benchmarks/memory.py).
+    from PIL import Image, ImageDraw
+
     s = SCALE
     inner = (WIDTH - 2 * MARGIN) * s
     brand_font = font("Bold", 26)
