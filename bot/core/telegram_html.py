@@ -76,7 +76,9 @@ class HtmlError(ValueError):
 
 def utf16_len(text: str) -> int:
     """Telegram's length of a text: UTF-16 code units."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    # Two bytes per code unit; surrogatepass keeps a lone surrogate one unit, as Telegram
+    # counts it, instead of failing.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def utf16_to_index(text: str) -> list[int]:

@@ -55,6 +55,7 @@ class Translator(I18n):
         # A menu button's texts, asked for by several routers' filters on every text
         # message; emptied when the catalogues are reloaded.
         self._every_translation: dict[str, frozenset[str]] = {}
+        self._rendered: dict[tuple[str, Hashable], tuple[object, str]] = {}
         super().__init__(path=path, default_locale=default_locale, domain="messages")
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
@@ -70,6 +71,7 @@ class Translator(I18n):
     def reload(self) -> None:
         super().reload()
         self._every_translation = {}
+        self._rendered = {}
 
     def resolve_locale(self, *candidates: str | None) -> str:
         """The first candidate we have a catalogue for ('en-GB' counts as 'en')."""
@@ -108,6 +110,18 @@ class Translator(I18n):
             texts = frozenset(self.gettext(key, locale=locale) for locale in self.locales)
             self._every_translation[key] = texts
         return texts
+
+    def rendered(self, key: Hashable, build: Callable[[], str], *, source: object) -> str:
+        """A text made only of translations and `source` (which must not change), built
+        once per language: `build` runs in the current language the first time. A hit
+        needs the very same `source` object, so another one never gets a stale text."""
+        cache_key = (self.current_locale, key)
+        cached = self._rendered.get(cache_key)
+        if cached is not None and cached[0] is source:
+            return cached[1]
+        text = build()
+        self._rendered[cache_key] = (source, text)
+        return text
 
     def keys(self, locale: str) -> Iterable[str]:
         # A plural entry's id is (singular, plural): the singular is its key.

@@ -125,3 +125,31 @@ def test_help_lists_every_command_in_a_section() -> None:
 
     listed = {name for names in SECTIONS.values() for name in names}
     assert {spec.name for spec in get_commands()} <= listed
+
+
+def test_help_is_built_once_per_language_and_kind_of_chat() -> None:
+    from bot.ui.views.help import help_text
+    from handlers import get_commands
+
+    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    specs = get_commands()
+    texts: dict[tuple[str, bool], str] = {}
+    with translator.context():
+        for language in ("fr", "en"):
+            with translator.use_locale(language):
+                for organiser in (False, True):
+                    texts[language, organiser] = help_text(specs, organiser=organiser, group=False)
+                    again = help_text(specs, organiser=organiser, group=False)
+                    assert again is texts[language, organiser]  # from the cache
+        # Each language and role its own text, in its own language.
+        assert len(set(texts.values())) == 4
+        assert texts["fr", False].startswith(translator.t("help.title", "fr"))
+        assert texts["en", False].startswith(translator.t("help.title", "en"))
+        assert "/newchallenge" in texts["en", True] and "/newchallenge" not in texts["en", False]
+        with translator.use_locale("en"):
+            # Another command list is never answered with a text built from the first.
+            fewer = [spec for spec in specs if spec.name != "neighbours"]
+            assert "/neighbours" not in help_text(fewer, organiser=False, group=False)
+            # Reloaded catalogues: built again.
+            translator.reload()
+            assert help_text(specs, organiser=False, group=False) is not texts["en", False]

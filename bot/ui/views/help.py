@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.ui.commands import CommandSpec, Scope
-from bot.ui.i18n import t
+from bot.ui.i18n import current_translator, t
 
 # The section of each command, in the order /help lists them.
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -38,7 +38,16 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 
 def help_text(specs: Sequence[CommandSpec], *, organiser: bool, group: bool) -> str:
     """The commands of this chat's kind (a group's, or a private chat's with the
-    organisers' on top for an organiser), by section."""
+    organisers' on top for an organiser), by section; built once per language and kind
+    of chat (some thirty translations each)."""
+    return current_translator().rendered(
+        ("help", organiser, group),
+        lambda: _help_text(specs, organiser=organiser, group=group),
+        source=specs,
+    )
+
+
+def _help_text(specs: Sequence[CommandSpec], *, organiser: bool, group: bool) -> str:
     if group:
         wanted: set[Scope] = {Scope.GROUP}
     else:
