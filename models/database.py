@@ -121,11 +121,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # A session gives its connection back before any call to Telegram
             # (bot.serving.middlewares.inbox), so a connection is held only while
             # SQLite works: with one writer at a time and the GIL, 16 serve the 64
-            # concurrent updates as fast as 64 did (throughput benchmark: 598/548
-            # against 591/567 updates/s), and each open connection costs its thread,
-            # page cache and prepared statements: 185 -> 171 MiB in the memory
-            # benchmark. No overflow: connections opened and closed under load leave
-            # their memory fragmented in the allocator.
+            # concurrent updates as fast as 64 did (throughput basic, polling: 598 and
+            # 548 updates/s with 64, 591 and 567 with 16), and each open connection
+            # costs its thread, page cache and prepared statements: 184 -> 169.5 MiB in
+            # the memory benchmark. No overflow: connections opened and closed under
+            # load leave their memory fragmented in the allocator.
             pool_size=SQLITE_POOL_SIZE,
             max_overflow=0,
         )

@@ -28,12 +28,11 @@ _GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
 # redis-py and aiogram's Redis storage are imported only where Redis is configured
 # (bot.app.wiring): a process without Redis saves their 5.7 MiB (benchmarks/memory.py).
 # Until they are imported, no storage can be a RedisStorage and no RedisError be raised.
-_REDIS_STORAGE_MODULE = "aiogram.fsm.storage.redis"
 
 
 def redis_storage(storage: BaseStorage) -> RedisStorage | None:
     """The storage as a RedisStorage, or None when it is another kind."""
-    module = sys.modules.get(_REDIS_STORAGE_MODULE)
+    module = sys.modules.get("aiogram.fsm.storage.redis")
     if module is not None and isinstance(storage, module.RedisStorage):
         return cast("RedisStorage", storage)
     return None
