@@ -27,5 +27,6 @@ class NeighbourProfile(Base):
     # Shown to neighbours (with a distance band) only when set.
     display_name: Mapped[str | None] = mapped_column(String(32))
     cell: Mapped[str | None] = mapped_column(String(8), index=True)
-    # Positions older than 30 days are ignored and then purged.
-    cell_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Positions older than 30 days are ignored and then purged (indexed: each /neighbours
+    # looks for one to purge, bot.services.neighbours.purge_expired_positions).
+    cell_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

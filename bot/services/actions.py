@@ -23,6 +23,7 @@ from bot.services.challenges import (
     PledgeMet,
     record_progress,
     roll_over,
+    running_joined,
     undo_progress,
 )
 from bot.services.contests import Membership, member_teams
@@ -159,8 +160,10 @@ async def log_action(
     week = week_of(now, tz)
     co2e_g = grams(action.co2e_kg)
     memberships = await member_teams(session, user_id)
+    joined = await running_joined(session, user_id, now)
     # Every person with a log has a pseudonym for the anonymised export.
     await profile_of(session, user_id)
+    # Reads above, writes below: SQLite's one writer at a time waits only for the writes.
     log = ActionLog(
         user_id=user_id,
         action_slug=action.slug,
@@ -183,7 +186,7 @@ async def log_action(
     )
     await _moved(session, week, week_actions - 1, week_actions)
     teams = [await _count_for_team(session, m, user_id, week, co2e_g) for m in memberships]
-    challenges, pledges = await record_progress(session, user_id, slug, week, now, memberships)
+    challenges, pledges = await record_progress(session, joined, user_id, slug, week, memberships)
     return LogResult(
         action=action,
         co2e_g=co2e_g,

@@ -352,22 +352,28 @@ async def top_contributors(
     return Contributors([(name, count) for name, count in rows], int(people), int(actions))
 
 
-async def record_progress(
-    session: AsyncSession,
-    user_id: int,
-    slug: str,
-    week: date,
-    now: datetime,
-    memberships: Sequence[Membership],
-) -> tuple[list[ChallengeView], list[PledgeMet]]:
-    """Count one log of `slug` for every running challenge the person is in that counts
-    it; return those challenges' new totals and the pledges this log met."""
+async def running_joined(session: AsyncSession, user_id: int, now: datetime) -> list[Challenge]:
+    """The running challenges the person takes part in: read by `log_action` before its
+    first write, so the write lock is held for the writes only (models.database)."""
     challenges = await session.scalars(
         select(Challenge)
         .join(ChallengeParticipant, ChallengeParticipant.challenge_id == Challenge.id)
         .where(ChallengeParticipant.user_id == user_id, *_running(now))
         .order_by(Challenge.id)
     )
+    return list(challenges)
+
+
+async def record_progress(
+    session: AsyncSession,
+    challenges: Sequence[Challenge],
+    user_id: int,
+    slug: str,
+    week: date,
+    memberships: Sequence[Membership],
+) -> tuple[list[ChallengeView], list[PledgeMet]]:
+    """Count one log of `slug` for every challenge of `challenges` (running_joined) that
+    counts it; return those challenges' new totals and the pledges this log met."""
     views: list[ChallengeView] = []
     met: list[PledgeMet] = []
     for challenge in challenges:

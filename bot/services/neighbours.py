@@ -148,14 +148,17 @@ async def record_position(
 async def purge_expired_positions(session: AsyncSession, now: datetime) -> int:
     """Forget positions not refreshed for POSITION_TTL; the number forgotten. (Every query
     ignores them already: done again by the next one if a crash loses it.)"""
+    expired = (
+        NeighbourProfile.cell.is_not(None),
+        NeighbourProfile.cell_updated_at < now - POSITION_TTL,
+    )
+    # Looked for first, on the index: most views find none and stay reads, where an UPDATE
+    # that changes nothing still waits for SQLite's one writer (models.database).
+    if await session.scalar(select(NeighbourProfile.user_id).where(*expired).limit(1)) is None:
+        return 0
     with derived(session):
         result = await session.execute(
-            update(NeighbourProfile)
-            .where(
-                NeighbourProfile.cell.is_not(None),
-                NeighbourProfile.cell_updated_at < now - POSITION_TTL,
-            )
-            .values(cell=None, cell_updated_at=None)
+            update(NeighbourProfile).where(*expired).values(cell=None, cell_updated_at=None)
         )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -145,22 +145,24 @@ async def action_chosen(
         await query.answer(text, show_alert=True)
         return
     await pledge_notices.enqueue(session, translator, result.pledges_met, now)
+    # The toast goes after the message: the log, the inbox mark and the message then go
+    # in one commit (bot.serving.middlewares.inbox), where a toast first would commit
+    # once for itself and once more for the message, under SQLite's one writer.
     if message is not None and message.chat.type in GROUP_TYPES:
         # The keyboard stays for the rest of the group; the log is told in one line.
-        await query.answer(t("act.logged_toast", co2=views.kg(result.co2e_g, locale)))
         teams = [m.team.id for m in await contests.teams_of_chat(session, message.chat.id)]
         await message.answer(
             views.group_log_text(user.first_name, result, teams, locale),
             reply_markup=views.group_undo_keyboard(result.log_id),
         )
     else:
-        await query.answer(t("act.logged_toast", co2=views.kg(result.co2e_g, locale)))
         text = views.log_text(result, locale)
         keyboard = with_near_button(views.after_log_keyboard(result.log_id), result.action)
         if message is not None:
             await edit_text(message, text, reply_markup=keyboard)
         else:
             await bot.send_message(user.id, text, reply_markup=keyboard)
+    await query.answer(t("act.logged_toast", co2=views.kg(result.co2e_g, locale)))
 
 
 async def undo(

@@ -21,6 +21,7 @@ from bot.standin import SEND_METHODS, BotApiStandIn, RecordedCall, TgUser
 from bot.worker import jobs
 from bot.worker.background import BackgroundTiming
 from models import Base, NeighbourProfile
+from models.database import has_writes
 from tests.conftest import make_settings
 from tests.support.harness import RunningBot, running_bot
 from tests.support.texts import text as plain
@@ -231,9 +232,14 @@ async def test_positions_expire_after_30_days(
     # Fresh actions: only the positions' age matters below.
     await act(app, clock, BEN, CLO, DAN)
     assert plain("neighbours.view.count", "en", radius=10, count=3) in await view_of(tg, ANA)
+    async with app.sessionmaker() as session:
+        # Nothing to forget yet: the look stays a read (no wait for SQLite's one writer).
+        assert await neighbours.purge_expired_positions(session, clock.now()) == 0
+        assert not await has_writes(session)
     clock.advance(timedelta(days=2))
     async with app.sessionmaker() as session:
         assert await neighbours.purge_expired_positions(session, clock.now()) == 4
+        assert await has_writes(session)
         await session.commit()
         cells = (await session.scalars(select(NeighbourProfile.cell))).all()
     assert cells == [None, None, None, None]
