@@ -97,29 +97,37 @@ async def my_standing(
     of actions, a few hundred rows a week): counting the week's people themselves read
     tens of thousands of index entries at 1,000,000 logs. `actions` when the caller read
     them already (/me): then bound as a value."""
-    mine: ColumnElement[int] | int
     if actions is None:
-        mine = (
-            select(WeekUserTotal.actions)
-            .where(WeekUserTotal.week_start == week, WeekUserTotal.user_id == user_id)
-            .scalar_subquery()
-        )
+        row = await session.execute(_STANDING_OF_READER, {"week": week, "user_id": user_id})
     else:
-        mine = actions
+        row = await session.execute(_STANDING_AT, {"week": week, "actions": actions})
+    found, people, better = row.one()
+    found = int(found or 0)
+    return Standing(found, int(better) + 1 if found else None, int(people))
+
+
+def _standing_statement(mine: ColumnElement[int]) -> Select[Any]:
+    """my_standing's query, built once (as _people_statement): the week and the reader's
+    actions (`mine`: a bound value, or read in the same query) are bound."""
     ahead = case(
         (WeekActionCount.actions > func.coalesce(mine, 0), WeekActionCount.people), else_=0
     )
-    found, people, better = (
-        await session.execute(
-            select(
-                func.coalesce(mine, 0),
-                func.coalesce(func.sum(WeekActionCount.people), 0),
-                func.coalesce(func.sum(ahead), 0),
-            ).where(WeekActionCount.week_start == week)
-        )
-    ).one()
-    found = int(found or 0)
-    return Standing(found, int(better) + 1 if found else None, int(people))
+    return select(
+        func.coalesce(mine, 0),
+        func.coalesce(func.sum(WeekActionCount.people), 0),
+        func.coalesce(func.sum(ahead), 0),
+    ).where(WeekActionCount.week_start == bindparam("week", type_=Date))
+
+
+_STANDING_AT = _standing_statement(bindparam("actions", type_=Integer))
+_STANDING_OF_READER = _standing_statement(
+    select(WeekUserTotal.actions)
+    .where(
+        WeekUserTotal.week_start == bindparam("week", type_=Date),
+        WeekUserTotal.user_id == bindparam("user_id", type_=BigInteger),
+    )
+    .scalar_subquery()
+)
 
 
 def _people_statement() -> Select[Any]:

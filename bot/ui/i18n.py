@@ -13,7 +13,7 @@ import gettext
 import io
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from aiogram.utils.i18n import I18n
 from babel.messages.catalog import Catalog
@@ -55,7 +55,7 @@ class Translator(I18n):
         # A menu button's texts, asked for by several routers' filters on every text
         # message; emptied when the catalogues are reloaded.
         self._every_translation: dict[str, frozenset[str]] = {}
-        self._rendered: dict[tuple[str, Hashable], tuple[object, str]] = {}
+        self._rendered: dict[tuple[str, Hashable], tuple[object, Any]] = {}
         super().__init__(path=path, default_locale=default_locale, domain="messages")
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
@@ -111,14 +111,15 @@ class Translator(I18n):
             self._every_translation[key] = texts
         return texts
 
-    def rendered(self, key: Hashable, build: Callable[[], str], *, source: object) -> str:
-        """A text made only of translations and `source` (which must not change), built
-        once per language: `build` runs in the current language the first time. A hit
-        needs the very same `source` object, so another one never gets a stale text."""
+    def rendered(self, key: Hashable, build: Callable[[], T], *, source: object) -> T:
+        """A text or a keyboard made only of translations and `source` (which must not
+        change), built once per language: `build` runs in the current language the first
+        time. A hit needs the very same `source` object, so another one never gets a stale
+        one. What is built is shared by every caller: it is never changed after."""
         cache_key = (self.current_locale, key)
         cached = self._rendered.get(cache_key)
         if cached is not None and cached[0] is source:
-            return cached[1]
+            return cast(T, cached[1])
         text = build()
         self._rendered[cache_key] = (source, text)
         return text

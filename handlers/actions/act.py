@@ -213,7 +213,7 @@ async def me(
     card = await cards.me_card(session, user.id, clock.now(), settings.tz)
     await message.answer(
         views.me_text(card.figures, locale),
-        reply_markup=card_views.me_card_keyboard(views.me_keyboard(card.figures)),
+        reply_markup=card_views.me_screen_keyboard(card.figures),
     )
 
 
@@ -252,7 +252,7 @@ async def name_choice(
     await query.answer(t("me.named" if show else "me.anonymous"))
     if isinstance(query.message, Message):
         figures = await actions.my_figures(session, user.id, clock.now(), settings.tz)
-        keyboard = card_views.me_card_keyboard(views.me_keyboard(figures))
+        keyboard = card_views.me_screen_keyboard(figures)
         await edit_caption(query.message, views.me_text(figures, locale), reply_markup=keyboard)
 
 

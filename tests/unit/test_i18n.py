@@ -153,3 +153,27 @@ def test_help_is_built_once_per_language_and_kind_of_chat() -> None:
             # Reloaded catalogues: built again.
             translator.reload()
             assert help_text(specs, organiser=False, group=False) is not texts["en", False]
+
+
+def test_the_me_keyboard_is_built_once_per_language_and_name_choice() -> None:
+    from aiogram.types import InlineKeyboardMarkup
+
+    from bot.services.actions import MyFigures
+    from bot.ui.views.cards import me_screen_keyboard
+
+    translator = create_translator(PROJECT_ROOT / "locales", "fr")
+    boards: dict[tuple[str, bool], InlineKeyboardMarkup] = {}
+    with translator.context():
+        for language in ("fr", "en"):
+            with translator.use_locale(language):
+                for shown in (False, True):
+                    figures = MyFigures(3, 1200, 2, 10, 4000, show_name=shown)
+                    boards[language, shown] = me_screen_keyboard(figures)
+                    assert me_screen_keyboard(figures) is boards[language, shown]
+    texts = {
+        key: [button.text for row in board.inline_keyboard for button in row]
+        for key, board in boards.items()
+    }
+    assert len({tuple(buttons) for buttons in texts.values()}) == 4
+    assert translator.t("me.button.show_name", "en") in texts["en", False]
+    assert translator.t("me.button.hide_name", "fr") in texts["fr", True]

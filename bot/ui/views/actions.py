@@ -7,14 +7,16 @@ text (titles, names, pledges) is escaped here, at the one place it enters HTML.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, format_decimal, parse_pattern
 
 from bot.services.actions import LogResult, MyFigures, Undone, index_of
 from bot.services.catalogue import ActionCategory, Catalogue, EcoAction, default_catalogue
@@ -46,9 +48,15 @@ CAPTION_DESCRIPTION_LIMIT = 250
 MEDALS = ("🥇", "🥈", "🥉")
 
 
+@functools.cache
+def _number_format(pattern: str, locale: str) -> tuple[NumberPattern, Locale]:
+    """Babel's pattern and locale, parsed once: parsing them again at every number took
+    two thirds of formatting it (26 µs against 9)."""
+    return parse_pattern(pattern), Locale.parse(locale)
+
+
 def kg(grams: int, locale: str) -> str:
-    pattern = "#,##0.###" if grams < 1000 else "#,##0.#"
-    return format_decimal(Decimal(grams) / 1000, format=pattern, locale=locale)
+    return number(Decimal(grams) / 1000, locale, "#,##0.###" if grams < 1000 else "#,##0.#")
 
 
 def counted(
@@ -61,8 +69,9 @@ def counted(
     return translator.tn(key, count, locale, count=number(count, locale))
 
 
-def number(value: float, locale: str, pattern: str = "#,##0") -> str:
-    return format_decimal(value, format=pattern, locale=locale)
+def number(value: float | Decimal, locale: str, pattern: str = "#,##0") -> str:
+    parsed, babel = _number_format(pattern, locale)
+    return format_decimal(value, format=parsed, locale=babel)
 
 
 def long_date(day: date, locale: str) -> str:

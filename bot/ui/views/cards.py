@@ -10,11 +10,12 @@ from aiogram import Bot
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.services.actions import MyFigures
 from bot.services.cards import ChallengeCard, MeCard
 from bot.services.deeplinks import DeepLink, DeepLinkKind, deep_link_url
 from bot.ui.callbacks.actions import MeCardCb
 from bot.ui.formatting import escape
-from bot.ui.i18n import t
+from bot.ui.i18n import current_translator, t
 from bot.ui.pictures.cards import (
     CardFormat,
     ChallengeCardTexts,
@@ -24,7 +25,7 @@ from bot.ui.pictures.cards import (
     me_card,
 )
 from bot.ui.pictures.posters import PosterTexts, qr_poster
-from bot.ui.views.actions import kg, number
+from bot.ui.views.actions import kg, me_keyboard, number
 
 
 def _bot_line(bot_username: str) -> str:
@@ -69,6 +70,16 @@ async def me_picture(
     texts = me_card_texts(card, first_name, me.username or "", locale)
     picture = await asyncio.to_thread(me_card, texts, shape)
     return BufferedInputFile(picture, filename=f"greenhood-{shape.value}.png")
+
+
+def me_screen_keyboard(figures: MyFigures) -> InlineKeyboardMarkup:
+    """/me's whole keyboard: it depends only on the language and whether the name shows,
+    so it is built once for each (bot.ui.i18n.Translator.rendered)."""
+    return current_translator().rendered(
+        ("me.keyboard", figures.show_name),
+        lambda: me_card_keyboard(me_keyboard(figures)),
+        source=me_keyboard,
+    )
 
 
 def me_card_keyboard(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
