@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
@@ -52,6 +53,14 @@ BATCH_EVERY = 0.05
 def sender_id(update: Update) -> int | None:
     """The person an update comes from (None for updates without one, e.g. channel posts)."""
     return UserContextMiddleware.resolve_event_context(update).user_id
+
+
+def _payload(raw: dict[str, Any]) -> str:
+    """An update as the inbox keeps it. NaN and infinities are kept as JSON constants
+    (model_dump_json would write null, which Update then refuses to read back: a location
+    with NaN coordinates stayed in the inbox unreadable, found on PostgreSQL by the
+    hostile suite)."""
+    return to_json(raw, inf_nan_mode="constants").decode()
 
 
 class UpdateProcessor:
@@ -104,38 +113,31 @@ class UpdateProcessor:
     def parse(self, payload: str | bytes) -> Update:
         return Update.model_validate_json(payload, context={"bot": self._bot})
 
-    def coarse(self, updates: Sequence[Update]) -> list[Update]:
+    def coarse(self, updates: Sequence[Update]) -> tuple[list[Update], list[str]]:
         """The updates with every shared point rounded (bot/services/geo/privacy.py),
-        before anything stores them or hands them to a handler."""
-        result = []
+        before anything stores them or hands them to a handler, and their payloads for
+        `store` (each update dumped once, not once to round it and again to store it)."""
+        result: list[Update] = []
+        payloads: list[str] = []
         for update in updates:
-            if (
-                update.message is None
-                and update.edited_message is None
-                and (update.inline_query is None and update.chosen_inline_result is None)
-            ):
-                result.append(update)
-                continue
             raw = update.model_dump(exclude_unset=True, by_alias=True)
-            if privacy.coarsen(raw):
+            if (
+                update.message is not None
+                or update.edited_message is not None
+                or update.inline_query is not None
+                or update.chosen_inline_result is not None
+            ) and privacy.coarsen(raw):
                 update = Update.model_validate(raw, context={"bot": self._bot})
             result.append(update)
-        return result
+            payloads.append(_payload(raw))
+        return result, payloads
 
     async def store(
         self, updates: Sequence[Update], payloads: Sequence[str] | None = None
     ) -> list[Update]:
         """Commit updates to the inbox; returns those not seen before, in order."""
         if payloads is None:
-            # NaN and infinities kept as JSON constants (model_dump_json would write null,
-            # which Update then refuses to read back: a location with NaN coordinates
-            # stayed in the inbox unreadable, found on PostgreSQL by the hostile suite).
-            payloads = [
-                to_json(
-                    u.model_dump(exclude_unset=True, by_alias=True), inf_nan_mode="constants"
-                ).decode()
-                for u in updates
-            ]
+            payloads = [_payload(u.model_dump(exclude_unset=True, by_alias=True)) for u in updates]
         received = [
             inbox.ReceivedUpdate(update.update_id, sender_id(update), payload)
             for update, payload in zip(updates, payloads, strict=True)

@@ -228,9 +228,9 @@ class Runtime:
             backoff.reset()
             if not updates:
                 continue
-            updates = self.processor.coarse(updates)
+            updates, payloads = self.processor.coarse(updates)
             try:
-                new = await self.processor.store(updates)
+                new = await self.processor.store(updates, payloads)
             except SQLAlchemyError:
                 # Not confirmed: the same batch comes again with the next getUpdates.
                 logger.exception("could not store %d update(s); retrying", len(updates))
