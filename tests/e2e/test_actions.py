@@ -128,9 +128,17 @@ async def test_log_by_taps_then_by_slug(tg: BotApiStandIn, app: RunningBot) -> N
     assert actions_list.method == "editMessageText"
     labels = [label for row in buttons(actions_list) for label, _ in row]
     assert "Repas végétarien au lieu de viande" in labels
+    since = tg.mark()
     (logged,) = await tg.click(ALICE, actions_list, "Repas végétarien")
     assert logged.method == "editMessageText"
     assert "Repas végétarien au lieu de viande" in logged.text
+    # The message, then the toast: the log, the inbox mark and the message went in one
+    # commit (a toast first commits the log alone, then the message again).
+    await tg.wait_for("answerCallbackQuery", since=since)
+    said = [
+        c.method for c in tg.calls[since:] if c.method in ("editMessageText", "answerCallbackQuery")
+    ]
+    assert said == ["editMessageText", "answerCallbackQuery"]
     assert "≈ 3,9 kg CO2e" in logged.text
     assert "ADEME Impact CO2 – repas (Base Carbone)" in logged.text
     assert (
